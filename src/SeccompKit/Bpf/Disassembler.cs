@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Text;
+using static SeccompKit.Bpf.BpfOpcodes;
+
+namespace SeccompKit.Bpf;
+
+/// <summary>
+/// Prints programs as text the <see cref="Assembler"/> reads back to the same bytes.
+/// The readable form is C-like, in the style of seccomp-tools and gVisor's decoder:
+/// <code>
+///  0: A = arch
+///  1: if (A != AUDIT_ARCH_X86_64) goto L5
+///  2: A = sys_number
+///  3: if (A == openat) goto L6
+///  ...
+/// L5:
+///  5: return KILL_PROCESS
+/// </code>
+/// Jump targets get labels <c>L&lt;pc&gt;</c>; syscall and arch names appear where the program compares the
+/// syscall number (under an arch it has already checked) or the arch. The raw form is one C initialiser per
+/// instruction, <c>{ 0x20, 0, 0, 0x00000004 },</c>.
+/// </summary>
+public static class Disassembler
+{
+    /// <summary>The readable listing. Opcodes seccomp refuses are printed in the raw form, which the assembler also reads.</summary>
+    public static string Disassemble(ReadOnlySpan<Instruction> program, IBpfSymbols? symbols = null)
+    {
+        var facts = ProgramAnalysis.Analyze(program);
+        var targets = new bool[program.Length];
+        for (int pc = 0; pc < program.Length; pc++)
+        {
+            var ins = program[pc];
+            if (ins.Code == (BPF_JMP | BPF_JA)) Mark(pc + 1 + (long)ins.K);
+            else if (IsCondJump(ins.Code)) { Mark(pc + 1 + ins.Jt); Mark(pc + 1 + ins.Jf); }
+        }
+        int width = Math.Max(2, (program.Length - 1).ToString(CultureInfo.InvariantCulture).Length);
+        var sb = new StringBuilder();
+        for (int pc = 0; pc < program.Length; pc++)
+        {
+            if (targets[pc]) sb.Append('L').Append(pc).Append(":\n");
+            sb.Append(pc.ToString(CultureInfo.InvariantCulture).PadLeft(width)).Append(": ");
+            sb.Append(Format(program[pc], pc, program.Length, facts[pc], symbols)).Append('\n');
+        }
+        return sb.ToString();
+
+        void Mark(long t) { if (t >= 0 && t < targets.Length) targets[t] = true; }
+    }
+
+    /// <summary>The raw form: one <c>{ code, jt, jf, k },</c> line per instruction.</summary>
+    public static string DisassembleRaw(ReadOnlySpan<Instruction> program)
+    {
+        var sb = new StringBuilder();
+        foreach (var ins in program) sb.Append(ins.ToString()).Append(",\n");
+        return sb.ToString();
+    }
+
+    internal static bool IsCondJump(ushort code) => code is
+        (BPF_JMP | BPF_JEQ | BPF_K) or (BPF_JMP | BPF_JEQ | BPF_X) or (BPF_JMP | BPF_JGT | BPF_K) or (BPF_JMP | BPF_JGT | BPF_X) or
+        (BPF_JMP | BPF_JGE | BPF_K) or (BPF_JMP | BPF_JGE | BPF_X) or (BPF_JMP | BPF_JSET | BPF_K) or (BPF_JMP | BPF_JSET | BPF_X);
+
+    /// <summary>Formats a 32-bit constant: decimal below 10, hex otherwise (always read back exactly).</summary>
+    public static string Number(uint k) => k < 10 ? k.ToString(CultureInfo.InvariantCulture) : "0x" + k.ToString("x", CultureInfo.InvariantCulture);
+
+    internal static string LoadName(uint k) => k switch
+    {
+        SeccompData.OffsetNr => "sys_number",
+        SeccompData.OffsetArch => "arch",
+        8 => "instruction_pointer",
+        12 => "instruction_pointer >> 32",
+        >= SeccompData.OffsetArgs and < SeccompData.Size when (k & 3) == 0 =>
+            (k & 4) == 0 ? $"args[{(k - 16) / 8}]" : $"args[{(k - 16) / 8}] >> 32",
+        _ => $"data[{Number(k)}]",
+    };
+
+    private static string Format(Instruction ins, int pc, int length, PcFacts facts, IBpfSymbols? symbols)
+    {
+        uint k = ins.K;
+        // The readable form has no place for bits the kernel ignores (jt/jf outside conditional jumps, k of
+        // register-only instructions); an instruction carrying such bits keeps its raw form so that
+        // assembling the listing gives back the very same bytes.
+        if (!IsCondJump(ins.Code) && (ins.Jt != 0 || ins.Jf != 0)) return ins.ToString();
+        if (k != 0 && ins.Code is (BPF_LD | BPF_W | BPF_LEN) or (BPF_LDX | BPF_W | BPF_LEN) or (BPF_MISC | BPF_TAX)
+            or (BPF_MISC | BPF_TXA) or (BPF_ALU | BPF_NEG) or (BPF_RET | BPF_A))
+            return ins.ToString();
+        if (k != 0 && IsCondJump(ins.Code) && BPF_SRC(ins.Code) == BPF_X) return ins.ToString();
+        if (k != 0 && BPF_CLASS(ins.Code) == BPF_ALU && BPF_SRC(ins.Code) == BPF_X) return ins.ToString();
+        switch (ins.Code)
+        {
+            case BPF_LD | BPF_W | BPF_ABS: return "A = " + LoadName(k);
+            case BPF_LD | BPF_W | BPF_LEN: return "A = len";
+            case BPF_LDX | BPF_W | BPF_LEN: return "X = len";
+            case BPF_LD | BPF_IMM: return "A = " + Number(k);
+            case BPF_LDX | BPF_IMM: return "X = " + Number(k);
+            case BPF_LD | BPF_MEM when k < BPF_MEMWORDS: return $"A = mem[{k}]";
+            case BPF_LDX | BPF_MEM when k < BPF_MEMWORDS: return $"X = mem[{k}]";
+            case BPF_ST when k < BPF_MEMWORDS: return $"mem[{k}] = A";
+            case BPF_STX when k < BPF_MEMWORDS: return $"mem[{k}] = X";
+            case BPF_MISC | BPF_TAX: return "X = A";
+            case BPF_MISC | BPF_TXA: return "A = X";
+            case BPF_ALU | BPF_NEG: return "A = -A";
+            case BPF_RET | BPF_A: return "return A";
+            case BPF_RET | BPF_K: return "return " + ActionNames.Format(k);
+            case BPF_JMP | BPF_JA when pc + 1 + (long)k < length: return $"goto L{pc + 1 + (long)k}";
+        }
+        if (BPF_CLASS(ins.Code) == BPF_ALU && ins.Jt == 0 && ins.Jf == 0)
+        {
+            string? op = BPF_OP(ins.Code) switch
+            {
+                BPF_ADD => "+=", BPF_SUB => "-=", BPF_MUL => "*=", BPF_DIV => "/=", BPF_AND => "&=", BPF_OR => "|=",
+                BPF_XOR => "^=", BPF_LSH => "<<=", BPF_RSH => ">>=", _ => null,
+            };
+            if (op is not null && (ins.Code & ~0xf8) == BPF_ALU)
+                return $"A {op} " + (BPF_SRC(ins.Code) == BPF_X ? "X" : Number(k));
+        }
+        if (IsCondJump(ins.Code) && pc + 1 + ins.Jt < length && pc + 1 + ins.Jf < length)
+        {
+            string operand = BPF_SRC(ins.Code) == BPF_X ? "X" : Operand(k, facts, symbols);
+            int t = pc + 1 + ins.Jt, f = pc + 1 + ins.Jf;
+            string Cond(bool negate) => BPF_OP(ins.Code) switch
+            {
+                BPF_JEQ => negate ? $"A != {operand}" : $"A == {operand}",
+                BPF_JGT => negate ? $"A <= {operand}" : $"A > {operand}",
+                BPF_JGE => negate ? $"A < {operand}" : $"A >= {operand}",
+                _ => negate ? $"!(A & {operand})" : $"A & {operand}",
+            };
+            if (ins.Jt != 0 && ins.Jf == 0) return $"if ({Cond(false)}) goto L{t}";
+            if (ins.Jt == 0 && ins.Jf != 0) return $"if ({Cond(true)}) goto L{f}";
+            return $"if ({Cond(false)}) goto L{t} else goto L{f}";
+        }
+        // Anything else (refused opcodes, stray jt/jf bits, out-of-range jumps) keeps its exact bits.
+        return ins.ToString();
+    }
+
+    private static string Operand(uint k, PcFacts facts, IBpfSymbols? symbols)
+    {
+        if (symbols is null || !facts.Reachable) return Number(k);
+        if (facts.Content == AccumulatorContent.Arch && symbols.TryGetArchName(k, out var archName)
+            && symbols.TryGetArchValue(archName, out var back) && back == k)
+            return archName;
+        if (facts.Content == AccumulatorContent.SyscallNumber && facts.KnownArch is uint arch
+            && symbols.TryGetSyscallName(arch, unchecked((int)k), out var sys)
+            && symbols.TryGetSyscallNumber(arch, sys, out var nr) && unchecked((uint)nr) == k)
+            return sys;
+        return Number(k);
+    }
+}
