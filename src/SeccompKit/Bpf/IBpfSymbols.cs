@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace SeccompKit.Bpf;
 
 /// <summary>
@@ -8,13 +10,13 @@ namespace SeccompKit.Bpf;
 public interface IBpfSymbols
 {
     /// <summary>The name of an AUDIT_ARCH value, e.g. <c>AUDIT_ARCH_X86_64</c>.</summary>
-    bool TryGetArchName(uint auditArch, out string name);
+    bool TryGetArchName(uint auditArch, [MaybeNullWhen(false)] out string name);
 
     /// <summary>The AUDIT_ARCH value of a name written by <see cref="TryGetArchName"/>.</summary>
     bool TryGetArchValue(string name, out uint auditArch);
 
     /// <summary>The syscall name for a number as seen in <c>seccomp_data.nr</c> under an arch.</summary>
-    bool TryGetSyscallName(uint auditArch, int nr, out string name);
+    bool TryGetSyscallName(uint auditArch, int nr, [MaybeNullWhen(false)] out string name);
 
     /// <summary>The number in <c>seccomp_data.nr</c> for a syscall name under an arch.</summary>
     bool TryGetSyscallNumber(uint auditArch, string name, out int nr);

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using SeccompKit.Bpf;
+using SeccompKit.Cli.Commands;
+using SeccompKit.Cli.Io;
+using SeccompKit.Syscalls;
+
+namespace SeccompKit.Cli;
+
+/// <summary>Builds the <c>seccompkit</c> command tree and runs it with SeccompKit's error and exit-code conventions.</summary>
+public static class CliApp
+{
+    /// <summary>Symbol names for disassembly and assembly: every architecture's syscall table.</summary>
+    public static readonly IBpfSymbols Symbols = new SyscallSymbols();
+
+    /// <summary>Runs the tool; returns the exit status (see <see cref="ExitCodes"/>).</summary>
+    public static int Run(string[] args, ICliConsole console)
+    {
+        var root = new RootCommand(
+            "SeccompKit: build, learn, check, apply and supervise Linux seccomp filters.\n\n" +
+            "Examples:\n" +
+            "  seccompkit disasm filter.bpf                      # readable listing of a raw filter\n" +
+            "  seccompkit emulate filter.bpf --arch x86_64 --syscall openat --args 0,0x41\n" +
+            "  seccompkit emulate filter.bpf --all               # action of every x86_64 syscall\n" +
+            "  seccompkit check filter.bpf && echo accepted      # would the kernel load it?\n" +
+            "  seccompkit asm listing.txt -o filter.bpf          # text back to a raw filter\n\n" +
+            "Exit codes: 0 ok, 1 the kernel would refuse the filter, 2 usage error, 3 bad input, 4 output failed, 70 internal error.");
+        root.Add(DisasmCommand.Create(console));
+        root.Add(AsmCommand.Create(console));
+        root.Add(EmulateCommand.Create(console));
+        root.Add(CheckCommand.Create(console));
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) console.Error.WriteLine($"seccompkit: {e.Message}");
+            console.Error.WriteLine("Run 'seccompkit --help' (or 'seccompkit COMMAND --help') for usage and examples.");
+            return ExitCodes.Usage;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false });
+        }
+        catch (CliInputException e)
+        {
+            console.Error.WriteLine($"seccompkit: {e.Message}");
+            return e.ExitCode;
+        }
+        catch (SeccompException e)
+        {
+            console.Error.WriteLine($"seccompkit: {e.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            console.Error.WriteLine($"seccompkit: internal error: {e.GetType().Name}: {e.Message}");
+            if (Environment.GetEnvironmentVariable("SECCOMPKIT_DEBUG") == "1") console.Error.WriteLine(e);
+            else console.Error.WriteLine("Please report this with the command line; set SECCOMPKIT_DEBUG=1 for the stack trace.");
+            return ExitCodes.InternalError;
+        }
+    }
+
+    /// <summary>The shared <c>--input-format</c> option.</summary>
+    internal static Option<InputFormat> InputFormatOption() => new("--input-format")
+    {
+        Description = "How FILE is encoded: auto (NUL bytes mean raw, else text), raw (struct sock_filter array), text (disasm output)",
+        DefaultValueFactory = _ => InputFormat.Auto,
+    };
+
+    /// <summary>The shared <c>--format</c> option.</summary>
+    internal static Option<OutputFormat> OutputFormatOption() => new("--format")
+    {
+        Description = "Output as text (for people) or json (for programs)",
+        DefaultValueFactory = _ => OutputFormat.Text,
+    };
+}
+
+/// <summary>Output encodings.</summary>
+public enum OutputFormat
+{
+    /// <summary>Readable text.</summary>
+    Text,
+    /// <summary>One JSON document.</summary>
+    Json,
+}

@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Text.Json;
+using SeccompKit.Bpf;
+using SeccompKit.Cli.Io;
+
+namespace SeccompKit.Cli.Commands;
+
+/// <summary><c>seccompkit check FILE...</c>: would the kernel accept these filters?</summary>
+public static class CheckCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create(ICliConsole console)
+    {
+        var files = new Argument<string[]>("FILE") { Description = "Filters to check (raw or text); - for standard input", Arity = ArgumentArity.OneOrMore };
+        var inputFormat = CliApp.InputFormatOption();
+        var format = CliApp.OutputFormatOption();
+        var cmd = new Command("check",
+            "Validate filters exactly as the kernel does when seccomp(SECCOMP_SET_MODE_FILTER) loads them\n" +
+            "(bpf_check_classic + seccomp_check_filter): allowed opcodes, LD W ABS aligned and below 64, jump\n" +
+            "targets in range, scratch memory written before read, no division by constant 0, shifts below 32,\n" +
+            "1..4096 instructions, last instruction RET. With several files, also the per-task limit of\n" +
+            "32768 instructions counting 4 extra per filter.\n\n" +
+            "Exit status: 0 accepted, 1 refused (the pc and rule are printed), 3 unreadable input.\n\n" +
+            "Examples:\n" +
+            "  seccompkit check filter.bpf\n" +
+            "  seccompkit check --format json filter.bpf | jq .rule")
+        { files, inputFormat, format };
+        cmd.SetAction(parse =>
+        {
+            var paths = parse.GetRequiredValue(files);
+            bool json = parse.GetValue(format) == OutputFormat.Json;
+            var results = new List<(string Path, int Length, ValidationError? Error)>();
+            foreach (var p in paths)
+            {
+                var ins = ProgramInput.Read(p, parse.GetValue(inputFormat), console, CliApp.Symbols);
+                results.Add((p, ins.Length, Validator.Validate(ins)));
+            }
+            int total = results.Sum(r => r.Length + 4) - 4;
+            bool stackTooBig = results.Count > 1 && total > FilterStack.MaxInstructionsPerPath;
+            bool ok = results.All(r => r.Error is null) && !stackTooBig;
+            if (json)
+            {
+                using var w = new Utf8JsonWriter(Stream(console), new JsonWriterOptions { Indented = true });
+                w.WriteStartObject();
+                w.WriteBoolean("accepted", ok);
+                w.WriteStartArray("filters");
+                foreach (var r in results)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("file", r.Path);
+                    w.WriteNumber("instructions", r.Length);
+                    w.WriteBoolean("accepted", r.Error is null);
+                    if (r.Error is { } e)
+                    {
+                        w.WriteNumber("pc", e.Pc);
+                        w.WriteString("rule", e.Rule.ToString());
+                        w.WriteString("message", e.Message);
+                    }
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                if (stackTooBig) w.WriteString("stackError", StackMessage(total));
+                w.WriteEndObject();
+                w.Flush();
+                console.Out.WriteLine();
+            }
+            else
+            {
+                foreach (var r in results)
+                    console.Out.WriteLine(r.Error is null
+                        ? $"{r.Path}: accepted ({r.Length} instructions)"
+                        : $"{r.Path}: refused: {r.Error}");
+                if (stackTooBig) console.Out.WriteLine($"stack: refused: {StackMessage(total)}");
+            }
+            return ok ? ExitCodes.Success : ExitCodes.FilterRefused;
+        });
+        return cmd;
+    }
+
+    private static string StackMessage(int total) =>
+        $"the stack needs {total} instructions counting 4 per extra filter; the kernel allows {FilterStack.MaxInstructionsPerPath} (ENOMEM)";
+
+    internal static Stream Stream(ICliConsole console) => new TextWriterStream(console.Out);
+}
+
+/// <summary>Lets Utf8JsonWriter write through the console's TextWriter (keeps ordering with other text output).</summary>
+internal sealed class TextWriterStream(TextWriter writer) : Stream
+{
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() => writer.Flush();
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => writer.Write(System.Text.Encoding.UTF8.GetString(buffer, offset, count));
+}

@@ -1,0 +1,20 @@
+namespace SeccompKit.Cli;
+
+/// <summary>
+/// What <c>seccompkit</c>'s exit status means. Scripts can rely on these: they do not change between versions.
+/// </summary>
+public static class ExitCodes
+{
+    /// <summary>Done; for <c>check</c>: the kernel would accept every filter.</summary>
+    public const int Success = 0;
+    /// <summary><c>check</c>/<c>asm</c>: the kernel would refuse the filter (the rule and pc are printed).</summary>
+    public const int FilterRefused = 1;
+    /// <summary>The command line is wrong (unknown option, missing argument, bad value).</summary>
+    public const int Usage = 2;
+    /// <summary>An input could not be read or parsed (missing file, bad format, unknown syscall name).</summary>
+    public const int BadInput = 3;
+    /// <summary>An output could not be written.</summary>
+    public const int OutputFailed = 4;
+    /// <summary>A bug in seccompkit; please report it with the command line.</summary>
+    public const int InternalError = 70;
+}

@@ -1,0 +1,55 @@
+namespace SeccompKit.Linux;
+
+/// <summary>
+/// Linux errno values (x86_64, <c>include/uapi/asm-generic/errno-base.h</c> and <c>errno.h</c>) that the
+/// seccomp calls document. Any other value is kept as its number: cast it to <see cref="Errno"/>.
+/// </summary>
+public enum Errno
+{
+    /// <summary>Operation not permitted.</summary>
+    EPERM = 1,
+    /// <summary>No such file or directory; for NOTIF_SEND: the target was interrupted.</summary>
+    ENOENT = 2,
+    /// <summary>No such process.</summary>
+    ESRCH = 3,
+    /// <summary>Interrupted system call (retried inside SeccompKit, never surfaced).</summary>
+    EINTR = 4,
+    /// <summary>Bad file descriptor.</summary>
+    EBADF = 9,
+    /// <summary>Try again.</summary>
+    EAGAIN = 11,
+    /// <summary>Out of memory; for seccomp: the stack exceeds MAX_INSNS_PER_PATH.</summary>
+    ENOMEM = 12,
+    /// <summary>Permission denied; for seccomp: no_new_privs unset without CAP_SYS_ADMIN.</summary>
+    EACCES = 13,
+    /// <summary>Bad address.</summary>
+    EFAULT = 14,
+    /// <summary>Busy; for NEW_LISTENER: a listener already exists in the stack.</summary>
+    EBUSY = 16,
+    /// <summary>Invalid argument; for seccomp: the filter was refused by the validator.</summary>
+    EINVAL = 22,
+    /// <summary>Function not implemented.</summary>
+    ENOSYS = 38,
+    /// <summary>Operation not supported; for GET_ACTION_AVAIL: the action is unknown to this kernel.</summary>
+    EOPNOTSUPP = 95,
+}
+
+/// <summary>A system call failed; <see cref="Errno"/> keeps the raw value.</summary>
+public sealed class ErrnoException : SeccompException
+{
+    /// <summary>Creates the exception for a failed call.</summary>
+    public ErrnoException(string call, Errno errno, string advice)
+        : base($"{call} failed: {Name(errno)} ({(int)errno}){(advice.Length > 0 ? ": " + advice : "")}")
+    {
+        Call = call;
+        Errno = errno;
+    }
+
+    /// <summary>The call that failed, e.g. <c>seccomp(SECCOMP_GET_NOTIF_SIZES)</c>.</summary>
+    public string Call { get; }
+
+    /// <summary>The error.</summary>
+    public Errno Errno { get; }
+
+    private static string Name(Errno e) => SeccompKit.Bpf.ErrnoNames.TryGetName((int)e, out var n) ? n : "errno";
+}
