@@ -29,29 +29,22 @@ else
   extra_failed=$((extra_failed+1)); status=1
 fi
 
-echo "== dotnet test"
-dotnet test SeccompKit.slnx -c Release --logger "trx" --results-directory "$artifacts/test-results" \
-  --logger "console;verbosity=minimal" || status=1
+echo "== dotnet test (Microsoft.Testing.Platform, xunit v3)"
+log="$artifacts/test-results/dotnet-test.log"
+dotnet test --solution SeccompKit.slnx -c Release --results-directory "$artifacts/test-results" \
+  --report-xunit-trx --no-progress 2>&1 | tee "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
-passed=0; failed=0; skipped=0
-shopt -s nullglob
-trx_files=("$artifacts"/test-results/*.trx)
-if [ ${#trx_files[@]} -eq 0 ]; then
-  echo "no test results were written (build failure?)" >&2
-  status=1
+# The run ends with "Test run summary" and total/failed/succeeded/skipped lines.
+summary=$(sed -n '/Test run summary/,$p' "$log")
+passed=$(sed -n 's/^ *succeeded: *\([0-9]*\).*/\1/p' <<<"$summary" | tail -1)
+failed=$(sed -n 's/^ *failed: *\([0-9]*\).*/\1/p' <<<"$summary" | tail -1)
+skipped=$(sed -n 's/^ *skipped: *\([0-9]*\).*/\1/p' <<<"$summary" | tail -1)
+if [ -z "$passed" ] || [ -z "$failed" ]; then
+  echo "no test summary was printed (build failure?)" >&2
+  passed=${passed:-0}; failed=${failed:-0}; skipped=${skipped:-0}
+  extra_failed=$((extra_failed+1)); status=1
 fi
-for trx in "${trx_files[@]}"; do
-  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
-  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
-  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
-  e=$(sed -n 's/.* error="\([0-9]*\)".*/\1/p' <<<"$counters")
-  t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")
-  x=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
-  nx=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$counters")
-  passed=$((passed + ${p:-0}))
-  failed=$((failed + ${f:-0} + ${e:-0}))
-  skipped=$((skipped + ${nx:-0}))
-done
 passed=$((passed + extra_passed))
 failed=$((failed + extra_failed))
 

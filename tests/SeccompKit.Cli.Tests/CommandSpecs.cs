@@ -159,11 +159,15 @@ public sealed class CheckSpecs
         Assert.Contains("offset 8", c.StderrText);
     }
 
-    [Fact]
-    public void Unknown_options_are_usage_errors_with_exit_2()
+    [Theory]
+    [InlineData("unknown option", new[] { "check", "--frobnicate" })]
+    [InlineData("unknown command", new[] { "frobnicate" })]
+    [InlineData("option without its value", new[] { "emulate", "f.bpf", "--syscall" })]
+    [InlineData("bad enum value", new[] { "check", "--format", "yaml", "f.bpf" })]
+    public void Command_line_mistakes_are_usage_errors_with_exit_2(string desc, string[] args)
     {
-        var (exit, c) = TestConsole.Run("check", "--frobnicate", "x");
-        Assert.Equal(ExitCodes.Usage, exit);
+        var (exit, c) = TestConsole.Run(args);
+        Assert.True(exit == ExitCodes.Usage, $"{desc}: exit {exit}, stderr {c.StderrText}");
         Assert.Contains("--help", c.StderrText);
     }
 }

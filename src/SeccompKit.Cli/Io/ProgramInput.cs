@@ -30,6 +30,11 @@ public static class ProgramInput
             }
             else bytes = File.ReadAllBytes(path);
         }
+        catch (FileNotFoundException) when (path.StartsWith('-'))
+        {
+            // The variadic FILE argument swallows unknown options; say what the user most likely meant.
+            throw new CliInputException($"unknown option '{path}' (or no such file); run with --help for the options, or write ./{path} for a file", ExitCodes.Usage);
+        }
         catch (FileNotFoundException) { throw new CliInputException($"{path}: no such file"); }
         catch (DirectoryNotFoundException) { throw new CliInputException($"{path}: no such file or directory"); }
         catch (UnauthorizedAccessException) { throw new CliInputException($"{path}: permission denied"); }
