@@ -31,7 +31,14 @@ public static class Disassembler
         {
             var ins = program[pc];
             if (ins.Code == (BPF_JMP | BPF_JA)) Mark(pc + 1 + (long)ins.K);
-            else if (IsCondJump(ins.Code)) { Mark(pc + 1 + ins.Jt); Mark(pc + 1 + ins.Jf); }
+            else if (IsCondJump(ins.Code))
+            {
+                // A zero offset is the fall-through, which the one-branch forms ("if (c) goto Lt") do not
+                // print; only label the targets the listing names, as in the example above.
+                bool twoBranch = (ins.Jt == 0) == (ins.Jf == 0);
+                if (ins.Jt != 0 || twoBranch) Mark(pc + 1 + ins.Jt);
+                if (ins.Jf != 0 || twoBranch) Mark(pc + 1 + ins.Jf);
+            }
         }
         int width = Math.Max(2, (program.Length - 1).ToString(CultureInfo.InvariantCulture).Length);
         var sb = new StringBuilder();
