@@ -16,8 +16,9 @@
  *   Then any number of requests, each starting with a u32 type, until EOF:
  *
  *   'V' (0x56) validate: u32 count; count x { u32 len; len x struct sock_filter (8 bytes) }.
- *       Each program is handed to seccomp(SECCOMP_SET_MODE_FILTER, 0, ...) in a fresh child
- *       (after PR_SET_NO_NEW_PRIVS). Response: count x i32: 0 if the kernel accepted the program,
+ *       Each program is handed to seccomp(SECCOMP_SET_MODE_FILTER, 0, ...) in a child (after
+ *       PR_SET_NO_NEW_PRIVS). A refused program changes nothing, so the same child goes on with the
+ *       next one; after an accepted one it ends itself and a fresh child takes the rest. Response: count x i32: 0 if the kernel accepted the program,
  *       else the errno it returned (EINVAL, ENOMEM, ...); negative values are helper failures
  *       (-1000 - signal if a child died by a signal before reporting).
  *
@@ -26,7 +27,8 @@
  *       u64 rax; u64 args[6] } (64 bytes each). For abi 64 the stub loads rax, rdi, rsi, rdx, r10,
  *       r8, r9 with rax and args[0..5]; for abi 32 it loads rax, rbx, rcx, rdx, rsi, rdi, rbp with
  *       the full 64-bit values (so what the kernel does with the upper halves can be observed).
- *       Response: nprog x i32 install result (0 or errno), then ninputs x { i32 kind; i32 info;
+ *       Response: nprog x i32 install result (0, the errno, or -1 when not attempted because an
+ *       earlier filter failed), then ninputs x { i32 kind; i32 info;
  *       i64 value }: kind 0 = the call returned, value = raw rax after the call; kind 1 = the child
  *       was killed by signal `info` during this call; kind 2 = not run (a filter failed to install);
  *       kind 3 = the child exited on its own with status `info` (a helper bug).
