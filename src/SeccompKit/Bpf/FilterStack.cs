@@ -13,13 +13,21 @@ public sealed record StackResult(uint Value, int WinningFilter, ImmutableArray<E
 
     /// <summary>Instructions executed over all filters.</summary>
     public int Executed => PerFilter.Sum(r => r.Executed);
+
+    /// <summary>
+    /// True when the kernel lets the call through without consulting the filters at all
+    /// (<see cref="FilterStack.IsExemptFromFiltering"/>): <see cref="Value"/> is then ALLOW whatever
+    /// <see cref="PerFilter"/> (still computed, for the trace) says.
+    /// </summary>
+    public bool ExemptFromFiltering { get; init; }
 }
 
 /// <summary>
 /// Filters stacked on a task, newest first, combined as <c>seccomp_run_filters</c> does: start from
 /// <c>SECCOMP_RET_ALLOW</c>, run every filter newest to oldest, and keep a result only when its action
 /// part, read as signed 32-bit, is strictly lower than the kept one — so the newest filter wins ties, and
-/// an all-ALLOW stack yields plain <c>SECCOMP_RET_ALLOW</c> (ALLOW's data is dropped).
+/// an all-ALLOW stack yields plain <c>SECCOMP_RET_ALLOW</c> (ALLOW's data is dropped). Before any filter
+/// runs, the kernel lets x86_64 <c>uretprobe</c> and <c>uprobe</c> through (<see cref="IsExemptFromFiltering"/>).
 /// </summary>
 public sealed class FilterStack
 {
@@ -43,7 +51,35 @@ public sealed class FilterStack
     /// <summary>The filters, newest (last installed) first.</summary>
     public ImmutableArray<BpfProgram> Filters { get; }
 
-    /// <summary>Runs every filter and combines their results by the kernel's precedence.</summary>
+    /// <summary>AUDIT_ARCH_X86_64, the only arch with exempt system calls.</summary>
+    private const uint AuditArchX86_64 = 0xc000003e;
+
+    /// <summary>x86_64 <c>__NR_uretprobe</c>.</summary>
+    public const int X86_64Uretprobe = 335;
+
+    /// <summary>x86_64 <c>__NR_uprobe</c>.</summary>
+    public const int X86_64Uprobe = 336;
+
+    /// <summary>
+    /// True for the calls the kernel never filters: on x86_64, <c>uretprobe</c> (335) and <c>uprobe</c> (336)
+    /// entered through the native ABI (arch AUDIT_ARCH_X86_64). <c>seccomp_uprobe_exception</c>
+    /// (kernel/seccomp.c) makes <c>seccomp_is_const_allow</c> report them as constant ALLOW for every filter,
+    /// so the action cache bitmap keeps their bits and <c>seccomp_run_filters</c> returns
+    /// <c>SECCOMP_RET_ALLOW</c> before running any filter, even one that returns KILL for everything. The
+    /// kernel installs these calls in uprobe trampolines, which must work under any filter. Through
+    /// <c>int $0x80</c> (AUDIT_ARCH_I386) the same numbers are filtered normally. Found by the kernel
+    /// differential tests on 6.18 (uretprobe's exemption dates from commit cf6cb56ef244, uprobe's from the
+    /// uprobe system call itself); older kernels filter them like any other number.
+    /// </summary>
+    public static bool IsExemptFromFiltering(SeccompData data) =>
+        data.Arch == AuditArchX86_64 && data.Nr is X86_64Uretprobe or X86_64Uprobe;
+
+    /// <summary>
+    /// Runs every filter and combines their results by the kernel's precedence. For a call the kernel
+    /// exempts from filtering (<see cref="IsExemptFromFiltering"/>) the filters still run for the trace, but
+    /// the value is ALLOW, <see cref="StackResult.WinningFilter"/> is -1 and
+    /// <see cref="StackResult.ExemptFromFiltering"/> is set.
+    /// </summary>
     public StackResult Run(SeccompData data, bool trace = false)
     {
         uint ret = SeccompReturn.SECCOMP_RET_ALLOW;
@@ -59,12 +95,15 @@ public sealed class FilterStack
                 match = i;
             }
         }
+        if (IsExemptFromFiltering(data))
+            return new StackResult(SeccompReturn.SECCOMP_RET_ALLOW, -1, results.MoveToImmutable()) { ExemptFromFiltering = true };
         return new StackResult(ret, match, results.MoveToImmutable());
     }
 
-    /// <summary>The combined value only (fast path).</summary>
+    /// <summary>The combined value only (fast path); ALLOW for calls exempt from filtering.</summary>
     public uint Evaluate(SeccompData data)
     {
+        if (IsExemptFromFiltering(data)) return SeccompReturn.SECCOMP_RET_ALLOW;
         uint ret = SeccompReturn.SECCOMP_RET_ALLOW;
         foreach (var f in Filters)
         {
