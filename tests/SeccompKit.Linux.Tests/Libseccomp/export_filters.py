@@ -4,7 +4,8 @@
 Run with Debian's /usr/bin/python3 (the python3-seccomp module lives in its dist-packages):
 
     /usr/bin/python3 export_filters.py --out DIR --profile data/profiles/docker-default.json
-    /usr/bin/python3 export_filters.py --docker-only FILE.bpf --profile data/profiles/docker-default.json
+    /usr/bin/python3 export_filters.py --docker-only FILE.bpf --profile data/profiles/docker-default.json \
+        [--arches FILE]   # the benchmark's input: the Docker filter and each ABI's syscall number range
 
 DIR receives one NAME.bpf per filter (libseccomp's seccomp_export_bpf output) and manifest.json:
 each filter's vectors (arch, nr, args[6], expected return value) plus, for the Docker filter, the
@@ -471,11 +472,19 @@ def main():
     ap.add_argument("--seed", type=int, default=20240611)
     ap.add_argument("--random", type=int, default=300, help="number of random rule sets")
     ap.add_argument("--docker-only", help="export only the Docker filter to this file")
+    ap.add_argument("--arches", help="with --docker-only: write 'name audit_arch first_nr last_nr' per ABI of the filter")
     opts = ap.parse_args()
 
     docker, docker_names, docker_entries = docker_profile(opts.profile)
     if opts.docker_only:
         export(docker, opts.docker_only)
+        if opts.arches:
+            resolver = Resolver()
+            with open(opts.arches, "w") as fh:
+                fh.write(f"# ABIs of the Docker filter (libseccomp {'.'.join(str(x) for x in seccomp_version())}): name audit_arch first_nr last_nr\n")
+                for arch in docker.arches:
+                    base = ARCHES[arch][3]
+                    fh.write(f"{arch} 0x{ARCHES[arch][1]:08x} 0x{base:x} 0x{resolver.max_nr[arch]:x}\n")
         return 0
     if not opts.out:
         ap.error("--out or --docker-only is required")
