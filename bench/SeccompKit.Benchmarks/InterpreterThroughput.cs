@@ -1,0 +1,31 @@
+using BenchmarkDotNet.Attributes;
+using SeccompKit.Bpf;
+
+namespace SeccompKit.Benchmarks;
+
+/// <summary>
+/// Interpreter throughput: one operation is a sweep of <see cref="Interpreter.Evaluate"/> over every input
+/// of <see cref="BenchInputs"/>; bench/report.py divides by the input count for ns per evaluation.
+/// </summary>
+public class InterpreterThroughput
+{
+    private BpfProgram _program = null!;
+    private SeccompData[] _inputs = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var b = BenchInputs.LoadDefault();
+        _program = b.Program;
+        _inputs = b.Inputs;
+    }
+
+    [Benchmark(Description = "Evaluate sweep")]
+    public uint Sweep()
+    {
+        uint acc = 0;
+        foreach (var d in _inputs)
+            acc ^= Interpreter.Evaluate(_program, d);
+        return acc;
+    }
+}
