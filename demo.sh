@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 filter=bench/data/docker-default.bpf
 sk=./seccompkit
+mkdir -p artifacts
 
 echo "== seccompkit check $filter"
 $sk check "$filter"
@@ -28,9 +29,9 @@ echo
 echo "== seccompkit emulate: mount on x86_64 (no CAP_SYS_ADMIN in Docker's default)"
 $sk emulate "$filter" --arch x86_64 --syscall mount --no-path
 echo
-echo "== seccompkit emulate: personality(0xffffffff) is allowed, personality(0x20000) is not"
+echo "== seccompkit emulate: personality(0xffffffff) is allowed, personality(0x1) is not"
 $sk emulate "$filter" --syscall personality --args 0xffffffff --no-path
-$sk emulate "$filter" --syscall personality --args 0x20000 --no-path
+$sk emulate "$filter" --syscall personality --args 0x1 --no-path
 echo
 echo "== seccompkit emulate: socketcall via int 0x80 (x86 ABI)"
 $sk emulate "$filter" --arch x86 --syscall socketcall --args 1 --no-path

@@ -29,7 +29,8 @@ public static class EmulateCommand
             "every filter runs, the lowest action (as signed 32-bit) wins, the newest filter wins ties.\n\n" +
             "JSON fields: value (raw 32-bit result), action (kernel name without SECCOMP_RET_), data (low 16\n" +
             "bits), executed (instructions run over all filters), path (pcs of the deciding filter), filter\n" +
-            "(index of the deciding FILE, -1 if all allowed), filters[] (each FILE's own run), input.\n\n" +
+            "(index of the deciding FILE, -1 if all allowed), exempt (true for calls the kernel never filters:\n" +
+            "x86_64 uretprobe and uprobe), filters[] (each FILE's own run), input.\n\n" +
             "Examples:\n" +
             "  seccompkit emulate filter.bpf --syscall openat --args 0,0x41\n" +
             "  seccompkit emulate filter.bpf --arch x86 --syscall socketcall --args 1\n" +
@@ -134,6 +135,8 @@ public static class EmulateCommand
         var o = c.Out;
         o.WriteLine($"input:    {arch.Name} {(name ?? "?")} (nr {d.Nr}) args [{string.Join(", ", d.Args.Select(a => "0x" + a.ToString("x", CultureInfo.InvariantCulture)))}] ip 0x{d.InstructionPointer:x}");
         o.WriteLine($"action:   {r.Result}  (value 0x{r.Value:x8}, {r.Result.ActionName})");
+        if (r.ExemptFromFiltering)
+            o.WriteLine("note:     the kernel never runs filters for this call (x86_64 uretprobe/uprobe pass-through); the paths below are what the filters would do");
         if (paths.Length > 1)
             o.WriteLine($"decided:  {(decidingFile < 0 ? "every filter allowed" : $"{paths[decidingFile]} (FILE {decidingFile + 1})")}");
         o.WriteLine($"executed: {r.Executed} instructions");
@@ -159,6 +162,7 @@ public static class EmulateCommand
         foreach (var pc in r.PerFilter[pathFilter].Path) w.WriteNumberValue(pc);
         w.WriteEndArray();
         w.WriteNumber("filter", decidingFile);
+        w.WriteBoolean("exempt", r.ExemptFromFiltering);
         w.WriteStartArray("filters");
         for (int i = 0; i < r.PerFilter.Length; i++)
         {
