@@ -274,3 +274,29 @@ public sealed class EmulateExemptionSpecs
         Assert.Contains("never runs filters", c2.StdoutText);
     }
 }
+
+public sealed class EmulateCacheSpecs
+{
+    [Fact]
+    public void Emulate_all_marks_the_syscalls_the_action_cache_allows()
+    {
+        using var dir = new TempDir();
+        // An argument check on write makes write uncacheable although it is allowed for fd 1.
+        var src = dir.File("p.txt");
+        File.WriteAllText(src,
+            "A = arch\nif (A != AUDIT_ARCH_X86_64) goto kill\nA = sys_number\n" +
+            "if (A == read) goto allow\nif (A == write) goto check_fd\nreturn ERRNO(EPERM)\n" +
+            "check_fd:\nA = args[0]\nif (A == 1) goto allow\nreturn ERRNO(EBADF)\nallow:\nreturn ALLOW\nkill:\nreturn KILL_PROCESS\n");
+        var bpf = dir.File("p.bpf");
+        Assert.Equal(0, TestConsole.Run("asm", src, "-o", bpf).Exit);
+        var (exit, c) = TestConsole.Run("emulate", bpf, "--all", "--args", "1", "--format", "json");
+        Assert.Equal(0, exit);
+        using var doc = JsonDocument.Parse(c.StdoutText);
+        var rows = doc.RootElement.GetProperty("syscalls").EnumerateArray().ToDictionary(r => r.GetProperty("syscall").GetString()!);
+        Assert.True(rows["read"].GetProperty("cached").GetBoolean());
+        Assert.Equal("ALLOW", rows["write"].GetProperty("action").GetString());
+        Assert.False(rows["write"].GetProperty("cached").GetBoolean());
+        Assert.False(rows["openat"].GetProperty("cached").GetBoolean());
+        Assert.True(rows["uretprobe"].GetProperty("cached").GetBoolean());
+    }
+}

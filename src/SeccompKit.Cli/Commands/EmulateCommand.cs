@@ -18,7 +18,7 @@ public static class EmulateCommand
         var syscall = new Option<string?>("--syscall", "-s") { Description = "System call name or number (as in seccomp_data.nr, e.g. openat or 257)" };
         var argsOpt = new Option<string?>("--args", "-a") { Description = "Up to six comma-separated 64-bit arguments, decimal, 0x hex or negative (e.g. 0,0x41,-1)" };
         var ip = new Option<string?>("--ip") { Description = "Instruction pointer (default 0)" };
-        var all = new Option<bool>("--all") { Description = "Print the action of every syscall of the arch (with --args/--ip applied to each)" };
+        var all = new Option<bool>("--all") { Description = "Print the action of every syscall of the arch (with --args/--ip applied to each) and whether the kernel's action cache (5.11+) allows it without running the filters" };
         var newestFirst = new Option<bool>("--newest-first") { Description = "FILEs are listed newest (last installed) first, as PTRACE_SECCOMP_GET_FILTER numbers them" };
         var trace = new Option<bool>("--no-path") { Description = "Do not print the path of pcs executed" };
         var inputFormat = CliApp.InputFormatOption();
@@ -196,7 +196,14 @@ public static class EmulateCommand
 
     private static void RunAll(ICliConsole c, Architecture arch, FilterStack stack, ulong[] args, ulong ip, bool json)
     {
-        var rows = arch.Syscalls.All.Select(s => (s.Name, s.Number, Value: stack.Evaluate(new SeccompData(s.Number, arch.AuditArch, ip, args)))).ToList();
+        // The action cache (5.11+) is filled per arch from nr and arch alone; calls the kernel exempts from
+        // filtering are always let through. x32 numbers carry bit 30 and so lie past every bitmap.
+        int bitmapSize = arch.Syscalls.BitmapSize;
+        var exempt = Enumerable.Range(0, bitmapSize).Where(nr => FilterStack.IsExemptFromFiltering(new SeccompData(nr, arch.AuditArch))).ToList();
+        var cache = ActionCache.Compute(stack, arch.AuditArch, bitmapSize, exempt);
+        var rows = arch.Syscalls.All.Select(s => (s.Name, s.Number,
+            Value: stack.Evaluate(new SeccompData(s.Number, arch.AuditArch, ip, args)),
+            Cached: s.Number >= 0 && s.Number < bitmapSize && cache[s.Number])).ToList();
         if (json)
         {
             using var w = new Utf8JsonWriter(CheckCommand.Stream(c), new JsonWriterOptions { Indented = true });
@@ -204,7 +211,7 @@ public static class EmulateCommand
             w.WriteString("arch", arch.Name);
             w.WriteNumber("auditArch", arch.AuditArch);
             w.WriteStartArray("syscalls");
-            foreach (var (name, nr, value) in rows)
+            foreach (var (name, nr, value, cached) in rows)
             {
                 var r = new SeccompResult(value);
                 w.WriteStartObject();
@@ -214,6 +221,7 @@ public static class EmulateCommand
                 w.WriteString("action", r.ActionName);
                 w.WriteNumber("data", r.Data);
                 w.WriteString("text", r.ToString());
+                w.WriteBoolean("cached", cached);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -223,11 +231,11 @@ public static class EmulateCommand
             return;
         }
         int nameWidth = Math.Max(7, rows.Max(r => r.Name.Length));
-        c.Out.WriteLine($"{"NR",10}  {"SYSCALL".PadRight(nameWidth)}  ACTION");
-        foreach (var (name, nr, value) in rows)
-            c.Out.WriteLine($"{nr,10}  {name.PadRight(nameWidth)}  {new SeccompResult(value)}");
+        c.Out.WriteLine($"{"NR",10}  {"SYSCALL".PadRight(nameWidth)}  {"CACHED",-6}  ACTION");
+        foreach (var (name, nr, value, cached) in rows)
+            c.Out.WriteLine($"{nr,10}  {name.PadRight(nameWidth)}  {(cached ? "yes" : "no"),-6}  {new SeccompResult(value)}");
         var summary = rows.GroupBy(r => new SeccompResult(r.Value).ActionName).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => $"{g.Key} {g.Count()}");
-        c.Error.WriteLine($"seccompkit: {rows.Count} syscalls of {arch.Name}: {string.Join(", ", summary)}");
+        c.Error.WriteLine($"seccompkit: {rows.Count} syscalls of {arch.Name}: {string.Join(", ", summary)}; {rows.Count(r => r.Cached)} allowed by the action cache without running the filters");
     }
 }

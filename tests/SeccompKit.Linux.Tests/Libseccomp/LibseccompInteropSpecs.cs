@@ -50,17 +50,36 @@ public sealed class LibseccompInteropSpecs(LibseccompExport export, ITestOutputH
         string line = string.Create(CultureInfo.InvariantCulture,
             $"libseccomp-interop: {export.Filters.Count} filters, {vectors} vectors, {mismatches} mismatches");
         output.WriteLine($"libseccomp {export.LibseccompVersion}");
-        output.WriteLine(line);
+        Kernel.KernelModel.ReportCounts(output, line);
         foreach (var p in problems) output.WriteLine(p);
-        var countsFile = Environment.GetEnvironmentVariable("SECCOMPKIT_COUNTS_FILE");
-        if (!string.IsNullOrEmpty(countsFile))
-            File.AppendAllText(countsFile, line + Environment.NewLine);
 
         // Guard against a vacuous pass: ~30 hand-written sets, the Docker profile and 300 random sets.
         Assert.True(export.Filters.Count >= 300, $"only {export.Filters.Count} filters were exported");
         Assert.True(vectors >= 10_000, $"only {vectors} vectors were exported");
         Assert.True(problems.Count == 0 && mismatches == 0,
             $"{mismatches} mismatches, {problems.Count} problems (first {MaxReported}):\n" + string.Join('\n', problems));
+    }
+
+    [Fact]
+    public void Every_libseccomp_filter_disassembles_with_names_and_assembles_back_byte_for_byte()
+    {
+        var symbols = new SeccompKit.Syscalls.SyscallSymbols();
+        var problems = new List<string>();
+        int named = 0;
+        foreach (var f in export.Filters)
+        {
+            var program = BpfProgram.FromRaw(f.Bpf);
+            string listing = Disassembler.Disassemble(program.Instructions.AsSpan(), symbols);
+            if (System.Text.RegularExpressions.Regex.IsMatch(listing, @"if \(A [=!]= [a-z_][a-z0-9_]*\)")) named++;
+            var back = BpfProgram.ToRaw(Assembler.Assemble(listing, symbols));
+            if (!back.AsSpan().SequenceEqual(f.Bpf)) problems.Add($"{f.Name}: readable listing does not assemble to the exported bytes");
+            var raw = BpfProgram.ToRaw(Assembler.Assemble(Disassembler.DisassembleRaw(program.Instructions.AsSpan())));
+            if (!raw.AsSpan().SequenceEqual(f.Bpf)) problems.Add($"{f.Name}: raw listing does not assemble to the exported bytes");
+        }
+        string line = $"libseccomp-disasm-roundtrip: {export.Filters.Count} filters ({named} with syscall names), {problems.Count} mismatches";
+        Kernel.KernelModel.ReportCounts(output, line);
+        Assert.True(problems.Count == 0, string.Join("\n", problems.Take(10)));
+        Assert.True(named > export.Filters.Count / 2, $"only {named} listings printed syscall names");
     }
 
     [Fact]
