@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using SeccompKit.Bpf;
 using SeccompKit.Cli.Commands;
 using SeccompKit.Cli.Io;
@@ -24,10 +26,17 @@ public static class CliApp
             "  seccompkit check filter.bpf && echo accepted      # would the kernel load it?\n" +
             "  seccompkit asm listing.txt -o filter.bpf          # text back to a raw filter\n\n" +
             "Exit codes: 0 ok, 1 the kernel would refuse the filter, 2 usage error, 3 bad input, 4 output failed, 70 internal error.");
-        root.Add(DisasmCommand.Create(console));
-        root.Add(AsmCommand.Create(console));
-        root.Add(EmulateCommand.Create(console));
-        root.Add(CheckCommand.Create(console));
+        var summaries = new (Command Command, string Summary)[]
+        {
+            (DisasmCommand.Create(console), "Print a filter as readable text (or --raw { code, jt, jf, k } lines)"),
+            (AsmCommand.Create(console), "Assemble that text back to a raw filter, validated like the kernel"),
+            (EmulateCommand.Create(console), "Run a filter or a stack on a syscall exactly as the kernel would"),
+            (CheckCommand.Create(console), "Would the kernel accept these filters? Exit 0 yes, 1 no (pc and rule)"),
+        };
+        foreach (var (command, _) in summaries) root.Add(command);
+        // The top-level help lists one line per command; each command's own --help has the full text and examples.
+        var helpOption = root.Options.OfType<HelpOption>().First();
+        helpOption.Action = new RootHelpAction(root, helpOption.Action!, summaries.Select(p => (p.Command.Name, p.Summary)).ToArray(), console);
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -81,4 +90,29 @@ public enum OutputFormat
     Text,
     /// <summary>One JSON document.</summary>
     Json,
+}
+
+/// <summary>Writes a compact top-level help; any other command's help is the library's default.</summary>
+internal sealed class RootHelpAction(RootCommand root, CommandLineAction defaultHelp, (string Name, string Summary)[] commands, ICliConsole console)
+    : SynchronousCommandLineAction
+{
+    public override bool ClearsParseErrors => true;
+
+    public override int Invoke(ParseResult parseResult)
+    {
+        if (parseResult.CommandResult.Command != root)
+            return defaultHelp is SynchronousCommandLineAction sync ? sync.Invoke(parseResult) : ExitCodes.InternalError;
+        var o = console.Out;
+        o.WriteLine(root.Description);
+        o.WriteLine();
+        o.WriteLine("Usage: seccompkit COMMAND [options]    (seccompkit COMMAND --help for details and examples)");
+        o.WriteLine();
+        o.WriteLine("Commands:");
+        foreach (var (name, summary) in commands) o.WriteLine($"  {name,-10} {summary}");
+        o.WriteLine();
+        o.WriteLine("Options:");
+        o.WriteLine("  -h, --help   Show help");
+        o.WriteLine("  --version    Show the version");
+        return ExitCodes.Success;
+    }
 }

@@ -300,3 +300,29 @@ public sealed class EmulateCacheSpecs
         Assert.True(rows["uretprobe"].GetProperty("cached").GetBoolean());
     }
 }
+
+public sealed class HelpSpecs
+{
+    [Fact]
+    public void Top_level_help_lists_every_command_on_one_line()
+    {
+        var (exit, c) = TestConsole.Run("--help");
+        Assert.Equal(0, exit);
+        foreach (var cmd in new[] { "disasm", "asm", "emulate", "check" })
+            Assert.Single(c.StdoutText.Split('\n'), l => l.StartsWith("  " + cmd + " ", StringComparison.Ordinal));
+        Assert.Contains("Exit codes", c.StdoutText);
+    }
+
+    [Theory]
+    [InlineData("disasm")]
+    [InlineData("asm")]
+    [InlineData("emulate")]
+    [InlineData("check")]
+    public void Every_command_help_teaches_with_examples(string command)
+    {
+        var (exit, c) = TestConsole.Run(command, "--help");
+        Assert.Equal(0, exit);
+        Assert.Contains("Examples:", c.StdoutText);
+        Assert.Contains("seccompkit " + command, c.StdoutText);
+    }
+}
