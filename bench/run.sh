@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Interpreter throughput: SeccompKit's Interpreter.Evaluate vs libpcap's bpf_filter() on the Docker default
+# Interpreter throughput: SeccompKit's Interpreter.Evaluate (and, for reference, CompiledFilter) vs libpcap's bpf_filter() on the Docker default
 # profile compiled by libseccomp for amd64 (x86_64, x86, x32), every syscall number of each ABI, args zero.
 # Needs: gcc, libpcap-dev, the .NET 10 SDK; python3-seccomp to regenerate bench/data (else the committed copy
 # is used). Writes bench/results/interpreter-throughput.{md,json}. Takes about a minute.

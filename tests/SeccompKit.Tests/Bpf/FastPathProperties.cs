@@ -17,11 +17,11 @@ public class FastPathProperties
         (2, Gen.Const(TestPrograms.X86_64).Select(Gen.Bool, (arch, i386) => i386 ? TestPrograms.I386 : arch)),
         (3, Gen.UInt));
 
-    private static readonly Gen<SeccompData> Inputs =
+    internal static readonly Gen<SeccompData> Inputs =
         Gen.Select(Word, Word, Gen.ULong, Gen.Select(Word, Word).Select(p => ((ulong)p.Item2 << 32) | p.Item1).Array[6])
             .Select(t => new SeccompData(unchecked((int)t.Item1), t.Item2, t.Item3, t.Item4));
 
-    private static string Show(Instruction[] p, SeccompData[] inputs) =>
+    internal static string Show(Instruction[] p, SeccompData[] inputs) =>
         Disassembler.DisassembleRaw(p) + "\ninputs:\n" + string.Join("\n", inputs.Select(d => d.ToString()));
 
     [Fact]
