@@ -27,6 +27,12 @@ if (args.Length == 2 && args[0] == "prepare")
         Console.Error.WriteLine("Interpreter.Run and Interpreter.Evaluate disagree");
         return 1;
     }
+    var compiled = CompiledFilter.Compile(b.Program);
+    if (!compiled.IsCompiled || runs.Zip(b.Inputs).Any(p => p.First.Value != compiled.Evaluate(p.Second)))
+    {
+        Console.Error.WriteLine("CompiledFilter is not compiled or disagrees with Interpreter.Run");
+        return 1;
+    }
     var stats = new
     {
         inputs = b.Inputs.Length,

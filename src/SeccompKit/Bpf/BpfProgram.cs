@@ -13,6 +13,20 @@ public sealed class BpfProgram : IEquatable<BpfProgram>
     /// <summary>The instructions, 1..4096 of them, the last a RET.</summary>
     public ImmutableArray<Instruction> Instructions { get; }
 
+    private DecodedInstruction[]? _decoded;
+
+    /// <summary>
+    /// The program decoded for the fast interpreter, built on first use. Decoding is deterministic and the
+    /// result immutable, so a race only decodes twice; the first published array wins.
+    /// </summary>
+    internal DecodedInstruction[] Decoded => Volatile.Read(ref _decoded) ?? DecodeOnce();
+
+    private DecodedInstruction[] DecodeOnce()
+    {
+        var decoded = DecodedProgram.Decode(Instructions.AsSpan());
+        return Interlocked.CompareExchange(ref _decoded, decoded, null) ?? decoded;
+    }
+
     /// <summary>Number of instructions.</summary>
     public int Length => Instructions.Length;
 

@@ -105,9 +105,11 @@ public sealed class FilterStack
     {
         if (IsExemptFromFiltering(data)) return SeccompReturn.SECCOMP_RET_ALLOW;
         uint ret = SeccompReturn.SECCOMP_RET_ALLOW;
+        Span<uint> words = stackalloc uint[SeccompData.Size / 4];
+        data.WriteWords(words);
         foreach (var f in Filters)
         {
-            uint cur = Interpreter.Evaluate(f, data);
+            uint cur = Interpreter.EvaluateDecoded(f.Decoded, words);
             if (unchecked((int)(cur & SeccompReturn.SECCOMP_RET_ACTION_FULL)) < unchecked((int)(ret & SeccompReturn.SECCOMP_RET_ACTION_FULL)))
                 ret = cur;
         }

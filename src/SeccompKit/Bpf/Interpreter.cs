@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using static SeccompKit.Bpf.BpfOpcodes;
 
 namespace SeccompKit.Bpf;
@@ -34,9 +36,100 @@ public static class Interpreter
         return new ExecutionResult(value, executed, path?.ToImmutable() ?? ImmutableArray<int>.Empty, div0);
     }
 
-    /// <summary>The fast path: only the return value.</summary>
-    public static uint Evaluate(BpfProgram program, SeccompData data) =>
-        Execute(program.Instructions.AsSpan(), data, null, out _, out _);
+    /// <summary>
+    /// The fast path: only the return value, equal to <c>Run(program, data).Value</c>. It runs the program's
+    /// pre-decoded form (decoded once on first use, cached on the immutable <see cref="BpfProgram"/>, safe
+    /// to share between threads) over the input's 16 words read once, and counts and traces nothing.
+    /// </summary>
+    public static uint Evaluate(BpfProgram program, SeccompData data)
+    {
+        Span<uint> words = stackalloc uint[SeccompData.Size / 4];
+        data.WriteWords(words);
+        return EvaluateDecoded(program.Decoded, words);
+    }
+
+    /// <summary>
+    /// Runs a decoded program on the 16 words of one <see cref="SeccompData"/> (<see cref="SeccompData.WriteWords"/>).
+    /// The decoder's input was validated, so every jump lands inside the program, memory loads read only cells
+    /// stored on every path, and control ends in a RET.
+    /// </summary>
+    internal static uint EvaluateDecoded(DecodedInstruction[] code, ReadOnlySpan<uint> words)
+    {
+        // DecodedProgram.Decode checked what the validator guarantees (targets and pc + 1 after a non-RET stay
+        // inside the program, word and cell indexes below 16), so the loop indexes without bounds checks.
+        if (words.Length < SeccompData.Size / 4) throw new ArgumentException("seccomp_data has 16 words", nameof(words));
+        ref DecodedInstruction start = ref MemoryMarshal.GetArrayDataReference(code);
+        ref uint word0 = ref MemoryMarshal.GetReference(words);
+        Span<uint> mem = stackalloc uint[BPF_MEMWORDS]; // zeroed, though the validator ensures no read before a store
+        ref uint mem0 = ref MemoryMarshal.GetReference(mem);
+        uint a = 0, x = 0;
+        int pc = 0;
+        while (true)
+        {
+            ref readonly DecodedInstruction ins = ref Unsafe.Add(ref start, pc);
+            // JEQ K falling through when unequal is most of what libseccomp emits (compare nr, arch or an
+            // argument half): test it before the jump table, so the common step is a well-predicted branch and
+            // pc + 1, not an indirect jump and a target loaded from memory.
+            if (ins.Op == DecodedOp.JeqKFall)
+            {
+                if (a == ins.K) pc = ins.True;
+                else pc++;
+                continue;
+            }
+            switch (ins.Op)
+            {
+                case DecodedOp.LdAbs: a = Unsafe.Add(ref word0, ins.K); pc++; continue;
+                case DecodedOp.JneKFall:
+                    if (a != ins.K) pc = ins.False;
+                    else pc++;
+                    continue;
+                case DecodedOp.JeqK: pc = a == ins.K ? ins.True : ins.False; continue;
+                case DecodedOp.JgeK: pc = a >= ins.K ? ins.True : ins.False; continue;
+                case DecodedOp.JgtK: pc = a > ins.K ? ins.True : ins.False; continue;
+                case DecodedOp.JsetK: pc = (a & ins.K) != 0 ? ins.True : ins.False; continue;
+                case DecodedOp.RetK: return ins.K;
+                case DecodedOp.RetA: return a;
+                case DecodedOp.LdLen: a = SeccompData.Size; pc++; continue;
+                case DecodedOp.LdxLen: x = SeccompData.Size; pc++; continue;
+                case DecodedOp.LdImm: a = ins.K; pc++; continue;
+                case DecodedOp.LdxImm: x = ins.K; pc++; continue;
+                case DecodedOp.LdMem: a = Unsafe.Add(ref mem0, ins.K); pc++; continue;
+                case DecodedOp.LdxMem: x = Unsafe.Add(ref mem0, ins.K); pc++; continue;
+                case DecodedOp.St: Unsafe.Add(ref mem0, ins.K) = a; pc++; continue;
+                case DecodedOp.Stx: Unsafe.Add(ref mem0, ins.K) = x; pc++; continue;
+                case DecodedOp.Tax: x = a; pc++; continue;
+                case DecodedOp.Txa: a = x; pc++; continue;
+                case DecodedOp.AddK: a = unchecked(a + ins.K); pc++; continue;
+                case DecodedOp.AddX: a = unchecked(a + x); pc++; continue;
+                case DecodedOp.SubK: a = unchecked(a - ins.K); pc++; continue;
+                case DecodedOp.SubX: a = unchecked(a - x); pc++; continue;
+                case DecodedOp.MulK: a = unchecked(a * ins.K); pc++; continue;
+                case DecodedOp.MulX: a = unchecked(a * x); pc++; continue;
+                case DecodedOp.DivK: a /= ins.K; pc++; continue;
+                case DecodedOp.DivX:
+                    if (x == 0) return 0;
+                    a /= x; pc++; continue;
+                case DecodedOp.AndK: a &= ins.K; pc++; continue;
+                case DecodedOp.AndX: a &= x; pc++; continue;
+                case DecodedOp.OrK: a |= ins.K; pc++; continue;
+                case DecodedOp.OrX: a |= x; pc++; continue;
+                case DecodedOp.XorK: a ^= ins.K; pc++; continue;
+                case DecodedOp.XorX: a ^= x; pc++; continue;
+                case DecodedOp.LshK: a <<= (int)ins.K; pc++; continue;
+                case DecodedOp.LshX: a <<= (int)(x & 31); pc++; continue;
+                case DecodedOp.RshK: a >>= (int)ins.K; pc++; continue;
+                case DecodedOp.RshX: a >>= (int)(x & 31); pc++; continue;
+                case DecodedOp.Neg: a = unchecked(0u - a); pc++; continue;
+                case DecodedOp.Ja: pc = ins.True; continue;
+                case DecodedOp.JeqX: pc = a == x ? ins.True : ins.False; continue;
+                case DecodedOp.JgtX: pc = a > x ? ins.True : ins.False; continue;
+                case DecodedOp.JgeX: pc = a >= x ? ins.True : ins.False; continue;
+                case DecodedOp.JsetX: pc = (a & x) != 0 ? ins.True : ins.False; continue;
+                default:
+                    throw new InvalidOperationException($"pc {pc}: decoded operation {ins.Op} is unknown to the interpreter");
+            }
+        }
+    }
 
     private static uint Execute(ReadOnlySpan<Instruction> prog, SeccompData data, ImmutableArray<int>.Builder? path, out int executed, out bool div0)
     {

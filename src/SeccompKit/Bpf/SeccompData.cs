@@ -83,6 +83,25 @@ public sealed record SeccompData
         _ => throw new ArgumentOutOfRangeException(nameof(offset), offset, "seccomp_data loads must be 4-aligned and below 64."),
     };
 
+    /// <summary>
+    /// Writes the 16 32-bit words of the structure, word i being what <c>LD W ABS 4i</c> reads (the
+    /// fast interpreter's view of the input). <paramref name="words"/> must hold at least 16.
+    /// </summary>
+    internal void WriteWords(Span<uint> words)
+    {
+        words = words[..(Size / 4)];
+        words[0] = unchecked((uint)Nr);
+        words[1] = Arch;
+        words[2] = (uint)InstructionPointer;
+        words[3] = (uint)(InstructionPointer >> 32);
+        var args = _args.AsSpan();
+        for (int i = 0; i < 6; i++)
+        {
+            words[4 + 2 * i] = (uint)args[i];
+            words[5 + 2 * i] = (uint)(args[i] >> 32);
+        }
+    }
+
     /// <summary>The 64 bytes of the structure in little-endian order.</summary>
     public byte[] ToBytes()
     {

@@ -217,6 +217,7 @@ public sealed class InterpreterVsKernelSpecs(SeccompProbeFixture probe, ITestOut
             var stack = FilterStack.FromInstallOrder(filters.Select(f => BpfProgram.Create(f)));
             var data = KernelModel.ToSeccompData(call, p.Addresses);
             var ours = stack.Run(data);
+            Assert.Equal(ours.Value, stack.Evaluate(data)); // the fast path agrees with the traced one
             var kernel = responses[i].Outcomes[0];
             cases++;
             if (ours.ExemptFromFiltering)
@@ -318,12 +319,15 @@ public sealed class InterpreterVsKernelSpecs(SeccompProbeFixture probe, ITestOut
                 output.WriteLine($"INSTALL FAILED ({family}): filter {f} (oldest first) got errno {response.Install[f]}\n{KernelModel.FormatProgram(request.ProgramsOldestFirst[f])}");
             }
             var stack = FilterStack.FromInstallOrder(request.ProgramsOldestFirst.Select(x => BpfProgram.Create(x)));
+            var compiled = stack.Filters.Select(CompiledFilter.Compile).ToArray();
             for (int c = 0; c < request.Calls.Count; c++)
             {
                 var call = request.Calls[c];
                 var data = KernelModel.ToSeccompData(call, p.Addresses);
                 var ours = stack.Run(data);
                 Assert.Equal(ours.Value, stack.Evaluate(data)); // the fast path agrees with the traced one
+                for (int f = 0; f < compiled.Length; f++)       // and so does the compiled engine, filter by filter
+                    Assert.Equal(ours.PerFilter[f].Value, compiled[f].Evaluate(data));
                 var expected = KernelModel.Expected(ours.Value);
                 var kernel = response.Outcomes[c];
                 cases++;

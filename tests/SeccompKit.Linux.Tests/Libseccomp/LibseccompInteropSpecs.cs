@@ -31,11 +31,19 @@ public sealed class LibseccompInteropSpecs(LibseccompExport export, ITestOutputH
             if (!BpfProgram.FromRaw(f.Bpf).Equals(program))
                 problems.Add($"{f.Name}: FromRaw gave a different program");
 
+            var compiled = CompiledFilter.Compile(program);
             foreach (var v in f.Vectors)
             {
                 vectors++;
                 var data = new SeccompData(unchecked((int)v.Nr), v.Arch, 0, v.Args);
                 uint got = Interpreter.Evaluate(program, data);
+                uint gotCompiled = compiled.Evaluate(data);
+                if (gotCompiled != got)
+                {
+                    mismatches++;
+                    if (problems.Count < MaxReported)
+                        problems.Add($"{f.Name}: {data}: CompiledFilter gave 0x{gotCompiled:x8}, the interpreter 0x{got:x8}");
+                }
                 var gotResult = new SeccompResult(got);
                 var want = new SeccompResult(v.Expected);
                 if (got != v.Expected || gotResult.Action != want.Action || gotResult.Data != want.Data)

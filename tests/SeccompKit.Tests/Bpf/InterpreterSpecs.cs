@@ -287,6 +287,7 @@ public class InterpreterSpecs
         var r = Interpreter.Run(program, TestPrograms.Data, trace: true);
         Assert.True((taken ? 0x7u : 0xfu) == r.Value, desc);
         Assert.Equal(taken ? [0, 1, 2, 4] : [0, 1, 2, 3], r.Path.ToArray());
+        Assert.Equal(r.Value, Interpreter.Evaluate(program, TestPrograms.Data));
     }
 
     [Fact]
