@@ -165,6 +165,12 @@ input was checked equal to SeccompKit's (the run aborts otherwise).
 
 Before: {BEFORE['note']}
 
+The interpreter runs a pre-decoded form of the program with every array and span access bounds-checked by
+the runtime (the pure core uses no `unsafe`, `Unsafe.*` or `MemoryMarshal.*`); an earlier variant without
+the checks measured about 3x the anchor on this machine, so the bounds checks cost part of that lead. Run-to-run spread on
+this shared 2-core machine is large (ratios between 2 and 3.2 were seen for the same code), so compare ratios
+from one run, not absolute numbers across runs.
+
 Machine: {m['cpu']}, {m['cores']} cores, kernel {m['kernel']}, {m['os']}.
 Versions: .NET SDK {v['dotnet']} (runtime {v['dotnetRuntime']}), BenchmarkDotNet {v['benchmarkDotNet']}, gcc {v['gcc']}, libpcap {v['libpcap']}, libseccomp {v['libseccomp']}.
 

@@ -61,6 +61,7 @@ public sealed partial class ArchitectureSpecs
         Assert.DoesNotContain("PackageReference", csproj);
     }
 
-    [GeneratedRegex(@"^\s*(?!//).*\b(unsafe\s|DllImport|LibraryImport)")]
+    // Unsafe.* and MemoryMarshal.* skip the runtime's bounds and type checks as surely as the unsafe keyword.
+    [GeneratedRegex(@"^\s*(?!//).*\b(unsafe\s|DllImport|LibraryImport|Unsafe\.|MemoryMarshal\.)")]
     private static partial Regex UnsafeOrImport();
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection.Emit;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace SeccompKit.Bpf;
 
@@ -21,7 +20,10 @@ namespace SeccompKit.Bpf;
 /// </remarks>
 public sealed class CompiledFilter
 {
-    private delegate uint Body(ref uint words);
+    /// <summary>The generated method: the 16 words of seccomp_data arrive as arguments, so LD W ABS k is
+    /// <c>ldarg k/4</c> and the generated code touches no memory but its own locals (memory-safe by construction).</summary>
+    private delegate uint Body(uint w0, uint w1, uint w2, uint w3, uint w4, uint w5, uint w6, uint w7,
+        uint w8, uint w9, uint w10, uint w11, uint w12, uint w13, uint w14, uint w15);
 
     private readonly Body? _body;
 
@@ -49,15 +51,15 @@ public sealed class CompiledFilter
     {
         ArgumentNullException.ThrowIfNull(data);
         if (_body is null) return Interpreter.Evaluate(Program, data);
-        Span<uint> words = stackalloc uint[SeccompData.Size / 4];
-        data.WriteWords(words);
-        return _body(ref MemoryMarshal.GetReference(words));
+        Span<uint> w = stackalloc uint[SeccompData.Size / 4];
+        data.WriteWords(w);
+        return _body(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9], w[10], w[11], w[12], w[13], w[14], w[15]);
     }
 
     /// <summary>
     /// One IL block per instruction, labelled by pc. A and X are locals starting at 0 (as the kernel clears
-    /// them), M[0..15] are sixteen locals, the input is a reference to its first 32-bit word, so LD W ABS k
-    /// reads at byte offset k. Arithmetic is the IL's wrapping 32-bit arithmetic; comparisons and division are
+    /// them), M[0..15] are sixteen locals, the input's 16 words are the arguments, so LD W ABS k
+    /// loads argument k/4. Arithmetic is the IL's wrapping 32-bit arithmetic; comparisons and division are
     /// the unsigned forms; shifts by X mask X to its low 5 bits (as the kernel's interpreter does); DIV X
     /// with X == 0 returns 0.
     /// </summary>
@@ -65,7 +67,7 @@ public sealed class CompiledFilter
     private static Body Emit(BpfProgram program)
     {
         var code = program.Decoded; // absolute targets, and bounds re-checked by the decoder
-        var method = new DynamicMethod($"seccomp_filter_{code.Length}", typeof(uint), [typeof(uint).MakeByRefType()],
+        var method = new DynamicMethod($"seccomp_filter_{code.Length}", typeof(uint), Enumerable.Repeat(typeof(uint), SeccompData.Size / 4).ToArray(),
             typeof(CompiledFilter).Module, skipVisibility: true);
         var il = method.GetILGenerator();
         var a = il.DeclareLocal(typeof(uint));
@@ -83,13 +85,7 @@ public sealed class CompiledFilter
             switch (ins.Op)
             {
                 case DecodedOp.LdAbs:
-                    il.Emit(OpCodes.Ldarg_0);
-                    if (ins.K != 0)
-                    {
-                        il.Emit(OpCodes.Ldc_I4, (int)(ins.K * 4));
-                        il.Emit(OpCodes.Add);
-                    }
-                    il.Emit(OpCodes.Ldind_U4);
+                    il.Emit(OpCodes.Ldarg, (short)ins.K); // the decoder turned the byte offset into a word index < 16
                     il.Emit(OpCodes.Stloc, a);
                     break;
                 case DecodedOp.LdLen: Constant(SeccompData.Size, a); break;

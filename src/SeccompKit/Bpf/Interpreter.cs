@@ -55,18 +55,16 @@ public static class Interpreter
     /// </summary>
     internal static uint EvaluateDecoded(DecodedInstruction[] code, ReadOnlySpan<uint> words)
     {
-        // DecodedProgram.Decode checked what the validator guarantees (targets and pc + 1 after a non-RET stay
-        // inside the program, word and cell indexes below 16), so the loop indexes without bounds checks.
+        // The pure core stays memory-safe: every index below is bounds-checked by the runtime, even though
+        // DecodedProgram.Decode has already checked what the validator guarantees (targets inside the program,
+        // word and cell indexes below 16). The checks cost little next to the dispatch.
         if (words.Length < SeccompData.Size / 4) throw new ArgumentException("seccomp_data has 16 words", nameof(words));
-        ref DecodedInstruction start = ref MemoryMarshal.GetArrayDataReference(code);
-        ref uint word0 = ref MemoryMarshal.GetReference(words);
         Span<uint> mem = stackalloc uint[BPF_MEMWORDS]; // zeroed, though the validator ensures no read before a store
-        ref uint mem0 = ref MemoryMarshal.GetReference(mem);
         uint a = 0, x = 0;
         int pc = 0;
         while (true)
         {
-            ref readonly DecodedInstruction ins = ref Unsafe.Add(ref start, pc);
+            ref readonly DecodedInstruction ins = ref code[pc];
             // JEQ K falling through when unequal is most of what libseccomp emits (compare nr, arch or an
             // argument half): test it before the jump table, so the common step is a well-predicted branch and
             // pc + 1, not an indirect jump and a target loaded from memory.
@@ -78,7 +76,7 @@ public static class Interpreter
             }
             switch (ins.Op)
             {
-                case DecodedOp.LdAbs: a = Unsafe.Add(ref word0, ins.K); pc++; continue;
+                case DecodedOp.LdAbs: a = words[(int)ins.K]; pc++; continue;
                 case DecodedOp.JneKFall:
                     if (a != ins.K) pc = ins.False;
                     else pc++;
@@ -93,10 +91,10 @@ public static class Interpreter
                 case DecodedOp.LdxLen: x = SeccompData.Size; pc++; continue;
                 case DecodedOp.LdImm: a = ins.K; pc++; continue;
                 case DecodedOp.LdxImm: x = ins.K; pc++; continue;
-                case DecodedOp.LdMem: a = Unsafe.Add(ref mem0, ins.K); pc++; continue;
-                case DecodedOp.LdxMem: x = Unsafe.Add(ref mem0, ins.K); pc++; continue;
-                case DecodedOp.St: Unsafe.Add(ref mem0, ins.K) = a; pc++; continue;
-                case DecodedOp.Stx: Unsafe.Add(ref mem0, ins.K) = x; pc++; continue;
+                case DecodedOp.LdMem: a = mem[(int)ins.K]; pc++; continue;
+                case DecodedOp.LdxMem: x = mem[(int)ins.K]; pc++; continue;
+                case DecodedOp.St: mem[(int)ins.K] = a; pc++; continue;
+                case DecodedOp.Stx: mem[(int)ins.K] = x; pc++; continue;
                 case DecodedOp.Tax: x = a; pc++; continue;
                 case DecodedOp.Txa: a = x; pc++; continue;
                 case DecodedOp.AddK: a = unchecked(a + ins.K); pc++; continue;
