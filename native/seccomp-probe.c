@@ -33,6 +33,19 @@
  *       was killed by signal `info` during this call; kind 2 = not run (a filter failed to install);
  *       kind 3 = the child exited on its own with status `info` (a helper bug).
  *
+ *   'S' (0x53) stack limit: u32 len; len x sock_filter; u32 max. A child installs that same program
+ *       again and again, up to max times, stopping at the first refusal. The program must allow the
+ *       install call (e.g. RET ALLOW) or the second install is filtered. Response: u32 installed;
+ *       i32 errno of the refusal that stopped it (0 if all max went in). This is how the kernel's
+ *       per-task limit (MAX_INSNS_PER_PATH, ENOMEM) is observed.
+ *
+ *   'P' (0x50) padded install: u32 len_pad; len_pad x sock_filter; u32 copies; u32 len_extra;
+ *       len_extra x sock_filter; u32 len; len x sock_filter. A child installs the pad program `copies`
+ *       times, then the extra program once (if len_extra > 0), then the probed program, and reports
+ *       the probed install's errno (0 = accepted). The pad and extra programs must allow the install
+ *       call. By varying the padding, the caller finds the exact length the kernel charges for a filter.
+ *       Response: i32 errno of the last install (negative: an earlier install failed, -1000 - errno).
+ *
  * After a filter is installed the child depends on no system call at all (the filter may refuse
  * write and exit_group): results go to a MAP_SHARED page created before fork, with a progress
  * counter, and the child ends itself with an illegal instruction (__builtin_trap). The parent
@@ -408,6 +421,84 @@ static void handle_run(void)
 	free(out);
 }
 
+/* --- 'S': how many copies of one filter the kernel stacks before it refuses. --- */
+
+struct stack_shared {
+	volatile uint32_t installed;
+	volatile int32_t error;
+};
+
+static void handle_stack_limit(void)
+{
+	struct sock_fprog prog = read_program();
+	uint32_t max = read_u32();
+	struct stack_shared *sh = shared_alloc(sizeof *sh);
+	sh->installed = 0;
+	sh->error = -1; /* stays negative if the child dies before reporting */
+	pid_t pid = xfork();
+	if (pid == 0) {
+		int prep = child_prepare();
+		int32_t error = prep;
+		for (uint32_t i = 0; !prep && i < max; i++) {
+			long r = probe_install(&prog);
+			if (r != 0) {
+				error = (int32_t)-r;
+				break;
+			}
+			__atomic_store_n(&sh->installed, i + 1, __ATOMIC_RELEASE);
+		}
+		sh->error = error;
+		__builtin_trap(); /* filters are installed: rely on no system call */
+	}
+	wait_child(pid);
+	uint32_t installed = __atomic_load_n(&sh->installed, __ATOMIC_ACQUIRE);
+	int32_t error = sh->error;
+	write_out(&installed, sizeof installed);
+	write_out(&error, sizeof error);
+	fflush(stdout);
+	munmap(sh, sizeof *sh);
+	free(prog.filter);
+}
+
+/* --- 'P': the probed program's install result after a chosen amount of padding. --- */
+
+static void handle_padded(void)
+{
+	struct sock_fprog pad = read_program();
+	uint32_t copies = read_u32();
+	struct sock_fprog extra = read_program();
+	struct sock_fprog prog = read_program();
+	volatile int32_t *result = shared_alloc(sizeof *result);
+	*result = -3000; /* stays if the child dies before reporting */
+	pid_t pid = xfork();
+	if (pid == 0) {
+		int prep = child_prepare();
+		int32_t r = prep ? -1000 - prep : 0;
+		for (uint32_t i = 0; r == 0 && i < copies; i++) {
+			long e = probe_install(&pad);
+			if (e != 0)
+				r = (int32_t)(-1000 + e); /* e is -errno */
+		}
+		if (r == 0 && extra.len > 0) {
+			long e = probe_install(&extra);
+			if (e != 0)
+				r = (int32_t)(-1000 + e);
+		}
+		if (r == 0)
+			r = (int32_t)-probe_install(&prog);
+		*result = r;
+		__builtin_trap();
+	}
+	wait_child(pid);
+	int32_t r = *result;
+	write_out(&r, sizeof r);
+	fflush(stdout);
+	munmap((void *)result, sizeof *result);
+	free(pad.filter);
+	free(extra.filter);
+	free(prog.filter);
+}
+
 int main(void)
 {
 	struct rlimit no_core = { 0, 0 };
@@ -433,8 +524,14 @@ int main(void)
 		case 'R':
 			handle_run();
 			break;
+		case 'S':
+			handle_stack_limit();
+			break;
+		case 'P':
+			handle_padded();
+			break;
 		default:
-			fail("unknown request type (expected 'V' or 'R')");
+			fail("unknown request type (expected 'V', 'R', 'S' or 'P')");
 		}
 	}
 }

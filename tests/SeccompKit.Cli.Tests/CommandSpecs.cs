@@ -326,3 +326,21 @@ public sealed class HelpSpecs
         Assert.Contains("seccompkit " + command, c.StdoutText);
     }
 }
+
+public sealed class CheckStackSpecs
+{
+    private static Instruction[] Filler(int n) =>
+        [.. Enumerable.Repeat(Instruction.Stmt(BPF_LD | BPF_IMM, 0), n - 1), Instruction.Stmt(BPF_RET | BPF_K, SeccompReturn.SECCOMP_RET_ALLOW)];
+
+    [Theory]
+    [InlineData("seven large filters fit", 7, ExitCodes.Success)]
+    [InlineData("eight exceed MAX_INSNS_PER_PATH by the kernel's count", 8, ExitCodes.FilterRefused)]
+    public void Check_applies_the_per_task_limit_to_several_files(string desc, int count, int expected)
+    {
+        using var dir = new TempDir();
+        var files = Enumerable.Range(0, count).Select(i => Samples.WriteRaw(dir, $"f{i}.bpf", Filler(4092))).ToArray();
+        var (exit, c) = TestConsole.Run(["check", .. files]);
+        Assert.True(expected == exit, $"{desc}: exit {exit}\n{c.StdoutText}");
+        if (expected != 0) Assert.Contains("ENOMEM", c.StdoutText);
+    }
+}

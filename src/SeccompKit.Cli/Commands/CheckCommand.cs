@@ -18,8 +18,9 @@ public static class CheckCommand
             "Validate filters exactly as the kernel does when seccomp(SECCOMP_SET_MODE_FILTER) loads them\n" +
             "(bpf_check_classic + seccomp_check_filter): allowed opcodes, LD W ABS aligned and below 64, jump\n" +
             "targets in range, scratch memory written before read, no division by constant 0, shifts below 32,\n" +
-            "1..4096 instructions, last instruction RET. With several files, also the per-task limit of\n" +
-            "32768 instructions counting 4 extra per filter.\n\n" +
+            "1..4096 instructions, last instruction RET. With several files (installation order, oldest\n" +
+            "first), also the per-task limit: 32768 instructions of the kernel's converted (eBPF) lengths,\n" +
+            "plus 4 per older filter.\n\n" +
             "Exit status: 0 accepted, 1 refused (the pc and rule are printed), 3 unreadable input.\n\n" +
             "Examples:\n" +
             "  seccompkit check filter.bpf\n" +
@@ -30,12 +31,15 @@ public static class CheckCommand
             var paths = parse.GetRequiredValue(files);
             bool json = parse.GetValue(format) == OutputFormat.Json;
             var results = new List<(string Path, int Length, ValidationError? Error)>();
+            var programs = new List<Instruction[]>();
             foreach (var p in paths)
             {
                 var ins = ProgramInput.Read(p, parse.GetValue(inputFormat), console, CliApp.Symbols);
+                programs.Add(ins);
                 results.Add((p, ins.Length, Validator.Validate(ins)));
             }
-            int total = results.Sum(r => r.Length + 4) - 4;
+            // The per-task limit counts the kernel's converted (eBPF) lengths; it is only defined for valid filters.
+            int total = results.All(r => r.Error is null) ? FilterStack.ChargedLength(programs.AsEnumerable().Reverse().Select(p => BpfProgram.Create(p))) : 0;
             bool stackTooBig = results.Count > 1 && total > FilterStack.MaxInstructionsPerPath;
             bool ok = results.All(r => r.Error is null) && !stackTooBig;
             if (json)
@@ -78,7 +82,7 @@ public static class CheckCommand
     }
 
     private static string StackMessage(int total) =>
-        $"the stack needs {total} instructions counting 4 per extra filter; the kernel allows {FilterStack.MaxInstructionsPerPath} (ENOMEM)";
+        $"the stack charges {total} instructions (the kernel's converted lengths plus 4 per older filter); the kernel allows {FilterStack.MaxInstructionsPerPath} (ENOMEM)";
 
     internal static Stream Stream(ICliConsole console) => new TextWriterStream(console.Out);
 }

@@ -30,6 +30,47 @@ public sealed class BpfProgram : IEquatable<BpfProgram>
     /// <summary>Number of instructions.</summary>
     public int Length => Instructions.Length;
 
+    /// <summary>
+    /// The length the kernel charges for this filter against <see cref="FilterStack.MaxInstructionsPerPath"/>:
+    /// the instruction count of the eBPF program <c>bpf_convert_filter</c> (net/core/filter.c) turns it into,
+    /// because <c>seccomp_attach_filter</c> sums <c>prog-&gt;len</c> after the conversion, not the classic length.
+    /// The differential test <c>StackLimitVsKernelSpecs</c> measures it on the running kernel.
+    /// </summary>
+    public int KernelLength => _kernelLength ??= KernelLengthOf(Instructions.AsSpan());
+
+    private int? _kernelLength;
+
+    /// <summary>
+    /// <see cref="KernelLength"/> of a validated instruction sequence. The conversion emits a 3-instruction
+    /// prologue (clear A, clear X, keep the context pointer), then per instruction: RET K 2 (mov r0, k; exit),
+    /// RET A 1, DIV X 5 (the X == 0 check returns 0), a conditional jump 1 when jf == 0 or when jt == 0 for
+    /// JEQ/JGT/JGE (the test is inverted), else 2 (jump and JA), plus 1 when its constant has bit 31 set
+    /// (eBPF immediates are signed, so the constant goes through a scratch register); everything else 1.
+    /// This assumes <c>net.core.bpf_jit_harden</c> = 0: constant blinding would lengthen the JIT-ed copy.
+    /// </summary>
+    public static int KernelLengthOf(ReadOnlySpan<Instruction> instructions)
+    {
+        int n = 3;
+        foreach (var ins in instructions)
+        {
+            switch (ins.Code)
+            {
+                case BpfOpcodes.BPF_RET | BpfOpcodes.BPF_K: n += 2; break;
+                case BpfOpcodes.BPF_ALU | BpfOpcodes.BPF_DIV | BpfOpcodes.BPF_X: n += 5; break;
+                default:
+                    if (ins.IsConditionalJump)
+                    {
+                        if (BpfOpcodes.BPF_SRC(ins.Code) == BpfOpcodes.BPF_K && (int)ins.K < 0) n++;
+                        bool invertible = BpfOpcodes.BPF_OP(ins.Code) is BpfOpcodes.BPF_JEQ or BpfOpcodes.BPF_JGT or BpfOpcodes.BPF_JGE;
+                        n += ins.Jf == 0 || (ins.Jt == 0 && invertible) ? 1 : 2;
+                    }
+                    else n++;
+                    break;
+            }
+        }
+        return n;
+    }
+
     /// <summary>Validates and wraps a program; throws <see cref="BpfValidationException"/> naming the pc and rule.</summary>
     public static BpfProgram Create(ReadOnlySpan<Instruction> instructions)
     {

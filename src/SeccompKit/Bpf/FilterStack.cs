@@ -39,10 +39,21 @@ public sealed class FilterStack
     {
         Filters = newestFirst.ToImmutableArray();
         if (Filters.IsEmpty) throw new ArgumentException("a filter stack needs at least one filter", nameof(newestFirst));
-        int total = Filters.Sum(f => f.Length + 4);
-        // The kernel counts the new filter's length plus (len + 4) per older filter; with one filter the +4 is not charged.
-        if (total - 4 > MaxInstructionsPerPath)
-            throw new SeccompException($"the stack holds {total - 4} instructions counting 4 per filter of overhead; the kernel refuses more than {MaxInstructionsPerPath} (ENOMEM): merge or shorten filters");
+        int charged = ChargedLength(Filters);
+        if (charged > MaxInstructionsPerPath)
+            throw new SeccompException($"the stack charges {charged} instructions (the kernel's converted lengths plus 4 per older filter); the kernel refuses more than {MaxInstructionsPerPath} with ENOMEM: merge or shorten filters");
+    }
+
+    /// <summary>
+    /// What <c>seccomp_attach_filter</c> charges when the newest of <paramref name="newestFirst"/> is attached:
+    /// its <see cref="BpfProgram.KernelLength"/> plus (<see cref="BpfProgram.KernelLength"/> + 4) for every older
+    /// filter. The kernel refuses the attach with ENOMEM above <see cref="MaxInstructionsPerPath"/>.
+    /// </summary>
+    public static int ChargedLength(IEnumerable<BpfProgram> newestFirst)
+    {
+        int total = 0, count = 0;
+        foreach (var f in newestFirst) { total += f.KernelLength + 4; count++; }
+        return count == 0 ? 0 : total - 4;
     }
 
     /// <summary>Creates a stack from filters in installation order (oldest first, newest last), as a command line lists them.</summary>

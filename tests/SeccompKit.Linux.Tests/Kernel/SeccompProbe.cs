@@ -126,6 +126,44 @@ public sealed class SeccompProbe : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Installs <paramref name="program"/> up to <paramref name="max"/> times in one child ('S' request) and
+    /// says how many copies the kernel stacked before it refused one, and with which errno (0: none refused).
+    /// </summary>
+    public (int Installed, int Errno) StackLimit(Instruction[] program, uint max)
+    {
+        var buf = new BufferedStream(_in, 1 << 16); // not disposed: that would close stdin
+        WriteU32(buf, 'S');
+        WriteProgram(buf, program);
+        WriteU32(buf, max);
+        buf.Flush();
+        var raw = ReadExact(8);
+        int installed = (int)BinaryPrimitives.ReadUInt32LittleEndian(raw);
+        int errno = BinaryPrimitives.ReadInt32LittleEndian(raw.AsSpan(4));
+        if (errno < 0) throw new InvalidOperationException($"the probe child died before reporting the stack limit ({installed} installed)");
+        return (installed, errno);
+    }
+
+    /// <summary>
+    /// Installs <paramref name="pad"/> <paramref name="copies"/> times, then <paramref name="extra"/> (if not empty),
+    /// then <paramref name="program"/> in one child ('P' request); returns the last install's errno (0 = accepted).
+    /// </summary>
+    public int PaddedInstall(Instruction[] pad, int copies, Instruction[] extra, Instruction[] program)
+    {
+        var buf = new BufferedStream(_in, 1 << 16); // not disposed: that would close stdin
+        WriteU32(buf, 'P');
+        WriteProgram(buf, pad);
+        WriteU32(buf, (uint)copies);
+        WriteProgram(buf, extra);
+        WriteProgram(buf, program);
+        buf.Flush();
+        int r = BinaryPrimitives.ReadInt32LittleEndian(ReadExact(4));
+        // The padding alone reached the limit: the probed program, which would add to it, is refused too.
+        if (r == -1000 - 12) return 12;
+        if (r < 0) throw new InvalidOperationException($"padding could not be installed before the probed program (code {r})");
+        return r;
+    }
+
     /// <summary>Runs every request (pipelined: written by one task while the answers are read).</summary>
     public ProbeResponse[] Run(IReadOnlyList<ProbeRequest> requests)
     {

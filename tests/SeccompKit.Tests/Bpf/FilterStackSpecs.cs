@@ -71,14 +71,38 @@ public class FilterStackSpecs
         Assert.Equal(SeccompAction.KillProcess, r.Result.Action);
     }
 
-    /// <summary>(desc, filter lengths newest first, accepted?). Total charged = sum(len) + 4 per filter but the newest.</summary>
+    /// <summary>
+    /// (desc, filler lengths newest first, accepted?). The kernel charges converted (eBPF) lengths: a filler of n
+    /// classic instructions converts to n + 4 (3 prologue, n - 1 loads, 2 for RET K), and each older filter costs 4 more.
+    /// </summary>
     public static TheoryData<string, int[], bool> Sizes => new()
     {
         { "one filter of 4096", [4096], true },
-        { "seven of 4096 plus one of 4068 charge exactly 32768", [4068, 4096, 4096, 4096, 4096, 4096, 4096, 4096], true },
-        { "seven of 4096 plus one of 4069 charge 32769", [4069, 4096, 4096, 4096, 4096, 4096, 4096, 4096], false },
-        { "eight of 4096 charge 32796", [4096, 4096, 4096, 4096, 4096, 4096, 4096, 4096], false },
+        { "seven of 4096 charge 4100 + 6 * 4104 = 28724", [4096, 4096, 4096, 4096, 4096, 4096, 4096], true },
+        { "seven of 4096 plus one of 4036 charge exactly 32768", [4036, 4096, 4096, 4096, 4096, 4096, 4096, 4096], true },
+        { "seven of 4096 plus one of 4037 charge 32769", [4037, 4096, 4096, 4096, 4096, 4096, 4096, 4096], false },
+        { "eight of 4096 charge 32832", [4096, 4096, 4096, 4096, 4096, 4096, 4096, 4096], false },
     };
+
+    public static TheoryData<string, Instruction[], int> KernelLengths => new()
+    {
+        { "RET K: prologue 3 + mov r0 + exit", [Stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)], 5 },
+        { "RET A: exit only", [Stmt(BPF_RET | BPF_A, 0)], 4 },
+        { "DIV X adds the X == 0 check", [Stmt(BPF_ALU | BPF_DIV | BPF_X, 0), Stmt(BPF_RET | BPF_A, 0)], 9 },
+        { "JEQ with jf == 0 is one jump", [Jump(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 0), Stmt(BPF_RET | BPF_A, 0)], 5 },
+        { "JEQ with jt == 0 is inverted to one JNE", [Jump(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1), Stmt(BPF_RET | BPF_A, 0), Stmt(BPF_RET | BPF_A, 0)], 6 },
+        { "JSET with jt == 0 needs a JA too", [Jump(BPF_JMP | BPF_JSET | BPF_K, 1, 0, 1), Stmt(BPF_RET | BPF_A, 0), Stmt(BPF_RET | BPF_A, 0)], 7 },
+        { "both branches taken: jump + JA", [Jump(BPF_JMP | BPF_JGT | BPF_K, 1, 1, 2), Stmt(BPF_RET | BPF_A, 0), Stmt(BPF_RET | BPF_A, 0), Stmt(BPF_RET | BPF_A, 0)], 8 },
+        { "a constant with bit 31 goes through a register", [Jump(BPF_JMP | BPF_JEQ | BPF_K, 0xc000003e, 0, 0), Stmt(BPF_RET | BPF_A, 0)], 6 },
+        { "X comparisons need no register for the constant", [Jump(BPF_JMP | BPF_JEQ | BPF_X, 0xc000003e, 0, 0), Stmt(BPF_RET | BPF_A, 0)], 5 },
+    };
+
+    [Theory]
+    [MemberData(nameof(KernelLengths))]
+    public void The_kernel_length_is_the_converted_ebpf_length(string desc, Instruction[] program, int expected)
+    {
+        Assert.True(expected == BpfProgram.Create(program).KernelLength, desc);
+    }
 
     [Theory]
     [MemberData(nameof(Sizes))]
