@@ -1,3 +1,4 @@
+using CsCheck;
 using System.Text.Json;
 using SeccompKit.Bpf;
 using static SeccompKit.Bpf.BpfOpcodes;
@@ -342,5 +343,32 @@ public sealed class CheckStackSpecs
         var (exit, c) = TestConsole.Run(["check", .. files]);
         Assert.True(expected == exit, $"{desc}: exit {exit}\n{c.StdoutText}");
         if (expected != 0) Assert.Contains("ENOMEM", c.StdoutText);
+    }
+}
+
+public sealed class InputFuzzSpecs
+{
+    [Fact]
+    public void Arbitrary_input_files_never_cause_an_internal_error()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("in");
+        int i = 0;
+        Gen.OneOf(
+            Gen.Byte.Array[0, 64],
+            Gen.Byte[0, 0xb1].Array[1, 40].Select(b => b.SelectMany(x => new byte[] { x, 0, 0, 0, 6, 0, 0xff, 0x7f }).ToArray()),
+            Gen.String[0, 80].Select(s => System.Text.Encoding.UTF8.GetBytes(s))).Sample(bytes =>
+        {
+            File.WriteAllBytes(path, bytes);
+            foreach (var args in new[] { new[] { "check", path }, ["disasm", path], ["emulate", path, "--syscall", "read"] })
+            {
+                var (exit, c) = TestConsole.Run(args);
+                Assert.True(exit is ExitCodes.Success or ExitCodes.FilterRefused or ExitCodes.BadInput,
+                    $"{string.Join(' ', args)} on {Convert.ToHexString(bytes)}: exit {exit}\n{c.StderrText}");
+                if (exit == ExitCodes.BadInput) Assert.StartsWith("seccompkit: ", c.StderrText);
+            }
+            i++;
+        }, iter: 1_000, threads: 1);
+        Assert.Equal(1_000, i);
     }
 }
