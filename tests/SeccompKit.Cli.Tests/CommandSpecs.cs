@@ -300,6 +300,22 @@ public sealed class EmulateCacheSpecs
         Assert.False(rows["openat"].GetProperty("cached").GetBoolean());
         Assert.True(rows["uretprobe"].GetProperty("cached").GetBoolean());
     }
+
+    [Fact]
+    public void Emulate_all_never_marks_x32_calls_cached()
+    {
+        using var dir = new TempDir();
+        var allow = Samples.WriteRaw(dir, "allow.bpf", [Instruction.Stmt(BPF_RET | BPF_K, SeccompReturn.SECCOMP_RET_ALLOW)]); // ALLOW
+        var (exit, c) = TestConsole.Run("emulate", allow, "--all", "--arch", "x32", "--format", "json");
+        Assert.Equal(0, exit);
+        using var doc = JsonDocument.Parse(c.StdoutText);
+        var rows = doc.RootElement.GetProperty("syscalls").EnumerateArray().ToList();
+        Assert.All(rows, r => Assert.Equal("ALLOW", r.GetProperty("action").GetString()));
+        Assert.All(rows, r => Assert.False(r.GetProperty("cached").GetBoolean()));
+        var (_, c64) = TestConsole.Run("emulate", allow, "--all", "--arch", "x86", "--format", "json");
+        using var doc64 = JsonDocument.Parse(c64.StdoutText);
+        Assert.All(doc64.RootElement.GetProperty("syscalls").EnumerateArray(), r => Assert.True(r.GetProperty("cached").GetBoolean()));
+    }
 }
 
 public sealed class HelpSpecs

@@ -200,7 +200,8 @@ public static class EmulateCommand
         // filtering are always let through. x32 numbers carry bit 30 and so lie past every bitmap.
         int bitmapSize = arch.Syscalls.BitmapSize;
         var exempt = Enumerable.Range(0, bitmapSize).Where(nr => FilterStack.IsExemptFromFiltering(new SeccompData(nr, arch.AuditArch))).ToList();
-        var cache = ActionCache.Compute(stack, arch.AuditArch, bitmapSize, exempt);
+        // x32 and MIPS n32 calls are never cached by any kernel.
+        var cache = arch.IsCachedByAnyKernel ? ActionCache.Compute(stack, arch.AuditArch, bitmapSize, exempt) : new System.Collections.BitArray(bitmapSize);
         var rows = arch.Syscalls.All.Select(s => (s.Name, s.Number,
             Value: stack.Evaluate(new SeccompData(s.Number, arch.AuditArch, ip, args)),
             Cached: s.Number >= 0 && s.Number < bitmapSize && cache[s.Number])).ToList();

@@ -98,6 +98,29 @@ public sealed class Architecture
         _ => [this],
     };
 
+    /// <summary>
+    /// The ABIs the seccomp action cache (5.11+) covers on a kernel whose native ABI is this one: the kernel
+    /// fills a bitmap for <c>SECCOMP_ARCH_NATIVE</c> and, where it defines one, <c>SECCOMP_ARCH_COMPAT</c>
+    /// (arch/*/include/asm/seccomp.h): x86_64 caches i386 but never x32 (whose numbers carry bit 30, past
+    /// every bitmap); arm64 caches AArch32; 64-bit MIPS caches o32 (CONFIG_MIPS32_O32) but not n32; ppc64,
+    /// s390x and parisc64 cache their 32-bit ABIs. ppc64le's compat ABI (PPCLE) has no table here.
+    /// </summary>
+    public ImmutableArray<Architecture> ActionCacheAbis => Name switch
+    {
+        "x86_64" => [X86_64, X86],
+        "aarch64" => [Aarch64, Arm],
+        "mips64" => [Mips64, Mips],
+        "mipsel64" => [Mipsel64, Mipsel],
+        "ppc64" => [Ppc64, Ppc],
+        "s390x" => [S390X, S390],
+        "parisc64" => [Parisc64, Parisc],
+        "x32" or "mips64n32" or "mipsel64n32" => [],
+        _ => [this],
+    };
+
+    /// <summary>True when some kernel's action cache covers this ABI (false for x32 and MIPS n32).</summary>
+    public bool IsCachedByAnyKernel => All.Any(k => k.ActionCacheAbis.Contains(this));
+
     /// <inheritdoc/>
     public override string ToString() => Name;
 

@@ -120,3 +120,27 @@ public class ArchitectureSpecs
         Assert.Equal(Architecture.Sh.Syscalls.All, Architecture.Sheb.Syscalls.All);
     }
 }
+
+public sealed class ActionCacheAbiSpecs
+{
+    [Theory]
+    [InlineData("x86_64", "x86_64,x86")]
+    [InlineData("aarch64", "aarch64,arm")]
+    [InlineData("s390x", "s390x,s390")]
+    [InlineData("riscv64", "riscv64")]
+    [InlineData("x32", "")]
+    public void The_kernel_caches_its_native_and_compat_abis(string kernel, string expected)
+    {
+        Assert.Equal(expected, string.Join(",", Architecture.Get(kernel).ActionCacheAbis.Select(a => a.Name)));
+    }
+
+    [Theory]
+    [InlineData("x86", true)]
+    [InlineData("x32", false)]
+    [InlineData("mips64n32", false)]
+    [InlineData("arm", true)]
+    public void Only_x32_and_n32_are_never_cached(string abi, bool cached)
+    {
+        Assert.Equal(cached, Architecture.Get(abi).IsCachedByAnyKernel);
+    }
+}
