@@ -31,15 +31,16 @@ public static class CheckCommand
             var paths = parse.GetRequiredValue(files);
             bool json = parse.GetValue(format) == OutputFormat.Json;
             var results = new List<(string Path, int Length, ValidationError? Error)>();
-            var programs = new List<Instruction[]>();
+            var valid = new List<BpfProgram>();
             foreach (var p in paths)
             {
                 var ins = ProgramInput.Read(p, parse.GetValue(inputFormat), console, CliApp.Symbols);
-                programs.Add(ins);
-                results.Add((p, ins.Length, Validator.Validate(ins)));
+                BpfProgram.TryCreate(ins, out var program, out var error);
+                if (program is not null) valid.Add(program);
+                results.Add((p, ins.Length, error));
             }
             // The per-task limit counts the kernel's converted (eBPF) lengths; it is only defined for valid filters.
-            int total = results.All(r => r.Error is null) ? FilterStack.ChargedLength(programs.AsEnumerable().Reverse().Select(p => BpfProgram.Create(p))) : 0;
+            int total = valid.Count == results.Count ? FilterStack.ChargedLength(valid.AsEnumerable().Reverse()) : 0;
             bool stackTooBig = results.Count > 1 && total > FilterStack.MaxInstructionsPerPath;
             bool ok = results.All(r => r.Error is null) && !stackTooBig;
             if (json)
