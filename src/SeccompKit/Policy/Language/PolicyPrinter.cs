@@ -113,8 +113,9 @@ internal static class PolicyPrinter
         {
             if (g.Any(r => r.IsUnconditional)) yield return g.Key;
             var alts = g.Where(r => !r.IsUnconditional)
-                .Select(r => string.Join(" && ", r.Conditions.OrderBy(c => c.Index).Select(c => Condition(g.Key, c)).Order(StringComparer.Ordinal)))
+                .Select(r => string.Join(" && ", r.Conditions.Select(c => (c.Index, Text: Condition(g.Key, c))).OrderBy(c => c.Index).ThenBy(c => c.Text, StringComparer.Ordinal).Select(c => c.Text)))
                 .Distinct().Order(StringComparer.Ordinal).ToList();
+            if (alts.Count > 1) alts = [.. alts.Select(a => a.Contains(" && ", StringComparison.Ordinal) ? $"({a})" : a)];
             if (alts.Count > 0) yield return $"{g.Key}({string.Join(" || ", alts)})";
         }
     }
@@ -123,9 +124,15 @@ internal static class PolicyPrinter
     {
         var name = ArgumentNames.Name(syscall, c.Index);
         if (c.Width != ArgumentNames.DefaultWidth(syscall, c.Index)) name += c.Width == ArgumentWidth.Bits32 ? ":32" : ":64";
-        return c.Operator == ArgOperator.MaskedEqual
-            ? $"{name} & {Value(syscall, c.Index, c.Width, c.Mask, mask: true)} == {Value(syscall, c.Index, c.Width, c.Value, mask: false)}"
-            : $"{name} {ArgCondition.OperatorText(c.Operator)} {Value(syscall, c.Index, c.Width, c.Value, mask: false)}";
+        if (c.Operator == ArgOperator.MaskedEqual)
+        {
+            var mask = Value(syscall, c.Index, c.Width, c.Mask, mask: true);
+            bool enumMask = PolicyConstants.TryGet(mask, out var mc) && !mc.IsFlag;
+            var value = c.Value == 0 && !enumMask ? "0" : Value(syscall, c.Index, c.Width, c.Value, mask: false);
+            if (mask.Contains('|', StringComparison.Ordinal)) mask = $"({mask})";
+            return $"{name} & {mask} == {value}";
+        }
+        return $"{name} {ArgCondition.OperatorText(c.Operator)} {Value(syscall, c.Index, c.Width, c.Value, mask: false)}";
     }
 
     private static string Value(string syscall, int index, ArgumentWidth width, ulong value, bool mask)
