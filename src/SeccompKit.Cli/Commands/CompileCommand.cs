@@ -68,7 +68,7 @@ public static class CompileCommand
                 };
                 if (outPath == "-")
                 {
-                    if (fmt == CompileOutput.Bpf && !Console.IsOutputRedirected && console is SystemConsole)
+                    if (fmt == CompileOutput.Bpf && console.IsOutputTerminal)
                         throw new CliInputException("refusing to write a binary filter to a terminal; use -o FILE or --format text", ExitCodes.Usage);
                     using var stdout = console.OpenStandardOutput();
                     stdout.Write(bytes);
