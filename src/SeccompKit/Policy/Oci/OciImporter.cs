@@ -236,6 +236,9 @@ public static class OciImporter
     {
         var arches = string.Join(", ", architectures.Select(a => a.Name));
         var close = Suggestions.Closest(name, architectures.SelectMany(a => a.Syscalls.All.Select(e => e.Name)).Distinct().Order(StringComparer.Ordinal));
+        var mux = architectures.Select(a => a.Syscalls.TryGetMultiplexed(name, out var m) ? $"{a.Name}: {(m.Multiplexer == Multiplexer.Socketcall ? "socketcall" : "ipc")}(call {m.CallNumber})" : null).Where(x => x is not null).ToList();
+        if (mux.Count > 0)
+            return $"'{name}' has no syscall number on {arches}; libseccomp turns its rule into a rule on the multiplexer ({string.Join(", ", mux)}), which SeccompKit's policy model does not express, so it is left out here. This only matters if the multiplexer itself is not allowed.";
         var msg = $"unknown system call '{name}' on {arches}: runc skips it (libseccomp cannot place it in this filter).";
         var elsewhere = Architecture.All.Where(a => a.Syscalls.Contains(name)).Select(a => a.Name).ToList();
         if (elsewhere.Count > 0) msg += $" It exists on {string.Join(", ", elsewhere)}.";
@@ -244,10 +247,11 @@ public static class OciImporter
     }
 
     /// <summary>
-    /// libseccomp's rule database, per syscall: an unconditional rule overrides every conditional rule
-    /// (whatever the order or actions); two unconditional rules with different actions, or two rules with the
-    /// same conditions and different actions, make seccomp_rule_add fail with EEXIST (so runc fails); exact
-    /// duplicates are merged.
+    /// libseccomp's rule database, per syscall (checked against libseccomp 2.5.4's seccomp_rule_add and
+    /// seccomp_export_pfc): an unconditional rule overrides every conditional rule (whatever the order or
+    /// actions); of several unconditional rules the FIRST wins and later ones are accepted but ignored (rc 0,
+    /// even with another action); two conditional rules with the same conditions and different actions make
+    /// seccomp_rule_add fail with EEXIST (so runc fails); exact duplicates are merged.
     /// </summary>
     private static List<SyscallRule> ApplyRuleDatabase(List<(SyscallRule Rule, string Path)> candidates, List<PolicyDiagnostic> notes)
     {
@@ -257,8 +261,9 @@ public static class OciImporter
             var list = group.ToList();
             var uncond = list.Where(c => c.Rule.IsUnconditional).ToList();
             foreach (var u in uncond.Skip(1))
-                if (u.Rule.Action != uncond[0].Rule.Action)
-                    throw new PolicyException($"{group.Key} is given two unconditional actions, {uncond[0].Rule.Action} (at {uncond[0].Path}) and {u.Rule.Action} (here); libseccomp refuses the second rule (EEXIST), so runc fails. Keep one.", u.Path);
+                notes.Add(u.Rule.Action == uncond[0].Rule.Action
+                    ? new(DiagnosticSeverity.Info, u.Path, $"duplicate: {group.Key} is already {uncond[0].Rule.Action} (at {uncond[0].Path}).")
+                    : new(DiagnosticSeverity.Warning, u.Path, $"this rule never applies: {group.Key} is already {uncond[0].Rule.Action} unconditionally (at {uncond[0].Path}), and libseccomp keeps the first unconditional rule of a syscall and silently ignores later ones, so runc gives {uncond[0].Rule.Action}. Remove one of them."));
             if (uncond.Count > 0)
             {
                 foreach (var c in list.Where(c => !c.Rule.IsUnconditional))
