@@ -93,17 +93,17 @@ public static class CompileCommand
     {
         var r = compiled.Report;
         var o = console.Out;
-        o.WriteLine(CultureInfo.InvariantCulture, $"length: {r.Length} instructions ({r.KernelLength} after the kernel's eBPF conversion; limit 4096 per filter)");
-        o.WriteLine(CultureInfo.InvariantCulture, $"{"arch",-12} {"syscalls",8} {"mean path",9} {"worst path",10}  {"cached",-16} worst syscall");
+        o.WriteLine(FormattableString.Invariant($"length: {r.Length} instructions ({r.KernelLength} after the kernel's eBPF conversion; limit 4096 per filter)"));
+        o.WriteLine(FormattableString.Invariant($"{"arch",-12} {"syscalls",8} {"mean path",9} {"worst path",10}  {"cached",-16} worst syscall"));
         foreach (var a in r.Abis)
         {
             string cached = a.KernelCaches ? $"{a.Cached.Length}/{a.CacheableByPolicy.Length}" : "not cached";
-            o.WriteLine(CultureInfo.InvariantCulture, $"{a.Abi.Name,-12} {a.Syscalls,8} {a.MeanPath,9:F2} {a.WorstPath,10}  {cached,-16} {a.WorstSyscall}");
+            o.WriteLine(FormattableString.Invariant($"{a.Abi.Name,-12} {a.Syscalls,8} {a.MeanPath,9:F2} {a.WorstPath,10}  {cached,-16} {a.WorstSyscall}"));
         }
         o.WriteLine("paths count instructions executed, taking the longer branch wherever arguments decide;");
         o.WriteLine("cached = syscalls the kernel's action cache skips the filter for / syscalls the policy allows whatever their arguments.");
         foreach (var a in r.Abis.Where(a => a.KernelCaches && a.Cached.Length != a.CacheableByPolicy.Length))
-            o.WriteLine(CultureInfo.InvariantCulture, $"{a.Abi.Name}: not cached although always allowed: {string.Join(" ", a.CacheableByPolicy.Except(a.Cached))}");
+            o.WriteLine(FormattableString.Invariant($"{a.Abi.Name}: not cached although always allowed: {string.Join(" ", a.CacheableByPolicy.Except(a.Cached))}"));
     }
 
     private static void WriteJson(ICliConsole console, CompiledPolicy compiled)
