@@ -26,7 +26,8 @@ public static class CompileCommand
     {
         var file = new Argument<string>("POLICY") { Description = "Policy file: OCI linux.seccomp JSON (or config.json), a Docker/podman profile, or a .policy file; - for standard input" };
         var output = new Option<string?>("--output", "-o") { Description = "Where to write the filter (- for standard output)" };
-        var format = new Option<CompileOutput>("--format") { Description = "bpf (raw, libseccomp-compatible), text (disasm listing), pseudo-c (reads like the policy)", DefaultValueFactory = _ => CompileOutput.Bpf };
+        var format = new Option<string>("--format") { Description = "bpf (raw, libseccomp-compatible), text (disasm listing), pseudo-c (reads like the policy)", DefaultValueFactory = _ => "bpf" };
+        format.AcceptOnlyFromAmong("bpf", "text", "pseudo-c");
         var report = new Option<bool>("--report") { Description = "Print length, worst-case path and action-cache coverage per arch to standard output" };
         var reportJson = new Option<bool>("--report-json") { Description = "Like --report, as one JSON document" };
         var noOptimize = new Option<bool>("--no-optimize") { Description = "Skip the optimisation passes (the output still means the same)" };
@@ -59,7 +60,7 @@ public static class CompileCommand
 
             if (outPath is not null)
             {
-                var fmt = parse.GetValue(format);
+                var fmt = parse.GetValue(format) switch { "text" => CompileOutput.Text, "pseudo-c" => CompileOutput.PseudoC, _ => CompileOutput.Bpf };
                 byte[] bytes = fmt switch
                 {
                     CompileOutput.Bpf => BpfProgram.ToRaw(compiled.Program.Instructions.AsSpan()),
