@@ -108,7 +108,7 @@ public sealed class SeccompPolicy
 
     /// <summary>
     /// Which covered ABI a call with this <c>seccomp_data.arch</c> and <c>nr</c> belongs to, or null if
-    /// none. x86_64 and x32 share AUDIT_ARCH_X86_64 and differ by the x32 bit of the number; nr -1
+    /// none. x86_64 and x32 share AUDIT_ARCH_X86_64: numbers from 0x40000000 (the x32 bit) up are x32 calls, as libseccomp's filters treat them; nr -1
     /// (a call a tracer skipped) counts as x86_64 when it is covered, as libseccomp treats it.
     /// </summary>
     public Architecture? ResolveAbi(uint auditArch, int nr)
@@ -124,7 +124,8 @@ public sealed class SeccompPolicy
         }
         if (only is not null) return only;
         if (!x86_64 && !x32) return null;
-        bool x32Call = (nr & Architecture.X32SyscallBit) != 0 && nr != -1;
+        // libseccomp (and so runc) sends every number from 0x40000000 up, except -1, down the x32 path.
+        bool x32Call = (uint)nr >= Architecture.X32SyscallBit && nr != -1;
         if (nr == -1) return x86_64 ? Architecture.X86_64 : Architecture.X32;
         if (x32Call) return x32 ? Architecture.X32 : null;
         return x86_64 ? Architecture.X86_64 : null;
