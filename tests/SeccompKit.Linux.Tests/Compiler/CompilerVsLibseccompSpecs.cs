@@ -24,31 +24,8 @@ public sealed class LibseccompFixture
     public Dictionary<Architecture, Dictionary<string, int>> Tables { get; }
     public NamePool[] Pools { get; }
 
-    /// <summary>
-    /// The policy without rules naming syscalls libseccomp does not know, or numbers differently from our
-    /// tables on a covered ABI (excluded from both sides), and the names left out.
-    /// </summary>
-    public (SeccompPolicy Policy, List<string> Dropped) CommonPart(SeccompPolicy policy)
-    {
-        var dropped = new List<string>();
-        bool Known(string name)
-        {
-            foreach (var abi in policy.EffectiveArchitectures)
-            {
-                bool ours = abi.Syscalls.TryGetNumber(name, out int nr);
-                bool theirs = Tables[abi].TryGetValue(name, out int their);
-                if (ours != theirs || (ours && nr != their)) return false;
-            }
-            return true;
-        }
-        var keep = policy.Rules.Where(r =>
-        {
-            if (Known(r.Syscall)) return true;
-            if (!dropped.Contains(r.Syscall)) dropped.Add(r.Syscall);
-            return false;
-        }).ToList();
-        return (policy.WithRules(keep), dropped);
-    }
+    /// <summary>The policy without the rules libseccomp cannot take (see <see cref="LibseccompCompiler.CommonPart"/>).</summary>
+    public (SeccompPolicy Policy, List<string> Dropped) CommonPart(SeccompPolicy policy) => LibseccompCompiler.CommonPart(policy, Tables);
 }
 
 /// <summary>

@@ -71,6 +71,32 @@ public sealed class LibseccompCompiler
         return result;
     }
 
+    /// <summary>
+    /// The policy without rules naming syscalls libseccomp does not know, or numbers differently from our
+    /// tables on a covered ABI (so both compilers get the same policy), and the names left out.
+    /// </summary>
+    public static (SeccompPolicy Policy, List<string> Dropped) CommonPart(SeccompPolicy policy, IReadOnlyDictionary<Architecture, Dictionary<string, int>> tables)
+    {
+        var dropped = new List<string>();
+        bool Known(string name)
+        {
+            foreach (var abi in policy.EffectiveArchitectures)
+            {
+                bool ours = abi.Syscalls.TryGetNumber(name, out int nr);
+                bool theirs = tables[abi].TryGetValue(name, out int their);
+                if (ours != theirs || (ours && nr != their)) return false;
+            }
+            return true;
+        }
+        var keep = policy.Rules.Where(r =>
+        {
+            if (Known(r.Syscall)) return true;
+            if (!dropped.Contains(r.Syscall)) dropped.Add(r.Syscall);
+            return false;
+        }).ToList();
+        return (policy.WithRules(keep), dropped);
+    }
+
     /// <summary>Compiles one policy (flat text) at <paramref name="optimize"/> 1 or 2.</summary>
     public BpfProgram Compile(string flatPolicy, int optimize) => CompileMany([flatPolicy], optimize)[0];
 
