@@ -32,6 +32,8 @@ public static class CliApp
             (AsmCommand.Create(console), "Assemble that text back to a raw filter, validated like the kernel"),
             (EmulateCommand.Create(console), "Run a filter or a stack on a syscall exactly as the kernel would"),
             (CheckCommand.Create(console), "Would the kernel accept these filters? Exit 0 yes, 1 no (pc and rule)"),
+            (CompileCommand.Create(console), "Compile a policy (OCI, Docker, or .policy) to BPF; --report for paths and cache"),
+            (ConvertCommand.Create(console), "Convert between OCI/Docker JSON and the policy language"),
         };
         foreach (var (command, _) in summaries) root.Add(command);
         // The top-level help lists one line per command; each command's own --help has the full text and examples.

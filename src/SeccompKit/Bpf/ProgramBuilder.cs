@@ -66,6 +66,13 @@ public sealed class ProgramBuilder
         _items.Add(new Item { Ins = Instruction.Jump((ushort)(BPF_JMP | op | BPF_K), k, 0, 0), Jt = ifTrue.Id, Jf = ifFalse.Id });
     }
 
+    /// <summary>Appends an existing conditional jump instruction (any source and opcode bits kept) with label targets.</summary>
+    public void JumpIf(Instruction jump, Label ifTrue, Label ifFalse)
+    {
+        if (!jump.IsConditionalJump) throw new ArgumentException("not a conditional jump.", nameof(jump));
+        _items.Add(new Item { Ins = jump with { Jt = 0, Jf = 0 }, Jt = ifTrue.Id, Jf = ifFalse.Id });
+    }
+
     /// <summary>
     /// Resolves labels (inserting trampolines for far conditional jumps) and returns the instructions.
     /// </summary>

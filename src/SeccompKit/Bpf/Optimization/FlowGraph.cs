@@ -88,7 +88,7 @@ internal sealed class FlowGraph
                 b.Jump(labels[t]);
             }
             else if (n.Ins.IsConditionalJump)
-                b.JumpIf(BPF_OP(n.Ins.Code), n.Ins.K, labels[Resolve(n.Jt)], labels[Resolve(n.Jf)]);
+                b.JumpIf(n.Ins, labels[Resolve(n.Jt)], labels[Resolve(n.Jf)]);
             else b.Emit(n.Ins);
         }
         return b.Build();

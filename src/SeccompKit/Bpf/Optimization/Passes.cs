@@ -26,6 +26,15 @@ internal static class PassHelpers
         return changed ? output : input;
     }
 
+    /// <summary>
+    /// True when the program uses scratch memory. The kernel's memory check (<c>check_load_and_stores</c>)
+    /// walks instructions in pc order with a quirk (a RET does not reset what it knows), so moving code
+    /// around can turn an accepted program into a refused one; passes leave such programs alone.
+    /// Compiled policies never use memory.
+    /// </summary>
+    public static bool UsesMemory(ImmutableArray<Instruction> program) =>
+        program.Any(i => i.Class is BPF_ST or BPF_STX || (i.Class is BPF_LD or BPF_LDX && BPF_MODE(i.Code) == BPF_MEM));
+
     public static bool IsRet(this FlowGraph g, int i) => i < g.Count && g.Nodes[i].Ins.IsReturn;
 }
 
@@ -42,6 +51,7 @@ public sealed class FoldConstantJumps : IOptimizationPass
     /// <inheritdoc/>
     public ImmutableArray<Instruction> Run(ImmutableArray<Instruction> program, out bool changed)
     {
+        if (PassHelpers.UsesMemory(program)) { changed = false; return program; }
         var g = FlowGraph.From(program.AsSpan());
         var nodes = g.Nodes;
         for (int i = 0; i < nodes.Length; i++)
@@ -75,6 +85,7 @@ public sealed class ThreadJumps : IOptimizationPass
     /// <inheritdoc/>
     public ImmutableArray<Instruction> Run(ImmutableArray<Instruction> program, out bool changed)
     {
+        if (PassHelpers.UsesMemory(program)) { changed = false; return program; }
         var g = FlowGraph.From(program.AsSpan());
         var nodes = g.Nodes;
         int Final(int t)
@@ -118,6 +129,7 @@ public sealed class RemoveRedundantLoads : IOptimizationPass
     /// <inheritdoc/>
     public ImmutableArray<Instruction> Run(ImmutableArray<Instruction> program, out bool changed)
     {
+        if (PassHelpers.UsesMemory(program)) { changed = false; return program; }
         var g = FlowGraph.From(program.AsSpan());
         var nodes = g.Nodes;
         var inState = new long[nodes.Length + 1];
@@ -164,6 +176,7 @@ public sealed class MergeReturns : IOptimizationPass
     /// <inheritdoc/>
     public ImmutableArray<Instruction> Run(ImmutableArray<Instruction> program, out bool changed)
     {
+        if (PassHelpers.UsesMemory(program)) { changed = false; return program; }
         var g = FlowGraph.From(program.AsSpan());
         var nodes = g.Nodes;
         var byValue = new Dictionary<Instruction, List<int>>();
@@ -198,6 +211,7 @@ public sealed class RemoveUnreachable : IOptimizationPass
     /// <inheritdoc/>
     public ImmutableArray<Instruction> Run(ImmutableArray<Instruction> program, out bool changed)
     {
+        if (PassHelpers.UsesMemory(program)) { changed = false; return program; }
         var g = FlowGraph.From(program.AsSpan());
         var seen = g.Reachable();
         for (int i = 0; i < g.Count; i++)

@@ -1,0 +1,136 @@
+using System.Text.Json;
+
+namespace SeccompKit.Policy.Oci;
+
+/// <summary>
+/// Reads JSON the way Go's <c>encoding/json</c> reads it into runc's and moby's structs, but keeps the
+/// JSON path of every value so that errors and notes can say where: property names match exactly or,
+/// failing that, case-insensitively (Go's rule); a later duplicate key wins; <c>null</c> leaves a field
+/// unset; numbers for unsigned fields must be non-negative integers without fraction or exponent.
+/// </summary>
+internal sealed class JsonWalker(List<PolicyDiagnostic> diagnostics)
+{
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+
+    public List<PolicyDiagnostic> Diagnostics { get; } = diagnostics;
+
+    /// <summary>Parses text; a syntax error becomes a <see cref="PolicyException"/> at <c>line L, column C</c>.</summary>
+    public static JsonDocument Parse(string json)
+    {
+        try
+        {
+            return JsonDocument.Parse(json, DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            long line = (e.LineNumber ?? 0) + 1, col = (e.BytePositionInLine ?? 0) + 1;
+            throw new PolicyException($"the text is not valid JSON ({FirstSentence(e.Message)}); fix the syntax there.", $"line {line}, column {col}");
+        }
+    }
+
+    private static string FirstSentence(string message)
+    {
+        int i = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return (i > 0 ? message[..i] : message).TrimEnd('.', ' ');
+    }
+
+    /// <summary>A member path: <c>$.a</c>, or <c>$['odd key']</c> for names that are not identifiers.</summary>
+    public static string Member(string path, string name) =>
+        name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') && !char.IsAsciiDigit(name[0])
+            ? $"{path}.{name}"
+            : $"{path}['{name.Replace("\\", "\\\\").Replace("'", "\\'")}']";
+
+    /// <summary>
+    /// Visits the properties of an object. Each known name (matched like Go: exact, else ignoring case) calls its
+    /// handler; unknown names are reported by <paramref name="unknown"/> (null: a warning saying the
+    /// runtime ignores it).
+    /// </summary>
+    public void Object(JsonElement e, string path, string what, IReadOnlyDictionary<string, Action<JsonElement, string>> fields,
+        Action<string, string>? unknown = null)
+    {
+        Expect(e, JsonValueKind.Object, path, what);
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in e.EnumerateObject())
+        {
+            string at = Member(path, p.Name);
+            string? key = fields.ContainsKey(p.Name) ? p.Name : fields.Keys.FirstOrDefault(k => string.Equals(k, p.Name, StringComparison.OrdinalIgnoreCase));
+            if (key is null)
+            {
+                if (unknown is not null) unknown(p.Name, at);
+                else Diagnostics.Add(new(DiagnosticSeverity.Warning, at,
+                    $"unknown property '{p.Name}' in {what}; the runtime-spec says to ignore it, so it has no effect. Remove it or check the spelling{Hint(p.Name, fields.Keys)}."));
+                continue;
+            }
+            if (key != p.Name)
+                Diagnostics.Add(new(DiagnosticSeverity.Info, at, $"'{p.Name}' is read as '{key}' (Go's JSON decoder ignores case); write '{key}'."));
+            if (seen.TryGetValue(key, out var earlier))
+                Diagnostics.Add(new(DiagnosticSeverity.Warning, at, $"'{key}' appears twice in {what} (first at {earlier}); the last one wins, as in Go. Remove one."));
+            seen[key] = at;
+            if (p.Value.ValueKind == JsonValueKind.Null) continue; // Go leaves the field unset
+            fields[key](p.Value, at);
+        }
+    }
+
+    private static string Hint(string name, IEnumerable<string> known)
+    {
+        var close = Syscalls.Suggestions.Closest(name, known);
+        return close.Count > 0 ? $" (did you mean {Syscalls.Suggestions.OrList(close)}?)" : "";
+    }
+
+    public static void Expect(JsonElement e, JsonValueKind kind, string path, string what)
+    {
+        if (e.ValueKind != kind)
+            throw new PolicyException($"{what} must be {KindName(kind)}, not {KindName(e.ValueKind)}.", path);
+    }
+
+    private static string KindName(JsonValueKind k) => k switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => "undefined",
+    };
+
+    public static string String(JsonElement e, string path, string what)
+    {
+        Expect(e, JsonValueKind.String, path, what);
+        return e.GetString()!;
+    }
+
+    /// <summary>An unsigned integer as Go decodes it into <c>uint</c>/<c>uint64</c>.</summary>
+    public static ulong UInt64(JsonElement e, string path, string what)
+    {
+        Expect(e, JsonValueKind.Number, path, what);
+        string raw = e.GetRawText();
+        if (raw.Contains('.') || raw.Contains('e') || raw.Contains('E') || raw.StartsWith('-') || !e.TryGetUInt64(out var v))
+            throw new PolicyException($"{what} must be a whole number from 0 to 18446744073709551615 (no sign, fraction or exponent), not {raw}.", path);
+        return v;
+    }
+
+    public static List<string> StringArray(JsonElement e, string path, string what)
+    {
+        Expect(e, JsonValueKind.Array, path, what);
+        var list = new List<string>();
+        int i = 0;
+        foreach (var item in e.EnumerateArray())
+        {
+            string at = $"{path}[{i++}]";
+            // Go decodes null in a []string as "".
+            list.Add(item.ValueKind == JsonValueKind.Null ? "" : String(item, at, $"each element of {what}"));
+        }
+        return list;
+    }
+
+    public static List<T> Array<T>(JsonElement e, string path, string what, Func<JsonElement, string, T> read)
+    {
+        Expect(e, JsonValueKind.Array, path, what);
+        var list = new List<T>();
+        int i = 0;
+        foreach (var item in e.EnumerateArray())
+            list.Add(read(item, $"{path}[{i++}]"));
+        return list;
+    }
+}

@@ -1,0 +1,319 @@
+using System.Collections.Immutable;
+using SeccompKit.Bpf;
+using SeccompKit.Syscalls;
+
+namespace SeccompKit.Policy.Oci;
+
+/// <summary>Options for <see cref="OciImporter"/>.</summary>
+public sealed record OciImportOptions
+{
+    /// <summary>
+    /// The architecture runc runs on. libseccomp always includes it in the filter (seccomp_init adds the
+    /// native arch), whatever <c>architectures</c> lists. Default: <see cref="Architecture.NativeHost"/>.
+    /// </summary>
+    public Architecture Native { get; init; } = Architecture.NativeHost;
+}
+
+/// <summary>
+/// Turns OCI <c>linux.seccomp</c> into a <see cref="SeccompPolicy"/> with the meaning runc gives it
+/// (libcontainer/specconv SetupSeccomp, libcontainer/seccomp InitSeccomp and matchCall, libseccomp's rule
+/// database, and patchbpf's ENOSYS stub). What runc silently skips is kept out of the policy and reported
+/// as a <see cref="PolicyDiagnostic"/>; what runc refuses is a <see cref="PolicyException"/> with the JSON path.
+/// </summary>
+public static class OciImporter
+{
+    private const int EPERM = 1;
+
+    /// <summary>patchbpf compares defaultErrnoRet with the whole SCMP_ACT_ERRNO(ENOSYS) value (0x50026), not with 38.</summary>
+    private const ulong RuncEnosysSkipValue = 0x0005_0026;
+
+    /// <summary>Imports OCI JSON text (the seccomp object, or a whole config.json).</summary>
+    /// <exception cref="PolicyException">Invalid JSON or a configuration runc refuses; the location is the JSON path.</exception>
+    public static (SeccompPolicy Policy, ImmutableArray<PolicyDiagnostic> Diagnostics) Import(string json, OciImportOptions? options = null)
+    {
+        var (dto, readNotes) = OciJson.Read(json);
+        var (policy, notes) = Import(dto, options);
+        return (policy, readNotes.AddRange(notes));
+    }
+
+    /// <summary>Imports an already-read seccomp object.</summary>
+    /// <exception cref="PolicyException">A configuration runc refuses; the location is the JSON path.</exception>
+    public static (SeccompPolicy Policy, ImmutableArray<PolicyDiagnostic> Diagnostics) Import(OciSeccomp seccomp, OciImportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(seccomp);
+        var native = (options ?? new()).Native;
+        var notes = new List<PolicyDiagnostic>();
+        var syscalls = seccomp.Syscalls ?? [];
+
+        // specconv: no defaultAction and no syscalls means "no seccomp at all", which no policy expresses.
+        if (string.IsNullOrEmpty(seccomp.DefaultAction) && syscalls.Count == 0)
+            throw new PolicyException("defaultAction is missing and there are no syscalls: runc then installs no seccomp filter at all, which a policy cannot express. Set defaultAction (e.g. SCMP_ACT_ALLOW) or remove linux.seccomp.", "$.defaultAction");
+
+        // ---- flags (specconv: absent means SPEC_ALLOW when supported; present means exactly these).
+        var flags = PolicyFlags.None;
+        if (seccomp.Flags is null)
+        {
+            flags = PolicyFlags.SpecAllow;
+            notes.Add(new(DiagnosticSeverity.Info, "$.flags", "no flags given, so runc sets SECCOMP_FILTER_FLAG_SPEC_ALLOW (when libseccomp and the kernel support it); write \"flags\": [] for none."));
+        }
+        else
+        {
+            for (int i = 0; i < seccomp.Flags.Count; i++)
+            {
+                string f = seccomp.Flags[i];
+                if (!OciNames.Flags.TryGetValue(f, out var flag))
+                    throw new PolicyException($"seccomp flag {f} is not known to runc; use one of {OciNames.List(OciNames.Flags.Keys)}.", $"$.flags[{i}]");
+                if (flag == PolicyFlags.WaitKillableRecv)
+                    notes.Add(new(DiagnosticSeverity.Warning, $"$.flags[{i}]", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is in the runtime-spec but runc (1.1/1.2) refuses it as 'not known to runc'; crun supports it."));
+                flags |= flag;
+            }
+        }
+
+        // ---- architectures: libseccomp's filter always holds the native arch; runc adds the listed ones.
+        var listed = new List<Architecture>();
+        var archs = seccomp.Architectures ?? [];
+        for (int i = 0; i < archs.Count; i++)
+        {
+            if (!OciNames.Architectures.TryGetValue(archs[i], out var a))
+                throw new PolicyException($"string {archs[i]} is not a valid arch for seccomp; use one of {OciNames.List(OciNames.Architectures.Keys)}.", $"$.architectures[{i}]");
+            if (!listed.Contains(a)) listed.Add(a);
+        }
+        var architectures = new List<Architecture> { native };
+        architectures.AddRange(listed.Where(a => a != native));
+
+        // ---- default action.
+        var defaultKind = ParseAction(seccomp.DefaultAction ?? "", "$.defaultAction");
+        var defaultAction = MakeAction(defaultKind, seccomp.DefaultErrnoRet, "$.defaultErrnoRet", "defaultAction", notes);
+        if (defaultKind == SeccompAction.UserNotif)
+            throw new PolicyException("SCMP_ACT_NOTIFY cannot be used as default action (runc refuses it: the runtime itself must still make syscalls, e.g. write, to hand over the listener fd). Use SCMP_ACT_NOTIFY on specific syscalls.", "$.defaultAction");
+
+        // ---- rules, one libseccomp rule per name (specconv expands names).
+        var candidates = new List<(SyscallRule Rule, string Path)>();
+        bool anyNotify = false;
+        string? firstNotify = null;
+        for (int i = 0; i < syscalls.Count; i++)
+        {
+            var entry = syscalls[i];
+            string at = entry.Origin ?? $"$.syscalls[{i}]";
+            var kind = ParseAction(entry.Action, $"{at}.action");
+            var action = MakeAction(kind, entry.ErrnoRet, $"{at}.errnoRet", "this entry's action", notes);
+            var conditions = ParseConditions(entry.Args, at, notes);
+            if (entry.Names.Count == 0)
+            {
+                notes.Add(new(DiagnosticSeverity.Warning, at, "this entry has no names, so it does nothing; add \"names\"."));
+                continue;
+            }
+            if (kind == SeccompAction.UserNotif)
+            {
+                anyNotify = true;
+                firstNotify ??= $"{at}.action";
+            }
+            bool sameAsDefault = action == defaultAction;
+            if (sameAsDefault)
+                notes.Add(new(DiagnosticSeverity.Info, $"{at}.action", $"the action equals defaultAction ({defaultAction}), so runc skips the entry (its names still count for the ENOSYS cutoff)."));
+            for (int j = 0; j < entry.Names.Count; j++)
+            {
+                string name = entry.Names[j];
+                string namePath = $"{at}.names[{j}]";
+                if (name.Length == 0)
+                    throw new PolicyException("empty string is not a valid syscall; remove it or write a name.", namePath);
+                if (kind == SeccompAction.UserNotif && name == "write")
+                    throw new PolicyException("SCMP_ACT_NOTIFY cannot be used for the write syscall (runc must write the listener fd to its parent after installing the filter and would hang). Use another action for write.", namePath);
+                if (sameAsDefault) continue;
+                if (!architectures.Any(a => a.Syscalls.Contains(name)))
+                {
+                    notes.Add(new(DiagnosticSeverity.Warning, namePath, UnknownName(name, architectures)));
+                    continue;
+                }
+                foreach (var (conds, condPath) in Alternatives(conditions, at))
+                {
+                    var rule = new SyscallRule(name, action, conds);
+                    CheckArgumentCount(rule, architectures, condPath ?? namePath);
+                    candidates.Add((rule, condPath is null ? namePath : $"{namePath} with {condPath}"));
+                }
+            }
+        }
+        // runc sets SECCOMP_FILTER_FLAG_NEW_LISTENER for any NOTIFY rule and then fails container creation
+        // with "seccomp listenerPath is not set" when there is nowhere to send the fd.
+        if (anyNotify && string.IsNullOrEmpty(seccomp.ListenerPath))
+            throw new PolicyException("seccomp listenerPath is not set: an SCMP_ACT_NOTIFY rule needs a listenerPath (a UNIX socket of the seccomp agent) to receive the notification fd. Add listenerPath or change the action.", firstNotify);
+
+        var rules = ApplyRuleDatabase(candidates, notes);
+
+        // ---- patchbpf's ENOSYS stub.
+        var enosys = EnosysCutoffs(seccomp, defaultKind, listed, syscalls, notes);
+
+        var policy = new SeccompPolicy(defaultAction, rules, architectures, PolicyAction.KillThread, flags,
+            seccomp.ListenerPath, seccomp.ListenerMetadata, enosys);
+        return (policy, [.. notes]);
+    }
+
+    private static SeccompAction ParseAction(string name, string path) =>
+        OciNames.Actions.TryGetValue(name, out var kind) ? kind
+            : throw new PolicyException($"string {(name.Length == 0 ? "\"\"" : name)} is not a valid action for seccomp; use one of {OciNames.List(OciNames.Actions.Keys)}.", path);
+
+    /// <summary>
+    /// runc's getAction: errnoRet only means something for ERRNO and TRACE (default EPERM for both); it is cast
+    /// to int16 and libseccomp keeps its low 16 bits. The kernel caps an ERRNO value at MAX_ERRNO (4095).
+    /// </summary>
+    private static PolicyAction MakeAction(SeccompAction kind, ulong? errnoRet, string path, string what, List<PolicyDiagnostic> notes)
+    {
+        if (kind is not (SeccompAction.Errno or SeccompAction.Trace))
+        {
+            if (errnoRet is not null)
+                notes.Add(new(DiagnosticSeverity.Warning, path, $"errnoRet is ignored for {OciNames.ActionName(kind)} (runc uses it only for SCMP_ACT_ERRNO and SCMP_ACT_TRACE); remove it."));
+            return PolicyAction.Of(kind);
+        }
+        ulong raw = errnoRet ?? EPERM;
+        int data = (int)(raw & 0xffff);
+        if ((ulong)data != raw)
+            notes.Add(new(DiagnosticSeverity.Warning, path, $"{raw} does not fit 16 bits; runc passes it as int16, so the filter uses {data}. Use a value up to {(kind == SeccompAction.Errno ? SeccompReturn.MAX_ERRNO : 65535)}."));
+        if (kind == SeccompAction.Trace) return PolicyAction.Trace(data);
+        if (data > SeccompReturn.MAX_ERRNO)
+        {
+            notes.Add(new(DiagnosticSeverity.Warning, path, $"errno {data} is above MAX_ERRNO; the kernel returns -{SeccompReturn.MAX_ERRNO} instead, so that is what {what} does here. Use a real errno (1..4095)."));
+            data = SeccompReturn.MAX_ERRNO;
+        }
+        return PolicyAction.Errno(data);
+    }
+
+    /// <summary>runc's getCondition via libseccomp-golang MakeCondition: index 0..5, value/valueTwo as (mask, expected) for MASKED_EQ.</summary>
+    private static List<(ArgCondition Condition, string Path)> ParseConditions(IReadOnlyList<OciArg> args, string at, List<PolicyDiagnostic> notes)
+    {
+        var list = new List<(ArgCondition, string)>();
+        for (int k = 0; k < args.Count; k++)
+        {
+            var a = args[k];
+            string p = $"{at}.args[{k}]";
+            if (!OciNames.Operators.TryGetValue(a.Op, out var op))
+                throw new PolicyException($"string {(a.Op.Length == 0 ? "\"\"" : a.Op)} is not a valid operator for seccomp; use one of {OciNames.List(OciNames.Operators.Keys)}.", $"{p}.op");
+            if (a.Index > 5)
+                throw new PolicyException($"argument index {a.Index} is out of range: a system call has at most six arguments, numbered 0 to 5 (libseccomp refuses the rule, so runc fails).", $"{p}.index");
+            ArgCondition c;
+            if (op == ArgOperator.MaskedEqual)
+                c = new ArgCondition((int)a.Index, op, value: a.ValueTwo, mask: a.Value);
+            else
+            {
+                if (a.ValueTwo != 0)
+                    notes.Add(new(DiagnosticSeverity.Warning, $"{p}.valueTwo", $"valueTwo is only used by SCMP_CMP_MASKED_EQ; libseccomp ignores it for {a.Op}. Remove it."));
+                c = new ArgCondition((int)a.Index, op, a.Value);
+            }
+            list.Add((c, p));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// matchCall: when one argument index appears more than once, every condition becomes its own rule
+    /// (an OR, runc's "old behavior"); otherwise all conditions form one AND rule.
+    /// </summary>
+    private static IEnumerable<(IReadOnlyList<ArgCondition> Conditions, string? Path)> Alternatives(List<(ArgCondition Condition, string Path)> conditions, string at)
+    {
+        if (conditions.Count == 0)
+        {
+            yield return ([], null);
+            yield break;
+        }
+        bool repeated = conditions.GroupBy(c => c.Condition.Index).Any(g => g.Count() > 1);
+        if (!repeated)
+        {
+            yield return (conditions.Select(c => c.Condition).ToList(), null);
+            yield break;
+        }
+        foreach (var (c, p) in conditions)
+            yield return ([c], p);
+    }
+
+    private static void CheckArgumentCount(SyscallRule rule, List<Architecture> architectures, string path)
+    {
+        if (rule.Conditions.IsEmpty || !architectures.Contains(SyscallSignatures.Architecture) || !SyscallSignatures.TryGet(rule.Syscall, out var sig)) return;
+        foreach (var c in rule.Conditions)
+            if (c.Index >= sig.Arguments.Length)
+                throw new PolicyException($"{rule.Syscall} has {sig.Arguments.Length} argument(s), so a condition on argument {c.Index} compares an unused register (runc accepts it; SeccompKit refuses it because the result depends on leftover register contents). Remove the condition or fix the index.", path);
+    }
+
+    private static string UnknownName(string name, List<Architecture> architectures)
+    {
+        var arches = string.Join(", ", architectures.Select(a => a.Name));
+        var close = Suggestions.Closest(name, architectures.SelectMany(a => a.Syscalls.All.Select(e => e.Name)).Distinct().Order(StringComparer.Ordinal));
+        var mux = architectures.Select(a => a.Syscalls.TryGetMultiplexed(name, out var m) ? $"{a.Name}: {(m.Multiplexer == Multiplexer.Socketcall ? "socketcall" : "ipc")}(call {m.CallNumber})" : null).Where(x => x is not null).ToList();
+        if (mux.Count > 0)
+            return $"'{name}' has no syscall number on {arches}; libseccomp turns its rule into a rule on the multiplexer ({string.Join(", ", mux)}), which SeccompKit's policy model does not express, so it is left out here. This only matters if the multiplexer itself is not allowed.";
+        var msg = $"unknown system call '{name}' on {arches}: runc skips it (libseccomp cannot place it in this filter).";
+        var elsewhere = Architecture.All.Where(a => a.Syscalls.Contains(name)).Select(a => a.Name).ToList();
+        if (elsewhere.Count > 0) msg += $" It exists on {string.Join(", ", elsewhere)}.";
+        if (close.Count > 0) msg += $" Did you mean {Suggestions.OrList(close)}?";
+        return msg;
+    }
+
+    /// <summary>
+    /// libseccomp's rule database, per syscall (checked against libseccomp 2.5.4's seccomp_rule_add and
+    /// seccomp_export_pfc): an unconditional rule overrides every conditional rule (whatever the order or
+    /// actions); of several unconditional rules the FIRST wins and later ones are accepted but ignored (rc 0,
+    /// even with another action); two conditional rules with the same conditions and different actions make
+    /// seccomp_rule_add fail with EEXIST (so runc fails); exact duplicates are merged.
+    /// </summary>
+    private static List<SyscallRule> ApplyRuleDatabase(List<(SyscallRule Rule, string Path)> candidates, List<PolicyDiagnostic> notes)
+    {
+        var keep = new List<(SyscallRule Rule, string Path)>();
+        foreach (var group in candidates.GroupBy(c => c.Rule.Syscall, StringComparer.Ordinal))
+        {
+            var list = group.ToList();
+            var uncond = list.Where(c => c.Rule.IsUnconditional).ToList();
+            foreach (var u in uncond.Skip(1))
+                notes.Add(u.Rule.Action == uncond[0].Rule.Action
+                    ? new(DiagnosticSeverity.Info, u.Path, $"duplicate: {group.Key} is already {uncond[0].Rule.Action} (at {uncond[0].Path}).")
+                    : new(DiagnosticSeverity.Warning, u.Path, $"this rule never applies: {group.Key} is already {uncond[0].Rule.Action} unconditionally (at {uncond[0].Path}), and libseccomp keeps the first unconditional rule of a syscall and silently ignores later ones, so runc gives {uncond[0].Rule.Action}. Remove one of them."));
+            if (uncond.Count > 0)
+            {
+                foreach (var c in list.Where(c => !c.Rule.IsUnconditional))
+                    notes.Add(c.Rule.Action == uncond[0].Rule.Action
+                        ? new(DiagnosticSeverity.Info, c.Path, $"redundant: {group.Key} is already {uncond[0].Rule.Action} unconditionally (at {uncond[0].Path}).")
+                        : new(DiagnosticSeverity.Warning, c.Path, $"this rule ({c.Rule}) never applies: {group.Key} also has an unconditional rule {uncond[0].Rule.Action} at {uncond[0].Path}, and in libseccomp an unconditional rule overrides every conditional rule of the syscall, so runc and crun give {uncond[0].Rule.Action} for all calls. Remove one of them, or make the unconditional rule conditional."));
+                keep.Add(uncond[0]);
+                continue;
+            }
+            var kept = new List<(SyscallRule Rule, string Path)>();
+            foreach (var c in list)
+            {
+                var same = kept.FirstOrDefault(k => k.Rule.HasSameConditions(c.Rule));
+                if (same.Rule is null) { kept.Add(c); continue; }
+                if (same.Rule.Action != c.Rule.Action)
+                    throw new PolicyException($"{group.Key} has two rules with the same conditions and different actions: {same.Rule} (at {same.Path}) and {c.Rule.Action} (here); libseccomp refuses the second (EEXIST), so runc fails. Keep one.", c.Path);
+            }
+            keep.AddRange(kept);
+        }
+        // Keep the input order of first appearance.
+        return keep.OrderBy(k => candidates.FindIndex(c => ReferenceEquals(c.Rule, k.Rule))).Select(k => k.Rule).ToList();
+    }
+
+    /// <summary>
+    /// patchbpf generatePatch/findLastSyscalls: unless the default action lets calls run (ALLOW, LOG, TRACE per
+    /// isAllowAction) — or defaultErrnoRet equals the whole SCMP_ACT_ERRNO(ENOSYS) return value, which runc
+    /// compares by mistake instead of 38 — every arch LISTED in architectures (not the implicit native one)
+    /// gets ENOSYS above the largest number of any name in any entry (including entries skipped for having the
+    /// default action); an arch none of whose names resolve gets no stub.
+    /// </summary>
+    private static Dictionary<Architecture, uint> EnosysCutoffs(OciSeccomp seccomp, SeccompAction defaultKind, List<Architecture> listed,
+        IReadOnlyList<OciSyscall> syscalls, List<PolicyDiagnostic> notes)
+    {
+        var result = new Dictionary<Architecture, uint>();
+        if (seccomp.DefaultErrnoRet == RuncEnosysSkipValue) return result;
+        if (defaultKind is SeccompAction.Allow or SeccompAction.Log or SeccompAction.Trace) return result;
+        foreach (var arch in listed)
+        {
+            int largest = 0;
+            foreach (var entry in syscalls)
+                foreach (var name in entry.Names)
+                    if (arch.Syscalls.TryGetNumber(name, out int nr) && nr > largest)
+                        largest = nr;
+            if (largest == 0)
+            {
+                notes.Add(new(DiagnosticSeverity.Warning, "$.architectures", $"no syscall of the profile exists on {arch.Name}, so runc adds no ENOSYS stub for it (\"could not find any syscalls for arch\")."));
+                continue;
+            }
+            result[arch] = (uint)largest;
+        }
+        return result;
+    }
+}
