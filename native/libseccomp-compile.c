@@ -12,6 +12,7 @@
  *   badarch <action>            SCMP_FLTATR_ACT_BADARCH (default: libseccomp's, KILL_THREAD)
  *   arch <name>                 an ABI the filter covers (x86_64, x86, x32, aarch64, arm, ...;
  *                               seccomp_arch_resolve_name names); without any, the native one
+ *   end                         ends one policy of a --batch stream
  *   rule <syscall> <action> <n> [<arg> <op> <datum_a> <datum_b>] x n
  *                               seccomp_rule_add_array(ctx, action, nr, n, cmps); op is one of
  *                               eq ne lt le gt ge masked_eq (SCMP_CMP_*). For masked_eq datum_a is
@@ -35,6 +36,9 @@
  *                        /dev/null, seccomp_release. Printed to stderr as
  *                        "compile-time runs=N median_ns=.. min_ns=.. mean_ns=.."; with --time-out FILE
  *                        also written to FILE as JSON.
+ *   --batch              many policies, each ended by a line 'end'; for each, writes a little-endian
+ *                        u32 instruction count and then the BPF to stdout (one process for thousands of
+ *                        compiles in the tests). -o, --time do not apply.
  *   --resolve ARCH[,ARCH] print "ARCH NR NAME" for every number libseccomp knows on each ABI (numbers
  *                        0..7999, and for x32 0x40000000..0x400003ff), then exit; reads no policy.
  *   --version            print libseccomp's version (major.minor.micro) and exit.
@@ -49,6 +53,7 @@
 #include <fcntl.h>
 #include <seccomp.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,11 +129,14 @@ static int parse_op(const char *s, enum scmp_compare *op)
 	return -1;
 }
 
-static void read_policy(FILE *in, struct policy *p, int skip_unknown)
+static int line = 0; /* counts across the policies of a batch */
+
+/* Reads statements up to an 'end' line or EOF; returns 0 at EOF when nothing was read. */
+static int read_policy(FILE *in, struct policy *p, int skip_unknown)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int line = 0;
+	int any = 0;
 	memset(p, 0, sizeof(*p));
 	while (getline(&buf, &len, in) != -1) {
 		line++;
@@ -139,6 +147,12 @@ static void read_policy(FILE *in, struct policy *p, int skip_unknown)
 		char *kw = strtok_r(buf, " \t\r\n", &save);
 		if (kw == NULL)
 			continue;
+		if (strcmp(kw, "end") == 0) {
+			if (!any)
+				die_line(line, 3, "'end' before any statement%s%s", "", "");
+			break;
+		}
+		any = 1;
 		if (strcmp(kw, "default") == 0 || strcmp(kw, "badarch") == 0) {
 			uint32_t v = parse_action(strtok_r(NULL, " \t\r\n", &save), line);
 			if (kw[0] == 'd') {
@@ -220,8 +234,18 @@ static void read_policy(FILE *in, struct policy *p, int skip_unknown)
 		}
 	}
 	free(buf);
+	if (!any)
+		return 0;
 	if (!p->have_default)
 		die_line(line, 3, "no 'default <action>' line%s%s", "", "");
+	return 1;
+}
+
+static void free_policy(struct policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		free(p->rules[i].name);
+	free(p->rules);
 }
 
 /* Builds the filter; on failure reports the line and exits with 1. */
@@ -353,9 +377,61 @@ static int resolve(const char *list)
 	return fflush(stdout) == 0 ? 0 : 4;
 }
 
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* --batch: policies separated by 'end' lines; per policy u32 length (instructions, little-endian) + BPF. */
+static int run_batch(FILE *in, int optimize, int skip_unknown)
+{
+	struct policy p;
+	int mfd = memfd_create("libseccomp-compile", MFD_CLOEXEC);
+	if (mfd < 0) {
+		perror("libseccomp-compile: memfd_create");
+		return 70;
+	}
+	char *bpf = NULL;
+	while (read_policy(in, &p, skip_unknown)) {
+		if (ftruncate(mfd, 0) != 0 || lseek(mfd, 0, SEEK_SET) != 0) {
+			perror("libseccomp-compile: memfd");
+			return 70;
+		}
+		scmp_filter_ctx ctx = build(&p, optimize);
+		int rc = seccomp_export_bpf(ctx, mfd);
+		seccomp_release(ctx);
+		free_policy(&p);
+		if (rc != 0) {
+			fprintf(stderr, "libseccomp-compile: %s:%d: seccomp_export_bpf: %s\n", input_name, line, strerror(-rc));
+			return 1;
+		}
+		off_t size = lseek(mfd, 0, SEEK_CUR);
+		bpf = realloc(bpf, (size_t)size + 4);
+		uint32_t n = (uint32_t)(size / 8);
+		memcpy(bpf, &n, 4); /* x86_64: little-endian */
+		if (pread(mfd, bpf + 4, (size_t)size, 0) != size || write_all(STDOUT_FILENO, bpf, (size_t)size + 4) != 0) {
+			perror("libseccomp-compile: batch output");
+			return 4;
+		}
+	}
+	free(bpf);
+	close(mfd);
+	return 0;
+}
+
 static void usage(void)
 {
-	fputs("usage: libseccomp-compile [-O 1|2] [-i POLICY] [-o FILE.bpf] [--skip-unknown] [--time N [--time-out FILE.json]]\n"
+	fputs("usage: libseccomp-compile [-O 1|2] [-i POLICY] [-o FILE.bpf] [--skip-unknown] [--batch] [--time N [--time-out FILE.json]]\n"
 	      "       libseccomp-compile --resolve ARCH[,ARCH...] | --version\n"
 	      "The policy format is described at the top of native/libseccomp-compile.c.\n", stderr);
 	exit(2);
@@ -363,7 +439,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	int optimize = 1, skip_unknown = 0;
+	int optimize = 1, skip_unknown = 0, batch = 0;
 	long time_n = 0;
 	const char *in_file = NULL, *out_file = NULL, *time_out = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -380,6 +456,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "-o") == 0 && v) {
 			out_file = v;
 			i++;
+		} else if (strcmp(a, "--batch") == 0) {
+			batch = 1;
 		} else if (strcmp(a, "--skip-unknown") == 0) {
 			skip_unknown = 1;
 		} else if (strcmp(a, "--time") == 0 && v) {
@@ -412,7 +490,10 @@ int main(int argc, char **argv)
 		input_name = in_file;
 	}
 	struct policy p;
-	read_policy(in, &p, skip_unknown);
+	if (batch)
+		return run_batch(in, optimize, skip_unknown);
+	if (!read_policy(in, &p, skip_unknown))
+		die_line(line, 3, "no 'default <action>' line%s%s", "", "");
 
 	int fd = STDOUT_FILENO;
 	if (out_file != NULL) {
