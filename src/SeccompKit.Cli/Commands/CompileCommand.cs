@@ -26,7 +26,8 @@ public static class CompileCommand
     {
         var file = new Argument<string>("POLICY") { Description = "Policy file: OCI linux.seccomp JSON (or config.json), a Docker/podman profile, or a .policy file; - for standard input" };
         var output = new Option<string?>("--output", "-o") { Description = "Where to write the filter (- for standard output)" };
-        var format = new Option<CompileOutput>("--format") { Description = "bpf (raw, libseccomp-compatible), text (disasm listing), pseudo-c (reads like the policy)", DefaultValueFactory = _ => CompileOutput.Bpf };
+        var format = new Option<string>("--format") { Description = "bpf (raw, libseccomp-compatible), text (disasm listing), pseudo-c (reads like the policy)", DefaultValueFactory = _ => "bpf" };
+        format.AcceptOnlyFromAmong("bpf", "text", "pseudo-c");
         var report = new Option<bool>("--report") { Description = "Print length, worst-case path and action-cache coverage per arch to standard output" };
         var reportJson = new Option<bool>("--report-json") { Description = "Like --report, as one JSON document" };
         var noOptimize = new Option<bool>("--no-optimize") { Description = "Skip the optimisation passes (the output still means the same)" };
@@ -59,7 +60,7 @@ public static class CompileCommand
 
             if (outPath is not null)
             {
-                var fmt = parse.GetValue(format);
+                var fmt = parse.GetValue(format) switch { "text" => CompileOutput.Text, "pseudo-c" => CompileOutput.PseudoC, _ => CompileOutput.Bpf };
                 byte[] bytes = fmt switch
                 {
                     CompileOutput.Bpf => BpfProgram.ToRaw(compiled.Program.Instructions.AsSpan()),
@@ -93,17 +94,17 @@ public static class CompileCommand
     {
         var r = compiled.Report;
         var o = console.Out;
-        o.WriteLine(CultureInfo.InvariantCulture, $"length: {r.Length} instructions ({r.KernelLength} after the kernel's eBPF conversion; limit 4096 per filter)");
-        o.WriteLine(CultureInfo.InvariantCulture, $"{"arch",-12} {"syscalls",8} {"mean path",9} {"worst path",10}  {"cached",-16} worst syscall");
+        o.WriteLine(FormattableString.Invariant($"length: {r.Length} instructions ({r.KernelLength} after the kernel's eBPF conversion; limit 4096 per filter)"));
+        o.WriteLine(FormattableString.Invariant($"{"arch",-12} {"syscalls",8} {"mean path",9} {"worst path",10}  {"cached",-16} worst syscall"));
         foreach (var a in r.Abis)
         {
             string cached = a.KernelCaches ? $"{a.Cached.Length}/{a.CacheableByPolicy.Length}" : "not cached";
-            o.WriteLine(CultureInfo.InvariantCulture, $"{a.Abi.Name,-12} {a.Syscalls,8} {a.MeanPath,9:F2} {a.WorstPath,10}  {cached,-16} {a.WorstSyscall}");
+            o.WriteLine(FormattableString.Invariant($"{a.Abi.Name,-12} {a.Syscalls,8} {a.MeanPath,9:F2} {a.WorstPath,10}  {cached,-16} {a.WorstSyscall}"));
         }
         o.WriteLine("paths count instructions executed, taking the longer branch wherever arguments decide;");
         o.WriteLine("cached = syscalls the kernel's action cache skips the filter for / syscalls the policy allows whatever their arguments.");
         foreach (var a in r.Abis.Where(a => a.KernelCaches && a.Cached.Length != a.CacheableByPolicy.Length))
-            o.WriteLine(CultureInfo.InvariantCulture, $"{a.Abi.Name}: not cached although always allowed: {string.Join(" ", a.CacheableByPolicy.Except(a.Cached))}");
+            o.WriteLine(FormattableString.Invariant($"{a.Abi.Name}: not cached although always allowed: {string.Join(" ", a.CacheableByPolicy.Except(a.Cached))}"));
     }
 
     private static void WriteJson(ICliConsole console, CompiledPolicy compiled)

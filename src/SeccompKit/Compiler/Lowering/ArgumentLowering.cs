@@ -15,8 +15,12 @@ internal static class ArgumentLowering
     /// <summary>Emits the checks of one syscall: each rule in turn, its action when all its conditions hold, else the fallthrough.</summary>
     public static void EmitChecks(ProgramBuilder b, Outcome.Checks checks)
     {
-        foreach (var rule in checks.Rules)
+        var rules = checks.Rules;
+        for (int i = 0; i < rules.Count;)
         {
+            int run = EqualityRun(rules, i, checks.Abi);
+            if (run >= 2) { EmitEqualityRun(b, rules, i, run, checks.Abi); i += run; continue; }
+            var rule = rules[i++];
             var next = b.NewLabel($"{checks.Syscall}.next");
             foreach (var c in rule.Conditions)
                 EmitCondition(b, c, c.EffectiveWidth(checks.Abi), next);
@@ -24,6 +28,52 @@ internal static class ArgumentLowering
             b.Mark(next);
         }
         b.Return(checks.Fallthrough.ReturnValue);
+    }
+
+    /// <summary>
+    /// How many rules from <paramref name="start"/> are each one <c>==</c> on the same argument, at the same
+    /// width, with the same high half: such a run (personality's allowed values, say) needs the high half
+    /// checked once and then one compare per value.
+    /// </summary>
+    private static int EqualityRun(IReadOnlyList<SyscallRule> rules, int start, Architecture abi)
+    {
+        static bool Single(SyscallRule r) => r.Conditions.Length == 1 && r.Conditions[0].Operator == ArgOperator.Equal;
+        if (!Single(rules[start])) return 0;
+        var first = rules[start].Conditions[0];
+        var width = first.EffectiveWidth(abi);
+        int n = 1;
+        while (start + n < rules.Count && Single(rules[start + n]))
+        {
+            var c = rules[start + n].Conditions[0];
+            if (c.Index != first.Index || c.EffectiveWidth(abi) != width) break;
+            if (width == ArgumentWidth.Bits64 && (c.Value >> 32) != (first.Value >> 32)) break;
+            n++;
+        }
+        return n;
+    }
+
+    private static void EmitEqualityRun(ProgramBuilder b, IReadOnlyList<SyscallRule> rules, int start, int count, Architecture abi)
+    {
+        var first = rules[start].Conditions[0];
+        var after = b.NewLabel("run.end");
+        if (first.EffectiveWidth(abi) == ArgumentWidth.Bits64)
+        {
+            var same = b.NewLabel("run.hi");
+            b.Load(SeccompData.ArgHighOffset(first.Index));
+            b.JumpIf(BPF_JEQ, (uint)(first.Value >> 32), same, after);
+            b.Mark(same);
+        }
+        b.Load(SeccompData.ArgLowOffset(first.Index));
+        for (int k = start; k < start + count; k++)
+        {
+            var hit = b.NewLabel("run.hit");
+            var miss = k + 1 < start + count ? b.NewLabel("run.miss") : after;
+            b.JumpIf(BPF_JEQ, (uint)rules[k].Conditions[0].Value, hit, miss);
+            b.Mark(hit);
+            b.Return(rules[k].Action.ReturnValue);
+            if (k + 1 < start + count) b.Mark(miss);
+        }
+        b.Mark(after);
     }
 
     /// <summary>Emits code that falls through when <paramref name="c"/> holds and jumps to <paramref name="fail"/> otherwise.</summary>
