@@ -2,7 +2,8 @@
 # Interpreter throughput: SeccompKit's Interpreter.Evaluate (and, for reference, CompiledFilter) vs libpcap's bpf_filter() on the Docker default
 # profile compiled by libseccomp for amd64 (x86_64, x86, x32), every syscall number of each ABI, args zero.
 # Needs: gcc, libpcap-dev, the .NET 10 SDK; python3-seccomp to regenerate bench/data (else the committed copy
-# is used). Writes bench/results/interpreter-throughput.{md,json}. Takes about a minute.
+# is used). Writes bench/results/interpreter-throughput.{md,json}, then runs bench/compiler/run.sh
+# (bench/results/compiler.{md,json}). Takes about two minutes.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -51,3 +52,7 @@ versions="$work/versions.txt"
 } > "$versions"
 python3 "$here/report.py" --work "$work" --versions "$versions" --out "$here/results"
 cat "$here/results/interpreter-throughput.md"
+
+# The compiler benchmark (SeccompKit's PolicyCompiler vs libseccomp) writes bench/results/compiler.{md,json}.
+echo "== compiler benchmark (bench/compiler/run.sh)"
+"$here/compiler/run.sh"

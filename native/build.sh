@@ -1,7 +1,9 @@
 #!/bin/sh
-# Builds the native seccomp probe that the kernel differential tests drive
-# (tests/SeccompKit.Linux.Tests/Kernel). Output: native/build/seccomp-probe (gitignored).
+# Builds the native helpers of the differential tests and benchmarks (outputs in native/build/, gitignored):
+#   seccomp-probe       forks children that install filters and issue syscalls (tests/SeccompKit.Linux.Tests/Kernel)
+#   libseccomp-compile  compiles a flat policy text with libseccomp (tests/.../Compiler, bench/compiler); needs libseccomp-dev
 set -eu
 cd "$(dirname "$0")/.."
 mkdir -p native/build
 gcc -O2 -Wall -Werror -o native/build/seccomp-probe native/seccomp-probe.c
+gcc -O2 -Wall -Werror -o native/build/libseccomp-compile native/libseccomp-compile.c -lseccomp
