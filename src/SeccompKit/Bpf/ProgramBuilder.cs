@@ -23,7 +23,7 @@ public sealed class ProgramBuilder
 
     private readonly List<Item> _items = [];
     private readonly List<int> _labelPos = [];
-    private readonly List<string> _labelNames = [];
+    private readonly List<string?> _labelNames = []; // null: named L<id> when an error needs it
 
     /// <summary>Number of instructions emitted so far (before trampolines).</summary>
     public int Count => _items.Count;
@@ -32,14 +32,14 @@ public sealed class ProgramBuilder
     public Label NewLabel(string? name = null)
     {
         _labelPos.Add(-1);
-        _labelNames.Add(name ?? $"L{_labelNames.Count}");
+        _labelNames.Add(name);
         return new Label(_labelPos.Count - 1);
     }
 
     /// <summary>Places <paramref name="label"/> at the next instruction emitted.</summary>
     public void Mark(Label label)
     {
-        if (_labelPos[label.Id] >= 0) throw new InvalidOperationException($"label {_labelNames[label.Id]} is placed twice.");
+        if (_labelPos[label.Id] >= 0) throw new InvalidOperationException($"label {_labelNames[label.Id] ?? $"L{label.Id}"} is placed twice.");
         _labelPos[label.Id] = _items.Count;
     }
 
@@ -81,11 +81,12 @@ public sealed class ProgramBuilder
     {
         var items = new List<Item>(_items.Select(i => new Item { Ins = i.Ins, Jt = i.Jt, Jf = i.Jf }));
         var pos = new List<int>(_labelPos);
-        var names = new List<string>(_labelNames);
+        var names = new List<string?>(_labelNames);
+        string Name(int l) => names[l] ?? $"L{l}";
         foreach (var it in items)
             foreach (int l in new[] { it.Jt, it.Jf })
                 if (l >= 0 && pos[l] < 0)
-                    throw new InvalidOperationException($"label {names[l]} is used but never placed.");
+                    throw new InvalidOperationException($"label {Name(l)} is used but never placed.");
 
         bool changed = true;
         while (changed)
@@ -101,13 +102,13 @@ public sealed class ProgramBuilder
                     int label = isTrue ? it.Jt : it.Jf;
                     if (label < 0) continue;
                     int dist = pos[label] - i - 1;
-                    if (dist < 0) throw new InvalidOperationException($"jump at {i} to label {names[label]} goes backwards; classic BPF jumps only forward.");
+                    if (dist < 0) throw new InvalidOperationException($"jump at {i} to label {Name(label)} goes backwards; classic BPF jumps only forward.");
                     if (it.Ins.IsUnconditionalJump || dist <= 255) continue;
                     // Insert "JA label" right after the jump and aim the short jump at it.
                     for (int l = 0; l < pos.Count; l++) if (pos[l] > i) pos[l]++;
                     items.Insert(i + 1, new Item { Ins = Instruction.Stmt(BPF_JMP | BPF_JA, 0), Jt = label });
                     pos.Add(i + 1);
-                    names.Add($"{names[label]}.trampoline");
+                    names.Add(null);
                     if (isTrue) it.Jt = pos.Count - 1; else it.Jf = pos.Count - 1;
                     changed = true;
                 }

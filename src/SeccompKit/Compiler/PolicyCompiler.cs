@@ -39,7 +39,7 @@ public static class PolicyCompiler
         var blockSizes = new Dictionary<string, int>(StringComparer.Ordinal);
         var groups = policy.EffectiveArchitectures.GroupBy(a => a.AuditArch).Select(g => (Audit: g.Key, Abis: g.ToList())).ToList();
         var groupLabels = groups.Select(g => b.NewLabel($"arch.{string.Join("+", g.Abis.Select(a => a.Name))}")).ToList();
-        var badArch = b.NewLabel("bad-arch");
+        var badArch = b.NewLabel();
 
         b.Load(SeccompData.OffsetArch);
         for (int i = 0; i < groups.Count; i++)
@@ -59,15 +59,9 @@ public static class PolicyCompiler
             var ranges = SyscallPartition.Build(policy, audit, abis);
             var blocks = new Dictionary<Outcome.Checks, ProgramBuilder.Label>();
             foreach (var r in ranges)
-                if (r.Outcome is Outcome.Checks c && !blocks.ContainsKey(c)) blocks[c] = b.NewLabel($"{c.Syscall}.checks");
-            new TreeEmitter(b, ranges, blocks).Emit();
-            foreach (var (c, label) in blocks)
-            {
-                int before = b.Count;
-                b.Mark(label);
-                ArgumentLowering.EmitChecks(b, c);
-                blockSizes[c.Syscall] = blockSizes.GetValueOrDefault(c.Syscall) + (b.Count - before);
-            }
+                if (r.Outcome is Outcome.Checks c && !blocks.ContainsKey(c)) blocks[c] = b.NewLabel();
+            var tree = new TreeEmitter(b, ranges, blocks, blockSizes);
+            tree.Emit();
         }
 
         var instructions = b.Build();
@@ -84,13 +78,19 @@ public static class PolicyCompiler
     }
 
     /// <summary>Emits the number search for one arch: compares with <c>A &gt;= start</c>, left subtree first.</summary>
-    private sealed class TreeEmitter(ProgramBuilder b, List<NumberRange> ranges, Dictionary<Outcome.Checks, ProgramBuilder.Label> blocks)
+    private sealed class TreeEmitter(ProgramBuilder b, List<NumberRange> ranges, Dictionary<Outcome.Checks, ProgramBuilder.Label> blocks, Dictionary<string, int> blockSizes)
     {
         private readonly int[,] _split = DecisionTree.Splits(ranges);
 
+        // Leaves are emitted in ascending order, so a block placed at the last leaf that uses it is a
+        // forward target for every leaf; placed there, it sits next to the compare that reaches it and
+        // needs no trampoline.
+        private readonly Dictionary<Outcome.Checks, int> _lastUse = ranges.Select((r, i) => (r, i))
+            .Where(t => t.r.Outcome is Outcome.Checks).GroupBy(t => (Outcome.Checks)t.r.Outcome).ToDictionary(g => g.Key, g => g.Max(t => t.i));
+
         public void Emit() => Emit(0, ranges.Count - 1, EntryOf(0, ranges.Count - 1));
 
-        // A leaf with argument checks has no code of its own: its entry is the checks' label.
+        // A leaf with argument checks starts at the checks' label.
         private ProgramBuilder.Label EntryOf(int i, int j) =>
             i == j && ranges[i].Outcome is Outcome.Checks c ? blocks[c] : b.NewLabel();
 
@@ -99,6 +99,13 @@ public static class PolicyCompiler
             if (i == j)
             {
                 if (ranges[i].Outcome is Outcome.Constant k) { b.Mark(entry); b.Return(k.Action.ReturnValue); }
+                else if (ranges[i].Outcome is Outcome.Checks c && _lastUse[c] == i)
+                {
+                    int before = b.Count;
+                    b.Mark(entry);
+                    ArgumentLowering.EmitChecks(b, c);
+                    blockSizes[c.Syscall] = blockSizes.GetValueOrDefault(c.Syscall) + (b.Count - before);
+                }
                 return;
             }
             int s = _split[i, j];

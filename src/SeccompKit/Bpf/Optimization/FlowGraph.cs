@@ -75,7 +75,7 @@ internal sealed class FlowGraph
     {
         var b = new ProgramBuilder();
         var labels = new ProgramBuilder.Label[Nodes.Length + 1];
-        for (int i = 0; i <= Nodes.Length; i++) labels[i] = b.NewLabel($"n{i}");
+        for (int i = 0; i <= Nodes.Length; i++) labels[i] = b.NewLabel();
         for (int i = 0; i < Nodes.Length; i++)
         {
             var n = Nodes[i];

@@ -38,28 +38,45 @@ internal static class PassHelpers
     public static bool IsRet(this FlowGraph g, int i) => i < g.Count && g.Nodes[i].Ins.IsReturn;
 }
 
-/// <summary>
-/// Conditional jumps whose outcome does not depend on A become unconditional: <c>A &gt;= 0</c> is
-/// always true, <c>A &gt; 0xffffffff</c> and <c>A &amp; 0</c> never, and a jump whose two targets are
-/// the same goes there either way. Lowering produces these at the edges of 64-bit comparisons.
-/// </summary>
-public sealed class FoldConstantJumps : IOptimizationPass
+/// <summary>A pass over a <see cref="FlowGraph"/>; <see cref="Run"/> wraps it for instruction arrays.</summary>
+public abstract class GraphPass : IOptimizationPass
 {
     /// <inheritdoc/>
-    public string Name => "fold-constant-jumps";
+    public abstract string Name { get; }
+
+    /// <summary>Rewrites the graph in place; true when anything changed.</summary>
+    internal abstract bool Apply(FlowGraph g);
 
     /// <inheritdoc/>
     public ImmutableArray<Instruction> Run(ImmutableArray<Instruction> program, out bool changed)
     {
         if (PassHelpers.UsesMemory(program)) { changed = false; return program; }
         var g = FlowGraph.From(program.AsSpan());
+        Apply(g);
+        return PassHelpers.Finish(program, g, out changed);
+    }
+}
+
+/// <summary>
+/// Conditional jumps whose outcome does not depend on A become unconditional: <c>A &gt;= 0</c> is
+/// always true, <c>A &gt; 0xffffffff</c> and <c>A &amp; 0</c> never, and a jump whose two targets are
+/// the same goes there either way. Lowering produces these at the edges of 64-bit comparisons.
+/// </summary>
+public sealed class FoldConstantJumps : GraphPass
+{
+    /// <inheritdoc/>
+    public override string Name => "fold-constant-jumps";
+
+    internal override bool Apply(FlowGraph g)
+    {
         var nodes = g.Nodes;
+        bool changed = false;
         for (int i = 0; i < nodes.Length; i++)
         {
             var n = nodes[i];
-            if (!n.Ins.IsConditionalJump || BPF_SRC(n.Ins.Code) != BPF_K) continue;
+            if (n.Deleted || !n.Ins.IsConditionalJump || BPF_SRC(n.Ins.Code) != BPF_K) continue;
             int? target = null;
-            if (n.Jt == n.Jf) target = n.Jt;
+            if (g.Resolve(n.Jt) == g.Resolve(n.Jf)) target = n.Jt;
             else
                 switch (BPF_OP(n.Ins.Code))
                 {
@@ -67,9 +84,9 @@ public sealed class FoldConstantJumps : IOptimizationPass
                     case BPF_JGT when n.Ins.K == uint.MaxValue: target = n.Jf; break;
                     case BPF_JSET when n.Ins.K == 0: target = n.Jf; break;
                 }
-            if (target is int t) nodes[i] = new(Instruction.Stmt(BPF_JMP | BPF_JA, 0), t, -1, false);
+            if (target is int t) { nodes[i] = new(Instruction.Stmt(BPF_JMP | BPF_JA, 0), t, -1, false); changed = true; }
         }
-        return PassHelpers.Finish(program, g, out changed);
+        return changed;
     }
 }
 
@@ -77,41 +94,41 @@ public sealed class FoldConstantJumps : IOptimizationPass
 /// Jumps to a <c>JA</c> go straight to its target (when a conditional jump can still reach it in 8
 /// bits), and a <c>JA</c> to a <c>RET</c> becomes that <c>RET</c>: each saves one executed instruction.
 /// </summary>
-public sealed class ThreadJumps : IOptimizationPass
+public sealed class ThreadJumps : GraphPass
 {
     /// <inheritdoc/>
-    public string Name => "thread-jumps";
+    public override string Name => "thread-jumps";
 
-    /// <inheritdoc/>
-    public ImmutableArray<Instruction> Run(ImmutableArray<Instruction> program, out bool changed)
+    internal override bool Apply(FlowGraph g)
     {
-        if (PassHelpers.UsesMemory(program)) { changed = false; return program; }
-        var g = FlowGraph.From(program.AsSpan());
         var nodes = g.Nodes;
+        bool changed = false;
         int Final(int t)
         {
-            for (int hops = 0; hops < nodes.Length && t < nodes.Length && nodes[t].Ins.IsUnconditionalJump; hops++) t = nodes[t].Jt;
+            t = g.Resolve(t);
+            for (int hops = 0; hops < nodes.Length && t < nodes.Length && nodes[t].Ins.IsUnconditionalJump; hops++) t = g.Resolve(nodes[t].Jt);
             return t;
         }
         for (int i = 0; i < nodes.Length; i++)
         {
             var n = nodes[i];
+            if (n.Deleted) continue;
             if (n.Ins.IsUnconditionalJump)
             {
                 int f = Final(n.Jt);
-                if (g.IsRet(f)) nodes[i] = new(nodes[f].Ins, -1, -1, false);
-                else if (f != n.Jt) nodes[i] = n with { Jt = f };
+                if (g.IsRet(f)) { nodes[i] = new(nodes[f].Ins, -1, -1, false); changed = true; }
+                else if (f != g.Resolve(n.Jt)) { nodes[i] = n with { Jt = f }; changed = true; }
             }
             else if (n.Ins.IsConditionalJump)
             {
                 int jt = Final(n.Jt), jf = Final(n.Jf);
-                // Deleting instructions later only shortens distances, so the current layout is a safe bound.
-                if (jt - i - 1 > 255) jt = n.Jt;
-                if (jf - i - 1 > 255) jf = n.Jf;
-                nodes[i] = n with { Jt = jt, Jf = jf };
+                // Distances in node indices (deleted nodes included) only shrink when laid out, so this is safe.
+                if (jt - i - 1 > 255) jt = g.Resolve(n.Jt);
+                if (jf - i - 1 > 255) jf = g.Resolve(n.Jf);
+                if (jt != g.Resolve(n.Jt) || jf != g.Resolve(n.Jf)) { nodes[i] = n with { Jt = jt, Jf = jf }; changed = true; }
             }
         }
-        return PassHelpers.Finish(program, g, out changed);
+        return changed;
     }
 }
 
@@ -119,36 +136,35 @@ public sealed class ThreadJumps : IOptimizationPass
 /// Removes <c>A = seccomp_data[k]</c> when A already holds that word on every path into it (checks on
 /// one argument reload it; comparisons do not change A).
 /// </summary>
-public sealed class RemoveRedundantLoads : IOptimizationPass
+public sealed class RemoveRedundantLoads : GraphPass
 {
     /// <inheritdoc/>
-    public string Name => "remove-redundant-loads";
+    public override string Name => "remove-redundant-loads";
 
     private const long Unknown = -1, Unset = -2;
 
-    /// <inheritdoc/>
-    public ImmutableArray<Instruction> Run(ImmutableArray<Instruction> program, out bool changed)
+    internal override bool Apply(FlowGraph g)
     {
-        if (PassHelpers.UsesMemory(program)) { changed = false; return program; }
-        var g = FlowGraph.From(program.AsSpan());
         var nodes = g.Nodes;
         var inState = new long[nodes.Length + 1];
         Array.Fill(inState, Unset);
-        if (nodes.Length > 0) inState[0] = Unknown;
+        int first = g.Resolve(0);
+        if (first < nodes.Length) inState[first] = Unknown;
         void Flow(int to, long value)
         {
+            to = g.Resolve(to);
             if (to >= inState.Length) return;
             inState[to] = inState[to] == Unset ? value : inState[to] == value ? value : Unknown;
         }
-        var remove = new bool[nodes.Length];
+        bool changed = false;
         for (int i = 0; i < nodes.Length; i++)
         {
-            if (inState[i] == Unset) continue; // unreachable
+            if (nodes[i].Deleted || inState[i] == Unset) continue; // unreachable
             var ins = nodes[i].Ins;
             long outState;
             if (ins.Code == (BPF_LD | BPF_W | BPF_ABS))
             {
-                if (inState[i] == ins.K) remove[i] = true;
+                if (inState[i] == ins.K) { nodes[i] = nodes[i] with { Deleted = true }; changed = true; }
                 outState = ins.K;
             }
             else if (ins.Class is BPF_LD or BPF_ALU || ins.Code == (BPF_MISC | BPF_TXA)) outState = Unknown;
@@ -158,9 +174,7 @@ public sealed class RemoveRedundantLoads : IOptimizationPass
             else if (ins.IsConditionalJump) { Flow(nodes[i].Jt, outState); Flow(nodes[i].Jf, outState); }
             else Flow(i + 1, outState);
         }
-        for (int i = 0; i < nodes.Length; i++)
-            if (remove[i]) nodes[i] = nodes[i] with { Deleted = true };
-        return PassHelpers.Finish(program, g, out changed);
+        return changed;
     }
 }
 
@@ -168,55 +182,52 @@ public sealed class RemoveRedundantLoads : IOptimizationPass
 /// Jumps to a <c>RET k</c> are aimed at the farthest identical <c>RET k</c> they can reach, so copies
 /// made by lowering become unreachable and disappear; the executed path is unchanged.
 /// </summary>
-public sealed class MergeReturns : IOptimizationPass
+public sealed class MergeReturns : GraphPass
 {
     /// <inheritdoc/>
-    public string Name => "merge-returns";
+    public override string Name => "merge-returns";
 
-    /// <inheritdoc/>
-    public ImmutableArray<Instruction> Run(ImmutableArray<Instruction> program, out bool changed)
+    internal override bool Apply(FlowGraph g)
     {
-        if (PassHelpers.UsesMemory(program)) { changed = false; return program; }
-        var g = FlowGraph.From(program.AsSpan());
         var nodes = g.Nodes;
         var byValue = new Dictionary<Instruction, List<int>>();
         for (int i = 0; i < nodes.Length; i++)
-            if (nodes[i].Ins.IsReturn)
+            if (!nodes[i].Deleted && nodes[i].Ins.IsReturn)
                 (byValue.TryGetValue(nodes[i].Ins, out var l) ? l : byValue[nodes[i].Ins] = []).Add(i);
-        int Farthest(int from, int target, int limit)
+        int Farthest(int from, int target)
         {
+            target = g.Resolve(target);
             if (!g.IsRet(target)) return target;
-            var list = byValue[nodes[target].Ins];
             int best = target;
-            foreach (var p in list)
-                if (p > best && p - from - 1 <= limit) best = p;
+            foreach (var p in byValue[nodes[target].Ins])
+                if (p > best && p - from - 1 <= 255) best = p;
             return best;
         }
+        bool changed = false;
         for (int i = 0; i < nodes.Length; i++)
         {
             var n = nodes[i];
-            if (n.Ins.IsConditionalJump)
-                nodes[i] = n with { Jt = Farthest(i, n.Jt, 255), Jf = Farthest(i, n.Jf, 255) };
+            if (n.Deleted || !n.Ins.IsConditionalJump) continue;
+            int jt = Farthest(i, n.Jt), jf = Farthest(i, n.Jf);
+            if (jt != g.Resolve(n.Jt) || jf != g.Resolve(n.Jf)) { nodes[i] = n with { Jt = jt, Jf = jf }; changed = true; }
         }
-        return PassHelpers.Finish(program, g, out changed);
+        return changed;
     }
 }
 
 /// <summary>Deletes instructions no path from the first instruction reaches.</summary>
-public sealed class RemoveUnreachable : IOptimizationPass
+public sealed class RemoveUnreachable : GraphPass
 {
     /// <inheritdoc/>
-    public string Name => "remove-unreachable";
+    public override string Name => "remove-unreachable";
 
-    /// <inheritdoc/>
-    public ImmutableArray<Instruction> Run(ImmutableArray<Instruction> program, out bool changed)
+    internal override bool Apply(FlowGraph g)
     {
-        if (PassHelpers.UsesMemory(program)) { changed = false; return program; }
-        var g = FlowGraph.From(program.AsSpan());
         var seen = g.Reachable();
+        bool changed = false;
         for (int i = 0; i < g.Count; i++)
-            if (!seen[i]) g.Nodes[i] = g.Nodes[i] with { Deleted = true };
-        return PassHelpers.Finish(program, g, out changed);
+            if (!seen[i] && !g.Nodes[i].Deleted) { g.Nodes[i] = g.Nodes[i] with { Deleted = true }; changed = true; }
+        return changed;
     }
 }
 
@@ -233,10 +244,29 @@ public static class BpfOptimizer
     public static ImmutableArray<IOptimizationPass> DefaultPasses { get; } =
         [new FoldConstantJumps(), new ThreadJumps(), new MergeReturns(), new RemoveRedundantLoads(), new RemoveUnreachable()];
 
-    /// <summary>Runs <paramref name="passes"/> (default: <see cref="DefaultPasses"/>) to a fixpoint (at most 32 rounds).</summary>
+    /// <summary>
+    /// Runs <paramref name="passes"/> (default: <see cref="DefaultPasses"/>) to a fixpoint (at most 32
+    /// rounds). Graph passes share one graph and the program is laid out once at the end; any other
+    /// pass runs on the laid-out program.
+    /// </summary>
     public static ImmutableArray<Instruction> Optimize(ImmutableArray<Instruction> program, IReadOnlyList<IOptimizationPass>? passes = null)
     {
         passes ??= DefaultPasses;
+        if (passes.All(p => p is GraphPass) && !PassHelpers.UsesMemory(program))
+        {
+            // Each round works on one graph; laying it out between rounds closes the gaps deleted
+            // instructions leave, so distance checks (8-bit jumps) see the real layout again.
+            for (int round = 0; round < 32; round++)
+            {
+                var g = FlowGraph.From(program.AsSpan());
+                bool any = false;
+                foreach (GraphPass p in passes) any |= p.Apply(g);
+                if (!any) break;
+                program = PassHelpers.Finish(program, g, out bool changed);
+                if (!changed) break;
+            }
+            return program;
+        }
         for (int round = 0; round < 32; round++)
         {
             bool any = false;

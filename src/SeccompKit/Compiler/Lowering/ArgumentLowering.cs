@@ -21,7 +21,7 @@ internal static class ArgumentLowering
             int run = EqualityRun(rules, i, checks.Abi);
             if (run >= 2) { EmitEqualityRun(b, rules, i, run, checks.Abi); i += run; continue; }
             var rule = rules[i++];
-            var next = b.NewLabel($"{checks.Syscall}.next");
+            var next = b.NewLabel();
             foreach (var c in rule.Conditions)
                 EmitCondition(b, c, c.EffectiveWidth(checks.Abi), next);
             b.Return(rule.Action.ReturnValue);
@@ -55,10 +55,10 @@ internal static class ArgumentLowering
     private static void EmitEqualityRun(ProgramBuilder b, IReadOnlyList<SyscallRule> rules, int start, int count, Architecture abi)
     {
         var first = rules[start].Conditions[0];
-        var after = b.NewLabel("run.end");
+        var after = b.NewLabel();
         if (first.EffectiveWidth(abi) == ArgumentWidth.Bits64)
         {
-            var same = b.NewLabel("run.hi");
+            var same = b.NewLabel();
             b.Load(SeccompData.ArgHighOffset(first.Index));
             b.JumpIf(BPF_JEQ, (uint)(first.Value >> 32), same, after);
             b.Mark(same);
@@ -66,8 +66,8 @@ internal static class ArgumentLowering
         b.Load(SeccompData.ArgLowOffset(first.Index));
         for (int k = start; k < start + count; k++)
         {
-            var hit = b.NewLabel("run.hit");
-            var miss = k + 1 < start + count ? b.NewLabel("run.miss") : after;
+            var hit = b.NewLabel();
+            var miss = k + 1 < start + count ? b.NewLabel() : after;
             b.JumpIf(BPF_JEQ, (uint)rules[k].Conditions[0].Value, hit, miss);
             b.Mark(hit);
             b.Return(rules[k].Action.ReturnValue);
@@ -79,7 +79,7 @@ internal static class ArgumentLowering
     /// <summary>Emits code that falls through when <paramref name="c"/> holds and jumps to <paramref name="fail"/> otherwise.</summary>
     public static void EmitCondition(ProgramBuilder b, ArgCondition c, ArgumentWidth width, ProgramBuilder.Label fail)
     {
-        var pass = b.NewLabel("pass");
+        var pass = b.NewLabel();
         uint lo = (uint)c.Value, hi = (uint)(c.Value >> 32);
         uint mlo = (uint)c.Mask, mhi = (uint)(c.Mask >> 32);
         uint loOff = SeccompData.ArgLowOffset(c.Index), hiOff = SeccompData.ArgHighOffset(c.Index);
@@ -107,10 +107,10 @@ internal static class ArgumentLowering
                 if (wide)
                 {
                     b.Load(hiOff);
-                    var eq = b.NewLabel("hi.eq");
+                    var eq = b.NewLabel();
                     if (hi == uint.MaxValue) b.JumpIf(BPF_JEQ, hi, eq, below);          // hi > max is impossible
                     else if (hi == 0) b.JumpIf(BPF_JGT, 0, above, eq);                   // hi < 0 is impossible
-                    else { var ne = b.NewLabel("hi.ne"); b.JumpIf(BPF_JGT, hi, above, ne); b.Mark(ne); b.JumpIf(BPF_JEQ, hi, eq, below); }
+                    else { var ne = b.NewLabel(); b.JumpIf(BPF_JGT, hi, above, ne); b.Mark(ne); b.JumpIf(BPF_JEQ, hi, eq, below); }
                     b.Mark(eq);
                 }
                 b.Load(loOff);
@@ -135,7 +135,7 @@ internal static class ArgumentLowering
     {
         if ((value & ~mask) != 0) { b.Jump(fail); return; }   // bits outside the mask can never match
         if (mask == 0) return;                                 // (x & 0) == 0 always holds
-        var ok = b.NewLabel("mask.ok");
+        var ok = b.NewLabel();
         b.Load(offset);
         if (value == 0) b.JumpIf(BPF_JSET, mask, fail, ok);   // no masked bit may be set
         else if (value == mask && (mask & (mask - 1)) == 0) b.JumpIf(BPF_JSET, mask, ok, fail); // the single bit must be set

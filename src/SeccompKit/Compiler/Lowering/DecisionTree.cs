@@ -13,7 +13,8 @@ internal static class DecisionTree
         int n = ranges.Count;
         var w = new long[n + 1];
         for (int i = 0; i < n; i++) w[i + 1] = w[i] + ranges[i].KnownSyscalls * 8L + 1;
-        var cost = new long[n, n];
+        // Only cells with i <= j are used; the flat cost array is indexed i * n + j.
+        var cost = new long[n * n];
         var split = new int[n, n];
         for (int len = 2; len <= n; len++)
             for (int i = 0; i + len - 1 < n; i++)
@@ -24,10 +25,10 @@ internal static class DecisionTree
                 long best = long.MaxValue; int bestK = lo;
                 for (int k = lo; k <= hi; k++)
                 {
-                    long c = cost[i, k - 1] + cost[k, j];
+                    long c = cost[i * n + k - 1] + cost[k * n + j];
                     if (c < best) { best = c; bestK = k; }
                 }
-                cost[i, j] = best + (w[j + 1] - w[i]);
+                cost[i * n + j] = best + (w[j + 1] - w[i]);
                 split[i, j] = bestK;
             }
         return split;

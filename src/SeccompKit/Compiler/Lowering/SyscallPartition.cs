@@ -15,7 +15,7 @@ internal static class SyscallPartition
 {
     public static List<NumberRange> Build(SeccompPolicy policy, uint auditArch, IReadOnlyList<Architecture> abis)
     {
-        var points = new SortedSet<uint> { 0 };
+        var points = new List<uint>(2048) { 0 };
         var known = new HashSet<uint>();
         foreach (var abi in abis)
         {
@@ -35,7 +35,9 @@ internal static class SyscallPartition
             points.Add(uint.MaxValue);
         }
 
-        var list = points.ToList();
+        points.Sort();
+        var list = new List<uint>(points.Count);
+        foreach (var p in points) if (list.Count == 0 || list[^1] != p) list.Add(p);
         var ranges = new List<NumberRange>();
         var cache = new Dictionary<(Architecture, string), Outcome>();
         for (int i = 0; i < list.Count; i++)
