@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
-# The main job until `learn` and `run` exist: take a real filter — Docker's default seccomp profile
-# as libseccomp compiles it for amd64 (x86_64, x86, x32) — check it like the kernel, read it, and
-# ask what the kernel would do with real system calls.
+# The main job until `learn` and `run` exist: compile Docker's default seccomp profile the way runc
+# reads it, see what the filter costs and what the kernel's action cache keeps, convert it to the
+# policy language and back; then take the filter libseccomp compiles from the same profile, check it
+# like the kernel, read it, and ask what the kernel would do with real system calls.
 set -euo pipefail
 cd "$(dirname "$0")"
 filter=bench/data/docker-default.bpf
 sk=./seccompkit
 mkdir -p artifacts
 
+echo "== seccompkit compile data/profiles/docker-default.json --report (x86_64 host, Docker's default caps)"
+$sk compile data/profiles/docker-default.json -q -o artifacts/docker-seccompkit.bpf --report
+echo "(libseccomp's filter of the same profile: $(( $(stat -c %s "$filter") / 8 )) instructions)"
+
+echo
+echo "== seccompkit convert: Docker JSON -> policy language (first 25 lines) -> OCI JSON"
+$sk convert data/profiles/docker-default.json -q -o artifacts/docker-default.policy
+head -n 25 artifacts/docker-default.policy
+$sk convert artifacts/docker-default.policy -o artifacts/docker-default.oci.json
+echo "... OCI JSON in artifacts/docker-default.oci.json"
+
+echo
+echo "== seccompkit compile --format pseudo-c (personality's argument checks)"
+$sk compile artifacts/docker-default.policy --format pseudo-c -o - | grep -A7 -m1 "nr == personality"
+
+echo
 echo "== seccompkit check $filter"
 $sk check "$filter"
 
