@@ -82,9 +82,10 @@ public sealed class ProgramBuilder
         var items = new List<Item>(_items.Select(i => new Item { Ins = i.Ins, Jt = i.Jt, Jf = i.Jf }));
         var pos = new List<int>(_labelPos);
         var names = new List<string>(_labelNames);
-        for (int l = 0; l < pos.Count; l++)
-            if (pos[l] < 0 && items.Any(i => i.Jt == l || i.Jf == l))
-                throw new InvalidOperationException($"label {names[l]} is used but never placed.");
+        foreach (var it in items)
+            foreach (int l in new[] { it.Jt, it.Jf })
+                if (l >= 0 && pos[l] < 0)
+                    throw new InvalidOperationException($"label {names[l]} is used but never placed.");
 
         bool changed = true;
         while (changed)
@@ -94,8 +95,9 @@ public sealed class ProgramBuilder
             {
                 var it = items[i];
                 if (it.Jt < 0) continue;
-                foreach (bool isTrue in new[] { true, false })
+                for (int side = 0; side < 2; side++)
                 {
+                    bool isTrue = side == 0;
                     int label = isTrue ? it.Jt : it.Jf;
                     if (label < 0) continue;
                     int dist = pos[label] - i - 1;

@@ -102,6 +102,7 @@ public sealed class DropShadowedRules : IPolicyPass
     public SeccompPolicy Run(SeccompPolicy policy, out bool changed)
     {
         var keep = new List<SyscallRule>();
+        var seen = new HashSet<SyscallRule>();
         var bestUncond = new Dictionary<string, (int Precedence, int Index)>(StringComparer.Ordinal);
         for (int i = 0; i < policy.Rules.Length; i++)
         {
@@ -112,7 +113,7 @@ public sealed class DropShadowedRules : IPolicyPass
         for (int i = 0; i < policy.Rules.Length; i++)
         {
             var r = policy.Rules[i];
-            if (keep.Contains(r)) continue;
+            if (!seen.Add(r)) continue;
             if (bestUncond.TryGetValue(r.Syscall, out var u) && u.Index != i &&
                 (r.Action.Precedence > u.Precedence || (r.Action.Precedence == u.Precedence && i > u.Index))) continue;
             keep.Add(r);

@@ -23,7 +23,7 @@ internal abstract record Outcome
 /// <summary>Decides the <see cref="Outcome"/> of every number, mirroring <see cref="PolicyEvaluator.Evaluate"/>.</summary>
 internal static class Outcomes
 {
-    public static Outcome At(SeccompPolicy policy, uint auditArch, uint nr)
+    public static Outcome At(SeccompPolicy policy, uint auditArch, uint nr, Dictionary<(Architecture, string), Outcome>? cache = null)
     {
         int n = unchecked((int)nr);
         var abi = policy.ResolveAbi(auditArch, n);
@@ -32,13 +32,16 @@ internal static class Outcomes
             (nr > cutoff || (nr == 0 && (abi == Architecture.S390 || abi == Architecture.S390X))))
             return new Outcome.Constant(PolicyEvaluator.Enosys);
         if (!abi.Syscalls.TryGetName(n, out var name)) return new Outcome.Constant(policy.DefaultAction);
-        return ForSyscall(policy, abi, name);
+        if (cache is null) return ForSyscall(policy, abi, name);
+        if (!cache.TryGetValue((abi, name), out var o)) cache[(abi, name)] = o = ForSyscall(policy, abi, name);
+        return o;
     }
 
     public static Outcome ForSyscall(SeccompPolicy policy, Architecture abi, string name)
     {
         var rules = policy.RulesFor(name);
         if (rules.IsEmpty) return new Outcome.Constant(policy.DefaultAction);
+        if (rules.Length == 1 && rules[0].IsUnconditional) return new Outcome.Constant(rules[0].Action);
         // Rules are ranked by (precedence, position): the most restrictive wins, ties go to the earlier rule.
         // The best unconditional rule always matches, so only conditional rules ranked above it matter.
         var ranked = rules.Select((r, i) => (r, key: ((long)r.Action.Precedence << 32) | (uint)i)).ToList();

@@ -42,7 +42,7 @@ internal static class SyscallPartition
         {
             uint start = list[i];
             uint end = i + 1 < list.Count ? list[i + 1] - 1 : uint.MaxValue;
-            var outcome = Outcomes.At(policy, auditArch, start);
+            var outcome = Outcomes.At(policy, auditArch, start, cache);
             int count = known.Contains(start) ? 1 : 0;
             if (ranges.Count > 0 && ranges[^1].Outcome.Equals(outcome))
                 ranges[^1] = ranges[^1] with { End = end, KnownSyscalls = ranges[^1].KnownSyscalls + count };

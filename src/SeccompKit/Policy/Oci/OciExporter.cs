@@ -44,12 +44,17 @@ public static class OciExporter
         var listed = policy.EffectiveArchitectures.Where(a => a != native || policy.EnosysAbove.ContainsKey(a)).ToList();
 
         // ---- rules grouped by (action, conditions), in first-appearance order.
+        // A rule joins an earlier group only if that keeps its syscall's rules in order (ties between equally
+        // restrictive overlapping rules go to the earlier one).
         var groups = new List<(PolicyAction Action, SyscallRule Key, List<string> Names)>();
+        var lastGroup = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var r in policy.Rules)
         {
-            var g = groups.FirstOrDefault(x => x.Action == r.Action && x.Key.Conditions.SequenceEqual(r.Conditions));
-            if (g.Names is null) groups.Add((r.Action, r, [r.Syscall]));
-            else if (!g.Names.Contains(r.Syscall)) g.Names.Add(r.Syscall);
+            int floor = lastGroup.GetValueOrDefault(r.Syscall, 0);
+            int gi = groups.FindIndex(floor, x => x.Action == r.Action && x.Key.Conditions.SequenceEqual(r.Conditions));
+            if (gi < 0) { groups.Add((r.Action, r, [r.Syscall])); gi = groups.Count - 1; }
+            else if (!groups[gi].Names.Contains(r.Syscall)) groups[gi].Names.Add(r.Syscall);
+            lastGroup[r.Syscall] = gi;
         }
         var entries = groups.Select(g => Entry(g.Names, g.Action, g.Key.Conditions)).ToList();
 
@@ -128,14 +133,19 @@ public static class OciExporter
         // libseccomp: an unconditional rule overrides conditional ones; the policy's meaning lets a more restrictive conditional rule win.
         if (rule.IsUnconditional)
         {
-            var stronger = others.FirstOrDefault(r => !r.IsUnconditional && r.Action.Precedence < rule.Action.Precedence);
+            // Equally restrictive rules tie in favour of the earlier one, so an earlier conditional rule with other data wins too.
+            int at0 = policy.Rules.IndexOf(rule);
+            var stronger = others.FirstOrDefault(r => !r.IsUnconditional && r.Action != rule.Action &&
+                (r.Action.Precedence < rule.Action.Precedence || (r.Action.Precedence == rule.Action.Precedence && policy.Rules.IndexOf(r) < at0)));
             if (stronger is not null)
                 throw new PolicyException($"{rule.Syscall} has the unconditional rule {rule.Action} and the more restrictive conditional rule {stronger}; under runc the unconditional rule overrides every conditional one, so {stronger.Action} would never happen. Make the unconditional rule conditional (or drop the conditional one) to export.", where);
         }
         // runc skips rules whose action equals the default; that matters when a less restrictive rule overlaps.
         if (rule.Action == policy.DefaultAction)
         {
-            var weaker = others.FirstOrDefault(r => r.Action.Precedence > rule.Action.Precedence);
+            int at = policy.Rules.IndexOf(rule);
+            var weaker = others.FirstOrDefault(r => r.Action != rule.Action &&
+                (r.Action.Precedence > rule.Action.Precedence || (r.Action.Precedence == rule.Action.Precedence && policy.Rules.IndexOf(r) > at)));
             if (weaker is not null)
                 throw new PolicyException($"runc skips rules whose action equals the default ({policy.DefaultAction}), so this rule could no longer override {weaker} for the calls both match. Rewrite {rule.Syscall}'s rules so they do not overlap, then export.", where);
         }
