@@ -47,9 +47,14 @@ foreach (var (name, _, _) in ProfilePolicies.Profiles)
     {
         var perAbi = new Dictionary<string, object>();
         var all = new List<int>();
+        var allLongest = new List<int>();
         foreach (var abi in abis)
         {
             var executed = abi.Syscalls.All.Select(e => Interpreter.Run(program, new SeccompData(e.Number, abi.AuditArch)).Executed).ToList();
+            int worstAt = executed.IndexOf(executed.Max());
+            // Upper bound over any arguments (both branches of every argument-dependent jump), CompileReport.LongestPath.
+            var longest = abi.Syscalls.All.Select(e => CompileReport.LongestPath(program, abi.AuditArch, unchecked((uint)e.Number))).ToList();
+            allLongest.AddRange(longest);
             all.AddRange(executed);
             bool kernelCaches = Architecture.NativeHost.ActionCacheAbis.Contains(abi);
             var cacheable = abi.Syscalls.All.Where(e => e.Number - abi.SyscallNumberOffset < abi.Syscalls.BitmapSize).ToList();
@@ -58,6 +63,9 @@ foreach (var (name, _, _) in ProfilePolicies.Profiles)
                 syscalls = executed.Count,
                 executedMean = executed.Average(),
                 executedMax = executed.Max(),
+                worstSyscall = abi.Syscalls.All[worstAt].Name,
+                longestPathMean = longest.Average(),
+                longestPathMax = longest.Max(),
                 kernelCaches,
                 cacheEligible = kernelCaches ? cacheable.Count(e => ActionCache.IsConstantAllow(program, e.Number, abi.AuditArch)) : (int?)null,
             };
@@ -77,6 +85,8 @@ foreach (var (name, _, _) in ProfilePolicies.Profiles)
             executedMean = all.Average(),
             executedMax = all.Max(),
             executedMixWeighted = wexec / wsum,
+            longestPathMean = allLongest.Average(),
+            longestPathMax = allLongest.Max(),
             abis = perAbi,
         };
     }
