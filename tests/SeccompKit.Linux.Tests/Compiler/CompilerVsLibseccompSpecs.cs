@@ -52,15 +52,10 @@ public sealed class CompilerVsLibseccompSpecs(LibseccompFixture lib, ITestOutput
     }
 
     /// <summary>
-    /// False for the one input class where libseccomp's dispatch differs from the policy model's on purpose:
-    /// AUDIT_ARCH_X86_64 numbers 0x80000000..0xfffffffe without the x32 bit (negative ints other than -1).
-    /// libseccomp routes every number &gt;= 0x40000000 (unsigned) to the x32 section or, without x32, to the
-    /// bad-arch action; the model (like the kernel, which tests <c>nr &amp; __X32_SYSCALL_BIT</c>) calls them x86_64
-    /// numbers no table has. No real syscall has such a number (the kernel answers ENOSYS), so only libseccomp's
-    /// filters skip them; SeccompKit's compiler is checked on them against the oracle.
+    /// Every input is comparable: the policy model routes AUDIT_ARCH_X86_64 numbers from 0x40000000 up
+    /// (except -1) to x32 as libseccomp does (see SeccompPolicy.ResolveAbi), including the negative ones.
     /// </summary>
-    public static bool LibseccompComparable(SeccompData d) =>
-        !(d.Arch == Architecture.X86_64.AuditArch && d.Nr < -1 && (d.Nr & Architecture.X32SyscallBit) == 0);
+    public static bool LibseccompComparable(SeccompData d) => true;
 
     /// <summary>Runs every engine on every vector and records disagreements with the oracle.</summary>
     private static void Check(string name, SeccompPolicy policy, IReadOnlyList<(string Engine, BpfProgram Program)> engines, IEnumerable<SeccompData> vectors, Tally tally, bool countResults = false)
@@ -116,7 +111,7 @@ public sealed class CompilerVsLibseccompSpecs(LibseccompFixture lib, ITestOutput
 
         var lengths = string.Join(", ", engines.Select(e => $"{e.Item1} {e.Item2.Length}"));
         KernelModel.ReportCounts(output, $"compiler-vs-libseccomp {profile}: {policy.Rules.Length} rules over {string.Join(",", policy.EffectiveArchitectures)}, " +
-            $"{tally.Vectors} vectors x {engines.Count} filters ({OursNote}; {tally.NotComparable} negative x86_64 numbers not compared with libseccomp), {tally.Mismatches} mismatches, {sw.Elapsed.TotalSeconds:F1} s");
+            $"{tally.Vectors} vectors x {engines.Count} filters ({OursNote}), {tally.Mismatches} mismatches, {sw.Elapsed.TotalSeconds:F1} s");
         output.WriteLine($"libseccomp {lib.Version}; filter lengths: {lengths}");
         output.WriteLine($"left out on both sides (libseccomp {lib.Version} does not know them or numbers them differently): {(dropped.Count == 0 ? "none" : string.Join(", ", dropped))}");
         output.WriteLine("results: " + string.Join(", ", tally.Results.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}")));
@@ -163,7 +158,7 @@ public sealed class CompilerVsLibseccompSpecs(LibseccompFixture lib, ITestOutput
                 (pool.NumberedDifferently.Count > 0 ? $"; numbered differently by libseccomp {lib.Version} (left out): {string.Join(", ", pool.NumberedDifferently)}" : ""));
         }
         KernelModel.ReportCounts(output, $"compiler-vs-libseccomp random: {policies} policies ({rules} rules, {conditions} conditions) over {lib.Pools.Length} ABI sets, " +
-            $"{tally.Vectors} vectors x {(OurCompiler.Available ? 4 : 2)} filters ({OursNote}; {tally.NotComparable} negative x86_64 numbers not compared with libseccomp), {tally.Mismatches} mismatches, {sw.Elapsed.TotalSeconds:F1} s");
+            $"{tally.Vectors} vectors x {(OurCompiler.Available ? 4 : 2)} filters ({OursNote}), {tally.Mismatches} mismatches, {sw.Elapsed.TotalSeconds:F1} s");
         output.WriteLine("operators: " + string.Join(", ", opsSeen.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}")));
         output.WriteLine("actions: " + string.Join(", ", actionsSeen.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}")));
         foreach (var p in tally.Problems) output.WriteLine(p);
