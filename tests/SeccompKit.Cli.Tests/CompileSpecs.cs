@@ -94,6 +94,14 @@ public sealed class CompileSpecs
     }
 
     [Fact]
+    public void Compile_reads_a_policy_from_standard_input_once()
+    {
+        var (exit, c) = TestConsole.RunWith(System.Text.Encoding.UTF8.GetBytes(App), "compile", "-", "--format", "text", "-o", "-");
+        Assert.True(exit == ExitCodes.Success, c.StderrText);
+        Assert.Contains("return KILL_PROCESS", c.StdoutText);
+    }
+
+    [Fact]
     public void Compile_refuses_binary_output_to_a_terminal()
     {
         using var dir = new TempDir();

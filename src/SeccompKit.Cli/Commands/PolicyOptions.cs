@@ -39,13 +39,14 @@ internal sealed class PolicyOptions
                 .Select(x => x.ToUpperInvariant().StartsWith("CAP_", StringComparison.Ordinal) ? x.ToUpperInvariant() : "CAP_" + x.ToUpperInvariant()).ToList()
             : null;
         var format = parse.GetValue(From);
-        var detected = format == PolicyFormat.Auto && path != "-" && File.Exists(path) ? PolicyInput.Detect(File.ReadAllText(path)) : format;
+        string text = PolicyInput.ReadText(path, console);
+        var detected = format == PolicyFormat.Auto ? PolicyInput.Detect(text) : format;
         bool docker = detected is PolicyFormat.Docker or PolicyFormat.Podman;
         if (docker && arches.Count > 1)
             throw new CliInputException("--arch: a Docker profile is resolved for one host arch (its archMap entry names the others); give one --arch", ExitCodes.Usage);
         if (!docker && (caps is not null || parse.GetValue(Kernel) is not null))
             throw new CliInputException("--cap and --kernel only apply to Docker-format profiles (archMap, includes/excludes); this input is " + detected.ToString().ToLowerInvariant(), ExitCodes.Usage);
-        var (policy, fmt, notes) = PolicyInput.Load(path, format, new ProfileOptions(docker && arches.Count == 1 ? arches[0] : null, caps, parse.GetValue(Kernel)), console);
+        var (policy, fmt, notes) = PolicyInput.Load(path, text, format, new ProfileOptions(docker && arches.Count == 1 ? arches[0] : null, caps, parse.GetValue(Kernel)));
         PolicyInput.Report(notes, path, console, parse.GetValue(Quiet));
         if (!docker && arches.Count > 0) policy = policy.WithArchitectures(arches);
         return (policy, fmt);

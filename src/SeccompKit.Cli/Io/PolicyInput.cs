@@ -33,9 +33,13 @@ public static class PolicyInput
 {
     /// <summary>Reads <paramref name="path"/> ("-" = standard input) and returns the policy, its format and the reader's notes.</summary>
     public static (SeccompPolicy Policy, PolicyFormat Format, ImmutableArray<PolicyDiagnostic> Diagnostics) Load(
-        string path, PolicyFormat format, ProfileOptions profile, ICliConsole console)
+        string path, PolicyFormat format, ProfileOptions profile, ICliConsole console) =>
+        Load(path, ReadText(path, console), format, profile);
+
+    /// <summary>Like <see cref="Load(string, PolicyFormat, ProfileOptions, ICliConsole)"/> for text already read (pipes can be read once only).</summary>
+    public static (SeccompPolicy Policy, PolicyFormat Format, ImmutableArray<PolicyDiagnostic> Diagnostics) Load(
+        string path, string text, PolicyFormat format, ProfileOptions profile)
     {
-        string text = ReadText(path, console);
         if (format == PolicyFormat.Auto) format = Detect(text);
         string name = path == "-" ? "<stdin>" : path;
         switch (format)
@@ -59,7 +63,9 @@ public static class PolicyInput
                 return (p, format, d);
             }
             default:
-                var policy = path == "-" ? PolicyLanguage.Parse(text, name) : PolicyLanguage.ParseFile(path);
+                // Includes resolve relative to the file; standard input resolves them from the current directory.
+                string fileName = path == "-" ? Path.Combine(Directory.GetCurrentDirectory(), "<stdin>") : Path.GetFullPath(path);
+                var policy = PolicyLanguage.Parse(text, fileName, new FileSystemIncludeResolver());
                 return (policy, PolicyFormat.Policy, []);
         }
     }
@@ -74,7 +80,8 @@ public static class PolicyInput
         }
     }
 
-    private static string ReadText(string path, ICliConsole console)
+    /// <summary>Reads a policy file or standard input ("-") as text.</summary>
+    public static string ReadText(string path, ICliConsole console)
     {
         try
         {

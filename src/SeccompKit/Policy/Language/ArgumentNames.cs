@@ -43,7 +43,7 @@ internal static class ArgumentNames
         if (SyscallSignatures.TryGet(syscall, out var sig))
         {
             if (sig.Arguments.IsEmpty) return $"{syscall} takes no arguments";
-            return $"{syscall}'s arguments are {string.Join(", ", sig.Arguments.Select(a => $"{a.Name} ({a.CType}, {(int)a.Width}-bit)"))}; positional names arg0..arg{sig.Arguments.Length - 1} and args[N] work too";
+            return $"{syscall}'s arguments are {string.Join(", ", sig.Arguments.Select(a => $"{a.Name} ({a.CType}, {(int)a.Width}-bit)"))}; positional {(sig.Arguments.Length == 1 ? "name arg0" : $"names arg0..arg{sig.Arguments.Length - 1}")} and args[N] work too";
         }
         return $"no argument names are known for {syscall}; use arg0..arg5 or args[N] (compared at 64 bits unless written arg1:32)";
     }
