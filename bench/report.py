@@ -5,8 +5,9 @@ import argparse
 import glob
 import json
 import os
-import platform
 import re
+
+from machine import describe as describe_machine
 
 
 # The first committed result (commit f25c5ae), before the pre-decoded fast path. It compared SeccompKit's
@@ -21,14 +22,6 @@ BEFORE = {
             "ratio 0.436 (commit f25c5ae, same machine; SeccompKit's mean then against the anchor's best of 5 rounds), "
             "with Interpreter.Evaluate switching over the raw opcodes of the instruction array.",
 }
-
-
-def cpu_model():
-    with open("/proc/cpuinfo") as fh:
-        for line in fh:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def main():
@@ -108,13 +101,7 @@ def main():
         "ratioOursToAnchor": round(ours_eps / anchor_eps, 3),
         "ratioOursToAnchorBest": round(ours_best_eps / anchor_best_eps, 3),
         "before": BEFORE,
-        "machine": {
-            "cpu": cpu_model(),
-            "cores": os.cpu_count(),
-            "kernel": platform.release(),
-            "os": " ".join(platform.freedesktop_os_release().get(k, "") for k in ("NAME", "VERSION_ID")).strip()
-            if hasattr(platform, "freedesktop_os_release") else platform.platform(),
-        },
+        "machine": describe_machine(),
         "versions": {
             "dotnet": versions.get("dotnet"),
             "dotnetRuntime": bdn["HostEnvironmentInfo"].get("RuntimeVersion"),

@@ -3,19 +3,14 @@
 import argparse
 import json
 import os
-import platform
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from machine import describe as describe_machine  # noqa: E402
 
 ENGINES = [("seccompkit", "SeccompKit `PolicyCompiler`"), ("libseccompO1", "libseccomp -O1 (default)"), ("libseccompO2", "libseccomp -O2 (binary tree)")]
 ABIS = ["x86_64", "x86", "x32"]
 TARGETS = {"executedMean": 0.7, "executedMax": 0.7, "compileTime": 0.2}
-
-
-def cpu_model():
-    with open("/proc/cpuinfo") as fh:
-        for line in fh:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def main():
@@ -72,13 +67,7 @@ def main():
         },
         "targets": {"executedMeanAndMax": "<= 0.7x libseccomp's best", "cacheEligible": "== the policy's maximum", "compileTime": "<= 0.2x libseccomp's best"},
         "profiles": profiles,
-        "machine": {
-            "cpu": cpu_model(),
-            "cores": os.cpu_count(),
-            "kernel": platform.release(),
-            "os": " ".join(platform.freedesktop_os_release().get(k, "") for k in ("NAME", "VERSION_ID")).strip()
-            if hasattr(platform, "freedesktop_os_release") else platform.platform(),
-        },
+        "machine": describe_machine(),
         "versions": {**versions, "libseccompHelper": stats["libseccomp"]},
     }
     os.makedirs(o.out, exist_ok=True)
