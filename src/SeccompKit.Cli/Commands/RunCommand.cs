@@ -142,8 +142,9 @@ public static class RunCommand
                         $"seccompkit: {name} (pid {process.Pid}) was killed by SIGSYS: a seccomp kill (or TRAP without a handler), but the syscall is unknown: " +
                         (process.AuditUnavailableReason is { } why ? $"no audit record could be read ({why})" : "no audit record arrived (TRAP is only logged with --log)"));
             }
-            // Only wait for trailing records when they can matter: --log, or a kill of a child that made the program fail.
-            var records = log || status.ShellCode != 0 ? process.AuditRecords() : [];
+            // Wait for trailing records only when they matter most (--log, or a failed program); a clean exit takes what
+            // has arrived, which includes the kills of children that ended before the program did.
+            var records = process.AuditRecords(settle: log || status.ShellCode != 0);
             foreach (var r in records.Where(r => r.IsKill && r.Pid != process.Pid))
                 console.Error.WriteLine($"seccompkit: {r.Comm} (pid {r.Pid}, a child of the program) was killed by seccomp: {Describe(r, policy)}");
             if (log) WriteLogSummary(records.Where(r => !r.IsKill).ToList(), process, console);

@@ -77,9 +77,29 @@ internal static partial class Proc
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     internal static partial int fcntl(int fd, int cmd, int arg);
 
-    /// <summary><c>sighandler_t signal(int signum, sighandler_t handler)</c>; handler 0 is SIG_DFL.</summary>
-    [LibraryImport("libc", EntryPoint = "signal", SetLastError = true)]
-    internal static partial nint signal(int signum, nint handler);
+    internal const long SYS_rt_sigaction = 13;
+    internal const nint SIG_DFL = 0;
+    internal const nint SIG_IGN = 1;
+
+    /// <summary>
+    /// <code>struct kernel_sigaction { void *handler; unsigned long flags; void *restorer; sigset_t mask; };</code>
+    /// (32 bytes, the kernel's layout, not glibc's).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct kernel_sigaction
+    {
+        internal nint handler;
+        internal ulong flags;
+        internal nint restorer;
+        internal ulong mask;
+    }
+
+    /// <summary>
+    /// Raw <c>rt_sigaction(sig, act, oact, 8)</c>: glibc's sigaction refuses its internal signals 32 and 33, whose
+    /// dispositions the launcher must still be able to reset.
+    /// </summary>
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    internal static unsafe partial long rt_sigaction(long number, long sig, kernel_sigaction* act, kernel_sigaction* oact, long sigsetsize);
 
     [LibraryImport("libc", EntryPoint = "_exit")]
     [SuppressGCTransition]

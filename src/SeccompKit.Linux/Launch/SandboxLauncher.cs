@@ -107,6 +107,7 @@ public static class SandboxLauncher
             argv.Add(statusPipe[1].ToString(CultureInfo.InvariantCulture));
             argv.Add(((uint)request.Flags).ToString(CultureInfo.InvariantCulture));
             argv.Add(request.SetNoNewPrivileges ? "1" : "0");
+            argv.Add(InheritedIgnoredSignals().ToString("x", CultureInfo.InvariantCulture));
             argv.Add(path);
             argv.Add(request.Program);
             argv.AddRange(request.Arguments);
@@ -235,6 +236,19 @@ public static class SandboxLauncher
                 _ => new LaunchException(LaunchFailure.StageFailed, $"the launcher's stage two failed at step {step}: {errno}; the program did not run", errno),
             };
         }
+    }
+
+    /// <summary>
+    /// The signals this process ignores (<c>SigIgn</c> of /proc/self/status) as its caller left them, which the
+    /// program should get too. .NET always ignores SIGPIPE and no process can tell whether its caller did, so
+    /// SIGPIPE is given back its default, as a shell does for the commands it starts.
+    /// </summary>
+    private static ulong InheritedIgnoredSignals()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
+                return ulong.Parse(line.AsSpan(7).Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture) & ~(1UL << (SIGPIPE - 1));
+        throw new SeccompException("/proc/self/status has no SigIgn line; is /proc mounted?");
     }
 
     private static unsafe void WriteAll(int fd, byte[] data)

@@ -113,11 +113,12 @@ public sealed class SandboxedProcess : IDisposable
     /// Every seccomp audit record of the program and its descendants. Descendants are followed exactly with the
     /// process-events connector (root); without it, only those still visible when their record arrived count.
     /// </summary>
-    /// <remarks>Records trail the events: after the program ends, this waits until none has come for 100 ms (at most 1 s).</remarks>
-    public IReadOnlyList<SeccompAuditRecord> AuditRecords()
+    /// <param name="settle">Records trail the events by a little: wait until none has come for 100 ms (at most 1 s)
+    /// before answering. Without it, the answer is what has arrived so far.</param>
+    public IReadOnlyList<SeccompAuditRecord> AuditRecords(bool settle = true)
     {
         if (_audit is null) return [];
-        _audit.Settle(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1));
+        if (settle) _audit.Settle(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1));
         var all = _audit.Drain();
         return _tree is null ? all : all.Where(r => r.Pid == Pid || _tree.Contains(r.Pid)).ToList();
     }

@@ -59,14 +59,15 @@ public static class StageTwo
         return true;
     }
 
-    // Arguments: Marker FILTER_FD STATUS_FD FLAGS NNP(0|1) PATH ARGV0 [ARGS...]
+    // Arguments: Marker FILTER_FD STATUS_FD FLAGS NNP(0|1) IGNORED_SIGNALS(hex) PATH ARGV0 [ARGS...]
     private static unsafe int Run(string[] args)
     {
-        if (args.Length < 7
+        if (args.Length < 8
             || !int.TryParse(args[1], CultureInfo.InvariantCulture, out int filterFd)
             || !int.TryParse(args[2], CultureInfo.InvariantCulture, out int statusFd)
             || !uint.TryParse(args[3], CultureInfo.InvariantCulture, out uint flags)
-            || args[4] is not ("0" or "1"))
+            || args[4] is not ("0" or "1")
+            || !ulong.TryParse(args[5], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong ignored))
         {
             Console.Error.WriteLine("seccompkit: the launcher's stage two was started with bad arguments; it is not meant to be run by hand");
             return FailureExit;
@@ -90,8 +91,8 @@ public static class StageTwo
         }
 
         // Everything execve needs, in native memory, before the filter goes on.
-        string path = args[5];
-        string[] argv = args[6..];
+        string path = args[6];
+        string[] argv = args[7..];
         byte* cPath = Utf8(path);
         byte** cArgv = (byte**)NativeMemory.AllocZeroed((nuint)(argv.Length + 1), (nuint)sizeof(byte*));
         for (int i = 0; i < argv.Length; i++) cArgv[i] = Utf8(argv[i]);
@@ -99,9 +100,7 @@ public static class StageTwo
         var fprog = new Interop.Seccomp.sock_fprog { len = (ushort)program.Length, filter = NativeMemory.Alloc((nuint)raw.Length) };
         raw.AsSpan().CopyTo(new Span<byte>(fprog.filter, raw.Length));
 
-        // .NET ignores SIGPIPE, and an ignored signal stays ignored across execve: give the program the default
-        // disposition a shell would. Handled signals return to SIG_DFL at execve by themselves.
-        signal(SIGPIPE, 0);
+        RestoreIgnoredSignals(ignored);
 
         Report(statusFd, Step.Ready, 0);
         if (args[4] == "1" && Interop.Prctl.prctl_nogc(Interop.Prctl.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -127,6 +126,29 @@ public static class StageTwo
         write_nogc(statusFd, record, 12);
         _exit_nogc(errno == (int)Errno.ENOENT ? 127 : 126);
         return 126;
+    }
+
+    /// <summary>
+    /// Ignored signals stay ignored across execve (signal(7)), and this process ignores some it did not inherit:
+    /// .NET ignores SIGPIPE, and glibc's posix_spawn sets its internal signal 32 to SIG_IGN in the child. So the
+    /// program gets exactly the ignored set the caller of seccompkit had (<paramref name="wanted"/>, bit n-1 =
+    /// signal n); handled signals go back to SIG_DFL at execve by themselves.
+    /// </summary>
+    private static unsafe void RestoreIgnoredSignals(ulong wanted)
+    {
+        for (int sig = 1; sig <= 64; sig++)
+        {
+            if (sig is 9 or 19) continue; // SIGKILL and SIGSTOP cannot be changed
+            kernel_sigaction old;
+            // SAFETY: `old` is a local the kernel fills; no new action is set by this call.
+            if (rt_sigaction(SYS_rt_sigaction, sig, null, &old, 8) != 0) continue;
+            bool want = (wanted & (1UL << (sig - 1))) != 0;
+            bool isIgnored = old.handler == SIG_IGN;
+            if (want == isIgnored || (!want && old.handler != SIG_IGN)) continue;
+            var act = new kernel_sigaction { handler = want ? SIG_IGN : SIG_DFL };
+            // SAFETY: `act` is a local in the kernel's layout; SIG_IGN and SIG_DFL need no restorer.
+            rt_sigaction(SYS_rt_sigaction, sig, &act, null, 8);
+        }
     }
 
     private static unsafe void Report(int fd, Step step, int errno)
