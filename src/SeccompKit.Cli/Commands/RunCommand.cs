@@ -64,10 +64,11 @@ public static class RunCommand
             try { compiled = PolicyCompiler.Compile(p); }
             catch (SeccompException ex) { throw new CliInputException(ex.Message, ExitCodes.RunPolicyInvalid); }
 
-            var request = new LaunchRequest(argv[0], argv[1..], compiled.Program)
-            {
-                Flags = parse.GetValue(log) ? SeccompFilterFlags.Log : SeccompFilterFlags.None,
-            };
+            // The policy's own flags as runc applies them: LOG and SPEC_ALLOW. TSYNC changes nothing here (execve leaves
+            // one thread) and WAIT_KILLABLE_RECV needs a listener, which run refuses above.
+            var flags = (parse.GetValue(log) || p.Flags.HasFlag(PolicyFlags.Log) ? SeccompFilterFlags.Log : 0)
+                | (p.Flags.HasFlag(PolicyFlags.SpecAllow) ? SeccompFilterFlags.SpecAllow : 0);
+            var request = new LaunchRequest(argv[0], argv[1..], compiled.Program) { Flags = flags };
             return Run(request, p, console, parse.GetValue(log));
         });
         return cmd;
