@@ -116,7 +116,7 @@ public static class SeccompKernel
         {
             Errno.EACCES => "no_new_privs is not set and the caller lacks CAP_SYS_ADMIN: set no_new_privs first (prctl(PR_SET_NO_NEW_PRIVS))",
             Errno.EINVAL => $"the kernel refused the program or the flags ({flags}): check the flags with `seccompkit features` and the program with `seccompkit check`",
-            Errno.ENOMEM => $"the filters already installed plus this one ({length} instructions) exceed the kernel's limit of 32768 instructions (each filter costs its length + 4)",
+            Errno.ENOMEM => $"the filters already installed plus this one ({length} instructions) exceed the kernel's limit of 32768 instructions per task (each filter costs its converted eBPF length + 4; see BpfProgram.KernelLength)",
             Errno.EBUSY => "another filter in this stack already has a notification listener (only one is allowed)",
             Errno.ESRCH => "a thread could not be synchronised (TSYNC_ESRCH)",
             Errno.EFAULT => "the program was not readable (a SeccompKit bug)",
