@@ -1,14 +1,41 @@
 #!/usr/bin/env bash
-# The main job until `learn` and `run` exist: compile Docker's default seccomp profile the way runc
-# reads it, see what the filter costs and what the kernel's action cache keeps, convert it to the
-# policy language and back; then take the filter libseccomp compiles from the same profile, check it
-# like the kernel, read it, and ask what the kernel would do with real system calls.
+# The main job until `learn` exists: run real programs under Docker's default seccomp profile (compiled by
+# SeccompKit, installed fail-closed by `seccompkit run`), watch a policy kill a program and name the syscall;
+# then compile the profile the way runc reads it, see what the filter costs and what the kernel's action
+# cache keeps, convert it to the policy language and back; then take the filter libseccomp compiles from the
+# same profile, check it like the kernel, read it, and ask what the kernel would do with real system calls.
+# Run as root (the kill report reads the kernel's audit records).
 set -euo pipefail
 cd "$(dirname "$0")"
 filter=bench/data/docker-default.bpf
 sk=./seccompkit
 mkdir -p artifacts
 
+echo "== seccompkit features (asked of the running kernel)"
+$sk features
+
+echo
+echo "== seccompkit run --profile data/profiles/docker-default.json -- ls -la data/profiles"
+$sk run --profile data/profiles/docker-default.json -q -- ls -la data/profiles
+echo
+echo "== the same profile: python3 runs, and syslog (needs CAP_SYSLOG in Docker's profile) is refused with EPERM"
+$sk run --profile data/profiles/docker-default.json -q -- python3 -c \
+  'import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); print(sys.version.split()[0], "syslog:", libc.syscall(103, 10, None, 0), ctypes.get_errno())'
+
+echo
+echo "== a policy that kills personality: run names the syscall and exits 159"
+printf 'default allow\nkill-process { personality }\n' > artifacts/no-personality.policy
+set +e
+$sk run --policy artifacts/no-personality.policy -- python3 -c 'import ctypes; print("calling personality"); ctypes.CDLL(None).personality(0xffffffff)'
+echo "exit status: $?"
+set -e
+
+echo
+echo "== --log: every refused syscall of the program and its children"
+printf 'default allow\nerrno(EPERM) { mkdir, mkdirat }\n' > artifacts/no-mkdir.policy
+$sk run --policy artifacts/no-mkdir.policy --log -- sh -c 'mkdir artifacts/x 2>/dev/null; mkdir artifacts/y 2>/dev/null; echo done'
+
+echo
 echo "== seccompkit compile data/profiles/docker-default.json --report (x86_64 host, Docker's default caps)"
 $sk compile data/profiles/docker-default.json -q -o artifacts/docker-seccompkit.bpf --report
 echo "(libseccomp's filter of the same profile: $(( $(stat -c %s "$filter") / 8 )) instructions)"

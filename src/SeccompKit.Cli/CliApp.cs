@@ -24,8 +24,10 @@ public static class CliApp
             "  seccompkit emulate filter.bpf --arch x86_64 --syscall openat --args 0,0x41\n" +
             "  seccompkit emulate filter.bpf --all               # action of every x86_64 syscall\n" +
             "  seccompkit check filter.bpf && echo accepted      # would the kernel load it?\n" +
-            "  seccompkit asm listing.txt -o filter.bpf          # text back to a raw filter\n\n" +
-            "Exit codes: 0 ok, 1 the kernel would refuse the filter, 2 usage error, 3 bad input, 4 output failed, 70 internal error.");
+            "  seccompkit asm listing.txt -o filter.bpf          # text back to a raw filter\n" +
+            "  seccompkit run --profile docker.json -- ls -la    # run a program under a policy\n\n" +
+            "Exit codes: 0 ok, 1 the kernel would refuse the filter, 2 usage error, 3 bad input, 4 output failed, 70 internal error;\n" +
+            "run passes on the program's status and has its own codes for failures before the program starts (see run --help).");
         var summaries = new (Command Command, string Summary)[]
         {
             (DisasmCommand.Create(console), "Print a filter as readable text (or --raw { code, jt, jf, k } lines)"),
@@ -34,6 +36,8 @@ public static class CliApp
             (CheckCommand.Create(console), "Would the kernel accept these filters? Exit 0 yes, 1 no (pc and rule)"),
             (CompileCommand.Create(console), "Compile a policy (OCI, Docker, or .policy) to BPF; --report for paths and cache"),
             (ConvertCommand.Create(console), "Convert between OCI/Docker JSON and the policy language"),
+            (RunCommand.Create(console), "Run a program under a policy (fails closed; names the syscall of a seccomp kill)"),
+            (FeaturesCommand.Create(console), "What this kernel's seccomp supports: actions, filter flags, notification sizes"),
         };
         foreach (var (command, _) in summaries) root.Add(command);
         // The top-level help lists one line per command; each command's own --help has the full text and examples.

@@ -15,6 +15,22 @@ public static class ExitCodes
     public const int BadInput = 3;
     /// <summary>An output could not be written.</summary>
     public const int OutputFailed = 4;
+    /// <summary><c>run</c>: the kernel refused the filter (stack too long, a flag it lacks); the program did not run.</summary>
+    public const int RunFilterRefused = 120;
+    /// <summary><c>run</c>: the profile or policy cannot be read, parsed or compiled; the program did not run.</summary>
+    public const int RunPolicyInvalid = 121;
+    /// <summary><c>run</c>: the policy does not cover this machine's architecture; the program did not run.</summary>
+    public const int RunArchMissing = 122;
+    /// <summary><c>run</c>: no_new_privs could not be set; the program did not run.</summary>
+    public const int RunNoNewPrivsDenied = 123;
+    /// <summary><c>run</c>: the launcher itself failed (its second stage could not start); the program did not run.</summary>
+    public const int RunLaunchFailed = 125;
+    /// <summary><c>run</c>: the program exists but cannot be executed (permissions, format, or the policy refuses execve).</summary>
+    public const int RunCannotExecute = 126;
+    /// <summary><c>run</c>: the program was not found.</summary>
+    public const int RunNotFound = 127;
+    /// <summary><c>run</c>: the program was killed by SIGSYS (128 + 31, as a shell reports it): a seccomp kill, or TRAP without a handler.</summary>
+    public const int RunKilledBySeccomp = 159;
     /// <summary>A bug in seccompkit; please report it with the command line.</summary>
     public const int InternalError = 70;
 }

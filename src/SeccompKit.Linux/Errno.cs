@@ -14,8 +14,12 @@ public enum Errno
     ESRCH = 3,
     /// <summary>Interrupted system call (retried inside SeccompKit, never surfaced).</summary>
     EINTR = 4,
+    /// <summary>Exec format error.</summary>
+    ENOEXEC = 8,
     /// <summary>Bad file descriptor.</summary>
     EBADF = 9,
+    /// <summary>No child processes.</summary>
+    ECHILD = 10,
     /// <summary>Try again.</summary>
     EAGAIN = 11,
     /// <summary>Out of memory; for seccomp: the stack exceeds MAX_INSNS_PER_PATH.</summary>

@@ -30,7 +30,9 @@ internal sealed class PolicyOptions
 
     public IEnumerable<Option> All => [From, Arch, Cap, Kernel, Quiet];
 
-    public (Policy.SeccompPolicy Policy, PolicyFormat Format) Load(ParseResult parse, string path, ICliConsole console)
+    // summarize: print one line with the number of warnings instead of each (for `run`, whose standard error
+    // belongs to the program); notes are then not printed.
+    public (Policy.SeccompPolicy Policy, PolicyFormat Format) Load(ParseResult parse, string path, ICliConsole console, bool summarize = false)
     {
         var arches = (parse.GetValue(Arch) ?? []).SelectMany(a => a.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .Select(PolicyInput.ParseArch).Distinct().ToList();
@@ -47,7 +49,9 @@ internal sealed class PolicyOptions
         if (!docker && (caps is not null || parse.GetValue(Kernel) is not null))
             throw new CliInputException("--cap and --kernel only apply to Docker-format profiles (archMap, includes/excludes); this input is " + detected.ToString().ToLowerInvariant(), ExitCodes.Usage);
         var (policy, fmt, notes) = PolicyInput.Load(path, text, format, new ProfileOptions(docker && arches.Count == 1 ? arches[0] : null, caps, parse.GetValue(Kernel)));
-        PolicyInput.Report(notes, path, console, parse.GetValue(Quiet));
+        if (!summarize) PolicyInput.Report(notes, path, console, parse.GetValue(Quiet));
+        else if (!parse.GetValue(Quiet) && notes.Count(n => n.Severity == Policy.DiagnosticSeverity.Warning) is > 0 and int warnings)
+            console.Error.WriteLine($"seccompkit: {path}: {warnings} warning(s) about what the filter leaves out; see them with `seccompkit compile {path} --report` (-q hides this line)");
         if (!docker && arches.Count > 0) policy = policy.WithArchitectures(arches);
         return (policy, fmt);
     }

@@ -24,7 +24,27 @@ internal static partial class Seccomp
         internal ushort seccomp_data;
     }
 
+    /// <summary>
+    /// <code>struct sock_fprog { unsigned short len; struct sock_filter *filter; };</code> (16 bytes on 64-bit:
+    /// the pointer is 8-aligned, so 6 bytes of padding follow <c>len</c>).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe struct sock_fprog
+    {
+        internal ushort len;
+        internal void* filter;
+    }
+
     /// <summary><c>long syscall(long number, ...)</c>: integer arguments pass in registers as for a fixed-arity call on x86_64.</summary>
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     internal static unsafe partial long syscall(long number, ulong a1, ulong a2, void* a3);
+
+    /// <summary>
+    /// The same call without the GC transition. The launcher's stage two uses it between installing a
+    /// filter and execve: a normal P/Invoke return may wait for a running GC on a futex, and the new
+    /// filter might refuse futex. Only for calls that return at once.
+    /// </summary>
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    [SuppressGCTransition]
+    internal static unsafe partial long syscall_nogc(long number, ulong a1, ulong a2, void* a3);
 }

@@ -1,0 +1,191 @@
+using System.CommandLine;
+using System.Globalization;
+using PosixSignal = System.Runtime.InteropServices.PosixSignal;
+using PosixSignalRegistration = System.Runtime.InteropServices.PosixSignalRegistration;
+using SeccompKit.Bpf;
+using SeccompKit.Cli.Io;
+using SeccompKit.Compiler;
+using SeccompKit.Linux.Audit;
+using SeccompKit.Linux.Kernel;
+using SeccompKit.Linux.Launch;
+using SeccompKit.Policy;
+using SeccompKit.Syscalls;
+
+namespace SeccompKit.Cli.Commands;
+
+/// <summary><c>seccompkit run --profile FILE -- PROGRAM ARGS...</c>: run a program under a policy, fail closed.</summary>
+public static class RunCommand
+{
+    /// <summary>How long to wait for the kernel's audit record after a SIGSYS death (records arrive asynchronously).</summary>
+    private static readonly TimeSpan AuditWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create(ICliConsole console)
+    {
+        var profile = new Option<string?>("--profile") { Description = "OCI linux.seccomp JSON, a config.json, or a Docker/podman profile (format auto-detected)" };
+        var policyFile = new Option<string?>("--policy") { Description = "A policy in SeccompKit's policy language (.policy)" };
+        var log = new Option<bool>("--log") { Description = "Install with SECCOMP_FILTER_FLAG_LOG: the kernel logs every action but ALLOW, and run prints a summary of what was refused" };
+        var errnoDefault = new Option<string?>("--errno-default") { Description = "Replace the policy's default action with ERRNO(E): a name (EPERM, ENOSYS) or a number 0..4095" };
+        var command = new Argument<string[]>("PROGRAM") { Description = "The program and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
+        var policy = new PolicyOptions();
+        var cmd = new Command("run",
+            "Run a program under a seccomp policy. The policy is compiled, then seccompkit starts a fresh copy of itself\n" +
+            "that sets no_new_privs, installs the filter and execve's the program, so no code of seccompkit runs in the\n" +
+            "program's process afterwards. If any step fails, the program does not run. Standard input, output and error,\n" +
+            "the environment and the exit status are the program's; Ctrl-C reaches it directly and SIGTERM/SIGHUP sent to\n" +
+            "seccompkit are passed on.\n\n" +
+            "When the program is killed by SIGSYS, run names the syscall from the kernel's audit record (type 1326;\n" +
+            "read from the audit netlink socket, needs root/CAP_AUDIT_READ, else /dev/kmsg). The kernel writes that record\n" +
+            "for KILL_PROCESS and KILL_THREAD always, and for TRAP, ERRNO, TRACE and LOG only with --log. The record has\n" +
+            "no arguments. Kills of child processes are named too when they are still visible as the record arrives.\n\n" +
+            "Examples:\n" +
+            "  seccompkit run --profile data/profiles/docker-default.json -- python3 -c 'print(42)'\n" +
+            "  seccompkit run --policy app.policy -- ./server --port 8080\n" +
+            "  seccompkit run --policy app.policy --log -- make test     # also list every refused syscall\n" +
+            "  seccompkit run --profile default.json --errno-default EPERM -- tar xf a.tar\n\n" +
+            "Exit status: the program's own; if it is killed by a signal, 128 + the signal. Before the program runs:\n" +
+            "  2 bad command line, 120 the kernel refused the filter, 121 the policy cannot be read or compiled,\n" +
+            "  122 the policy does not cover this machine's architecture, 123 no_new_privs could not be set,\n" +
+            "  125 the launcher failed, 126 the program cannot be executed, 127 the program was not found.\n" +
+            "  159 (128 + SIGSYS): the program was killed by seccomp (or by an unhandled TRAP).")
+        { profile, policyFile, log, errnoDefault, command };
+        foreach (var o in policy.All) cmd.Add(o);
+        cmd.SetAction(parse =>
+        {
+            string? profilePath = parse.GetValue(profile), policyPath = parse.GetValue(policyFile);
+            if ((profilePath is null) == (policyPath is null))
+                throw new CliInputException("give the policy with exactly one of --profile FILE (JSON) or --policy FILE (policy language)", ExitCodes.Usage);
+            string[] argv = parse.GetValue(command) ?? [];
+
+            var p = LoadPolicy(parse, policy, profilePath ?? policyPath!, console);
+            if (parse.GetValue(errnoDefault) is { } e) p = p.WithDefaultAction(PolicyAction.Errno(ParseErrno(e)));
+            Preflight(p);
+            CompiledPolicy compiled;
+            try { compiled = PolicyCompiler.Compile(p); }
+            catch (SeccompException ex) { throw new CliInputException(ex.Message, ExitCodes.RunPolicyInvalid); }
+
+            // The policy's own flags as runc applies them: LOG and SPEC_ALLOW. TSYNC changes nothing here (execve leaves
+            // one thread) and WAIT_KILLABLE_RECV needs a listener, which run refuses above.
+            var flags = (parse.GetValue(log) || p.Flags.HasFlag(PolicyFlags.Log) ? SeccompFilterFlags.Log : 0)
+                | (p.Flags.HasFlag(PolicyFlags.SpecAllow) ? SeccompFilterFlags.SpecAllow : 0);
+            var request = new LaunchRequest(argv[0], argv[1..], compiled.Program) { Flags = flags };
+            return Run(request, p, console, parse.GetValue(log));
+        });
+        return cmd;
+    }
+
+    private static SeccompPolicy LoadPolicy(ParseResult parse, PolicyOptions options, string path, ICliConsole console)
+    {
+        try { return options.Load(parse, path, console, summarize: true).Policy; }
+        catch (CliInputException e) when (e.ExitCode == ExitCodes.BadInput) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
+        catch (SeccompException e) when (e is not CliInputException) { throw new CliInputException($"{path}: {e.Message}", ExitCodes.RunPolicyInvalid); }
+    }
+
+    private static int ParseErrno(string text)
+    {
+        if (ErrnoNames.TryGetNumber(text.ToUpperInvariant(), out int n)) return n;
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out n) && n <= 4095) return n;
+        throw new CliInputException($"--errno-default {text}: not an errno name (EPERM, EACCES, ENOSYS...) or a number 0..4095", ExitCodes.Usage);
+    }
+
+    /// <summary>Refuses, before anything starts, what cannot work: a policy without this machine's arch, notify rules, no execve.</summary>
+    private static void Preflight(SeccompPolicy p)
+    {
+        var host = Architecture.NativeHost;
+        if (!p.EffectiveArchitectures.Contains(host))
+            throw new CliInputException(
+                $"the policy covers {string.Join(", ", p.EffectiveArchitectures.Select(a => a.Name))} but this machine is {host.Name}: every syscall would get the bad-arch action. " +
+                $"Add {host.Name} to the policy's architectures (OCI: SCMP_ARCH_X86_64), or for a Docker profile pass --arch {host.Name}", ExitCodes.RunArchMissing);
+        if (p.DefaultAction.Kind == SeccompAction.UserNotif || p.Rules.Any(r => r.Action.Kind == SeccompAction.UserNotif))
+            throw new CliInputException(
+                "the policy sends syscalls to a supervisor (notify / SCMP_ACT_NOTIFY), which run does not provide: without one those syscalls fail with ENOSYS. " +
+                "Give those rules another action", ExitCodes.RunPolicyInvalid);
+        var execve = PolicyEvaluator.Evaluate(p, new SeccompData(host.Syscalls.GetNumber("execve"), host.AuditArch));
+        if (execve.Action.Kind is not (SeccompAction.Allow or SeccompAction.Log))
+            throw new CliInputException(
+                $"the policy does not allow execve ({Because(execve)}), so no program can start under it: allow execve", ExitCodes.RunCannotExecute);
+    }
+
+    private static int Run(LaunchRequest request, SeccompPolicy policy, ICliConsole console, bool log)
+    {
+        SandboxedProcess process;
+        try { process = SandboxLauncher.Start(request); }
+        catch (LaunchException e)
+        {
+            console.Error.WriteLine($"seccompkit: run: {e.Message}");
+            return e.Failure switch
+            {
+                LaunchFailure.ProgramNotFound => ExitCodes.RunNotFound,
+                LaunchFailure.ProgramNotExecutable => ExitCodes.RunCannotExecute,
+                LaunchFailure.NoNewPrivilegesDenied => ExitCodes.RunNoNewPrivsDenied,
+                LaunchFailure.FilterRefused => ExitCodes.RunFilterRefused,
+                _ => ExitCodes.RunLaunchFailed,
+            };
+        }
+        using (process)
+        {
+            // Ctrl-C and Ctrl-\ reach the program from the terminal (same process group): seccompkit only ignores them.
+            // A SIGTERM or SIGHUP sent to seccompkit alone is passed on to the program.
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
+            using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => c.Cancel = true);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; process.Signal(15); });
+            using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; process.Signal(1); });
+
+            var status = process.WaitForExit();
+            string name = Path.GetFileName(process.Path);
+            if (status.KilledBySigsys)
+            {
+                var record = process.FindKillRecord(AuditWait);
+                if (record is not null)
+                    console.Error.WriteLine($"seccompkit: {name} (pid {process.Pid}) was killed by seccomp: {Describe(record, policy)}");
+                else
+                    console.Error.WriteLine(
+                        $"seccompkit: {name} (pid {process.Pid}) was killed by SIGSYS: a seccomp kill (or TRAP without a handler), but the syscall is unknown: " +
+                        (process.AuditUnavailableReason is { } why ? $"no audit record could be read ({why})" : "no audit record arrived (TRAP is only logged with --log)"));
+            }
+            // Wait for trailing records only when they matter most (--log, or a failed program); a clean exit takes what
+            // has arrived, which includes the kills of children that ended before the program did.
+            var records = process.AuditRecords(settle: log || status.ShellCode != 0);
+            foreach (var r in records.Where(r => r.IsKill && r.Pid != process.Pid))
+                console.Error.WriteLine($"seccompkit: {r.Comm} (pid {r.Pid}, a child of the program) was killed by seccomp: {Describe(r, policy)}");
+            if (log) WriteLogSummary(records.Where(r => !r.IsKill).ToList(), process, console);
+            return status.KilledBySigsys ? ExitCodes.RunKilledBySeccomp : status.ShellCode;
+        }
+    }
+
+    private static string Describe(SeccompAuditRecord r, SeccompPolicy policy)
+    {
+        var decision = PolicyEvaluator.Evaluate(policy, new SeccompData(r.Syscall, r.AuditArch));
+        string why = decision.Action.Kind is SeccompAction.Allow or SeccompAction.Log
+            ? $"this policy allows it ({Because(decision)}), so another filter of the stack killed it (the program's own, or one seccompkit inherited)"
+            : Because(decision);
+        return $"{r.Describe()} at ip 0x{r.InstructionPointer:x}, action {r.ActionName}; {why}";
+    }
+
+    private static string Because(PolicyDecision d) => d.Reason switch
+    {
+        DecisionReason.Rule => $"the rule `{d.Rule}` gives {d.Action} (with zero arguments; the record has none)",
+        DecisionReason.Default => $"the policy's default action is {d.Action}",
+        DecisionReason.BadArch => $"the policy does not cover this ABI: bad-arch action {d.Action}",
+        _ => $"newer than the policy: {d.Action}",
+    };
+
+    private static void WriteLogSummary(List<SeccompAuditRecord> records, SandboxedProcess process, ICliConsole console)
+    {
+        if (process.AuditUnavailableReason is { } why)
+        {
+            console.Error.WriteLine($"seccompkit: --log: the kernel logged the refused syscalls, but seccompkit cannot read the audit log ({why})");
+            return;
+        }
+        var refused = records.Where(r => r.ActionName != "ALLOW").GroupBy(r => (r.ActionName, Name: r.SyscallName ?? r.Describe()))
+            .OrderByDescending(g => g.Count()).ToList();
+        if (refused.Count == 0)
+        {
+            console.Error.WriteLine("seccompkit: --log: the filter refused nothing");
+            return;
+        }
+        console.Error.WriteLine($"seccompkit: --log: {records.Count} logged syscall(s) of the program and its children:");
+        foreach (var g in refused)
+            console.Error.WriteLine(FormattableString.Invariant($"  {g.Count(),6} × {g.Key.Name,-24} {g.Key.ActionName}"));
+    }
+}

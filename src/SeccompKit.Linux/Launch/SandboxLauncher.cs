@@ -1,0 +1,282 @@
+using System.Globalization;
+using System.Text;
+using SeccompKit.Bpf;
+using SeccompKit.Linux.Audit;
+using SeccompKit.Linux.Kernel;
+using static SeccompKit.Linux.Interop.Proc;
+
+namespace SeccompKit.Linux.Launch;
+
+/// <summary>The command that starts stage two: an executable that calls <see cref="StageTwo.RunIfRequested"/> first, and the arguments before the marker.</summary>
+/// <param name="Executable">The path to execute.</param>
+/// <param name="PrefixArguments">Arguments before <see cref="StageTwo.Marker"/> (for <c>dotnet app.dll</c>: the dll path).</param>
+public sealed record StageCommand(string Executable, IReadOnlyList<string> PrefixArguments)
+{
+    /// <summary>
+    /// This very program: the NativeAOT binary or apphost itself, or <c>dotnet</c> plus the entry assembly when
+    /// run as <c>dotnet app.dll</c>. Its Main must call <see cref="StageTwo.RunIfRequested"/> first.
+    /// </summary>
+    public static StageCommand ForCurrentProcess()
+    {
+        string exe = Environment.ProcessPath ?? throw new LaunchException(LaunchFailure.StageFailed, "cannot find this program's own executable (Environment.ProcessPath is null)");
+        if (Path.GetFileNameWithoutExtension(exe) == "dotnet")
+        {
+            string dll = Environment.GetCommandLineArgs()[0];
+            return new StageCommand(exe, [dll]);
+        }
+        return new StageCommand(exe, []);
+    }
+}
+
+/// <summary>What to start and under which filter.</summary>
+public sealed record LaunchRequest
+{
+    /// <summary>Creates a request for <paramref name="program"/> (a path, or a name searched on PATH) with its arguments.</summary>
+    public LaunchRequest(string program, IReadOnlyList<string> arguments, BpfProgram filter)
+    {
+        Program = program;
+        Arguments = arguments;
+        Filter = filter ?? throw new ArgumentNullException(nameof(filter));
+    }
+
+    /// <summary>The program: a path, or a name searched on PATH like execvp(3).</summary>
+    public string Program { get; }
+
+    /// <summary>Its arguments (not including argv[0], which is <see cref="Program"/> as given).</summary>
+    public IReadOnlyList<string> Arguments { get; }
+
+    /// <summary>The filter, installed on the new process just before execve.</summary>
+    public BpfProgram Filter { get; }
+
+    /// <summary>Filter flags; <see cref="SeccompFilterFlags.Log"/> logs every action but ALLOW.</summary>
+    public SeccompFilterFlags Flags { get; init; }
+
+    /// <summary>Set no_new_privs first (required unless the caller has CAP_SYS_ADMIN). Default true.</summary>
+    public bool SetNoNewPrivileges { get; init; } = true;
+
+    /// <summary>Collect the kernel's audit records of the run, so that a kill can be explained. Default true.</summary>
+    public bool CollectAuditRecords { get; init; } = true;
+
+    /// <summary>How to start stage two; default <see cref="StageCommand.ForCurrentProcess"/>.</summary>
+    public StageCommand? Stage { get; init; }
+}
+
+/// <summary>
+/// Starts programs under a seccomp filter without running managed code after fork: posix_spawn starts stage two
+/// (<see cref="StageTwo"/>), which installs the filter and execve's the program. Fails closed: if any step fails,
+/// the program does not run and <see cref="LaunchException"/> says which step and why.
+/// </summary>
+public static class SandboxLauncher
+{
+    /// <summary>Starts the program; returns once it runs (stage two has execve'd) or throws if it could not.</summary>
+    public static unsafe SandboxedProcess Start(LaunchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if ((request.Flags & SeccompFilterFlags.NewListener) != 0)
+            throw new ArgumentException("a listener fd would belong to the program, not to the caller; the launcher does not support NEW_LISTENER", nameof(request));
+        string path = ProgramResolver.Resolve(request.Program);
+        var stage = request.Stage ?? StageCommand.ForCurrentProcess();
+        byte[] filter = request.Filter.ToRaw();
+
+        string whyNoAudit = "not requested";
+        var audit = request.CollectAuditRecords ? SeccompAuditLog.TryOpen(out whyNoAudit) : null;
+        var tree = audit is not null ? ProcessTree.TryOpen(out _) : null;
+
+        int* filterPipe = stackalloc int[2];
+        int* statusPipe = stackalloc int[2];
+        // SAFETY: each pointer is 2 ints of stack memory for the kernel to fill.
+        Errors.Check(pipe2(filterPipe, O_CLOEXEC), "pipe2");
+        if (pipe2(statusPipe, O_CLOEXEC) != 0)
+        {
+            var e = Errors.Last();
+            close(filterPipe[0]); close(filterPipe[1]);
+            throw new ErrnoException("pipe2", e, "");
+        }
+        int pid;
+        try
+        {
+            // The whole filter fits in the pipe (4096 × 8 = 32 KiB < 64 KiB), so it is written before the spawn.
+            WriteAll(filterPipe[1], filter);
+            close(filterPipe[1]);
+            filterPipe[1] = -1;
+
+            var argv = new List<string> { stage.Executable };
+            argv.AddRange(stage.PrefixArguments);
+            argv.Add(StageTwo.Marker);
+            argv.Add(filterPipe[0].ToString(CultureInfo.InvariantCulture));
+            argv.Add(statusPipe[1].ToString(CultureInfo.InvariantCulture));
+            argv.Add(((uint)request.Flags).ToString(CultureInfo.InvariantCulture));
+            argv.Add(request.SetNoNewPrivileges ? "1" : "0");
+            argv.Add(InheritedIgnoredSignals().ToString("x", CultureInfo.InvariantCulture));
+            argv.Add(path);
+            argv.Add(request.Program);
+            argv.AddRange(request.Arguments);
+            pid = Spawn(stage.Executable, argv, filterPipe[0], statusPipe[1]);
+        }
+        catch
+        {
+            audit?.Dispose();
+            tree?.Dispose();
+            throw;
+        }
+        finally
+        {
+            if (filterPipe[1] >= 0) close(filterPipe[1]);
+            close(filterPipe[0]);
+            close(statusPipe[1]);
+        }
+
+        var process = new SandboxedProcess(pid, path, audit, whyNoAudit, tree);
+        try
+        {
+            AwaitExec(statusPipe[0], process, request);
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+        finally
+        {
+            close(statusPipe[0]);
+        }
+        return process;
+    }
+
+    private static unsafe int Spawn(string executable, List<string> argv, int filterFd, int statusFd)
+    {
+        byte* actions = stackalloc byte[FileActionsSize];
+        var strings = new List<nint>();
+        byte** cArgv = (byte**)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)(argv.Count + 1), (nuint)sizeof(byte*));
+        try
+        {
+            for (int i = 0; i < argv.Count; i++)
+            {
+                cArgv[i] = Utf8(argv[i]);
+                strings.Add((nint)cArgv[i]);
+            }
+            byte* cPath = Utf8(executable);
+            strings.Add((nint)cPath);
+            // SAFETY: `actions` is FileActionsSize bytes of stack, more than glibc's posix_spawn_file_actions_t; it is
+            // initialised before use and destroyed after. dup2(fd, fd) clears FD_CLOEXEC in the child only, so the two
+            // pipe ends reach stage two and nothing else of ours does.
+            posix_spawn_file_actions_init(actions);
+            try
+            {
+                posix_spawn_file_actions_adddup2(actions, filterFd, filterFd);
+                posix_spawn_file_actions_adddup2(actions, statusFd, statusFd);
+                int pid;
+                // SAFETY: path, argv (NULL-terminated) and environ are valid native memory for the call; posix_spawn copies
+                // nothing it needs after it returns.
+                int err = posix_spawn(&pid, cPath, actions, null, cArgv, *EnvironAddress());
+                if (err != 0)
+                    throw new LaunchException(LaunchFailure.StageFailed,
+                        $"cannot start the launcher's stage two ({executable}): {(Errno)err}; is the seccompkit binary still there?", (Errno)err);
+                return pid;
+            }
+            finally
+            {
+                posix_spawn_file_actions_destroy(actions);
+            }
+        }
+        finally
+        {
+            foreach (var s in strings) System.Runtime.InteropServices.NativeMemory.Free((void*)s);
+            System.Runtime.InteropServices.NativeMemory.Free(cArgv);
+        }
+    }
+
+    /// <summary>Reads stage two's status records until the pipe closes (execve succeeded) or a failure is reported.</summary>
+    private static unsafe void AwaitExec(int fd, SandboxedProcess process, LaunchRequest request)
+    {
+        bool ready = false;
+        byte* record = stackalloc byte[12];
+        while (true)
+        {
+            int got = 0;
+            while (got < 12)
+            {
+                // SAFETY: `record` has 12 bytes of stack; we ask for the rest of one record.
+                nint n = read(fd, record + got, (nuint)(12 - got));
+                if (n < 0 && Errors.Last() == Errno.EINTR) continue;
+                if (n <= 0) break;
+                got += (int)n;
+            }
+            if (got == 0)
+            {
+                if (ready) return; // closed by a successful execve
+                var status = process.WaitForExit();
+                throw new LaunchException(LaunchFailure.StageFailed,
+                    $"the launcher's stage two ended before installing the filter ({status.Describe()}); the program did not run. Run with SECCOMPKIT_DEBUG=1 or report this");
+            }
+            if (got != 12 || *(uint*)record != StageTwo.StatusMagic)
+            {
+                process.Kill();
+                process.WaitForExit();
+                throw new LaunchException(LaunchFailure.StageFailed, "the launcher's stage two sent a malformed status record; the program was stopped before it ran");
+            }
+            var step = (StageTwo.Step)(*(uint*)(record + 4));
+            var errno = (Errno)(*(int*)(record + 8));
+            if (step == StageTwo.Step.Ready)
+            {
+                ready = true;
+                continue;
+            }
+            process.WaitForExit();
+            throw step switch
+            {
+                StageTwo.Step.NoNewPrivs => new LaunchException(LaunchFailure.NoNewPrivilegesDenied,
+                    $"prctl(PR_SET_NO_NEW_PRIVS) failed: {errno}; the program did not run. A security module (LSM) may forbid it here", errno),
+                StageTwo.Step.Install => new LaunchException(LaunchFailure.FilterRefused,
+                    SeccompKernel.InstallError(errno, request.Flags, request.Filter.Length).Message + "; the program did not run", errno),
+                StageTwo.Step.Exec => new LaunchException(errno == Errno.ENOENT ? LaunchFailure.ProgramNotFound : LaunchFailure.ProgramNotExecutable,
+                    $"execve({process.Path}) failed under the filter: {errno}" + (errno == Errno.EPERM || errno == Errno.EACCES
+                        ? "; the policy may refuse execve (or a syscall the kernel makes for it): allow execve in the policy" : "") + "; the program did not run", errno),
+                StageTwo.Step.Filter => new LaunchException(LaunchFailure.StageFailed, "the launcher's stage two could not read the filter; the program did not run"),
+                _ => new LaunchException(LaunchFailure.StageFailed, $"the launcher's stage two failed at step {step}: {errno}; the program did not run", errno),
+            };
+        }
+    }
+
+    /// <summary>
+    /// The signals this process ignores (<c>SigIgn</c> of /proc/self/status) as its caller left them, which the
+    /// program should get too. .NET always ignores SIGPIPE and no process can tell whether its caller did, so
+    /// SIGPIPE is given back its default, as a shell does for the commands it starts.
+    /// </summary>
+    private static ulong InheritedIgnoredSignals()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
+                return ulong.Parse(line.AsSpan(7).Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture) & ~(1UL << (SIGPIPE - 1));
+        throw new SeccompException("/proc/self/status has no SigIgn line; is /proc mounted?");
+    }
+
+    private static unsafe void WriteAll(int fd, byte[] data)
+    {
+        fixed (byte* p = data)
+        {
+            int done = 0;
+            while (done < data.Length)
+            {
+                // SAFETY: `p` is pinned; we pass the remaining length only.
+                nint n = write(fd, p + done, (nuint)(data.Length - done));
+                if (n < 0)
+                {
+                    var e = Errors.Last();
+                    if (e == Errno.EINTR) continue;
+                    throw new ErrnoException("write(filter pipe)", e, "");
+                }
+                done += (int)n;
+            }
+        }
+    }
+
+    private static unsafe byte* Utf8(string s)
+    {
+        int n = Encoding.UTF8.GetByteCount(s);
+        byte* p = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)n + 1);
+        fixed (char* c = s) Encoding.UTF8.GetBytes(c, s.Length, p, n);
+        p[n] = 0;
+        return p;
+    }
+}
