@@ -51,6 +51,8 @@ aot_smoke() {
     "check bench/data/docker-default.bpf --format json"
     "emulate bench/data/docker-default.bpf --all --format json"
     "emulate bench/data/docker-default.bpf --syscall personality --args 0xffffffff"
+    "run --profile data/profiles/docker-default.json -q -- /bin/echo launched"
+    "run --profile data/profiles/docker-default.json -q -- unshare -U true"
     "compile does-not-exist.json -o -"
     "emulate"
   )
