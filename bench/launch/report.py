@@ -47,7 +47,13 @@ def main():
     launch_target = None if ours is None else ours["ratioToC"] <= TARGET
 
     cost = [json.loads(line) for line in open(os.path.join(w, "cost.jsonl")) if line.strip()]
-    by = {(r["label"], r["call"]): r for r in cost}
+    by = {}  # (label, call) -> the median of the processes' medians, fastest and slowest round, processes
+    for key in {(r["label"], r["call"]) for r in cost}:
+        rs = [r for r in cost if (r["label"], r["call"]) == key]
+        if len({min(r["result"], 0) for r in rs}) != 1:  # getppid returns a pid: compare the errno only
+            raise SystemExit(f"syscall-cost: {key} answered differently in different processes: {sorted({r['result'] for r in rs})}")
+        by[key] = {"medianNs": round(statistics.median(r["medianNs"] for r in rs), 2), "minNs": min(r["minNs"] for r in rs),
+                   "maxNs": max(r["maxNs"] for r in rs), "result": rs[0]["result"], "processes": len(rs)}
     filters = {}
     for key, _ in FILTERS:
         size = os.path.getsize(os.path.join(w, f"{key}.bpf")) // 8
@@ -57,6 +63,9 @@ def main():
             e = json.load(open(os.path.join(w, f"emulate-{key}-{i}.json")))
             m, base = by[(key, call)], by[("none", call)]
             name = call.split("(")[0]
+            # The kernel's answer must be the one SeccompKit's emulator gives for this filter (EPERM = -1).
+            if (m["result"] == -1) != (e["text"] == "ERRNO(EPERM)"):
+                raise SystemExit(f"{key} {call}: the kernel returned {m['result']} but the emulator says {e['text']}")
             calls[call] = {
                 "medianNs": m["medianNs"], "minNs": m["minNs"], "maxNs": m["maxNs"], "result": m["result"],
                 "overNoFilterNs": round(m["medianNs"] - base["medianNs"], 2),
@@ -66,7 +75,7 @@ def main():
         filters[key] = {"length": size, "calls": calls}
     baseline = {call: {k: by[("none", call)][k] for k in ("medianNs", "minNs", "maxNs", "result")} for call in CALLS}
     ratios = {call: round(filters["seccompkit"]["calls"][call]["medianNs"] / filters["libseccomp"]["calls"][call]["medianNs"], 3) for call in CALLS}
-    rounds, ncalls = cost[0]["rounds"], cost[0]["calls"]
+    rounds, ncalls, processes = cost[0]["rounds"], cost[0]["calls"], by[("none", CALLS[0])]["processes"]
 
     startup = hyperfine(os.path.join(w, "startup.json"))
     compile_ = hyperfine(os.path.join(w, "compile.json"))
@@ -79,8 +88,9 @@ def main():
                       "`seccompkit convert --to oci`, as dockerd hands runc the resolved profile), builds the filter with libseccomp as runc does, "
                       "seccomp_load (no_new_privs + seccomp), execvp /bin/true: every launch. seccompkit run: reads data/profiles/docker-default.json, "
                       "resolves it for amd64 (archMap, capabilities, minKernel), compiles, starts its stage two, which installs the filter and execs /bin/true.",
-            "perSyscall": f"native/build/syscall-cost: one process per filter installs it (no_new_privs, SECCOMP_FILTER_FLAG_SPEC_ALLOW), then per call "
-                          f"{rounds} rounds of {ncalls} raw syscall(2) calls after a warm-up round; median round, ns/call. Filters: "
+            "perSyscall": f"native/build/syscall-cost: each process installs one filter (no_new_privs, SECCOMP_FILTER_FLAG_SPEC_ALLOW) or none, then per call "
+                          f"times {rounds} rounds of {ncalls} raw syscall(2) calls after a warm-up round and keeps the median round; {processes} processes per filter, "
+                          "interleaved and pinned to one CPU; the table gives the median of the processes' medians, ns/call. Filters: "
                           "`seccompkit compile data/profiles/docker-default.json` and libseccomp's export of the same OCI JSON by libseccomp-launch "
                           "(without runc's ENOSYS stub; SeccompKit's filter has runc's ENOSYS cutoff built in).",
             "aotVsJit": "hyperfine -N: `--version` (50 runs after 5 warm-ups) and `compile data/profiles/docker-default.json -q -o FILE` (20 runs after 3); "
@@ -108,7 +118,7 @@ def main():
     m = result["machine"]
     md = ["# Launch benchmark", "",
           f"Machine: {m['cpu']}, {m['cores']} cores, kernel {m['kernel']}, {m['os']}. "
-          f"Load average (1 min) {result['load']['before']} before, {result['load']['after']} after. "
+          f"Load average (1 min) {result['load']['before']} at the start, {result['load']['after']} at the end (this benchmark's own load included). "
           f"dotnet {v['dotnet']}, libseccomp {v['libseccomp']}, gcc {v['gcc']}, hyperfine {v['hyperfine']}, seccompkit {v['seccompkit']}.", "",
           "## Launch: `/bin/true` under Docker's default profile", "",
           result["workload"]["launch"], "",
