@@ -180,6 +180,15 @@ public sealed partial class RunSpecs : IDisposable
     }
 
     [Fact]
+    public void A_sigsys_that_is_not_a_seccomp_kill_is_not_blamed_on_a_syscall()
+    {
+        var policy = Policy("default allow\n");
+        var r = Run(["--policy", policy], ["sh", "-c", "kill -SYS $$"]);
+        Assert.Equal(159, r.Exit);
+        Assert.Contains("no audit record names a syscall: not a seccomp kill", r.Err);
+    }
+
+    [Fact]
     public void Log_lists_every_refused_syscall_of_the_program_and_its_children()
     {
         var policy = Policy("default allow\nerrno(EPERM) { mkdir, mkdirat }\nerrno(EACCES) { chmod, fchmodat }\n");

@@ -140,14 +140,26 @@ public static class RunCommand
                     console.Error.WriteLine($"seccompkit: {name} (pid {process.Pid}) was killed by seccomp: {Describe(record, policy)}");
                 else
                     console.Error.WriteLine(
-                        $"seccompkit: {name} (pid {process.Pid}) was killed by SIGSYS: a seccomp kill (or TRAP without a handler), but the syscall is unknown: " +
-                        (process.AuditUnavailableReason is { } why ? $"no audit record could be read ({why})" : "no audit record arrived (TRAP is only logged with --log)"));
+                        process.AuditUnavailableReason is { } why
+                            ? $"seccompkit: {name} (pid {process.Pid}) was killed by SIGSYS, most likely by the filter, but the syscall is unknown: the audit log cannot be read ({why})"
+                            : $"seccompkit: {name} (pid {process.Pid}) was killed by SIGSYS, but no audit record names a syscall: not a seccomp kill (a SIGSYS sent by a process), or a TRAP without a handler (logged only with --log)");
             }
-            // Wait for trailing records only when they matter most (--log, or a failed program); a clean exit takes what
-            // has arrived, which includes the kills of children that ended before the program did.
-            var records = process.AuditRecords(settle: log || status.ShellCode != 0);
-            foreach (var r in records.Where(r => r.IsKill && r.Pid != process.Pid))
-                console.Error.WriteLine($"seccompkit: {r.Comm} (pid {r.Pid}, a child of the program) was killed by seccomp: {Describe(r, policy)}");
+            // Children killed by SIGSYS are known exactly from the process-events connector; wait for their records only
+            // then (records trail the kill by a few ms). Without the connector, wait only when the program failed.
+            var killedChildren = process.DescendantsKilledBySigsys();
+            var deadline = DateTime.UtcNow + AuditWait;
+            foreach (var pid in killedChildren ?? [])
+            {
+                var left = deadline - DateTime.UtcNow;
+                var r = process.FindKillRecord(pid, left > TimeSpan.Zero ? left : TimeSpan.Zero);
+                console.Error.WriteLine(r is not null
+                    ? $"seccompkit: {r.Comm} (pid {r.Pid}, a child of the program) was killed by seccomp: {Describe(r, policy)}"
+                    : $"seccompkit: pid {pid} (a child of the program) was killed by SIGSYS, but no audit record names a syscall: not a seccomp kill, or a TRAP without a handler (logged only with --log)");
+            }
+            var records = process.AuditRecords(settle: log || (killedChildren is null && status.ShellCode != 0));
+            if (killedChildren is null)
+                foreach (var r in records.Where(r => r.IsKill && r.Pid != process.Pid))
+                    console.Error.WriteLine($"seccompkit: {r.Comm} (pid {r.Pid}, a child of the program) was killed by seccomp: {Describe(r, policy)}");
             if (log) WriteLogSummary(records.Where(r => !r.IsKill).ToList(), process, console);
             return status.KilledBySigsys ? ExitCodes.RunKilledBySeccomp : status.ShellCode;
         }
