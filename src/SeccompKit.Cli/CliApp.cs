@@ -24,8 +24,10 @@ public static class CliApp
             "  seccompkit emulate filter.bpf --arch x86_64 --syscall openat --args 0,0x41\n" +
             "  seccompkit emulate filter.bpf --all               # action of every x86_64 syscall\n" +
             "  seccompkit check filter.bpf && echo accepted      # would the kernel load it?\n" +
-            "  seccompkit asm listing.txt -o filter.bpf          # text back to a raw filter\n\n" +
-            "Exit codes: 0 ok, 1 the kernel would refuse the filter, 2 usage error, 3 bad input, 4 output failed, 70 internal error.");
+            "  seccompkit asm listing.txt -o filter.bpf          # text back to a raw filter\n" +
+            "  sudo seccompkit dump 1234                         # the filters of a running process\n\n" +
+            "Exit codes: 0 ok, 1 the kernel would refuse the filter, 2 usage error, 3 bad input, 4 output failed,\n" +
+            "66 no such process, 70 internal error, 77 permission denied.");
         var summaries = new (Command Command, string Summary)[]
         {
             (DisasmCommand.Create(console), "Print a filter as readable text (or --raw { code, jt, jf, k } lines)"),
@@ -34,6 +36,7 @@ public static class CliApp
             (CheckCommand.Create(console), "Would the kernel accept these filters? Exit 0 yes, 1 no (pc and rule)"),
             (CompileCommand.Create(console), "Compile a policy (OCI, Docker, or .policy) to BPF; --report for paths and cache"),
             (ConvertCommand.Create(console), "Convert between OCI/Docker JSON and the policy language"),
+            (DumpCommand.Create(console), "Read the filters of a running process (ptrace, root), newest first; -o DIR saves them"),
         };
         foreach (var (command, _) in summaries) root.Add(command);
         // The top-level help lists one line per command; each command's own --help has the full text and examples.
