@@ -308,6 +308,19 @@ public sealed partial class RunSpecs : IDisposable
     }
 
     [Fact]
+    public void No_new_privs_refused_stops_the_program_with_code_123()
+    {
+        var victim = Path.Combine(CompileSpecs.Repo("tests/TestVictim/bin"),
+            AppContext.BaseDirectory.Contains("/Debug/", StringComparison.Ordinal) ? "Debug" : "Release", "net10.0", "TestVictim");
+        var marker = Path.Combine(_dir, "ran");
+        var r = Exec(victim, ["deny-nnp", "--", Cli, "run", "--profile", Docker, "-q", "--", "sh", "-c", $"touch {marker}"]);
+        Assert.Equal(123, r.Exit);
+        Assert.Contains("PR_SET_NO_NEW_PRIVS", r.Err);
+        Assert.Contains("EPERM", r.Err);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
     public void Stage_two_run_by_hand_refuses_without_running_anything()
     {
         var r = Exec(Cli, ["__seccompkit-stage2", "x"]);
