@@ -130,10 +130,21 @@ public sealed class ProcessTree : IDisposable
     {
         while (!_disposed)
         {
-            var pfd = new Interop.Netlink.pollfd { fd = _socket.Fd, events = Interop.Netlink.POLLIN };
-            // SAFETY: `pfd` is a local pollfd, alive for the call.
-            if (Interop.Netlink.poll(&pfd, 1, 200) <= 0) continue;
-            ReceiveOne(MSG_DONTWAIT);
+            // Holding a reference keeps the descriptor open (and its number ours) while poll uses it; Dispose does not
+            // wait for this thread, the close happens when the reference is released.
+            bool added = false;
+            try { _socket.DangerousAddRef(ref added); }
+            catch (ObjectDisposedException) { return; }
+            try
+            {
+                var pfd = new Interop.Netlink.pollfd { fd = _socket.Fd, events = Interop.Netlink.POLLIN };
+                // SAFETY: `pfd` is a local pollfd, alive for the call; the fd is kept open by the reference above.
+                if (Interop.Netlink.poll(&pfd, 1, 200) > 0 && !_disposed) ReceiveOne(MSG_DONTWAIT);
+            }
+            finally
+            {
+                if (added) _socket.DangerousRelease();
+            }
         }
     }
 
@@ -176,7 +187,6 @@ public sealed class ProcessTree : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _reader.Join(TimeSpan.FromSeconds(1));
         _socket.Dispose();
     }
 }
