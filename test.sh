@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test SeccompKit has: the generated-tables check, the native probe build, and all
-# xunit suites (pure, kernel differential, libseccomp interop, CLI). Needs root for the kernel tests
-# (CI runs as root). Ends with one line: "N passed, N failed, N skipped".
+# Runs every test SeccompKit has: the generated-tables check, the native probe build, the NativeAOT
+# binary (published, then compared with the JIT build), and all xunit suites (pure, kernel differential,
+# libseccomp interop, CLI). Needs root for the kernel tests (CI runs as root). Ends with one line: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")"
 root=$PWD
@@ -24,6 +24,55 @@ fi
 
 echo "== native probe (native/build.sh)"
 if bash native/build.sh; then
+  extra_passed=$((extra_passed+1))
+else
+  extra_failed=$((extra_failed+1)); status=1
+fi
+
+echo "== NativeAOT binary (build-aot.sh): publish, then the same output as the JIT build"
+# One check: the AOT binary starts, and on the Docker profile and a libseccomp filter every command below writes
+# byte for byte what the JIT build (./seccompkit) writes, with the same exit code.
+aot_smoke() {
+  local aot="$artifacts/aot/seccompkit" jit="$root/seccompkit" tmp="$artifacts/aot-smoke" start=$SECONDS ok=0
+  bash build-aot.sh linux-x64 "$artifacts/aot" || return 1
+  echo "   published in $((SECONDS - start)) s"
+  "$aot" --version || return 1
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  "$aot" compile data/profiles/docker-default.json -o "$tmp/aot.bpf" -q 2> /dev/null || return 1
+  "$jit" compile data/profiles/docker-default.json -o "$tmp/jit.bpf" -q 2> /dev/null || return 1
+  if cmp "$tmp/aot.bpf" "$tmp/jit.bpf"; then echo "   compiled Docker filter: identical ($(stat -c %s "$tmp/aot.bpf") bytes)"; else ok=1; fi
+  local cases=(
+    "compile data/profiles/docker-default.json --report"
+    "compile data/profiles/docker-default.json --report-json"
+    "compile data/profiles/podman-default.json --from podman --format pseudo-c -o -"
+    "convert data/profiles/docker-default.json"
+    "convert data/profiles/docker-default.json --to oci"
+    "disasm bench/data/docker-default.bpf"
+    "check bench/data/docker-default.bpf --format json"
+    "emulate bench/data/docker-default.bpf --all --format json"
+    "emulate bench/data/docker-default.bpf --syscall personality --args 0xffffffff"
+    "run --profile data/profiles/docker-default.json -q -- /bin/echo launched"
+    "run --profile data/profiles/docker-default.json -q -- unshare -U true"
+    "compile does-not-exist.json -o -"
+    "emulate"
+  )
+  local c ea ej
+  for c in "${cases[@]}"; do
+    # shellcheck disable=SC2086 # each case is a word list
+    "$aot" $c > "$tmp/aot.out" 2> "$tmp/aot.err"; ea=$?
+    # shellcheck disable=SC2086
+    "$jit" $c > "$tmp/jit.out" 2> "$tmp/jit.err"; ej=$?
+    if [ "$ea" -eq "$ej" ] && cmp -s "$tmp/aot.out" "$tmp/jit.out" && cmp -s "$tmp/aot.err" "$tmp/jit.err"; then
+      echo "   same as JIT (exit $ea): seccompkit $c"
+    else
+      echo "   DIFFERS from JIT (exit $ea vs $ej): seccompkit $c" >&2
+      diff "$tmp/jit.out" "$tmp/aot.out" | head -5 >&2; diff "$tmp/jit.err" "$tmp/aot.err" | head -5 >&2
+      ok=1
+    fi
+  done
+  return $ok
+}
+if aot_smoke; then
   extra_passed=$((extra_passed+1))
 else
   extra_failed=$((extra_failed+1)); status=1

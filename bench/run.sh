@@ -3,7 +3,8 @@
 # profile compiled by libseccomp for amd64 (x86_64, x86, x32), every syscall number of each ABI, args zero.
 # Needs: gcc, libpcap-dev, the .NET 10 SDK; python3-seccomp to regenerate bench/data (else the committed copy
 # is used). Writes bench/results/interpreter-throughput.{md,json}, then runs bench/compiler/run.sh
-# (bench/results/compiler.{md,json}). Takes about two minutes.
+# (bench/results/compiler.{md,json}) and bench/launch/run.sh (bench/results/launch.{md,json}; needs root, hyperfine and
+# libjansson-dev). Takes about six minutes.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -56,3 +57,8 @@ cat "$here/results/interpreter-throughput.md"
 # The compiler benchmark (SeccompKit's PolicyCompiler vs libseccomp) writes bench/results/compiler.{md,json}.
 echo "== compiler benchmark (bench/compiler/run.sh)"
 "$here/compiler/run.sh"
+
+# The launch benchmark (seccompkit run vs a C libseccomp launcher, per-syscall filter cost, NativeAOT vs JIT) writes
+# bench/results/launch.{md,json}.
+echo "== launch benchmark (bench/launch/run.sh)"
+"$here/launch/run.sh"

@@ -110,22 +110,8 @@ public static class CompileCommand
     private static void WriteJson(ICliConsole console, CompiledPolicy compiled)
     {
         var r = compiled.Report;
-        var doc = new
-        {
-            length = r.Length,
-            kernelLength = r.KernelLength,
-            architectures = r.Abis.Select(a => new
-            {
-                arch = a.Abi.Name,
-                syscalls = a.Syscalls,
-                meanPath = Math.Round(a.MeanPath, 3),
-                worstPath = a.WorstPath,
-                worstSyscall = a.WorstSyscall,
-                kernelCaches = a.KernelCaches,
-                cached = a.Cached,
-                cacheableByPolicy = a.CacheableByPolicy,
-            }),
-        };
-        console.Out.WriteLine(JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
+        var doc = new CompileReportJson(r.Length, r.KernelLength, [.. r.Abis.Select(a => new AbiReportJson(
+            a.Abi.Name, a.Syscalls, Math.Round(a.MeanPath, 3), a.WorstPath, a.WorstSyscall, a.KernelCaches, a.Cached, a.CacheableByPolicy))]);
+        console.Out.WriteLine(JsonSerializer.Serialize(doc, CliJsonContext.Default.CompileReportJson));
     }
 }

@@ -45,6 +45,13 @@ public static class ProfilePolicies
     /// <summary>Like <see cref="Load"/>, with the importer's diagnostics.</summary>
     public static (SeccompPolicy Policy, ImmutableArray<PolicyDiagnostic> Diagnostics) LoadWithDiagnostics(string name)
     {
+        var (policy, notes) = LoadAsRunc(name);
+        return (policy.WithEnosysAbove(new Dictionary<Architecture, uint>()), notes);
+    }
+
+    /// <summary>The profile as runc reads it, runc's ENOSYS cutoffs included (what <see cref="OciExporter"/> writes back).</summary>
+    public static (SeccompPolicy Policy, ImmutableArray<PolicyDiagnostic> Diagnostics) LoadAsRunc(string name)
+    {
         var (_, file, caps) = Profiles.Single(p => p.Name == name);
         var options = new DockerResolveOptions
         {
@@ -56,6 +63,6 @@ public static class ProfilePolicies
         var (policy, notes) = DockerProfile.Resolve(File.ReadAllText(Path.Combine(ProfileDirectory(), file)), options);
         if (!policy.EffectiveArchitectures.OrderBy(a => a.Name).SequenceEqual(Amd64Abis.OrderBy(a => a.Name)))
             throw new InvalidDataException($"{name}: expected runc's amd64 ABIs x86_64, x86, x32, got {string.Join(", ", policy.EffectiveArchitectures)}");
-        return (policy.WithEnosysAbove(new Dictionary<Architecture, uint>()), notes);
+        return (policy, notes);
     }
 }

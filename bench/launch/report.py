@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Turns bench/launch/run.sh's measurements into bench/results/launch.{md,json}."""
+import argparse
+import json
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from machine import describe as describe_machine  # noqa: E402
+
+TARGET = 1.5  # seccompkit run <= 1.5x the C launcher's median wall time
+CALLS = ["getppid", "personality(0xffffffff)", "clone(CLONE_SIGHAND)", "clone(CLONE_NEWUSER|CLONE_SIGHAND)"]
+FILTERS = [("seccompkit", "SeccompKit"), ("libseccomp", "libseccomp")]
+
+
+def hyperfine(path):
+    """name -> {medianMs, meanMs, minMs, maxMs, stddevMs, runs} from a hyperfine --export-json file."""
+    out = {}
+    for r in json.load(open(path))["results"]:
+        t = r["times"]
+        out[r["command"]] = {
+            "medianMs": round(statistics.median(t) * 1e3, 4),
+            "meanMs": round(statistics.fmean(t) * 1e3, 4),
+            "minMs": round(min(t) * 1e3, 4),
+            "maxMs": round(max(t) * 1e3, 4),
+            "stddevMs": round(statistics.stdev(t) * 1e3, 4) if len(t) > 1 else 0.0,
+            "runs": len(t),
+        }
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--versions", required=True)
+    ap.add_argument("--out", required=True)
+    o = ap.parse_args()
+    w = o.work
+    v = dict(line.strip().split("=", 1) for line in open(o.versions) if "=" in line)
+
+    launch = hyperfine(os.path.join(w, "launch.json"))
+    c = launch["C launcher (libseccomp)"]["medianMs"]
+    for r in launch.values():
+        r["ratioToC"] = round(r["medianMs"] / c, 3)
+    ours = launch.get("seccompkit run (NativeAOT)")
+    launch_target = None if ours is None else ours["ratioToC"] <= TARGET
+
+    cost = [json.loads(line) for line in open(os.path.join(w, "cost.jsonl")) if line.strip()]
+    by = {(r["label"], r["call"]): r for r in cost}
+    filters = {}
+    for key, _ in FILTERS:
+        size = os.path.getsize(os.path.join(w, f"{key}.bpf")) // 8
+        cached = {r["syscall"]: r["cached"] for r in json.load(open(os.path.join(w, f"emulate-{key}-all.json")))["syscalls"]}
+        calls = {}
+        for i, call in enumerate(CALLS):
+            e = json.load(open(os.path.join(w, f"emulate-{key}-{i}.json")))
+            m, base = by[(key, call)], by[("none", call)]
+            name = call.split("(")[0]
+            calls[call] = {
+                "medianNs": m["medianNs"], "minNs": m["minNs"], "maxNs": m["maxNs"], "result": m["result"],
+                "overNoFilterNs": round(m["medianNs"] - base["medianNs"], 2),
+                "action": e["text"], "cachedByKernel": bool(cached.get(name)),
+                "instructionsExecuted": 0 if cached.get(name) else e["executed"],
+            }
+        filters[key] = {"length": size, "calls": calls}
+    baseline = {call: {k: by[("none", call)][k] for k in ("medianNs", "minNs", "maxNs", "result")} for call in CALLS}
+    ratios = {call: round(filters["seccompkit"]["calls"][call]["medianNs"] / filters["libseccomp"]["calls"][call]["medianNs"], 3) for call in CALLS}
+    rounds, ncalls = cost[0]["rounds"], cost[0]["calls"]
+
+    startup = hyperfine(os.path.join(w, "startup.json"))
+    compile_ = hyperfine(os.path.join(w, "compile.json"))
+
+    result = {
+        "benchmark": "launch",
+        "workload": {
+            "launch": "hyperfine -N (no shell), 30 warm-ups, then the runs below, all commands in one hyperfine run. "
+                      "C launcher: native/build/libseccomp-launch reads the Docker profile as OCI linux.seccomp JSON (jansson; written once by "
+                      "`seccompkit convert --to oci`, as dockerd hands runc the resolved profile), builds the filter with libseccomp as runc does, "
+                      "seccomp_load (no_new_privs + seccomp), execvp /bin/true: every launch. seccompkit run: reads data/profiles/docker-default.json, "
+                      "resolves it for amd64 (archMap, capabilities, minKernel), compiles, starts its stage two, which installs the filter and execs /bin/true.",
+            "perSyscall": f"native/build/syscall-cost: one process per filter installs it (no_new_privs, SECCOMP_FILTER_FLAG_SPEC_ALLOW), then per call "
+                          f"{rounds} rounds of {ncalls} raw syscall(2) calls after a warm-up round; median round, ns/call. Filters: "
+                          "`seccompkit compile data/profiles/docker-default.json` and libseccomp's export of the same OCI JSON by libseccomp-launch "
+                          "(without runc's ENOSYS stub; SeccompKit's filter has runc's ENOSYS cutoff built in).",
+            "aotVsJit": "hyperfine -N: `--version` (50 runs after 5 warm-ups) and `compile data/profiles/docker-default.json -q -o FILE` (20 runs after 3); "
+                        "JIT = `dotnet artifacts/cli/SeccompKit.Cli.dll` (framework-dependent, tiered JIT). Outputs compared byte for byte.",
+        },
+        "targets": {"launch": f"seccompkit run median <= {TARGET}x the C launcher's"},
+        "launch": launch,
+        "launchTargetMet": launch_target,
+        "perSyscall": {"noFilter": baseline, "filters": filters, "ratioSeccompkitToLibseccomp": ratios},
+        "aot": {
+            "binaryBytes": int(v["aotBinaryBytes"]),
+            "publishSeconds": int(v["aotPublishSeconds"]),
+            "startup": startup,
+            "compileDocker": compile_,
+        },
+        "load": {"before": float(v["loadBefore"]), "after": float(v["loadAfter"])},
+        "machine": describe_machine(),
+        "versions": {k: v[k] for k in ("dotnet", "gcc", "libseccomp", "jansson", "hyperfine", "seccompkit", "commit")},
+    }
+    os.makedirs(o.out, exist_ok=True)
+    with open(os.path.join(o.out, "launch.json"), "w") as fh:
+        json.dump(result, fh, indent=2)
+        fh.write("\n")
+
+    m = result["machine"]
+    md = ["# Launch benchmark", "",
+          f"Machine: {m['cpu']}, {m['cores']} cores, kernel {m['kernel']}, {m['os']}. "
+          f"Load average (1 min) {result['load']['before']} before, {result['load']['after']} after. "
+          f"dotnet {v['dotnet']}, libseccomp {v['libseccomp']}, gcc {v['gcc']}, hyperfine {v['hyperfine']}, seccompkit {v['seccompkit']}.", "",
+          "## Launch: `/bin/true` under Docker's default profile", "",
+          result["workload"]["launch"], "",
+          "| command | median ms | mean ms | min ms | runs | × C launcher |", "|---|---:|---:|---:|---:|---:|"]
+    for name, r in launch.items():
+        md.append(f"| {name} | {r['medianMs']:.3f} | {r['meanMs']:.3f} | {r['minMs']:.3f} | {r['runs']} | {r['ratioToC']:.2f} |")
+    md.append("")
+    if ours is None:
+        md.append(f"Target (seccompkit run ≤ {TARGET}× the C launcher, median): **not measured** — `seccompkit run` is not in this build.")
+    else:
+        md.append(f"Target (seccompkit run ≤ {TARGET}× the C launcher, median): {ours['ratioToC']:.2f}× — {'met' if launch_target else '**not met**'}.")
+    md += ["", "## Per-syscall cost of the Docker filter", "", result["workload"]["perSyscall"], "",
+           f"Filter length: SeccompKit {filters['seccompkit']['length']}, libseccomp {filters['libseccomp']['length']} instructions.", "",
+           "| call | no filter ns | SeccompKit ns (+over none) | libseccomp ns (+over none) | SeccompKit / libseccomp | action | instructions SeccompKit / libseccomp |",
+           "|---|---:|---:|---:|---:|---|---:|"]
+    for call in CALLS:
+        s, lb = filters["seccompkit"]["calls"][call], filters["libseccomp"]["calls"][call]
+        ins = "cached (filter not run)" if s["cachedByKernel"] and lb["cachedByKernel"] else f"{s['instructionsExecuted']} / {lb['instructionsExecuted']}"
+        md.append(f"| {call} | {baseline[call]['medianNs']:.1f} | {s['medianNs']:.1f} ({s['overNoFilterNs']:+.1f}) | {lb['medianNs']:.1f} ({lb['overNoFilterNs']:+.1f}) | "
+                  f"{ratios[call]:.2f} | {s['action']} | {ins} |")
+    md += ["", "A denied call can be cheaper than no filter: the filter answers before the syscall body runs.", "",
+           "## NativeAOT vs JIT", "", result["workload"]["aotVsJit"], "",
+           f"NativeAOT binary: {result['aot']['binaryBytes'] / 1e6:.1f} MB ({result['aot']['binaryBytes']} bytes, stripped, linux-x64); "
+           + (f"`build-aot.sh` published it in {result['aot']['publishSeconds']} s in this run (incremental when obj/ was warm)."
+              if result['aot']['publishSeconds'] >= 0 else "a prebuilt binary ($SECCOMPKIT) was measured."), "",
+           "| measurement | NativeAOT median ms | JIT median ms | JIT / NativeAOT |", "|---|---:|---:|---:|"]
+    for label, d in (("`seccompkit --version` (startup)", startup), ("`seccompkit compile` Docker profile", compile_)):
+        a, j = d["NativeAOT"]["medianMs"], d["JIT"]["medianMs"]
+        md.append(f"| {label} | {a:.2f} | {j:.2f} | {j / a:.1f} |")
+    md.append("")
+    with open(os.path.join(o.out, "launch.md"), "w") as fh:
+        fh.write("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
