@@ -57,19 +57,29 @@ public static class RunCommand
                 throw new CliInputException("give the policy with exactly one of --profile FILE (JSON) or --policy FILE (policy language)", ExitCodes.Usage);
             string[] argv = parse.GetValue(command) ?? [];
 
-            var p = LoadPolicy(parse, policy, profilePath ?? policyPath!, console);
-            if (parse.GetValue(errnoDefault) is { } e) p = p.WithDefaultAction(PolicyAction.Errno(ParseErrno(e)));
-            Preflight(p);
-            CompiledPolicy compiled;
-            try { compiled = PolicyCompiler.Compile(p); }
-            catch (SeccompException ex) { throw new CliInputException(ex.Message, ExitCodes.RunPolicyInvalid); }
+            // Stage two starts first and waits for the filter, so its start-up overlaps reading and compiling the
+            // policy. If anything below fails, disposing the pending launch stops it: the program never runs.
+            PendingLaunch pending;
+            try { pending = SandboxLauncher.Prepare(argv[0], argv[1..]); }
+            catch (LaunchException e) { return LaunchFailed(e, console); }
+            using (pending)
+            {
+                var p = LoadPolicy(parse, policy, profilePath ?? policyPath!, console);
+                if (parse.GetValue(errnoDefault) is { } e) p = p.WithDefaultAction(PolicyAction.Errno(ParseErrno(e)));
+                Preflight(p);
+                CompiledPolicy compiled;
+                try { compiled = PolicyCompiler.Compile(p); }
+                catch (SeccompException ex) { throw new CliInputException(ex.Message, ExitCodes.RunPolicyInvalid); }
 
-            // The policy's own flags as runc applies them: LOG and SPEC_ALLOW. TSYNC changes nothing here (execve leaves
-            // one thread) and WAIT_KILLABLE_RECV needs a listener, which run refuses above.
-            var flags = (parse.GetValue(log) || p.Flags.HasFlag(PolicyFlags.Log) ? SeccompFilterFlags.Log : 0)
-                | (p.Flags.HasFlag(PolicyFlags.SpecAllow) ? SeccompFilterFlags.SpecAllow : 0);
-            var request = new LaunchRequest(argv[0], argv[1..], compiled.Program) { Flags = flags };
-            return Run(request, p, console, parse.GetValue(log));
+                // The policy's own flags as runc applies them: LOG and SPEC_ALLOW. TSYNC changes nothing here (execve leaves
+                // one thread) and WAIT_KILLABLE_RECV needs a listener, which run refuses above.
+                var flags = (parse.GetValue(log) || p.Flags.HasFlag(PolicyFlags.Log) ? SeccompFilterFlags.Log : 0)
+                    | (p.Flags.HasFlag(PolicyFlags.SpecAllow) ? SeccompFilterFlags.SpecAllow : 0);
+                SandboxedProcess process;
+                try { process = pending.Start(compiled.Program, flags); }
+                catch (LaunchException ex) { return LaunchFailed(ex, console); }
+                return Supervise(process, p, console, parse.GetValue(log));
+            }
         });
         return cmd;
     }
@@ -106,22 +116,21 @@ public static class RunCommand
                 $"the policy does not allow execve ({Because(execve)}), so no program can start under it: allow execve", ExitCodes.RunCannotExecute);
     }
 
-    private static int Run(LaunchRequest request, SeccompPolicy policy, ICliConsole console, bool log)
+    private static int LaunchFailed(LaunchException e, ICliConsole console)
     {
-        SandboxedProcess process;
-        try { process = SandboxLauncher.Start(request); }
-        catch (LaunchException e)
+        console.Error.WriteLine($"seccompkit: run: {e.Message}");
+        return e.Failure switch
         {
-            console.Error.WriteLine($"seccompkit: run: {e.Message}");
-            return e.Failure switch
-            {
-                LaunchFailure.ProgramNotFound => ExitCodes.RunNotFound,
-                LaunchFailure.ProgramNotExecutable => ExitCodes.RunCannotExecute,
-                LaunchFailure.NoNewPrivilegesDenied => ExitCodes.RunNoNewPrivsDenied,
-                LaunchFailure.FilterRefused => ExitCodes.RunFilterRefused,
-                _ => ExitCodes.RunLaunchFailed,
-            };
-        }
+            LaunchFailure.ProgramNotFound => ExitCodes.RunNotFound,
+            LaunchFailure.ProgramNotExecutable => ExitCodes.RunCannotExecute,
+            LaunchFailure.NoNewPrivilegesDenied => ExitCodes.RunNoNewPrivsDenied,
+            LaunchFailure.FilterRefused => ExitCodes.RunFilterRefused,
+            _ => ExitCodes.RunLaunchFailed,
+        };
+    }
+
+    private static int Supervise(SandboxedProcess process, SeccompPolicy policy, ICliConsole console, bool log)
+    {
         using (process)
         {
             // Ctrl-C and Ctrl-\ reach the program from the terminal (same process group): seccompkit only ignores them.
