@@ -25,8 +25,10 @@ public static class CliApp
             "  seccompkit emulate filter.bpf --all               # action of every x86_64 syscall\n" +
             "  seccompkit check filter.bpf && echo accepted      # would the kernel load it?\n" +
             "  seccompkit asm listing.txt -o filter.bpf          # text back to a raw filter\n" +
-            "  seccompkit run --profile docker.json -- ls -la    # run a program under a policy\n\n" +
-            "Exit codes: 0 ok, 1 the kernel would refuse the filter, 2 usage error, 3 bad input, 4 output failed, 70 internal error;\n" +
+            "  seccompkit run --profile docker.json -- ls -la    # run a program under a policy\n" +
+            "  sudo seccompkit dump 1234                         # the filters of a running process\n\n" +
+            "Exit codes: 0 ok, 1 the kernel would refuse the filter, 2 usage error, 3 bad input, 4 output failed,\n" +
+            "66 no such process, 70 internal error, 77 permission denied;\n" +
             "run passes on the program's status and has its own codes for failures before the program starts (see run --help).");
         var summaries = new (Command Command, string Summary)[]
         {
@@ -38,6 +40,7 @@ public static class CliApp
             (ConvertCommand.Create(console), "Convert between OCI/Docker JSON and the policy language"),
             (RunCommand.Create(console), "Run a program under a policy (fails closed; names the syscall of a seccomp kill)"),
             (FeaturesCommand.Create(console), "What this kernel's seccomp supports: actions, filter flags, notification sizes"),
+            (DumpCommand.Create(console), "Read the filters of a running process (ptrace, root), newest first; -o DIR saves them"),
         };
         foreach (var (command, _) in summaries) root.Add(command);
         // The top-level help lists one line per command; each command's own --help has the full text and examples.

@@ -11,7 +11,7 @@ public static class ExitCodes
     public const int FilterRefused = 1;
     /// <summary>The command line is wrong (unknown option, missing argument, bad value).</summary>
     public const int Usage = 2;
-    /// <summary>An input could not be read or parsed (missing file, bad format, unknown syscall name).</summary>
+    /// <summary>An input could not be read or parsed (missing file, bad format, unknown syscall name; for <c>dump</c>: the filters could not be read, e.g. the process did not stop in time).</summary>
     public const int BadInput = 3;
     /// <summary>An output could not be written.</summary>
     public const int OutputFailed = 4;
@@ -31,6 +31,16 @@ public static class ExitCodes
     public const int RunNotFound = 127;
     /// <summary><c>run</c>: the program was killed by SIGSYS (128 + 31, as a shell reports it): a seccomp kill, or TRAP without a handler.</summary>
     public const int RunKilledBySeccomp = 159;
+    /// <summary>
+    /// <c>dump</c>: there is no such process (or it exited while being read). The value is sysexits.h's
+    /// EX_NOINPUT: the process is the input.
+    /// </summary>
+    public const int ProcessNotFound = 66;
     /// <summary>A bug in seccompkit; please report it with the command line.</summary>
     public const int InternalError = 70;
+    /// <summary>
+    /// <c>dump</c>: the kernel refused (ptrace needs root; the process may already be traced, or seccompkit itself
+    /// runs under seccomp); the message says which. The value is sysexits.h's EX_NOPERM.
+    /// </summary>
+    public const int PermissionDenied = 77;
 }

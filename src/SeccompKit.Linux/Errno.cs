@@ -14,11 +14,13 @@ public enum Errno
     ESRCH = 3,
     /// <summary>Interrupted system call (retried inside SeccompKit, never surfaced).</summary>
     EINTR = 4,
+    /// <summary>I/O error; for ptrace: a request this kernel does not know (PTRACE_SECCOMP_GET_FILTER without CONFIG_CHECKPOINT_RESTORE).</summary>
+    EIO = 5,
     /// <summary>Exec format error.</summary>
     ENOEXEC = 8,
     /// <summary>Bad file descriptor.</summary>
     EBADF = 9,
-    /// <summary>No child processes.</summary>
+    /// <summary>No child processes; for waitpid: the process is no longer waitable by the caller.</summary>
     ECHILD = 10,
     /// <summary>Try again.</summary>
     EAGAIN = 11,
@@ -36,6 +38,8 @@ public enum Errno
     ENOSYS = 38,
     /// <summary>Operation not supported; for GET_ACTION_AVAIL: the action is unknown to this kernel.</summary>
     EOPNOTSUPP = 95,
+    /// <summary>Wrong medium type; for PTRACE_SECCOMP_GET_FILTER: the filter is not classic BPF, so the kernel kept no copy of its instructions.</summary>
+    EMEDIUMTYPE = 124,
 }
 
 /// <summary>A system call failed; <see cref="Errno"/> keeps the raw value.</summary>

@@ -180,6 +180,45 @@ public sealed partial class RunSpecs : IDisposable
     }
 
     [Fact]
+    public void Dump_reads_back_exactly_the_filter_run_installed()
+    {
+        var compiled = Path.Combine(_dir, "docker.bpf");
+        Assert.Equal(0, TestConsole.Run("compile", Docker, "-q", "-o", compiled).Exit);
+        var psi = new ProcessStartInfo(Cli) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in new[] { "run", "--profile", Docker, "-q", "--", "sh", "-c", "echo ready; read x; exit 4" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        try
+        {
+            Assert.Equal("ready", p.StandardOutput.ReadLine());
+            // The program is seccompkit's child (stage two became it): a grandchild of this test host, so .NET's
+            // SIGCHLD handling here never sees its ptrace stops.
+            int program = int.Parse(File.ReadAllText($"/proc/{p.Id}/task/{p.Id}/children").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            var dumpDir = Path.Combine(_dir, "dump");
+            var (exit, console) = TestConsole.Run("dump", program.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", dumpDir);
+            Assert.True(exit == 0, console.StderrText);
+            Assert.Equal(["filter-0.bpf"], Directory.GetFiles(dumpDir).Select(Path.GetFileName).ToArray());
+            Assert.Equal(File.ReadAllBytes(compiled), File.ReadAllBytes(Path.Combine(dumpDir, "filter-0.bpf")));
+            p.StandardInput.WriteLine("go");
+            p.StandardInput.Close();
+            Assert.True(p.WaitForExit(30_000));
+            Assert.Equal(4, p.ExitCode); // the program ran on after the dump and exited on its own
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(true);
+        }
+    }
+
+    [Fact]
+    public void A_sigsys_that_is_not_a_seccomp_kill_is_not_blamed_on_a_syscall()
+    {
+        var policy = Policy("default allow\n");
+        var r = Run(["--policy", policy], ["sh", "-c", "kill -SYS $$"]);
+        Assert.Equal(159, r.Exit);
+        Assert.Contains("no audit record names a syscall: not a seccomp kill", r.Err);
+    }
+
+    [Fact]
     public void Log_lists_every_refused_syscall_of_the_program_and_its_children()
     {
         var policy = Policy("default allow\nerrno(EPERM) { mkdir, mkdirat }\nerrno(EACCES) { chmod, fchmodat }\n");
@@ -265,6 +304,19 @@ public sealed partial class RunSpecs : IDisposable
         Assert.Equal(120, r.Exit);
         Assert.Contains("ENOMEM", r.Err);
         Assert.Contains("32768", r.Err);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public void No_new_privs_refused_stops_the_program_with_code_123()
+    {
+        var victim = Path.Combine(CompileSpecs.Repo("tests/TestVictim/bin"),
+            AppContext.BaseDirectory.Contains("/Debug/", StringComparison.Ordinal) ? "Debug" : "Release", "net10.0", "TestVictim");
+        var marker = Path.Combine(_dir, "ran");
+        var r = Exec(victim, ["deny-nnp", "--", Cli, "run", "--profile", Docker, "-q", "--", "sh", "-c", $"touch {marker}"]);
+        Assert.Equal(123, r.Exit);
+        Assert.Contains("PR_SET_NO_NEW_PRIVS", r.Err);
+        Assert.Contains("EPERM", r.Err);
         Assert.False(File.Exists(marker));
     }
 

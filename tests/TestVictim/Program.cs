@@ -5,6 +5,8 @@
 //   nnp                     prints no_new_privs and the seccomp mode before and after ApplyToCurrentProcess.
 //   pad-full -- CMD ARGS    fills the filter stack with allow-all filters until not even a 1-instruction filter fits
 //                           (the kernel's 32768-instruction budget), then execvp's CMD.
+//   deny-nnp -- CMD ARGS    (root) installs, without no_new_privs, a filter that fails prctl(PR_SET_NO_NEW_PRIVS)
+//                           with EPERM, as a confining security module might, then execvp's CMD.
 //   launch PROGRAM ARGS     runs PROGRAM under an allow-all-but-personality-kill filter with SandboxLauncher, with this
 //                           executable as stage two; prints the exit status.
 using System.Globalization;
@@ -23,6 +25,7 @@ switch (args.FirstOrDefault())
     case "nnp": return Nnp();
     case "pad-full": return PadFull(args[2..]);
     case "launch": return Launch(args[1], args[2..]);
+    case "deny-nnp": return DenyNnp(args[2..]);
     default:
         Console.Error.WriteLine("usage: TestVictim tsync N | tsync-conflict | nnp | pad-full -- CMD... | launch PROGRAM ARGS...");
         return 2;
@@ -149,6 +152,24 @@ static int PadFull(string[] command)
     Console.Error.WriteLine($"pad-full: {installed} filters, {instructions} instructions");
     var argv = command.Append(null).ToArray();
     Native.execvp(command[0], argv);
+    Console.Error.WriteLine($"execvp {command[0]}: errno {Marshal.GetLastPInvokeError()}");
+    return 127;
+}
+
+static int DenyNnp(string[] command)
+{
+    var filter = BpfProgram.Create(
+    [
+        Instruction.Stmt(BPF_LD | BPF_W | BPF_ABS, 0),                          // A = nr
+        Instruction.Jump(BPF_JMP | BPF_JEQ | BPF_K, 157, 0, 3),                  // prctl?
+        Instruction.Stmt(BPF_LD | BPF_W | BPF_ABS, 16),                         // A = option (low half of args[0])
+        Instruction.Jump(BPF_JMP | BPF_JEQ | BPF_K, 38, 0, 1),                   // PR_SET_NO_NEW_PRIVS?
+        Instruction.Stmt(BPF_RET | BPF_K, SeccompReturn.SECCOMP_RET_ERRNO | 1),  // EPERM
+        Instruction.Stmt(BPF_RET | BPF_K, SeccompReturn.SECCOMP_RET_ALLOW),
+    ]);
+    // Root holds CAP_SYS_ADMIN, so the filter goes on without no_new_privs (which would defeat the test).
+    SeccompKernel.InstallFilter(filter, SeccompFilterFlags.Tsync);
+    Native.execvp(command[0], command.Append(null).ToArray());
     Console.Error.WriteLine($"execvp {command[0]}: errno {Marshal.GetLastPInvokeError()}");
     return 127;
 }

@@ -57,19 +57,29 @@ public static class RunCommand
                 throw new CliInputException("give the policy with exactly one of --profile FILE (JSON) or --policy FILE (policy language)", ExitCodes.Usage);
             string[] argv = parse.GetValue(command) ?? [];
 
-            var p = LoadPolicy(parse, policy, profilePath ?? policyPath!, console);
-            if (parse.GetValue(errnoDefault) is { } e) p = p.WithDefaultAction(PolicyAction.Errno(ParseErrno(e)));
-            Preflight(p);
-            CompiledPolicy compiled;
-            try { compiled = PolicyCompiler.Compile(p); }
-            catch (SeccompException ex) { throw new CliInputException(ex.Message, ExitCodes.RunPolicyInvalid); }
+            // Stage two starts first and waits for the filter, so its start-up overlaps reading and compiling the
+            // policy. If anything below fails, disposing the pending launch stops it: the program never runs.
+            PendingLaunch pending;
+            try { pending = SandboxLauncher.Prepare(argv[0], argv[1..]); }
+            catch (LaunchException e) { return LaunchFailed(e, console); }
+            using (pending)
+            {
+                var p = LoadPolicy(parse, policy, profilePath ?? policyPath!, console);
+                if (parse.GetValue(errnoDefault) is { } e) p = p.WithDefaultAction(PolicyAction.Errno(ParseErrno(e)));
+                Preflight(p);
+                CompiledPolicy compiled;
+                try { compiled = PolicyCompiler.Compile(p); }
+                catch (SeccompException ex) { throw new CliInputException(ex.Message, ExitCodes.RunPolicyInvalid); }
 
-            // The policy's own flags as runc applies them: LOG and SPEC_ALLOW. TSYNC changes nothing here (execve leaves
-            // one thread) and WAIT_KILLABLE_RECV needs a listener, which run refuses above.
-            var flags = (parse.GetValue(log) || p.Flags.HasFlag(PolicyFlags.Log) ? SeccompFilterFlags.Log : 0)
-                | (p.Flags.HasFlag(PolicyFlags.SpecAllow) ? SeccompFilterFlags.SpecAllow : 0);
-            var request = new LaunchRequest(argv[0], argv[1..], compiled.Program) { Flags = flags };
-            return Run(request, p, console, parse.GetValue(log));
+                // The policy's own flags as runc applies them: LOG and SPEC_ALLOW. TSYNC changes nothing here (execve leaves
+                // one thread) and WAIT_KILLABLE_RECV needs a listener, which run refuses above.
+                var flags = (parse.GetValue(log) || p.Flags.HasFlag(PolicyFlags.Log) ? SeccompFilterFlags.Log : 0)
+                    | (p.Flags.HasFlag(PolicyFlags.SpecAllow) ? SeccompFilterFlags.SpecAllow : 0);
+                SandboxedProcess process;
+                try { process = pending.Start(compiled.Program, flags); }
+                catch (LaunchException ex) { return LaunchFailed(ex, console); }
+                return Supervise(process, p, console, parse.GetValue(log));
+            }
         });
         return cmd;
     }
@@ -106,22 +116,21 @@ public static class RunCommand
                 $"the policy does not allow execve ({Because(execve)}), so no program can start under it: allow execve", ExitCodes.RunCannotExecute);
     }
 
-    private static int Run(LaunchRequest request, SeccompPolicy policy, ICliConsole console, bool log)
+    private static int LaunchFailed(LaunchException e, ICliConsole console)
     {
-        SandboxedProcess process;
-        try { process = SandboxLauncher.Start(request); }
-        catch (LaunchException e)
+        console.Error.WriteLine($"seccompkit: run: {e.Message}");
+        return e.Failure switch
         {
-            console.Error.WriteLine($"seccompkit: run: {e.Message}");
-            return e.Failure switch
-            {
-                LaunchFailure.ProgramNotFound => ExitCodes.RunNotFound,
-                LaunchFailure.ProgramNotExecutable => ExitCodes.RunCannotExecute,
-                LaunchFailure.NoNewPrivilegesDenied => ExitCodes.RunNoNewPrivsDenied,
-                LaunchFailure.FilterRefused => ExitCodes.RunFilterRefused,
-                _ => ExitCodes.RunLaunchFailed,
-            };
-        }
+            LaunchFailure.ProgramNotFound => ExitCodes.RunNotFound,
+            LaunchFailure.ProgramNotExecutable => ExitCodes.RunCannotExecute,
+            LaunchFailure.NoNewPrivilegesDenied => ExitCodes.RunNoNewPrivsDenied,
+            LaunchFailure.FilterRefused => ExitCodes.RunFilterRefused,
+            _ => ExitCodes.RunLaunchFailed,
+        };
+    }
+
+    private static int Supervise(SandboxedProcess process, SeccompPolicy policy, ICliConsole console, bool log)
+    {
         using (process)
         {
             // Ctrl-C and Ctrl-\ reach the program from the terminal (same process group): seccompkit only ignores them.
@@ -140,14 +149,26 @@ public static class RunCommand
                     console.Error.WriteLine($"seccompkit: {name} (pid {process.Pid}) was killed by seccomp: {Describe(record, policy)}");
                 else
                     console.Error.WriteLine(
-                        $"seccompkit: {name} (pid {process.Pid}) was killed by SIGSYS: a seccomp kill (or TRAP without a handler), but the syscall is unknown: " +
-                        (process.AuditUnavailableReason is { } why ? $"no audit record could be read ({why})" : "no audit record arrived (TRAP is only logged with --log)"));
+                        process.AuditUnavailableReason is { } why
+                            ? $"seccompkit: {name} (pid {process.Pid}) was killed by SIGSYS, most likely by the filter, but the syscall is unknown: the audit log cannot be read ({why})"
+                            : $"seccompkit: {name} (pid {process.Pid}) was killed by SIGSYS, but no audit record names a syscall: not a seccomp kill (a SIGSYS sent by a process), or a TRAP without a handler (logged only with --log)");
             }
-            // Wait for trailing records only when they matter most (--log, or a failed program); a clean exit takes what
-            // has arrived, which includes the kills of children that ended before the program did.
-            var records = process.AuditRecords(settle: log || status.ShellCode != 0);
-            foreach (var r in records.Where(r => r.IsKill && r.Pid != process.Pid))
-                console.Error.WriteLine($"seccompkit: {r.Comm} (pid {r.Pid}, a child of the program) was killed by seccomp: {Describe(r, policy)}");
+            // Children killed by SIGSYS are known exactly from the process-events connector; wait for their records only
+            // then (records trail the kill by a few ms). Without the connector, wait only when the program failed.
+            var killedChildren = process.DescendantsKilledBySigsys();
+            var deadline = DateTime.UtcNow + AuditWait;
+            foreach (var pid in killedChildren ?? [])
+            {
+                var left = deadline - DateTime.UtcNow;
+                var r = process.FindKillRecord(pid, left > TimeSpan.Zero ? left : TimeSpan.Zero);
+                console.Error.WriteLine(r is not null
+                    ? $"seccompkit: {r.Comm} (pid {r.Pid}, a child of the program) was killed by seccomp: {Describe(r, policy)}"
+                    : $"seccompkit: pid {pid} (a child of the program) was killed by SIGSYS, but no audit record names a syscall: not a seccomp kill, or a TRAP without a handler (logged only with --log)");
+            }
+            var records = process.AuditRecords(settle: log || (killedChildren is null && status.ShellCode != 0));
+            if (killedChildren is null)
+                foreach (var r in records.Where(r => r.IsKill && r.Pid != process.Pid))
+                    console.Error.WriteLine($"seccompkit: {r.Comm} (pid {r.Pid}, a child of the program) was killed by seccomp: {Describe(r, policy)}");
             if (log) WriteLogSummary(records.Where(r => !r.IsKill).ToList(), process, console);
             return status.KilledBySigsys ? ExitCodes.RunKilledBySeccomp : status.ShellCode;
         }

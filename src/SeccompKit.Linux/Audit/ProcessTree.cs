@@ -15,10 +15,14 @@ public sealed class ProcessTree : IDisposable
     private const uint CN_IDX_PROC = 1, CN_VAL_PROC = 1;
     private const uint PROC_CN_MCAST_LISTEN = 1;
     private const uint PROC_EVENT_FORK = 1;
+    private const uint PROC_EVENT_EXIT = 0x80000000;
+    private const int MSG_DONTWAIT = 0x40;
 
     private readonly SafeFileDescriptorHandle _socket;
     private readonly HashSet<int> _members = [];
     private readonly List<(int Parent, int Child)> _early = [];
+    private readonly List<(int Tgid, int Tid, int ExitCode)> _exits = [];
+    private readonly object _socketGate = new();
     private readonly Thread _reader;
     private volatile bool _disposed;
     private int _root;
@@ -85,22 +89,62 @@ public sealed class ProcessTree : IDisposable
         lock (_members) return _members.Contains(pid);
     }
 
+    /// <summary>
+    /// Reads every event already queued, on the calling thread. The connector queues an event on the socket when
+    /// it happens, so after the root has been reaped this makes the picture complete up to that moment.
+    /// </summary>
+    public void Sync()
+    {
+        while (ReceiveOne(MSG_DONTWAIT)) { }
+    }
+
+    /// <summary>
+    /// Members (thread group id, thread id) whose thread ended by SIGSYS: seccomp kills (or unhandled TRAPs) below the
+    /// root. Call <see cref="Sync"/> first.
+    /// </summary>
+    public IReadOnlyList<(int Tgid, int Tid)> SigsysExits()
+    {
+        lock (_members)
+            return _exits.Where(e => (e.ExitCode & 0x7f) == 31 && _members.Contains(e.Tgid)).Select(e => (e.Tgid, e.Tid)).Distinct().ToList();
+    }
+
+    private readonly byte[] _buffer = new byte[8192];
+
+    private unsafe bool ReceiveOne(int flags)
+    {
+        lock (_socketGate)
+        {
+            nint n;
+            fixed (byte* p = _buffer)
+            {
+                // SAFETY: `p` is pinned; the kernel writes at most _buffer.Length bytes.
+                n = Interop.Netlink.recv(_socket.Fd, p, (nuint)_buffer.Length, flags);
+            }
+            if (n <= 0) return false; // EAGAIN: nothing queued; ENOBUFS: events were lost
+            Parse(_buffer.AsSpan(0, (int)n));
+            return true;
+        }
+    }
+
     private unsafe void ReadLoop()
     {
-        byte[] buffer = new byte[8192];
         while (!_disposed)
         {
-            var pfd = new Interop.Netlink.pollfd { fd = _socket.Fd, events = Interop.Netlink.POLLIN };
-            // SAFETY: `pfd` is a local pollfd, alive for the call.
-            if (Interop.Netlink.poll(&pfd, 1, 200) <= 0) continue;
-            nint n;
-            fixed (byte* p = buffer)
+            // Holding a reference keeps the descriptor open (and its number ours) while poll uses it; Dispose does not
+            // wait for this thread, the close happens when the reference is released.
+            bool added = false;
+            try { _socket.DangerousAddRef(ref added); }
+            catch (ObjectDisposedException) { return; }
+            try
             {
-                // SAFETY: `p` is pinned; the kernel writes at most buffer.Length bytes.
-                n = Interop.Netlink.recv(_socket.Fd, p, (nuint)buffer.Length, 0);
+                var pfd = new Interop.Netlink.pollfd { fd = _socket.Fd, events = Interop.Netlink.POLLIN };
+                // SAFETY: `pfd` is a local pollfd, alive for the call; the fd is kept open by the reference above.
+                if (Interop.Netlink.poll(&pfd, 1, 200) > 0 && !_disposed) ReceiveOne(MSG_DONTWAIT);
             }
-            if (n <= 0) continue; // ENOBUFS: events were lost; keep going
-            Parse(buffer.AsSpan(0, (int)n));
+            finally
+            {
+                if (added) _socket.DangerousRelease();
+            }
         }
     }
 
@@ -113,7 +157,16 @@ public sealed class ProcessTree : IDisposable
             int len = (int)BinaryPrimitives.ReadUInt32LittleEndian(data);
             if (len < 16 || len > data.Length) return;
             var ev = data[36..];
-            if (BinaryPrimitives.ReadUInt32LittleEndian(ev) == PROC_EVENT_FORK && ev.Length >= 32)
+            uint what = BinaryPrimitives.ReadUInt32LittleEndian(ev);
+            if (what == PROC_EVENT_EXIT && ev.Length >= 32)
+            {
+                // exit: { pid process_pid, process_tgid; u32 exit_code (a wait status), exit_signal; ... } at offset 16.
+                int tid = BinaryPrimitives.ReadInt32LittleEndian(ev[16..]);
+                int tgid = BinaryPrimitives.ReadInt32LittleEndian(ev[20..]);
+                int code = BinaryPrimitives.ReadInt32LittleEndian(ev[24..]);
+                if ((code & 0x7f) == 31) lock (_members) _exits.Add((tgid, tid, code));
+            }
+            if (what == PROC_EVENT_FORK && ev.Length >= 32)
             {
                 int parentTgid = BinaryPrimitives.ReadInt32LittleEndian(ev[20..]);
                 int childTgid = BinaryPrimitives.ReadInt32LittleEndian(ev[28..]);
@@ -134,7 +187,6 @@ public sealed class ProcessTree : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _reader.Join(TimeSpan.FromSeconds(1));
         _socket.Dispose();
     }
 }

@@ -139,24 +139,33 @@ public sealed class SeccompAuditLog : IDisposable
     private void ReadLoop()
     {
         var buffer = new byte[16384];
+        var handle = (SafeHandles.SafeFileDescriptorHandle?)_socket ?? _kmsg!;
         while (!_disposed)
         {
+            // Holding a reference keeps the descriptor open (and its number ours) while poll/read use it; Dispose does
+            // not wait for this thread, the close happens when the reference is released.
+            bool added = false;
+            try { handle.DangerousAddRef(ref added); }
+            catch (ObjectDisposedException) { return; }
+            bool idle;
             try
             {
                 if (_socket is not null)
                 {
                     int n = ReceiveNetlink(buffer);
                     if (n > 0) ParseNetlink(buffer.AsSpan(0, n));
+                    idle = false;
                 }
                 else
                 {
-                    if (!ReadKmsg(buffer)) Thread.Sleep(20);
+                    idle = !ReadKmsg(buffer);
                 }
             }
-            catch (Exception) when (_disposed)
+            finally
             {
-                return;
+                if (added) handle.DangerousRelease();
             }
+            if (idle) Thread.Sleep(20);
         }
     }
 
@@ -217,7 +226,6 @@ public sealed class SeccompAuditLog : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _reader.Join(TimeSpan.FromSeconds(1));
         _socket?.Dispose();
         _kmsg?.Dispose();
     }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using SeccompKit.Bpf;
@@ -69,78 +70,91 @@ public sealed record LaunchRequest
 public static class SandboxLauncher
 {
     /// <summary>Starts the program; returns once it runs (stage two has execve'd) or throws if it could not.</summary>
-    public static unsafe SandboxedProcess Start(LaunchRequest request)
+    public static SandboxedProcess Start(LaunchRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if ((request.Flags & SeccompFilterFlags.NewListener) != 0)
-            throw new ArgumentException("a listener fd would belong to the program, not to the caller; the launcher does not support NEW_LISTENER", nameof(request));
-        string path = ProgramResolver.Resolve(request.Program);
-        var stage = request.Stage ?? StageCommand.ForCurrentProcess();
-        byte[] filter = request.Filter.ToRaw();
+        using var pending = Prepare(request.Program, request.Arguments, request.CollectAuditRecords, request.Stage);
+        return pending.Start(request.Filter, request.Flags, request.SetNoNewPrivileges);
+    }
+
+    /// <summary>
+    /// Resolves the program and starts stage two, which waits for the filter: the caller can compile the filter
+    /// meanwhile (stage two's start-up overlaps it), then call <see cref="PendingLaunch.Start"/>. Disposing the
+    /// pending launch without starting it stops stage two; the program never runs without its filter.
+    /// </summary>
+    public static unsafe PendingLaunch Prepare(string program, IReadOnlyList<string> arguments, bool collectAuditRecords = true, StageCommand? stage = null)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(arguments);
+        string path = ProgramResolver.Resolve(program);
+        stage ??= StageCommand.ForCurrentProcess();
 
         string whyNoAudit = "not requested";
-        var audit = request.CollectAuditRecords ? SeccompAuditLog.TryOpen(out whyNoAudit) : null;
+        var audit = collectAuditRecords ? SeccompAuditLog.TryOpen(out whyNoAudit) : null;
         var tree = audit is not null ? ProcessTree.TryOpen(out _) : null;
 
         int* filterPipe = stackalloc int[2];
         int* statusPipe = stackalloc int[2];
         // SAFETY: each pointer is 2 ints of stack memory for the kernel to fill.
-        Errors.Check(pipe2(filterPipe, O_CLOEXEC), "pipe2");
+        if (pipe2(filterPipe, O_CLOEXEC) != 0)
+        {
+            var e = Errors.Last();
+            audit?.Dispose(); tree?.Dispose();
+            throw new ErrnoException("pipe2", e, "");
+        }
         if (pipe2(statusPipe, O_CLOEXEC) != 0)
         {
             var e = Errors.Last();
             close(filterPipe[0]); close(filterPipe[1]);
+            audit?.Dispose(); tree?.Dispose();
             throw new ErrnoException("pipe2", e, "");
         }
         int pid;
         try
         {
-            // The whole filter fits in the pipe (4096 × 8 = 32 KiB < 64 KiB), so it is written before the spawn.
-            WriteAll(filterPipe[1], filter);
-            close(filterPipe[1]);
-            filterPipe[1] = -1;
-
             var argv = new List<string> { stage.Executable };
             argv.AddRange(stage.PrefixArguments);
             argv.Add(StageTwo.Marker);
             argv.Add(filterPipe[0].ToString(CultureInfo.InvariantCulture));
             argv.Add(statusPipe[1].ToString(CultureInfo.InvariantCulture));
-            argv.Add(((uint)request.Flags).ToString(CultureInfo.InvariantCulture));
-            argv.Add(request.SetNoNewPrivileges ? "1" : "0");
             argv.Add(InheritedIgnoredSignals().ToString("x", CultureInfo.InvariantCulture));
             argv.Add(path);
-            argv.Add(request.Program);
-            argv.AddRange(request.Arguments);
+            argv.Add(program);
+            argv.AddRange(arguments);
             pid = Spawn(stage.Executable, argv, filterPipe[0], statusPipe[1]);
         }
         catch
         {
+            close(filterPipe[1]);
+            close(statusPipe[0]);
             audit?.Dispose();
             tree?.Dispose();
             throw;
         }
         finally
         {
-            if (filterPipe[1] >= 0) close(filterPipe[1]);
             close(filterPipe[0]);
             close(statusPipe[1]);
         }
+        return new PendingLaunch(new SandboxedProcess(pid, path, audit, whyNoAudit, tree), filterPipe[1], statusPipe[0]);
+    }
 
-        var process = new SandboxedProcess(pid, path, audit, whyNoAudit, tree);
-        try
-        {
-            AwaitExec(statusPipe[0], process, request);
-        }
-        catch
-        {
-            process.Dispose();
-            throw;
-        }
-        finally
-        {
-            close(statusPipe[0]);
-        }
-        return process;
+    /// <summary>
+    /// Writes the filter message stage two waits for: a 16-byte header (magic, flags, no_new_privs, instruction count)
+    /// and the program. Stage two accepts it only whole and followed by end of file, so a parent that dies half-way
+    /// can never leave it with a shorter program that happens to be valid.
+    /// </summary>
+    internal static unsafe void SendFilter(int fd, BpfProgram filter, SeccompFilterFlags flags, bool setNoNewPrivileges)
+    {
+        byte[] raw = filter.ToRaw();
+        byte[] message = new byte[StageTwo.FilterHeaderSize + raw.Length];
+        BinaryPrimitives.WriteUInt32LittleEndian(message, StageTwo.FilterMagic);
+        BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(4), (uint)flags);
+        BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(8), setNoNewPrivileges ? 1u : 0u);
+        BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(12), (uint)filter.Length);
+        raw.CopyTo(message, StageTwo.FilterHeaderSize);
+        // The whole message fits in the pipe (16 + 4096 × 8 bytes < 64 KiB): the write does not wait for stage two.
+        WriteAll(fd, message);
     }
 
     private static unsafe int Spawn(string executable, List<string> argv, int filterFd, int statusFd)
@@ -187,7 +201,7 @@ public static class SandboxLauncher
     }
 
     /// <summary>Reads stage two's status records until the pipe closes (execve succeeded) or a failure is reported.</summary>
-    private static unsafe void AwaitExec(int fd, SandboxedProcess process, LaunchRequest request)
+    internal static unsafe void AwaitExec(int fd, SandboxedProcess process, SeccompFilterFlags flags, int filterLength)
     {
         bool ready = false;
         byte* record = stackalloc byte[12];
@@ -228,11 +242,11 @@ public static class SandboxLauncher
                 StageTwo.Step.NoNewPrivs => new LaunchException(LaunchFailure.NoNewPrivilegesDenied,
                     $"prctl(PR_SET_NO_NEW_PRIVS) failed: {errno}; the program did not run. A security module (LSM) may forbid it here", errno),
                 StageTwo.Step.Install => new LaunchException(LaunchFailure.FilterRefused,
-                    SeccompKernel.InstallError(errno, request.Flags, request.Filter.Length).Message + "; the program did not run", errno),
+                    SeccompKernel.InstallError(errno, flags, filterLength).Message + "; the program did not run", errno),
                 StageTwo.Step.Exec => new LaunchException(errno == Errno.ENOENT ? LaunchFailure.ProgramNotFound : LaunchFailure.ProgramNotExecutable,
                     $"execve({process.Path}) failed under the filter: {errno}" + (errno == Errno.EPERM || errno == Errno.EACCES
                         ? "; the policy may refuse execve (or a syscall the kernel makes for it): allow execve in the policy" : "") + "; the program did not run", errno),
-                StageTwo.Step.Filter => new LaunchException(LaunchFailure.StageFailed, "the launcher's stage two could not read the filter; the program did not run"),
+                StageTwo.Step.Filter => new LaunchException(LaunchFailure.StageFailed, "the launcher's stage two did not receive a whole, valid filter; the program did not run"),
                 _ => new LaunchException(LaunchFailure.StageFailed, $"the launcher's stage two failed at step {step}: {errno}; the program did not run", errno),
             };
         }
@@ -251,7 +265,7 @@ public static class SandboxLauncher
         throw new SeccompException("/proc/self/status has no SigIgn line; is /proc mounted?");
     }
 
-    private static unsafe void WriteAll(int fd, byte[] data)
+    internal static unsafe void WriteAll(int fd, byte[] data)
     {
         fixed (byte* p = data)
         {
@@ -278,5 +292,76 @@ public static class SandboxLauncher
         fixed (char* c = s) Encoding.UTF8.GetBytes(c, s.Length, p, n);
         p[n] = 0;
         return p;
+    }
+}
+
+/// <summary>
+/// A program whose stage two is running and waiting for its filter (<see cref="SandboxLauncher.Prepare"/>).
+/// <see cref="Start"/> hands the filter over; <see cref="Dispose"/> without <see cref="Start"/> stops stage two.
+/// </summary>
+public sealed class PendingLaunch : IDisposable
+{
+    private readonly SandboxedProcess _process;
+    private int _filterFd;
+    private int _statusFd;
+    private bool _started;
+
+    internal PendingLaunch(SandboxedProcess process, int filterFd, int statusFd)
+    {
+        _process = process;
+        _filterFd = filterFd;
+        _statusFd = statusFd;
+    }
+
+    /// <summary>The resolved path of the program.</summary>
+    public string Path => _process.Path;
+
+    /// <summary>
+    /// Sends the filter; returns once the program runs under it, or throws <see cref="LaunchException"/> if any step
+    /// failed (the program did not run). Call once.
+    /// </summary>
+    public SandboxedProcess Start(BpfProgram filter, SeccompFilterFlags flags = SeccompFilterFlags.None, bool setNoNewPrivileges = true)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (_started) throw new InvalidOperationException("this launch has already been started");
+        if ((flags & SeccompFilterFlags.NewListener) != 0)
+            throw new ArgumentException("a listener fd would belong to the program, not to the caller; the launcher does not support NEW_LISTENER", nameof(flags));
+        _started = true;
+        try
+        {
+            SandboxLauncher.SendFilter(_filterFd, filter, flags, setNoNewPrivileges);
+            Interop.Proc.close(_filterFd);
+            _filterFd = -1;
+            SandboxLauncher.AwaitExec(_statusFd, _process, flags, filter.Length);
+        }
+        catch
+        {
+            Abort();
+            throw;
+        }
+        finally
+        {
+            if (_statusFd >= 0) Interop.Proc.close(_statusFd);
+            _statusFd = -1;
+        }
+        return _process;
+    }
+
+    /// <summary>Stops stage two if <see cref="Start"/> was not called (it has not run the program: it waits for the filter).</summary>
+    public void Dispose()
+    {
+        if (_started) return;
+        _started = true;
+        Abort();
+    }
+
+    private void Abort()
+    {
+        if (_filterFd >= 0) { Interop.Proc.close(_filterFd); _filterFd = -1; }
+        if (_statusFd >= 0) { Interop.Proc.close(_statusFd); _statusFd = -1; }
+        _process.Kill();
+        try { _process.WaitForExit(); }
+        catch (ErrnoException) { }
+        _process.Dispose();
     }
 }

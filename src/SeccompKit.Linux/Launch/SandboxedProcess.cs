@@ -110,6 +110,21 @@ public sealed class SandboxedProcess : IDisposable
         _audit?.WaitFor(r => r.Pid == Pid && (r.IsKill || r.Signal == ExitStatus.SIGSYS), timeout);
 
     /// <summary>
+    /// The descendants (thread group ids) with a thread that ended by SIGSYS, from the process-events connector
+    /// (complete up to the program's exit), or null when descendants cannot be followed (not root).
+    /// </summary>
+    public IReadOnlyList<int>? DescendantsKilledBySigsys()
+    {
+        if (_tree is null) return null;
+        _tree.Sync();
+        return _tree.SigsysExits().Select(e => e.Tgid).Where(p => p != Pid).Distinct().ToList();
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for the kill record of process <paramref name="pid"/>.</summary>
+    public SeccompAuditRecord? FindKillRecord(int pid, TimeSpan timeout) =>
+        _audit?.WaitFor(r => r.Pid == pid && (r.IsKill || r.Signal == ExitStatus.SIGSYS), timeout);
+
+    /// <summary>
     /// Every seccomp audit record of the program and its descendants. Descendants are followed exactly with the
     /// process-events connector (root); without it, only those still visible when their record arrived count.
     /// </summary>

@@ -27,6 +27,8 @@ public static class StageTwo
     public const string Marker = "__seccompkit-stage2";
 
     internal const uint StatusMagic = 0x32534b53; // "SKS2"
+    internal const uint FilterMagic = 0x31464b53; // "SKF1"
+    internal const int FilterHeaderSize = 16;
 
     /// <summary>The steps stage two reports on its status pipe.</summary>
     internal enum Step : uint
@@ -59,15 +61,14 @@ public static class StageTwo
         return true;
     }
 
-    // Arguments: Marker FILTER_FD STATUS_FD FLAGS NNP(0|1) IGNORED_SIGNALS(hex) PATH ARGV0 [ARGS...]
+    // Arguments: Marker FILTER_FD STATUS_FD IGNORED_SIGNALS(hex) PATH ARGV0 [ARGS...]; the filter message (flags,
+    // no_new_privs, program) arrives on FILTER_FD, possibly while this process is still starting.
     private static unsafe int Run(string[] args)
     {
-        if (args.Length < 8
+        if (args.Length < 6
             || !int.TryParse(args[1], CultureInfo.InvariantCulture, out int filterFd)
             || !int.TryParse(args[2], CultureInfo.InvariantCulture, out int statusFd)
-            || !uint.TryParse(args[3], CultureInfo.InvariantCulture, out uint flags)
-            || args[4] is not ("0" or "1")
-            || !ulong.TryParse(args[5], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong ignored))
+            || !ulong.TryParse(args[3], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong ignored))
         {
             Console.Error.WriteLine("seccompkit: the launcher's stage two was started with bad arguments; it is not meant to be run by hand");
             return FailureExit;
@@ -78,10 +79,19 @@ public static class StageTwo
 
         byte[] raw;
         BpfProgram program;
+        uint flags;
+        bool noNewPrivs;
         try
         {
-            raw = ReadAll(filterFd);
+            byte[] message = ReadAll(filterFd);
             close(filterFd);
+            // Only a whole message counts: header, exactly `count` instructions, then end of file.
+            if (message.Length < FilterHeaderSize || BitConverter.ToUInt32(message, 0) != FilterMagic
+                || message.Length != FilterHeaderSize + 8L * BitConverter.ToUInt32(message, 12))
+                throw new IOException("incomplete filter message");
+            flags = BitConverter.ToUInt32(message, 4);
+            noNewPrivs = BitConverter.ToUInt32(message, 8) != 0;
+            raw = message[FilterHeaderSize..];
             program = BpfProgram.FromRaw(raw);
         }
         catch (Exception e) when (e is SeccompException or IOException)
@@ -91,8 +101,8 @@ public static class StageTwo
         }
 
         // Everything execve needs, in native memory, before the filter goes on.
-        string path = args[6];
-        string[] argv = args[7..];
+        string path = args[4];
+        string[] argv = args[5..];
         byte* cPath = Utf8(path);
         byte** cArgv = (byte**)NativeMemory.AllocZeroed((nuint)(argv.Length + 1), (nuint)sizeof(byte*));
         for (int i = 0; i < argv.Length; i++) cArgv[i] = Utf8(argv[i]);
@@ -103,7 +113,7 @@ public static class StageTwo
         RestoreIgnoredSignals(ignored);
 
         Report(statusFd, Step.Ready, 0);
-        if (args[4] == "1" && Interop.Prctl.prctl_nogc(Interop.Prctl.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        if (noNewPrivs && Interop.Prctl.prctl_nogc(Interop.Prctl.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         {
             Report(statusFd, Step.NoNewPrivs, Marshal.GetLastPInvokeError());
             return FailureExit;

@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using SeccompKit.Bpf;
+using SeccompKit.Linux.Tests.Inspect;
+
+namespace SeccompKit.Cli.Tests;
+
+/// <summary><c>seccompkit dump</c> against processes holding known filters (native/seccomp-hold).</summary>
+[Trait("Category", "Kernel")]
+public sealed class DumpSpecs
+{
+    private static readonly Instruction[][] NewestFirst = [.. KnownFilters.InstallationOrder.Reverse()];
+
+    [Fact]
+    public void Dump_prints_each_filter_newest_first_with_its_disasm_listing()
+    {
+        using var held = HeldProcess.Start(KnownFilters.InstallationOrder);
+        var (exit, c) = TestConsole.Run("dump", Pid(held));
+        Assert.Equal(ExitCodes.Success, exit);
+        string expected = string.Join("\n", NewestFirst.Select((f, i) =>
+            $"filter {i} of 3 (newest first): {f.Length} instructions\n" + Disassembler.Disassemble(f, CliApp.Symbols)));
+        Assert.Equal(expected, c.StdoutText);
+        Assert.Contains("return ERRNO(EACCES)", c.StdoutText);
+        Assert.Contains("A = len", c.StdoutText);
+        Assert.Equal("", c.StderrText);
+        Assert.Equal(0, held.Status().TracerPid);
+        Assert.Equal(11, held.Exit(11));
+    }
+
+    [Fact]
+    public void Dump_raw_prints_the_instructions_as_C_initialisers()
+    {
+        using var held = HeldProcess.Start(KnownFilters.First(1));
+        var (exit, c) = TestConsole.Run("dump", "--raw", Pid(held));
+        Assert.Equal(ExitCodes.Success, exit);
+        Assert.Equal($"filter 0 of 1 (newest first): 7 instructions\n{Disassembler.DisassembleRaw(KnownFilters.Oldest)}", c.StdoutText);
+        Assert.Equal(0, held.Exit(0));
+    }
+
+    [Fact]
+    public void Dump_o_writes_one_raw_file_per_filter_equal_to_what_was_installed()
+    {
+        using var held = HeldProcess.Start(KnownFilters.InstallationOrder);
+        using var dir = new TempDir();
+        string outDir = dir.File("filters");
+        var (exit, c) = TestConsole.Run("dump", Pid(held), "-o", outDir);
+        Assert.Equal(ExitCodes.Success, exit);
+        Assert.Equal("", c.StdoutText);
+        for (int i = 0; i < 3; i++)
+        {
+            string path = Path.Combine(outDir, $"filter-{i}.bpf");
+            Assert.Equal(BpfProgram.ToRaw(NewestFirst[i]), File.ReadAllBytes(path));
+            Assert.Contains($"wrote {path}: filter {i} of 3 (newest first)", c.StderrText);
+        }
+        Assert.Equal(["filter-0.bpf", "filter-1.bpf", "filter-2.bpf"], Directory.GetFiles(outDir).Select(Path.GetFileName).Order());
+        // The files emulate like the live stack: getgid is refused by the newest filter.
+        var files = Enumerable.Range(0, 3).Select(i => Path.Combine(outDir, $"filter-{i}.bpf"));
+        var (emulated, e) = TestConsole.Run(["emulate", "--newest-first", .. files, "-s", "getgid"]);
+        Assert.Equal(0, emulated);
+        Assert.Contains("action:   ERRNO(EACCES)", e.StdoutText);
+        Assert.Equal((-1L, 13), held.Call(KnownFilters.Getgid));
+        Assert.Equal(12, held.Exit(12));
+    }
+
+    [Fact]
+    public void Dump_o_refuses_to_overwrite_without_force_and_notes_files_left_from_a_bigger_stack()
+    {
+        using var dir = new TempDir();
+        using (var three = HeldProcess.Start(KnownFilters.InstallationOrder))
+        {
+            Assert.Equal(ExitCodes.Success, TestConsole.Run("dump", Pid(three), "-o", dir.PathName).Exit);
+            Assert.Equal(0, three.Exit(0));
+        }
+        using var one = HeldProcess.Start(KnownFilters.First(1));
+        var before = File.ReadAllBytes(dir.File("filter-0.bpf"));
+
+        var (refused, c) = TestConsole.Run("dump", Pid(one), "-o", dir.PathName);
+        Assert.Equal(ExitCodes.OutputFailed, refused);
+        Assert.Contains("filter-0.bpf already exists; pass --force", c.StderrText);
+        Assert.Equal(before, File.ReadAllBytes(dir.File("filter-0.bpf")));
+
+        var (forced, f) = TestConsole.Run("dump", Pid(one), "-o", dir.PathName, "--force");
+        Assert.Equal(ExitCodes.Success, forced);
+        Assert.Equal(BpfProgram.ToRaw(KnownFilters.Oldest), File.ReadAllBytes(dir.File("filter-0.bpf")));
+        Assert.Contains("filter-1.bpf is left from an earlier dump; this process has 1 filter", f.StderrText);
+        Assert.Contains("filter-2.bpf is left from an earlier dump", f.StderrText);
+        Assert.Equal(0, one.Exit(0));
+    }
+
+    [Fact]
+    public void Dump_format_json_gives_pid_mode_count_and_every_instruction()
+    {
+        using var held = HeldProcess.Start(KnownFilters.InstallationOrder);
+        var (exit, c) = TestConsole.Run("dump", Pid(held), "--format", "json");
+        Assert.Equal(ExitCodes.Success, exit);
+        using var doc = JsonDocument.Parse(c.StdoutText);
+        var root = doc.RootElement;
+        Assert.Equal(held.Pid, root.GetProperty("pid").GetInt32());
+        Assert.Equal("filter", root.GetProperty("mode").GetString());
+        Assert.Equal(3, root.GetProperty("filterCount").GetInt32());
+        var filters = root.GetProperty("filters").EnumerateArray().ToArray();
+        Assert.Equal(3, filters.Length);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(i, filters[i].GetProperty("index").GetInt32());
+            Assert.Equal(NewestFirst[i].Length, filters[i].GetProperty("length").GetInt32());
+            var ins = filters[i].GetProperty("instructions").EnumerateArray()
+                .Select(x => new Instruction(x.GetProperty("code").GetUInt16(), x.GetProperty("jt").GetByte(), x.GetProperty("jf").GetByte(), x.GetProperty("k").GetUInt32()))
+                .ToArray();
+            Assert.Equal(NewestFirst[i], ins);
+        }
+        Assert.Equal(0, held.Exit(0));
+    }
+
+    [Fact]
+    public void Dump_of_a_process_without_filters_says_so_in_text_json_and_with_o()
+    {
+        using var held = HeldProcess.Start([]);
+        var (exit, c) = TestConsole.Run("dump", Pid(held));
+        Assert.Equal(ExitCodes.Success, exit);
+        Assert.Equal($"process {held.Pid}: no seccomp filters (Seccomp: 0, disabled)\n", c.StdoutText);
+
+        var (_, j) = TestConsole.Run("dump", Pid(held), "--format", "json");
+        using var doc = JsonDocument.Parse(j.StdoutText);
+        Assert.Equal("disabled", doc.RootElement.GetProperty("mode").GetString());
+        Assert.Equal(0, doc.RootElement.GetProperty("filterCount").GetInt32());
+
+        using var dir = new TempDir();
+        var (written, o) = TestConsole.Run("dump", Pid(held), "-o", dir.File("none"));
+        Assert.Equal(ExitCodes.Success, written);
+        Assert.Contains("nothing written", o.StderrText);
+        Assert.False(Directory.Exists(dir.File("none")));
+        Assert.Equal(0, held.Exit(0));
+    }
+
+    [Fact]
+    public void Dump_of_a_pid_that_does_not_exist_exits_66()
+    {
+        using var p = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        p.WaitForExit();
+        Assert.False(Directory.Exists($"/proc/{p.Id}"));
+        var (exit, c) = TestConsole.Run("dump", p.Id.ToString(CultureInfo.InvariantCulture));
+        Assert.Equal(ExitCodes.ProcessNotFound, exit);
+        Assert.Contains($"there is no process {p.Id}", c.StderrText);
+        Assert.Equal("", c.StdoutText);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0")]
+    [InlineData("-5")]
+    [InlineData("1", "--format", "json", "-o", "/tmp/x")]
+    [InlineData("1", "--raw", "-o", "/tmp/x")]
+    [InlineData("1", "--force")]
+    [InlineData("1", "--timeout", "0")]
+    public void Dump_usage_errors_exit_2(params string[] args)
+    {
+        var (exit, c) = TestConsole.Run(["dump", .. args]);
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.NotEqual("", c.StderrText);
+    }
+
+    [Fact]
+    public void Dump_help_documents_the_exit_codes_and_examples()
+    {
+        var (exit, c) = TestConsole.Run("dump", "--help");
+        Assert.Equal(ExitCodes.Success, exit);
+        Assert.Contains("66 no such process, 77 permission denied", c.StdoutText);
+        Assert.Contains("seccompkit dump 1234 -o filters/", c.StdoutText);
+        var (_, root) = TestConsole.Run("--help");
+        Assert.Contains("dump       Read the filters of a running process", root.StdoutText);
+    }
+
+    // The refusals below come from the kernel, so they need seccompkit in a process with fewer rights than
+    // the test's: the CLI runs as a child under setpriv (capabilities) or python3-seccomp (a filter).
+
+    [Fact]
+    public void Without_CAP_SYS_ADMIN_the_kernel_refuses_to_give_filters_and_dump_exits_77()
+    {
+        using var held = HeldProcess.Start(KnownFilters.InstallationOrder);
+        var (exit, stdout, stderr) = RunCli(["setpriv", "--bounding-set", "-sys_admin", "--"], Pid(held));
+        Assert.Equal(ExitCodes.PermissionDenied, exit);
+        Assert.Contains("PTRACE_SECCOMP_GET_FILTER) failed: EACCES", stderr);
+        Assert.Contains("needs CAP_SYS_ADMIN", stderr);
+        Assert.Equal("", stdout);
+        Assert.Equal(0, held.Status().TracerPid);
+        Assert.Equal((-1L, 13), held.Call(KnownFilters.Getgid));
+        Assert.Equal(0, held.Exit(0));
+    }
+
+    [Fact]
+    public void Without_CAP_SYS_PTRACE_attaching_is_refused_and_dump_exits_77()
+    {
+        using var held = HeldProcess.Start(KnownFilters.InstallationOrder);
+        var (exit, _, stderr) = RunCli(["setpriv", "--bounding-set", "-sys_ptrace", "--"], Pid(held));
+        Assert.Equal(ExitCodes.PermissionDenied, exit);
+        Assert.Contains("PTRACE_SEIZE) failed: EPERM", stderr);
+        Assert.Contains("lacks CAP_SYS_PTRACE", stderr);
+        Assert.Equal(0, held.Exit(0));
+    }
+
+    [Fact]
+    public void A_seccompkit_that_itself_runs_under_seccomp_is_refused_and_told_so()
+    {
+        using var held = HeldProcess.Start(KnownFilters.InstallationOrder);
+        const string confine = "import os, sys, seccomp\nseccomp.SyscallFilter(seccomp.ALLOW).load()\nos.execvp(sys.argv[1], sys.argv[1:])";
+        var (exit, _, stderr) = RunCli(["/usr/bin/python3", "-c", confine], Pid(held));
+        Assert.True(exit == ExitCodes.PermissionDenied, $"exit {exit}: {stderr}");
+        Assert.Contains("itself runs under seccomp (Seccomp: 2)", stderr);
+        Assert.Equal(0, held.Exit(0));
+    }
+
+    private static string Pid(HeldProcess held) => held.Pid.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Runs <c>PREFIX... dotnet SeccompKit.Cli.dll dump PID</c>.</summary>
+    private static (int Exit, string Stdout, string Stderr) RunCli(string[] prefix, string pid)
+    {
+        string cli = Path.Combine(AppContext.BaseDirectory, "SeccompKit.Cli.dll");
+        var psi = new ProcessStartInfo(prefix[0])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in prefix.Skip(1).Concat(["dotnet", cli, "dump", pid])) psi.ArgumentList.Add(a);
+        Process p;
+        try { p = Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException($"could not run {prefix[0]} ({e.Message}); the permission tests need util-linux's setpriv and Debian's python3-seccomp: apt-get install util-linux python3-seccomp", e);
+        }
+        using (p)
+        {
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(TimeSpan.FromMinutes(2)))
+            {
+                p.Kill(entireProcessTree: true);
+                throw new TimeoutException($"{string.Join(' ', psi.ArgumentList)} did not finish within 2 minutes");
+            }
+            return (p.ExitCode, stdout.Result, stderr.Result);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using System.Globalization;
+using SeccompKit.Bpf;
+
+namespace SeccompKit.Linux.Tests.Inspect;
+
+/// <summary>
+/// Drives native/seccomp-hold (protocol at the top of native/seccomp-hold.c): a process holding known filters
+/// that answers commands on stdin. <see cref="Pid"/> is the helper's child, a grandchild of the test process,
+/// so that .NET's SIGCHLD handling never sees its ptrace stops. Shared with the CLI tests (linked source).
+/// </summary>
+public sealed class HeldProcess : IDisposable
+{
+    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(20);
+    private static readonly Lazy<string> Helper = new(BuildHelper);
+
+    private readonly Process _helper;
+    private readonly DirectoryInfo _dir;
+    private readonly Task<string> _stderr;
+    private bool _exited;
+
+    private HeldProcess(Process helper, DirectoryInfo dir, int pid)
+    {
+        _helper = helper;
+        _dir = dir;
+        _stderr = helper.StandardError.ReadToEndAsync();
+        Pid = pid;
+    }
+
+    /// <summary>The process holding the filters.</summary>
+    public int Pid { get; }
+
+    /// <summary>The helper binary (built from native/seccomp-hold.c on first use).</summary>
+    public static string HelperPath => Helper.Value;
+
+    /// <summary>
+    /// Starts a process that installs <paramref name="filtersOldestFirst"/> in that order and waits for commands;
+    /// with <paramref name="stopped"/> it stops itself (SIGSTOP) once the filters are in.
+    /// </summary>
+    public static HeldProcess Start(IReadOnlyList<Instruction[]> filtersOldestFirst, bool stopped = false)
+    {
+        var dir = Directory.CreateTempSubdirectory("seccompkit-hold-");
+        var psi = new ProcessStartInfo(HelperPath)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (stopped) psi.ArgumentList.Add("--stop");
+        for (int i = 0; i < filtersOldestFirst.Count; i++)
+        {
+            var file = Path.Combine(dir.FullName, $"installed-{i}.bpf");
+            File.WriteAllBytes(file, BpfProgram.ToRaw(filtersOldestFirst[i]));
+            psi.ArgumentList.Add(file);
+        }
+        var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {HelperPath}");
+        var ready = ReadLine(process, "ready");
+        if (ready is null || !ready.StartsWith("ready ", StringComparison.Ordinal))
+        {
+            process.WaitForExit(5000);
+            throw new InvalidOperationException($"seccomp-hold did not get ready (said '{ready}', exit {(process.HasExited ? process.ExitCode : -1)}): {process.StandardError.ReadToEnd()}");
+        }
+        return new HeldProcess(process, dir, int.Parse(ready[6..], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Issues <c>syscall(nr, 0, ...)</c> in the held process: its return value and errno.</summary>
+    public (long Return, int Errno) Call(int nr)
+    {
+        var answer = Ask($"call {nr}");
+        var parts = answer.Split(' ');
+        if (parts.Length != 4 || parts[0] != "ret") throw new InvalidOperationException($"unexpected answer to 'call {nr}': {answer}");
+        return (long.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[3], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>How many SIGRTMIN+1 the held process has handled.</summary>
+    public int Signals()
+    {
+        var answer = Ask("signals");
+        return int.Parse(answer["signals ".Length..], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Sends a command and returns the first line of its answer.</summary>
+    public string Ask(string command)
+    {
+        Send(command);
+        return ReadLine(command);
+    }
+
+    /// <summary>Sends one command line.</summary>
+    public void Send(string command)
+    {
+        _helper.StandardInput.WriteLine(command);
+        _helper.StandardInput.Flush();
+    }
+
+    /// <summary>Reads one answer line, failing after a timeout.</summary>
+    public string ReadLine(string what) =>
+        ReadLine(_helper, what) ?? throw new InvalidOperationException($"seccomp-hold ended before answering '{what}' (exit {ExitCodeOrNone()}): {StderrSoFar()}");
+
+    /// <summary>Tells the held process to exit with <paramref name="code"/>; returns the status the helper reports for it.</summary>
+    public int Exit(int code)
+    {
+        Send($"exit {code}");
+        if (!_helper.WaitForExit(AnswerTimeout)) throw new TimeoutException("seccomp-hold did not exit when told");
+        _exited = true;
+        return _helper.ExitCode;
+    }
+
+    /// <summary>The <c>State:</c> letter and <c>TracerPid:</c> of the held process.</summary>
+    public (char State, int TracerPid) Status()
+    {
+        char state = '?';
+        int tracer = -1;
+        foreach (var line in File.ReadAllLines($"/proc/{Pid}/status"))
+        {
+            if (line.StartsWith("State:", StringComparison.Ordinal)) state = line[6..].Trim()[0];
+            else if (line.StartsWith("TracerPid:", StringComparison.Ordinal)) tracer = int.Parse(line[10..].Trim(), CultureInfo.InvariantCulture);
+        }
+        return (state, tracer);
+    }
+
+    /// <summary>Sends a signal with kill(1) (the tests have no P/Invoke of their own).</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-s", name, Pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        kill.WaitForExit();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -s {name} {Pid} failed with {kill.ExitCode}");
+    }
+
+    private static string? ReadLine(Process p, string what)
+    {
+        var read = p.StandardOutput.ReadLineAsync();
+        if (!read.Wait(AnswerTimeout)) throw new TimeoutException($"seccomp-hold did not answer '{what}' within {AnswerTimeout.TotalSeconds} s");
+        return read.Result;
+    }
+
+    private string ExitCodeOrNone() => _helper.HasExited ? _helper.ExitCode.ToString(CultureInfo.InvariantCulture) : "none yet";
+
+    private string StderrSoFar() => _stderr.IsCompleted ? _stderr.Result : "(stderr still open)";
+
+    /// <summary>Kills whatever still runs and removes the filter files.</summary>
+    public void Dispose()
+    {
+        if (!_exited && !_helper.HasExited)
+        {
+            try { Process.GetProcessById(Pid).Kill(); } catch (Exception e) when (e is ArgumentException or InvalidOperationException) { }
+            if (!_helper.WaitForExit(5000)) _helper.Kill();
+        }
+        _helper.Dispose();
+        try { _dir.Delete(recursive: true); } catch (IOException) { }
+    }
+
+    private static string BuildHelper()
+    {
+        string root = FindRepositoryRoot();
+        string source = Path.Combine(root, "native", "seccomp-hold.c");
+        string target = Path.Combine(root, "native", "build", "seccomp-hold");
+        if (File.Exists(target) && File.GetLastWriteTimeUtc(target) >= File.GetLastWriteTimeUtc(source)) return target;
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        // Build next to the target and rename, so a concurrent test run never sees half a binary.
+        string temp = $"{target}.{Environment.ProcessId}.tmp";
+        var psi = new ProcessStartInfo("gcc", ["-O2", "-Wall", "-Werror", "-o", temp, source])
+        {
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        Process gcc;
+        try { gcc = Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException($"gcc is needed to build native/seccomp-hold for the dump tests ({e.Message}): apt-get install gcc libc6-dev, or run native/build.sh", e);
+        }
+        string err = gcc.StandardError.ReadToEnd();
+        gcc.WaitForExit();
+        if (gcc.ExitCode != 0) throw new InvalidOperationException($"building native/seccomp-hold failed (gcc exit {gcc.ExitCode}); run native/build.sh:\n{err}");
+        File.Move(temp, target, overwrite: true);
+        return target;
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "native", "seccomp-hold.c"))) return dir.FullName;
+        throw new InvalidOperationException($"native/seccomp-hold.c was not found above {AppContext.BaseDirectory}; run the tests from a SeccompKit checkout");
+    }
+}
