@@ -9,7 +9,7 @@
 # Needs: root (filters are installed), gcc, libseccomp-dev, libjansson-dev, hyperfine, the .NET 10 SDK.
 # Writes bench/results/launch.{md,json}. Takes about three minutes. Run it on a quiet machine: the 1-minute load
 # average at the start (before this script adds its own) is recorded, with a warning above 0.5, and at the end.
-# Usage: bench/launch/run.sh [LAUNCH_RUNS]     (env SECCOMPKIT=path uses that binary instead of publishing one)
+# Usage: bench/launch/run.sh [LAUNCH_RUNS]     (default 500 per command; env SECCOMPKIT=path uses that binary instead of publishing one)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -60,10 +60,15 @@ done
 run_cmd=("$SECCOMPKIT" run --profile "$profile" -- /bin/true)
 if "${run_cmd[@]}"; then have_run=1; else have_run=0; echo "bench/launch: '${run_cmd[*]}' failed: seccompkit run is not measured" >&2; fi
 
-echo "== launch: hyperfine, $runs runs each after 30 warm-ups (load average $(load1))"
+# hyperfine runs one command's runs back to back, so slow drift of this shared machine would land on one command:
+# 5 rounds of hyperfine over all commands, each round runs/5 runs per command after 10 warm-ups; the report pools
+# the runs per command (median over all) and gives the spread of the per-round ratios.
+echo "== launch: hyperfine, 5 rounds x $((runs / 5)) runs per command (load average $(load1))"
 launch_cmds=(-n "bare /bin/true" "/bin/true" -n "C launcher (libseccomp)" "$launcher $work/docker-oci.json -- /bin/true")
 [ "$have_run" = 1 ] && launch_cmds+=(-n "seccompkit run (NativeAOT)" "${run_cmd[*]}")
-hyperfine -N --warmup 30 --runs "$runs" --export-json "$work/launch.json" "${launch_cmds[@]}"
+for round in 1 2 3 4 5; do
+  hyperfine -N --warmup 10 --runs "$((runs / 5))" --export-json "$work/launch-$round.json" "${launch_cmds[@]}"
+done
 
 # A filter stays installed for the life of a process, so each measurement is a process of its own. Run to run the
 # same process varies by tens of ns (placement, host noise), so: 7 processes per filter, interleaved
