@@ -235,10 +235,11 @@ public static class OciImporter
     private static string UnknownName(string name, List<Architecture> architectures)
     {
         var arches = string.Join(", ", architectures.Select(a => a.Name));
-        var close = Suggestions.Closest(name, architectures.SelectMany(a => a.Syscalls.All.Select(e => e.Name)).Distinct().Order(StringComparer.Ordinal));
         var mux = architectures.Select(a => a.Syscalls.TryGetMultiplexed(name, out var m) ? $"{a.Name}: {(m.Multiplexer == Multiplexer.Socketcall ? "socketcall" : "ipc")}(call {m.CallNumber})" : null).Where(x => x is not null).ToList();
         if (mux.Count > 0)
             return $"'{name}' has no syscall number on {arches}; libseccomp turns its rule into a rule on the multiplexer ({string.Join(", ", mux)}), which SeccompKit's policy model does not express, so it is left out here. This only matters if the multiplexer itself is not allowed.";
+        // Suggestions and the other arches' tables are costly (every table is built on first use): only for real unknowns.
+        var close = Suggestions.Closest(name, architectures.SelectMany(a => a.Syscalls.All.Select(e => e.Name)).Distinct().Order(StringComparer.Ordinal));
         var msg = $"unknown system call '{name}' on {arches}: runc skips it (libseccomp cannot place it in this filter).";
         var elsewhere = Architecture.All.Where(a => a.Syscalls.Contains(name)).Select(a => a.Name).ToList();
         if (elsewhere.Count > 0) msg += $" It exists on {string.Join(", ", elsewhere)}.";
