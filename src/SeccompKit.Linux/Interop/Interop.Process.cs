@@ -19,7 +19,6 @@ internal static partial class Proc
     internal const int SIGKILL = 9;
     internal const int SIGPIPE = 13;
     internal const int SIGSYS = 31;
-    internal const int __WALL = 0x40000000;
 
     /// <summary>glibc's <c>posix_spawn_file_actions_t</c> is 80 bytes on x86_64; we reserve more and never read it.</summary>
     internal const int FileActionsSize = 256;
@@ -41,9 +40,6 @@ internal static partial class Proc
     [LibraryImport("libc", EntryPoint = "execve", SetLastError = true)]
     [SuppressGCTransition]
     internal static unsafe partial int execve_nogc(byte* path, byte** argv, byte** envp);
-
-    [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
-    internal static unsafe partial int waitpid(int pid, int* status, int options);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     internal static partial int kill(int pid, int sig);
@@ -116,9 +112,13 @@ internal static partial class Proc
         return (byte***)NativeLibrary.GetExport(libc, "environ");
     }
 
-    internal static bool WIFEXITED(int status) => (status & 0x7f) == 0;
-    internal static int WEXITSTATUS(int status) => (status >> 8) & 0xff;
-    internal static bool WIFSIGNALED(int status) => ((status & 0x7f) + 1) >> 1 > 0 && (status & 0x7f) != 0x7f;
-    internal static int WTERMSIG(int status) => status & 0x7f;
-    internal static bool WCOREDUMP(int status) => (status & 0x80) != 0;
+    /// <summary>A NUL-terminated UTF-8 copy of <paramref name="s"/> in native memory; free it with NativeMemory.Free.</summary>
+    internal static unsafe byte* Utf8(string s)
+    {
+        int n = System.Text.Encoding.UTF8.GetByteCount(s);
+        byte* p = (byte*)NativeMemory.Alloc((nuint)n + 1);
+        fixed (char* c = s) System.Text.Encoding.UTF8.GetBytes(c, s.Length, p, n);
+        p[n] = 0;
+        return p;
+    }
 }

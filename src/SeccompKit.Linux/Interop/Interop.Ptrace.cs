@@ -81,6 +81,9 @@ internal static partial class Ptrace
     /// <summary><c>WTERMSIG(status)</c>.</summary>
     internal static int WTERMSIG(int status) => status & 0x7f;
 
+    /// <summary><c>WCOREDUMP(status)</c>.</summary>
+    internal static bool WCOREDUMP(int status) => (status & 0x80) != 0;
+
     /// <summary>The ptrace event of a stop: <c>status &gt;&gt; 16</c> (0 for a signal-delivery-stop).</summary>
     internal static int PtraceEvent(int status) => (status >> 16) & 0xff;
 }

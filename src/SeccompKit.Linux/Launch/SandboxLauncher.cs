@@ -284,15 +284,6 @@ public static class SandboxLauncher
             }
         }
     }
-
-    private static unsafe byte* Utf8(string s)
-    {
-        int n = Encoding.UTF8.GetByteCount(s);
-        byte* p = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)n + 1);
-        fixed (char* c = s) Encoding.UTF8.GetBytes(c, s.Length, p, n);
-        p[n] = 0;
-        return p;
-    }
 }
 
 /// <summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using SeccompKit.Linux.Audit;
 using SeccompKit.Linux.Kernel;
 using static SeccompKit.Linux.Interop.Proc;
+using static SeccompKit.Linux.Interop.Ptrace;
 
 namespace SeccompKit.Linux.Launch;
 

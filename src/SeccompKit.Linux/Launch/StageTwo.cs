@@ -192,13 +192,4 @@ public static class StageTwo
             ms.Write(buffer, 0, (int)n);
         }
     }
-
-    private static unsafe byte* Utf8(string s)
-    {
-        int n = Encoding.UTF8.GetByteCount(s);
-        byte* p = (byte*)NativeMemory.Alloc((nuint)n + 1);
-        fixed (char* c = s) Encoding.UTF8.GetBytes(c, s.Length, p, n);
-        p[n] = 0;
-        return p;
-    }
 }
