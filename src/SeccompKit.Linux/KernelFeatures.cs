@@ -124,21 +124,9 @@ public static class KernelFeatures
     /// <summary>The <c>Seccomp:</c> mode (0 off, 1 strict, 2 filter) and <c>Seccomp_filters:</c> count of a process, from <c>/proc/PID/status</c>.</summary>
     public static (int Mode, int Filters) StatusOf(int pid)
     {
-        string path = $"/proc/{pid}/status";
-        int mode = -1, filters = 0;
-        string[] lines;
-        try { lines = File.ReadAllLines(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SeccompException($"cannot read {path}: {e.Message}; is process {pid} alive and visible?", e);
-        }
-        foreach (var line in lines)
-        {
-            if (line.StartsWith("Seccomp:", StringComparison.Ordinal)) mode = int.Parse(line[8..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
-            else if (line.StartsWith("Seccomp_filters:", StringComparison.Ordinal)) filters = int.Parse(line[16..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        }
-        if (mode < 0) throw new SeccompException($"{path} has no 'Seccomp:' line; this kernel lacks CONFIG_SECCOMP");
-        return (mode, filters);
+        var status = Inspect.ProcStatus.Read(pid)
+            ?? throw new SeccompException($"cannot read /proc/{pid}/status: no such process; is process {pid} alive and visible?");
+        return (status.Seccomp, status.SeccompFilters);
     }
 }
 
