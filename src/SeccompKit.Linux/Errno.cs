@@ -34,10 +34,16 @@ public enum Errno
     EBUSY = 16,
     /// <summary>Invalid argument; for seccomp: the filter was refused by the validator.</summary>
     EINVAL = 22,
+    /// <summary>Too many open files (RLIMIT_NOFILE); for NOTIF_ADDFD: the target has no free descriptor.</summary>
+    EMFILE = 24,
+    /// <summary>Inappropriate ioctl for device; for the notification ioctls: a request this kernel does not know.</summary>
+    ENOTTY = 25,
     /// <summary>Function not implemented.</summary>
     ENOSYS = 38,
     /// <summary>Operation not supported; for GET_ACTION_AVAIL: the action is unknown to this kernel.</summary>
     EOPNOTSUPP = 95,
+    /// <summary>Operation in progress; for NOTIF_SEND: the notification was already answered, or an ADDFD is under way.</summary>
+    EINPROGRESS = 115,
     /// <summary>Wrong medium type; for PTRACE_SECCOMP_GET_FILTER: the filter is not classic BPF, so the kernel kept no copy of its instructions.</summary>
     EMEDIUMTYPE = 124,
 }

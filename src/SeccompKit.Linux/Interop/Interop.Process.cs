@@ -37,6 +37,10 @@ internal static partial class Proc
     [LibraryImport("libc", EntryPoint = "posix_spawn")]
     internal static unsafe partial int posix_spawn(int* pid, byte* path, void* actions, void* attrp, byte** argv, byte** envp);
 
+    /// <summary>execve with the GC transition: for a stage-two thread that may wait in a notified execve (a GC can run meanwhile).</summary>
+    [LibraryImport("libc", EntryPoint = "execve", SetLastError = true)]
+    internal static unsafe partial int execve(byte* path, byte** argv, byte** envp);
+
     [LibraryImport("libc", EntryPoint = "execve", SetLastError = true)]
     [SuppressGCTransition]
     internal static unsafe partial int execve_nogc(byte* path, byte** argv, byte** envp);

@@ -102,12 +102,14 @@ public static class SandboxLauncher
             audit?.Dispose(); tree?.Dispose();
             throw new ErrnoException("pipe2", e, "");
         }
-        if (pipe2(statusPipe, O_CLOEXEC) != 0)
+        // The status channel is a unix stream socket rather than a pipe so that a supervised launch can pass the listener
+        // descriptor back on it (SCM_RIGHTS); like a pipe, it reads as end-of-file once execve closes stage two's end.
+        if (Interop.Notify.socketpair(Interop.Notify.AF_UNIX, Interop.Notify.SOCK_STREAM | Interop.Notify.SOCK_CLOEXEC, 0, statusPipe) != 0)
         {
             var e = Errors.Last();
             close(filterPipe[0]); close(filterPipe[1]);
             audit?.Dispose(); tree?.Dispose();
-            throw new ErrnoException("pipe2", e, "");
+            throw new ErrnoException("socketpair", e, "");
         }
         int pid;
         try
@@ -200,56 +202,119 @@ public static class SandboxLauncher
         }
     }
 
-    /// <summary>Reads stage two's status records until the pipe closes (execve succeeded) or a failure is reported.</summary>
-    internal static unsafe void AwaitExec(int fd, SandboxedProcess process, SeccompFilterFlags flags, int filterLength)
+    /// <summary>One status record, or end of file (<paramref name="step"/> 0).</summary>
+    private static unsafe void ReadRecord(int fd, SandboxedProcess process, out StageTwo.Step step, out Errno errno, out int passedFd)
     {
-        bool ready = false;
         byte* record = stackalloc byte[12];
+        byte* control = stackalloc byte[Interop.Notify.CmsgSpaceOneFd];
+        int got = 0;
+        passedFd = -1;
+        while (got < 12)
+        {
+            var iov = new Interop.Notify.iovec { iov_base = record + got, iov_len = (nuint)(12 - got) };
+            var msg = new Interop.Notify.msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = Interop.Notify.CmsgSpaceOneFd };
+            // SAFETY: the record, iovec, msghdr and control buffer are stack memory alive for the call; MSG_CMSG_CLOEXEC makes
+            // a received descriptor close-on-exec at once, so no program we start later inherits it.
+            nint n = Interop.Notify.recvmsg(fd, &msg, Interop.Notify.MSG_CMSG_CLOEXEC);
+            if (n < 0 && Errors.Last() == Errno.EINTR) continue;
+            if (msg.msg_controllen >= (nuint)Interop.Notify.CmsgLenOneFd)
+            {
+                var cmsg = (Interop.Notify.cmsghdr*)control;
+                if (cmsg->cmsg_level == Interop.Notify.SOL_SOCKET && cmsg->cmsg_type == Interop.Notify.SCM_RIGHTS)
+                {
+                    if (passedFd >= 0) close(passedFd);
+                    passedFd = *(int*)(control + sizeof(Interop.Notify.cmsghdr));
+                }
+            }
+            if (n <= 0) break;
+            got += (int)n;
+        }
+        if (got == 0)
+        {
+            step = 0;
+            errno = 0;
+            return;
+        }
+        if (got != 12 || *(uint*)record != StageTwo.StatusMagic)
+        {
+            if (passedFd >= 0) close(passedFd);
+            process.Kill();
+            process.WaitForExit();
+            throw new LaunchException(LaunchFailure.StageFailed, "the launcher's stage two sent a malformed status record; the program was stopped before it ran");
+        }
+        step = (StageTwo.Step)(*(uint*)(record + 4));
+        errno = (Errno)(*(int*)(record + 8));
+        if (passedFd >= 0 && step != StageTwo.Step.Listener)
+        {
+            close(passedFd);
+            passedFd = -1;
+        }
+    }
+
+    /// <summary>Reads stage two's status records until the socket closes (execve succeeded) or a failure is reported.</summary>
+    internal static void AwaitExec(int fd, SandboxedProcess process, SeccompFilterFlags flags, int filterLength, bool ready = false)
+    {
         while (true)
         {
-            int got = 0;
-            while (got < 12)
-            {
-                // SAFETY: `record` has 12 bytes of stack; we ask for the rest of one record.
-                nint n = read(fd, record + got, (nuint)(12 - got));
-                if (n < 0 && Errors.Last() == Errno.EINTR) continue;
-                if (n <= 0) break;
-                got += (int)n;
-            }
-            if (got == 0)
+            ReadRecord(fd, process, out var step, out var errno, out int passedFd);
+            if (step == 0)
             {
                 if (ready) return; // closed by a successful execve
                 var status = process.WaitForExit();
                 throw new LaunchException(LaunchFailure.StageFailed,
                     $"the launcher's stage two ended before installing the filter ({status.Describe()}); the program did not run. Run with SECCOMPKIT_DEBUG=1 or report this");
             }
-            if (got != 12 || *(uint*)record != StageTwo.StatusMagic)
-            {
-                process.Kill();
-                process.WaitForExit();
-                throw new LaunchException(LaunchFailure.StageFailed, "the launcher's stage two sent a malformed status record; the program was stopped before it ran");
-            }
-            var step = (StageTwo.Step)(*(uint*)(record + 4));
-            var errno = (Errno)(*(int*)(record + 8));
             if (step == StageTwo.Step.Ready)
             {
                 ready = true;
                 continue;
             }
-            process.WaitForExit();
-            throw step switch
-            {
-                StageTwo.Step.NoNewPrivs => new LaunchException(LaunchFailure.NoNewPrivilegesDenied,
-                    $"prctl(PR_SET_NO_NEW_PRIVS) failed: {errno}; the program did not run. A security module (LSM) may forbid it here", errno),
-                StageTwo.Step.Install => new LaunchException(LaunchFailure.FilterRefused,
-                    SeccompKernel.InstallError(errno, flags, filterLength).Message + "; the program did not run", errno),
-                StageTwo.Step.Exec => new LaunchException(errno == Errno.ENOENT ? LaunchFailure.ProgramNotFound : LaunchFailure.ProgramNotExecutable,
-                    $"execve({process.Path}) failed under the filter: {errno}" + (errno == Errno.EPERM || errno == Errno.EACCES
-                        ? "; the policy may refuse execve (or a syscall the kernel makes for it): allow execve in the policy" : "") + "; the program did not run", errno),
-                StageTwo.Step.Filter => new LaunchException(LaunchFailure.StageFailed, "the launcher's stage two did not receive a whole, valid filter; the program did not run"),
-                _ => new LaunchException(LaunchFailure.StageFailed, $"the launcher's stage two failed at step {step}: {errno}; the program did not run", errno),
-            };
+            if (passedFd >= 0) close(passedFd);
+            throw Failure(step, errno, process, flags, filterLength);
         }
+    }
+
+    /// <summary>Reads stage two's records until the listener arrives (the filter is on, execve has not run yet).</summary>
+    internal static int AwaitListener(int fd, SandboxedProcess process, SeccompFilterFlags flags, int filterLength)
+    {
+        while (true)
+        {
+            ReadRecord(fd, process, out var step, out var errno, out int passedFd);
+            if (step == StageTwo.Step.Ready) continue;
+            if (step == StageTwo.Step.Listener)
+            {
+                if (passedFd >= 0) return passedFd;
+                process.Kill();
+                process.WaitForExit();
+                throw new LaunchException(LaunchFailure.StageFailed, "the launcher's stage two announced the listener but no descriptor came with it; the program was stopped before it ran");
+            }
+            if (step == 0)
+            {
+                var status = process.WaitForExit();
+                throw new LaunchException(LaunchFailure.StageFailed,
+                    $"the launcher's stage two ended before handing over the listener ({status.Describe()}); the program did not run");
+            }
+            throw Failure(step, errno, process, flags, filterLength);
+        }
+    }
+
+    private static LaunchException Failure(StageTwo.Step step, Errno errno, SandboxedProcess process, SeccompFilterFlags flags, int filterLength)
+    {
+        process.WaitForExit();
+        return step switch
+        {
+            StageTwo.Step.NoNewPrivs => new LaunchException(LaunchFailure.NoNewPrivilegesDenied,
+                $"prctl(PR_SET_NO_NEW_PRIVS) failed: {errno}; the program did not run. A security module (LSM) may forbid it here", errno),
+            StageTwo.Step.Install => new LaunchException(LaunchFailure.FilterRefused,
+                SeccompKernel.InstallError(errno, flags, filterLength).Message + "; the program did not run", errno),
+            StageTwo.Step.Exec => new LaunchException(errno == Errno.ENOENT ? LaunchFailure.ProgramNotFound : LaunchFailure.ProgramNotExecutable,
+                $"execve({process.Path}) failed under the filter: {errno}" + (errno == Errno.EPERM || errno == Errno.EACCES
+                    ? "; the policy may refuse execve (or a syscall the kernel makes for it): allow execve in the policy" : "") + "; the program did not run", errno),
+            StageTwo.Step.Filter => new LaunchException(LaunchFailure.StageFailed, "the launcher's stage two did not receive a whole, valid filter; the program did not run"),
+            StageTwo.Step.Handover => new LaunchException(LaunchFailure.StageFailed,
+                $"the launcher's stage two could not hand the listener over: {errno}; the program did not run", errno),
+            _ => new LaunchException(LaunchFailure.StageFailed, $"the launcher's stage two failed at step {step}: {errno}; the program did not run", errno),
+        };
     }
 
     /// <summary>
@@ -316,7 +381,7 @@ public sealed class PendingLaunch : IDisposable
         ArgumentNullException.ThrowIfNull(filter);
         if (_started) throw new InvalidOperationException("this launch has already been started");
         if ((flags & SeccompFilterFlags.NewListener) != 0)
-            throw new ArgumentException("a listener fd would belong to the program, not to the caller; the launcher does not support NEW_LISTENER", nameof(flags));
+            throw new ArgumentException("use StartSupervised for a filter with a listener: it hands the listener to the caller before the program runs", nameof(flags));
         _started = true;
         try
         {
@@ -338,6 +403,55 @@ public sealed class PendingLaunch : IDisposable
         return _process;
     }
 
+    /// <summary>
+    /// Installs <paramref name="filter"/> with a listener (NEW_LISTENER is added to <paramref name="flags"/>) and returns as
+    /// soon as the listener is in the caller's hands, before the program runs: stage two is then waiting to execve, and
+    /// execve itself may be notified. Start serving the listener (<see cref="Supervise.NotificationSupervisor"/>), then call
+    /// <see cref="SupervisedLaunch.WaitUntilRunning"/>. Throws <see cref="LaunchException"/> if any step failed (the program
+    /// did not run).
+    /// </summary>
+    /// <remarks>
+    /// The hand-over cannot deadlock on notified syscalls: the filter goes on one thread of stage two only (no TSYNC), which
+    /// then makes no syscall until the listener has left the process. An unfiltered thread of stage two sends the
+    /// descriptor on the status socket (SCM_RIGHTS) and only then does the filtered thread call execve.
+    /// </remarks>
+    public SupervisedLaunch StartSupervised(BpfProgram filter, SeccompFilterFlags flags = SeccompFilterFlags.None, bool setNoNewPrivileges = true)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (_started) throw new InvalidOperationException("this launch has already been started");
+        if ((flags & SeccompFilterFlags.Tsync) != 0)
+            throw new ArgumentException("TSYNC would filter the thread that hands the listener over; it is meaningless across execve anyway", nameof(flags));
+        _started = true;
+        flags |= SeccompFilterFlags.NewListener;
+        int listenerFd;
+        try
+        {
+            SandboxLauncher.SendFilter(_filterFd, filter, flags, setNoNewPrivileges);
+            Interop.Proc.close(_filterFd);
+            _filterFd = -1;
+            listenerFd = SandboxLauncher.AwaitListener(_statusFd, _process, flags, filter.Length);
+        }
+        catch
+        {
+            Abort();
+            throw;
+        }
+        int statusFd = _statusFd;
+        _statusFd = -1;
+        try
+        {
+            var listener = new Supervise.NotificationListener(new SafeHandles.SafeFileDescriptorHandle(listenerFd));
+            return new SupervisedLaunch(_process, listener, statusFd, flags, filter.Length);
+        }
+        catch
+        {
+            Interop.Proc.close(statusFd);
+            _process.Kill();
+            try { _process.WaitForExit(); } catch (ErrnoException) { }
+            throw;
+        }
+    }
+
     /// <summary>Stops stage two if <see cref="Start"/> was not called (it has not run the program: it waits for the filter).</summary>
     public void Dispose()
     {
@@ -354,5 +468,57 @@ public sealed class PendingLaunch : IDisposable
         try { _process.WaitForExit(); }
         catch (ErrnoException) { }
         _process.Dispose();
+    }
+}
+
+/// <summary>
+/// A program whose filter is installed with a listener that the caller now holds (<see cref="PendingLaunch.StartSupervised"/>).
+/// Serve <see cref="Listener"/> first, then <see cref="WaitUntilRunning"/>: execve may itself wait for an answer.
+/// </summary>
+public sealed class SupervisedLaunch : IDisposable
+{
+    private readonly SandboxedProcess _process;
+    private readonly SeccompFilterFlags _flags;
+    private readonly int _filterLength;
+    private int _statusFd;
+
+    internal SupervisedLaunch(SandboxedProcess process, Supervise.NotificationListener listener, int statusFd, SeccompFilterFlags flags, int filterLength)
+    {
+        _process = process;
+        Listener = listener;
+        _statusFd = statusFd;
+        _flags = flags;
+        _filterLength = filterLength;
+    }
+
+    /// <summary>The listener of the program's filter. Owned by the caller: dispose it when the supervision ends.</summary>
+    public Supervise.NotificationListener Listener { get; }
+
+    /// <summary>The process (stage two until execve, then the program).</summary>
+    public SandboxedProcess Process => _process;
+
+    /// <summary>
+    /// Waits until execve has succeeded (the program runs) or throws <see cref="LaunchException"/> if it failed. The
+    /// listener must be served meanwhile when the filter notifies execve.
+    /// </summary>
+    public SandboxedProcess WaitUntilRunning()
+    {
+        if (_statusFd < 0) return _process;
+        try
+        {
+            SandboxLauncher.AwaitExec(_statusFd, _process, _flags, _filterLength, ready: true);
+        }
+        finally
+        {
+            Interop.Proc.close(_statusFd);
+            _statusFd = -1;
+        }
+        return _process;
+    }
+
+    /// <summary>Closes the status channel if <see cref="WaitUntilRunning"/> was not called (does not stop the program or close the listener).</summary>
+    public void Dispose()
+    {
+        if (_statusFd >= 0) { Interop.Proc.close(_statusFd); _statusFd = -1; }
     }
 }

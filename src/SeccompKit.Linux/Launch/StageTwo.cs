@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using SeccompKit.Bpf;
@@ -45,6 +46,10 @@ public static class StageTwo
         Install = 5,
         /// <summary>execve failed (the filter is on; this report may itself be refused by it).</summary>
         Exec = 6,
+        /// <summary>The filter is on and its listener descriptor travels with this record (SCM_RIGHTS); execve follows.</summary>
+        Listener = 7,
+        /// <summary>The listener could not be handed over (errno of sendmsg); stage two exits without running the program.</summary>
+        Handover = 8,
     }
 
     /// <summary>The exit status of stage two when it fails before execve (the parent reports the real cause).</summary>
@@ -118,12 +123,47 @@ public static class StageTwo
             Report(statusFd, Step.NoNewPrivs, Marshal.GetLastPInvokeError());
             return FailureExit;
         }
+        bool listener = (flags & (uint)SeccompFilterFlags.NewListener) != 0;
+        if (listener)
+        {
+            StartCourier(statusFd);
+            // Everything the filtered thread runs between the install and execve must already be compiled: in a JIT
+            // runtime a first call (or an on-stack replacement of a hot loop) compiles code, which takes locks and makes
+            // syscalls (futex, mmap) that the filter may notify before anybody can answer. So: the spin loop is a separate
+            // fully optimised method (no tiering, no OSR), run once here, and the execve stub is bound by a call that fails.
+            int one = 1;
+            SpinUntilSet(ref one);
+            execve(null, null, null); // EFAULT
+            _ = Marshal.GetLastPInvokeError();
+        }
         // SAFETY: `fprog` points at native memory holding the whole program; the kernel copies it during the call.
         long r = Interop.Seccomp.syscall_nogc(Interop.Seccomp.SYS_seccomp, Interop.Seccomp.SECCOMP_SET_MODE_FILTER, flags, &fprog);
         if (r < 0)
         {
-            Report(statusFd, Step.Install, Marshal.GetLastPInvokeError());
+            int installErrno = Marshal.GetLastPInvokeError();
+            if (listener) Volatile.Write(ref s_listenerFd, -1);
+            Report(statusFd, Step.Install, installErrno);
             return FailureExit;
+        }
+        if (listener)
+        {
+            // Hand-over without a syscall on this (filtered) thread: publish the descriptor number in memory, and spin
+            // until the courier thread - not filtered, since the filter was installed without TSYNC - has sent it to the
+            // supervisor. Only then execve: were execve allowed by the filter, it would otherwise kill the courier and
+            // close the (close-on-exec) listener before the supervisor had it. Any syscall here could be notified, and
+            // nobody could answer it before the hand-over: that is the deadlock this ordering avoids.
+            Volatile.Write(ref s_listenerFd, (int)r);
+            SpinUntilSet(ref s_courierDone);
+            // A normal P/Invoke (not _nogc): if execve is notified, this thread waits in the kernel for the supervisor, and
+            // in preemptive mode a GC started meanwhile by another runtime thread need not wait for it.
+            execve(cPath, cArgv, envp);
+            int execErrno = Marshal.GetLastPInvokeError();
+            int* failure = stackalloc int[3];
+            failure[0] = unchecked((int)StatusMagic);
+            failure[1] = (int)Step.Exec;
+            failure[2] = execErrno;
+            write_nogc(statusFd, failure, 12);
+            _exit_nogc(execErrno == (int)Errno.ENOENT ? 127 : 126);
         }
         // SAFETY: path, argv (NULL-terminated) and environ are valid native memory; on success execve does not return.
         execve_nogc(cPath, cArgv, envp);
@@ -136,6 +176,79 @@ public static class StageTwo
         write_nogc(statusFd, record, 12);
         _exit_nogc(errno == (int)Errno.ENOENT ? 127 : 126);
         return 126;
+    }
+
+    private static int s_listenerFd = int.MinValue;
+    private static int s_courierDone;
+
+    /// <summary>
+    /// Starts the thread that sends the listener descriptor to the supervisor (SCM_RIGHTS on the status socket). It is
+    /// not filtered, so its own syscalls cannot be notified; the filtered thread only writes the number to memory. If the
+    /// hand-over fails it ends the whole process from its unfiltered thread (exit_group): the filtered thread cannot exit
+    /// by itself once its syscalls are notified to a listener nobody reads.
+    /// </summary>
+    private static void StartCourier(int statusFd)
+    {
+        using var started = new ManualResetEventSlim();
+        var courier = new Thread(() => Courier(statusFd, started)) { IsBackground = true, Name = "listener courier" };
+        courier.Start();
+        // The courier's own code is compiled and running before the filter goes on (it is not filtered, but compiling
+        // takes runtime locks the filtered thread must never wait for).
+        started.Wait();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void Courier(int statusFd, ManualResetEventSlim started)
+    {
+        SendListener(-1, -1); // binds the sendmsg stub (EBADF)
+        Interop.Notify.sched_yield();
+        started.Set();
+        int fd;
+        while ((fd = Volatile.Read(ref s_listenerFd)) == int.MinValue) Interop.Notify.sched_yield();
+        if (fd < 0) return; // the install failed; the filtered thread reports it
+        int errno = SendListener(statusFd, fd);
+        if (errno != 0)
+        {
+            Report(statusFd, Step.Handover, errno);
+            _exit_nogc(FailureExit);
+        }
+        Volatile.Write(ref s_courierDone, 1);
+        Thread.Sleep(Timeout.Infinite); // execve ends this thread
+    }
+
+    /// <summary>Busy-waits, without any syscall, until <paramref name="flag"/> is non-zero. Fully optimised at once: no tiering, no OSR.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void SpinUntilSet(ref int flag)
+    {
+        while (Volatile.Read(ref flag) == 0)
+            if (System.Runtime.Intrinsics.X86.X86Base.IsSupported) System.Runtime.Intrinsics.X86.X86Base.Pause();
+    }
+
+    private static unsafe int SendListener(int socketFd, int listenerFd)
+    {
+        int* record = stackalloc int[3];
+        record[0] = unchecked((int)StatusMagic);
+        record[1] = (int)Step.Listener;
+        record[2] = listenerFd;
+        byte* control = stackalloc byte[Interop.Notify.CmsgSpaceOneFd];
+        new Span<byte>(control, Interop.Notify.CmsgSpaceOneFd).Clear();
+        var cmsg = (Interop.Notify.cmsghdr*)control;
+        cmsg->cmsg_len = Interop.Notify.CmsgLenOneFd;
+        cmsg->cmsg_level = Interop.Notify.SOL_SOCKET;
+        cmsg->cmsg_type = Interop.Notify.SCM_RIGHTS;
+        *(int*)(control + sizeof(Interop.Notify.cmsghdr)) = listenerFd;
+        var iov = new Interop.Notify.iovec { iov_base = record, iov_len = 12 };
+        var msg = new Interop.Notify.msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = Interop.Notify.CmsgSpaceOneFd };
+        while (true)
+        {
+            // SAFETY: the record, iovec and control buffer are stack memory alive for the call; the kernel takes its own
+            // reference to the listener's file, so the descriptor can close at execve afterwards.
+            nint n = Interop.Notify.sendmsg(socketFd, &msg, Interop.Notify.MSG_NOSIGNAL);
+            if (n == 12) return 0;
+            int e = Marshal.GetLastPInvokeError();
+            if (n < 0 && e == (int)Errno.EINTR) continue;
+            return n < 0 ? e : (int)Errno.EIO;
+        }
     }
 
     /// <summary>

@@ -1,0 +1,260 @@
+using System.Runtime.InteropServices;
+using SeccompKit.Linux.Kernel;
+using SeccompKit.Linux.SafeHandles;
+using static SeccompKit.Linux.Interop.Notify;
+
+namespace SeccompKit.Linux.Supervise;
+
+/// <summary>What waiting on a listener found.</summary>
+public enum ListenerEvent
+{
+    /// <summary>A notification is pending: receive it.</summary>
+    Pending,
+    /// <summary>No task uses the filter any more (POLLHUP): nothing will ever be notified again.</summary>
+    Closed,
+    /// <summary>The timeout passed with nothing to do.</summary>
+    Timeout,
+    /// <summary>The other descriptor waited on (a stop signal) became readable.</summary>
+    Interrupted,
+}
+
+/// <summary>The outcome of answering a notification.</summary>
+public enum SendResult
+{
+    /// <summary>The kernel took the answer; the target resumes with it.</summary>
+    Sent,
+    /// <summary>
+    /// The notification no longer exists (ENOENT): the target was killed, or a signal interrupted its syscall (it
+    /// will be restarted or fail with EINTR, and a restarted call is notified again with a new id).
+    /// </summary>
+    TargetGone,
+}
+
+/// <summary>
+/// A seccomp user-notification listener: the descriptor a filter installed with NEW_LISTENER returns
+/// (seccomp_unotify(2)). Receives notifications and answers them; safe to use from one receiving thread, while
+/// <see cref="IsValid"/> may be called from any thread.
+/// </summary>
+/// <remarks>
+/// The receive buffer is native memory of the size the kernel reports (GET_NOTIF_SIZES), zeroed before every
+/// receive: the kernel requires a zeroed buffer (NOTIF_RECV fails with EINVAL otherwise) and a newer kernel may
+/// have a larger struct than the 80 bytes this code reads.
+/// </remarks>
+public sealed unsafe class NotificationListener : IDisposable
+{
+    private readonly SafeFileDescriptorHandle _fd;
+    private readonly int _notifSize;
+    private readonly int _respSize;
+    private void* _buffer;
+    private bool _bufferFreed;
+
+    /// <summary>Takes ownership of a listener descriptor (from <see cref="SeccompKernel.InstallFilter"/> or a launch).</summary>
+    public NotificationListener(SafeFileDescriptorHandle listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        if (listener.IsInvalid || listener.IsClosed) throw new ArgumentException("the listener handle is closed or invalid", nameof(listener));
+        _fd = listener;
+        var sizes = KernelFeatures.GetNotifSizes();
+        if (sizes.Notif < sizeof(seccomp_notif) || sizes.Response < sizeof(seccomp_notif_resp))
+            throw new SeccompException($"this kernel's notification structs ({sizes.Notif}/{sizes.Response} bytes) are smaller than seccomp_unotify(2) documents (80/24); refusing to use them");
+        _notifSize = sizes.Notif;
+        _respSize = sizes.Response;
+        _buffer = NativeMemory.AlignedAlloc((nuint)Math.Max(_notifSize, _respSize), 16);
+    }
+
+    /// <summary>The descriptor (for poll in a caller's own loop; do not close it).</summary>
+    public SafeFileDescriptorHandle Handle => _fd;
+
+    /// <summary>Whether SYNC_WAKE_UP is on (<see cref="TryEnableSyncWakeUp"/>).</summary>
+    public bool SyncWakeUp { get; private set; }
+
+    /// <summary>
+    /// Asks the kernel to switch directly between target and supervisor (SECCOMP_IOCTL_NOTIF_SET_FLAGS with
+    /// SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, Linux 6.6): much lower latency when the supervisor answers at once.
+    /// Returns false on a kernel without it (EINVAL/ENOTTY).
+    /// </summary>
+    public bool TryEnableSyncWakeUp()
+    {
+        int r = Ioctl(SECCOMP_IOCTL_NOTIF_SET_FLAGS, (void*)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+        if (r == 0) return SyncWakeUp = true;
+        var e = Errors.Last();
+        if (e is Errno.EINVAL or Errno.ENOTTY) return false;
+        throw new ErrnoException("ioctl(SECCOMP_IOCTL_NOTIF_SET_FLAGS)", e, "");
+    }
+
+    /// <summary>
+    /// Waits until a notification is pending, every filtered task is gone, <paramref name="interruptFd"/> (if not -1)
+    /// becomes readable, or <paramref name="timeoutMs"/> passes (-1: no timeout). Retries EINTR.
+    /// </summary>
+    public ListenerEvent Wait(int timeoutMs = -1, int interruptFd = -1)
+    {
+        bool added = false;
+        _fd.DangerousAddRef(ref added);
+        try
+        {
+            Interop.Netlink.pollfd* fds = stackalloc Interop.Netlink.pollfd[2];
+            fds[0] = new Interop.Netlink.pollfd { fd = _fd.Fd, events = POLLIN };
+            fds[1] = new Interop.Netlink.pollfd { fd = interruptFd, events = POLLIN };
+            while (true)
+            {
+                // SAFETY: two pollfd structs on the stack; the kernel writes revents only.
+                int n = poll(fds, interruptFd >= 0 ? 2UL : 1UL, timeoutMs);
+                if (n < 0)
+                {
+                    var e = Errors.Last();
+                    if (e == Errno.EINTR) continue;
+                    throw new ErrnoException("poll(listener)", e, "");
+                }
+                if (n == 0) return ListenerEvent.Timeout;
+                if (interruptFd >= 0 && fds[1].revents != 0) return ListenerEvent.Interrupted;
+                // POLLIN wins over POLLHUP: a notification may still be pending when the last task exits... it cannot,
+                // since a pending notification holds its task; but read what is there first regardless.
+                if ((fds[0].revents & POLLIN) != 0) return ListenerEvent.Pending;
+                if ((fds[0].revents & (POLLHUP | POLLERR)) != 0) return ListenerEvent.Closed;
+                if ((fds[0].revents & POLLNVAL) != 0) throw new ObjectDisposedException(nameof(NotificationListener), "the listener descriptor is not open");
+            }
+        }
+        finally
+        {
+            if (added) _fd.DangerousRelease();
+        }
+    }
+
+    /// <summary>
+    /// Receives one notification, waiting for one if none is pending. Returns false when the notification vanished
+    /// before it could be read (ENOENT: its target was killed or interrupted); call again.
+    /// </summary>
+    public bool TryReceive(out SeccompNotification notification)
+    {
+        NativeMemory.Clear(_buffer, (nuint)_notifSize);
+        while (true)
+        {
+            int r = Ioctl(SECCOMP_IOCTL_NOTIF_RECV, _buffer);
+            if (r == 0) break;
+            var e = Errors.Last();
+            if (e == Errno.EINTR) { NativeMemory.Clear(_buffer, (nuint)_notifSize); continue; }
+            if (e == Errno.ENOENT) { notification = default; return false; }
+            throw new ErrnoException("ioctl(SECCOMP_IOCTL_NOTIF_RECV)", e, "");
+        }
+        var n = (seccomp_notif*)_buffer;
+        notification = new SeccompNotification(n->id, (int)n->pid, n->nr, n->arch, n->instruction_pointer, new ReadOnlySpan<ulong>(n->args, 6));
+        return true;
+    }
+
+    /// <summary>Is notification <paramref name="id"/> still pending (its target alive and still in that syscall)? (NOTIF_ID_VALID)</summary>
+    public bool IsValid(ulong id) => Ioctl(SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+
+    /// <summary>Answers notification <paramref name="id"/> with <paramref name="response"/>.</summary>
+    public SendResult Send(ulong id, in NotificationResponse response)
+    {
+        if (response.Kind == ResponseKind.InjectFd)
+        {
+            int r = AddFd(id, response.Descriptor!, targetFd: null, response.CloseOnExec, send: true, out var e);
+            return r >= 0 ? SendResult.Sent : e == Errno.ENOENT ? SendResult.TargetGone
+                : throw new ErrnoException("ioctl(SECCOMP_IOCTL_NOTIF_ADDFD, SEND)", e, e == Errno.EINVAL ? "ADDFD with SEND needs Linux 5.14" : "");
+        }
+        seccomp_notif_resp resp = default;
+        resp.id = id;
+        switch (response.Kind)
+        {
+            case ResponseKind.Continue: resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE; break;
+            case ResponseKind.Fail: resp.error = -(int)response.Errno; break;
+            case ResponseKind.Return: resp.val = response.Value; break;
+        }
+        return SendRaw(&resp);
+    }
+
+    private SendResult SendRaw(seccomp_notif_resp* resp)
+    {
+        void* arg = resp;
+        if (_respSize > sizeof(seccomp_notif_resp))
+        {
+            // A newer kernel's response struct is larger: send a zero-extended copy of ours.
+            NativeMemory.Clear(_buffer, (nuint)_respSize);
+            *(seccomp_notif_resp*)_buffer = *resp;
+            arg = _buffer;
+        }
+        while (true)
+        {
+            if (Ioctl(SECCOMP_IOCTL_NOTIF_SEND, arg) == 0) return SendResult.Sent;
+            var e = Errors.Last();
+            if (e == Errno.EINTR) continue;
+            if (e == Errno.ENOENT) return SendResult.TargetGone;
+            throw new ErrnoException("ioctl(SECCOMP_IOCTL_NOTIF_SEND)", e, e == Errno.EINPROGRESS ? "the notification was already answered" : "");
+        }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="descriptor"/> into the target of notification <paramref name="id"/> without answering it
+    /// (SECCOMP_IOCTL_NOTIF_ADDFD, Linux 5.9): at <paramref name="targetFd"/> if given (SETFD, replacing what is there),
+    /// else at the lowest free number. Returns the number in the target; the caller answers the notification after.
+    /// </summary>
+    public int AddFd(ulong id, SafeFileDescriptorHandle descriptor, int? targetFd = null, bool closeOnExec = true)
+    {
+        int r = AddFd(id, descriptor, targetFd, closeOnExec, send: false, out var e);
+        if (r >= 0) return r;
+        throw new ErrnoException("ioctl(SECCOMP_IOCTL_NOTIF_ADDFD)", e, e switch
+        {
+            Errno.ENOENT => "the target is gone (killed or interrupted)",
+            Errno.EBADF => "the descriptor to inject is not open",
+            Errno.EMFILE => "the target has no free descriptor (RLIMIT_NOFILE)",
+            _ => "",
+        });
+    }
+
+    private int AddFd(ulong id, SafeFileDescriptorHandle descriptor, int? targetFd, bool closeOnExec, bool send, out Errno errno)
+    {
+        ArgumentNullException.ThrowIfNull(descriptor);
+        bool added = false;
+        descriptor.DangerousAddRef(ref added);
+        try
+        {
+            var addfd = new seccomp_notif_addfd
+            {
+                id = id,
+                flags = (targetFd is not null ? SECCOMP_ADDFD_FLAG_SETFD : 0) | (send ? SECCOMP_ADDFD_FLAG_SEND : 0),
+                srcfd = (uint)descriptor.Fd,
+                newfd = (uint)(targetFd ?? 0),
+                newfd_flags = closeOnExec ? 0x80000u /* O_CLOEXEC */ : 0,
+            };
+            while (true)
+            {
+                int r = Ioctl(SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
+                errno = r < 0 ? Errors.Last() : 0;
+                if (r >= 0 || errno != Errno.EINTR) return r;
+            }
+        }
+        finally
+        {
+            if (added) descriptor.DangerousRelease();
+        }
+    }
+
+    private int Ioctl(ulong request, void* arg)
+    {
+        bool added = false;
+        _fd.DangerousAddRef(ref added);
+        try
+        {
+            // SAFETY: `arg` points at a struct of the request's size (or is the flag value for SET_FLAGS), alive for the call;
+            // the AddRef keeps the descriptor number from being closed and reused meanwhile.
+            return ioctl(_fd.Fd, request, arg);
+        }
+        finally
+        {
+            if (added) _fd.DangerousRelease();
+        }
+    }
+
+    /// <summary>Closes the listener: pending and future notified syscalls of its filter fail with ENOSYS.</summary>
+    public void Dispose()
+    {
+        _fd.Dispose();
+        if (!_bufferFreed)
+        {
+            _bufferFreed = true;
+            NativeMemory.AlignedFree(_buffer);
+            _buffer = null;
+        }
+    }
+}
