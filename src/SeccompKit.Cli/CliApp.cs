@@ -40,6 +40,7 @@ public static class CliApp
             (ConvertCommand.Create(console), "Convert between OCI/Docker JSON and the policy language"),
             (RunCommand.Create(console), "Run a program under a policy (fails closed; names the syscall of a seccomp kill)"),
             (FeaturesCommand.Create(console), "What this kernel's seccomp supports: actions, filter flags, notification sizes"),
+            (LearnCommand.Create(console), "Run a program and write the minimal profile it needs (user notification, no root)"),
             (DumpCommand.Create(console), "Read the filters of a running process (ptrace, root), newest first; -o DIR saves them"),
         };
         foreach (var (command, _) in summaries) root.Add(command);

@@ -36,6 +36,11 @@ public static class ExitCodes
     /// EX_NOINPUT: the process is the input.
     /// </summary>
     public const int ProcessNotFound = 66;
+    /// <summary>
+    /// <c>learn</c>: the program ran, but the learned profile could not be written, or it failed its replay check (a
+    /// recorded call the profile would refuse, e.g. a syscall without a name); the message lists them.
+    /// </summary>
+    public const int LearnProfileFailed = 124;
     /// <summary>A bug in seccompkit; please report it with the command line.</summary>
     public const int InternalError = 70;
     /// <summary>

@@ -17,7 +17,7 @@ public sealed partial class ArchitectureSpecs
         return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root (SeccompKit.slnx) above " + AppContext.BaseDirectory);
     }
 
-    private static readonly string[] Layers = ["Bpf", "Syscalls", "Policy", "Compiler"];
+    private static readonly string[] Layers = ["Bpf", "Syscalls", "Policy", "Compiler", "Learning"];
 
     public static TheoryData<string> LayerNames() => new(Layers);
 

@@ -1,0 +1,338 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using PosixSignal = System.Runtime.InteropServices.PosixSignal;
+using PosixSignalRegistration = System.Runtime.InteropServices.PosixSignalRegistration;
+using SeccompKit.Bpf;
+using SeccompKit.Cli.Io;
+using SeccompKit.Learning;
+using SeccompKit.Linux.Launch;
+using SeccompKit.Linux.Learn;
+using SeccompKit.Policy;
+using SeccompKit.Policy.Language;
+using SeccompKit.Policy.Oci;
+
+namespace SeccompKit.Cli.Commands;
+
+/// <summary><c>seccompkit learn -o FILE -- PROGRAM ARGS...</c>: record what a program needs and write the minimal profile.</summary>
+public static class LearnCommand
+{
+    /// <summary>What learn writes to -o.</summary>
+    public enum LearnFormat
+    {
+        /// <summary>OCI linux.seccomp JSON (runc, crun, podman, Docker).</summary>
+        Oci,
+        /// <summary>SeccompKit's policy language.</summary>
+        Policy,
+        /// <summary>A JSON report: counts, argument values, replay check, and the profile (OCI) inside.</summary>
+        Json,
+    }
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create(ICliConsole console)
+    {
+        var output = new Option<string?>("--output", "-o") { Description = "Where to write the profile (or the --format json report); - for standard output, after the program's own output" };
+        var format = new Option<LearnFormat>("--format") { Description = "oci (default): OCI JSON; policy: the policy language; json: a machine-readable report with the profile inside (no progress)", DefaultValueFactory = _ => LearnFormat.Oci };
+        var from = new Option<string?>("--from") { Description = "A profile (OCI/Docker JSON or .policy) whose allowed calls are not notified; the result is that profile plus what is new" };
+        var args = new Option<string>("--args") { Description = "auto (default): argument conditions for clone, socket, ioctl, prctl, fcntl, personality, mmap/mprotect from the values seen; none: syscalls only", DefaultValueFactory = _ => "auto" };
+        var openFlags = new Option<bool>("--open-flags") { Description = "Also record open/openat flags and write them as conditions (with --args auto)" };
+        var defaultAction = new Option<string>("--default-action") { Description = "The action for everything not learned: errno (EPERM, as Docker), errno:ENAME, kill (kill-process), kill-thread, trap, log", DefaultValueFactory = _ => "errno" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress and no summary (errors and the replay verdict only)" };
+        var command = new Argument<string[]>("PROGRAM") { Description = "The program and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
+        var cmd = new Command("learn",
+            "Run a program and write the minimal seccomp profile it needs. Every syscall of the program, its threads,\n" +
+            "children and execs is sent to seccompkit by user notification (SECCOMP_RET_USER_NOTIF) and let run unchanged;\n" +
+            "seccompkit records the syscalls per ABI and, for those whose arguments decide security, the values seen. No\n" +
+            "ptrace, no audit log, no root: seccomp needs only no_new_privs. Before writing, every recorded call is replayed\n" +
+            "through the compiled profile in seccompkit's BPF interpreter; the profile is written only if all are allowed.\n" +
+            "The profile allows nothing that was not called. Run the program through everything it must do; learn again\n" +
+            "with --from to add what a second run needs (only new calls are notified), or merge profiles with `merge`.\n\n" +
+            "Examples:\n" +
+            "  seccompkit learn -o ls.json -- ls -la /\n" +
+            "  seccompkit run --profile ls.json -- ls -la /          # the same output, nothing refused\n" +
+            "  seccompkit learn --from ls.json -o ls2.json -- ls -R /etc\n" +
+            "  seccompkit learn --format policy -o app.policy --open-flags -- ./app --selftest\n" +
+            "  seccompkit learn --format json -o report.json -- python3 -c 'import json'\n\n" +
+            "Standard input, output and error, the environment and signals are the program's, as with `run`. On a terminal,\n" +
+            "progress and a summary go to standard error.\n\n" +
+            "Exit status: the program's own (128 + signal if killed). Before the program runs: 2 bad command line,\n" +
+            "121 the --from profile cannot be read, 120/123/125/126/127 as for `run`. After: 124 the profile could not be\n" +
+            "written or failed its replay check (nothing is written then).")
+        { output, format, from, args, openFlags, defaultAction, quiet, command };
+        cmd.SetAction(parse =>
+        {
+            string[] argv = parse.GetValue(command) ?? [];
+            string? outPath = parse.GetValue(output);
+            var fmt = parse.GetValue(format);
+            if (outPath is null)
+                throw new CliInputException("give -o FILE for the profile (the program's own output uses standard output); -o - writes it to standard output after the program's output", ExitCodes.Usage);
+            var argMode = parse.GetValue(args) switch
+            {
+                "auto" => ArgumentMode.Auto,
+                "none" => ArgumentMode.None,
+                var other => throw new CliInputException($"--args {other}: use auto or none", ExitCodes.Usage),
+            };
+            var deflt = ParseAction(parse.GetValue(defaultAction)!);
+            bool quietMode = parse.GetValue(quiet) || fmt == LearnFormat.Json;
+
+            SeccompPolicy? basePolicy = null;
+            if (parse.GetValue(from) is { } basePath)
+            {
+                try { basePolicy = PolicyInput.Load(basePath, PolicyFormat.Auto, new ProfileOptions(null, null, null), console).Policy; }
+                catch (SeccompException e) when (e is not CliInputException) { throw new CliInputException($"{basePath}: {e.Message}", ExitCodes.RunPolicyInvalid); }
+                catch (CliInputException e) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
+            }
+
+            LearningSession.PendingLearning pending;
+            try { pending = LearningSession.Prepare(argv[0], argv[1..], new LearnOptions { Base = basePolicy, OpenFlags = parse.GetValue(openFlags) }); }
+            catch (LaunchException e) { return LaunchFailed(e, console); }
+            LearningSession session;
+            using (pending)
+            {
+                try { session = pending.Start(); }
+                catch (LaunchException e) { return LaunchFailed(e, console); }
+            }
+            using (session)
+            {
+                var clock = Stopwatch.StartNew();
+                ExitStatus status;
+                using (var progress = !quietMode && !Console.IsErrorRedirected ? new ProgressLine(session, Path.GetFileName(pending.Path), console) : null)
+                {
+                    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
+                    using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => c.Cancel = true);
+                    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; session.Process.Signal(15); });
+                    using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; session.Process.Signal(1); });
+                    status = session.WaitForExit(() =>
+                    {
+                        progress?.Pause();
+                        if (!quietMode) console.Error.WriteLine("seccompkit: learn: the program exited; still learning from its descendants that run on (stop them or press Ctrl-C)");
+                    });
+                }
+                clock.Stop();
+                var calls = session.Snapshot();
+                var synthesis = ProfileSynthesizer.Synthesize(calls, new SynthesisOptions
+                {
+                    DefaultAction = basePolicy?.DefaultAction ?? deflt,
+                    Arguments = argMode,
+                    Architectures = basePolicy?.EffectiveArchitectures ?? [],
+                });
+                var profile = basePolicy is null ? synthesis.Policy : Combine(basePolicy, synthesis.Policy);
+                var replay = ReplayCheck.Run(profile, calls);
+                if (!quietMode) WriteSummary(calls, synthesis, profile, clock.Elapsed, session, status, console);
+                foreach (var note in synthesis.Notes) console.Error.WriteLine($"seccompkit: learn: note: {note}");
+                if (!replay.AllAllowed)
+                {
+                    console.Error.WriteLine($"seccompkit: learn: the profile would refuse {replay.Refused.Length} recorded call(s); it was not written:");
+                    foreach (var (s, data, action) in replay.Refused.Take(20))
+                        console.Error.WriteLine($"  {s.Display} {data} -> {action}");
+                    return ExitCodes.LearnProfileFailed;
+                }
+                string text = fmt switch
+                {
+                    LearnFormat.Policy => PolicyLanguage.Print(profile),
+                    LearnFormat.Json => JsonReport(calls, profile, replay, status, clock.Elapsed, session, synthesis, argv),
+                    _ => OciExporter.Export(profile),
+                };
+                if (!text.EndsWith('\n')) text += "\n";
+                try
+                {
+                    if (outPath == "-") { console.Out.Flush(); console.Out.Write(text); console.Out.Flush(); }
+                    else File.WriteAllText(outPath, text);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    console.Error.WriteLine($"seccompkit: learn: {outPath}: cannot write the profile: {e.Message}");
+                    return ExitCodes.LearnProfileFailed;
+                }
+                if (fmt != LearnFormat.Json)
+                    console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"seccompkit: learn: replayed {replay.Replayed} distinct recorded call(s) through the profile: all allowed; wrote {(outPath == "-" ? "the profile" : outPath)} ({profile.SyscallNames.Count()} syscalls, {profile.Rules.Count(r => !r.IsUnconditional)} rules with argument conditions)"));
+                return status.ShellCode;
+            }
+        });
+        return cmd;
+    }
+
+    /// <summary>The base profile plus the learned rules: a call either allows runs.</summary>
+    private static SeccompPolicy Combine(SeccompPolicy basePolicy, SeccompPolicy learned)
+    {
+        var learnedNames = learned.SyscallNames.ToHashSet(StringComparer.Ordinal);
+        return new SeccompPolicy(basePolicy.DefaultAction,
+            basePolicy.Rules.Where(r => r.Action.LetsCallRun || !learnedNames.Contains(r.Syscall)).Concat(learned.Rules),
+            basePolicy.EffectiveArchitectures.Union(learned.EffectiveArchitectures), basePolicy.BadArchAction, basePolicy.Flags);
+    }
+
+    internal static PolicyAction ParseAction(string text)
+    {
+        string t = text.Trim().ToLowerInvariant();
+        if (t is "kill" or "kill-process" or "kill_process") return PolicyAction.KillProcess;
+        if (t is "kill-thread" or "kill_thread") return PolicyAction.KillThread;
+        if (t is "trap") return PolicyAction.Trap();
+        if (t is "log") return PolicyAction.Log;
+        if (t is "errno") return PolicyAction.Errno(1);
+        if (t.StartsWith("errno:", StringComparison.Ordinal))
+        {
+            string e = text.Trim()[6..];
+            if (ErrnoNames.TryGetNumber(e.ToUpperInvariant(), out int n)) return PolicyAction.Errno(n);
+            if (int.TryParse(e, NumberStyles.None, CultureInfo.InvariantCulture, out n) && n is > 0 and <= 4095) return PolicyAction.Errno(n);
+        }
+        throw new CliInputException($"--default-action {text}: use errno, errno:ENAME (e.g. errno:EACCES), kill, kill-thread, trap or log", ExitCodes.Usage);
+    }
+
+    private static int LaunchFailed(LaunchException e, ICliConsole console)
+    {
+        console.Error.WriteLine($"seccompkit: learn: {e.Message}");
+        return e.Failure switch
+        {
+            LaunchFailure.ProgramNotFound => ExitCodes.RunNotFound,
+            LaunchFailure.ProgramNotExecutable => ExitCodes.RunCannotExecute,
+            LaunchFailure.NoNewPrivilegesDenied => ExitCodes.RunNoNewPrivsDenied,
+            LaunchFailure.FilterRefused => ExitCodes.RunFilterRefused,
+            _ => ExitCodes.RunLaunchFailed,
+        };
+    }
+
+    internal static string Values(LearnedSyscall s, int max = 6)
+    {
+        if (s.Arguments.IsDefaultOrEmpty) return "";
+        if (s.TooManyValues) return $"(> {SyscallRecorder.MaxDistinctValues} values)";
+        var parts = s.Values.OrderByDescending(v => v.Count).Take(max)
+            .Select(v => string.Join("/", s.Arguments.Select((a, i) => FormatValue(a, v.Values[i]))));
+        return string.Join(" ", parts) + (s.Values.Length > max ? $" +{s.Values.Length - max}" : "");
+    }
+
+    private static string FormatValue(RecordedArgument a, ulong v) =>
+        a.Mask == SecurityArguments.CloneNamespaceFlags ? (v == 0 ? "no-ns" : $"ns:0x{v:x}") : v < 16 ? v.ToString(CultureInfo.InvariantCulture) : $"0x{v:x}";
+
+    private static void WriteSummary(LearnedCalls calls, SynthesisResult synthesis, SeccompPolicy profile, TimeSpan elapsed, LearningSession session, ExitStatus status, ICliConsole console)
+    {
+        var e = console.Error;
+        e.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"seccompkit: learn: {calls.Total:N0} notified call(s) of {calls.Syscalls.Length} distinct syscall(s) in {elapsed.TotalSeconds:0.00} s ({calls.Total / Math.Max(elapsed.TotalSeconds, 0.001):N0}/s{(session.SyncWakeUp ? ", sync wake-up" : "")}); the program ended with {status.Describe()}"));
+        e.WriteLine(FormattableString.Invariant($"  {"calls",10}  {"abi",-7} {"syscall",-22} values seen (security arguments)"));
+        foreach (var s in calls.Syscalls.OrderByDescending(s => s.Count).ThenBy(s => s.Display, StringComparer.Ordinal))
+            e.WriteLine(FormattableString.Invariant($"  {s.Count,10:N0}  {s.Abi?.Name ?? "?",-7} {s.Display,-22} {Values(s)}").TrimEnd());
+    }
+
+    private static string JsonReport(LearnedCalls calls, SeccompPolicy profile, ReplayResult replay, ExitStatus status, TimeSpan elapsed,
+        LearningSession session, SynthesisResult synthesis, string[] argv)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("command");
+            foreach (var a in argv) w.WriteStringValue(a);
+            w.WriteEndArray();
+            w.WriteStartObject("exit");
+            if (status.ExitCode is { } c) w.WriteNumber("code", c); else w.WriteNull("code");
+            if (status.Signal is { } sig) w.WriteNumber("signal", sig); else w.WriteNull("signal");
+            w.WriteEndObject();
+            w.WriteNumber("seconds", Math.Round(elapsed.TotalSeconds, 3));
+            w.WriteNumber("notifications", calls.Total);
+            w.WriteBoolean("syncWakeUp", session.SyncWakeUp);
+            w.WriteStartArray("syscalls");
+            foreach (var s in calls.Syscalls)
+            {
+                w.WriteStartObject();
+                w.WriteString("abi", s.Abi?.Name);
+                w.WriteNumber("nr", s.Nr);
+                if (s.Name is null) w.WriteNull("name"); else w.WriteString("name", s.Name);
+                w.WriteNumber("count", s.Count);
+                w.WriteNumber("firstPid", s.FirstPid);
+                if (!s.Arguments.IsDefaultOrEmpty)
+                {
+                    w.WriteStartArray("arguments");
+                    foreach (var a in s.Arguments)
+                    {
+                        w.WriteStartObject();
+                        w.WriteNumber("index", a.Index);
+                        w.WriteNumber("mask", a.Mask);
+                        w.WriteString("meaning", a.Meaning);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                    w.WriteBoolean("tooManyValues", s.TooManyValues);
+                    w.WriteStartArray("values");
+                    foreach (var v in s.Values)
+                    {
+                        w.WriteStartObject();
+                        w.WriteStartArray("values");
+                        for (int i = 0; i < s.Arguments.Length; i++) w.WriteNumberValue(v.Values[i]);
+                        w.WriteEndArray();
+                        w.WriteNumber("count", v.Count);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartObject("replay");
+            w.WriteNumber("replayed", replay.Replayed);
+            w.WriteNumber("refused", replay.Refused.Length);
+            w.WriteEndObject();
+            w.WriteStartArray("notes");
+            foreach (var n in synthesis.Notes) w.WriteStringValue(n);
+            w.WriteEndArray();
+            w.WritePropertyName("profile");
+            using (var doc = JsonDocument.Parse(OciExporter.Export(profile))) doc.RootElement.WriteTo(w);
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    /// <summary>The live line on a terminal: calls, distinct syscalls, notifications per second.</summary>
+    private sealed class ProgressLine : IDisposable
+    {
+        private readonly Timer _timer;
+        private readonly LearningSession _session;
+        private readonly string _name;
+        private readonly ICliConsole _console;
+        private long _lastCalls;
+        private int _lastDistinct;
+        private bool _paused;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private TimeSpan _lastTick;
+
+        public ProgressLine(LearningSession session, string name, ICliConsole console)
+        {
+            _session = session;
+            _name = name;
+            _console = console;
+            _timer = new Timer(_ => Tick(), null, 250, 250);
+        }
+
+        private void Tick()
+        {
+            lock (this)
+            {
+                if (_paused) return;
+                var p = _session.Progress;
+                var now = _clock.Elapsed;
+                double rate = (p.Calls - _lastCalls) / Math.Max((now - _lastTick).TotalSeconds, 0.001);
+                int fresh = p.Distinct - _lastDistinct;
+                _lastCalls = p.Calls; _lastDistinct = p.Distinct; _lastTick = now;
+                _console.Error.Write(string.Create(CultureInfo.InvariantCulture,
+                    $"\r\x1b[2Klearning {_name}: {p.Calls:N0} calls, {p.Distinct} syscalls{(fresh > 0 ? $" (+{fresh} new)" : "")}, {rate:N0} notifications/s"));
+            }
+        }
+
+        public void Pause()
+        {
+            lock (this)
+            {
+                if (!_paused) _console.Error.Write("\r\x1b[2K");
+                _paused = true;
+            }
+        }
+
+        public void Dispose()
+        {
+            _timer.Dispose();
+            Pause();
+        }
+    }
+}

@@ -1,0 +1,176 @@
+using System.Collections.Immutable;
+using SeccompKit.Bpf;
+using SeccompKit.Compiler;
+using SeccompKit.Policy;
+using SeccompKit.Syscalls;
+
+namespace SeccompKit.Learning;
+
+/// <summary>Whether a learned profile gets argument conditions.</summary>
+public enum ArgumentMode
+{
+    /// <summary>Conditions on the security arguments (<see cref="SecurityArguments"/>) from the values seen.</summary>
+    Auto,
+    /// <summary>Syscalls only.</summary>
+    None,
+}
+
+/// <summary>How to turn recorded calls into a profile.</summary>
+public sealed record SynthesisOptions
+{
+    /// <summary>The action for everything not learned; default ERRNO(EPERM), as Docker's profile.</summary>
+    public PolicyAction DefaultAction { get; init; } = PolicyAction.Errno(1);
+
+    /// <summary>Argument conditions or none.</summary>
+    public ArgumentMode Arguments { get; init; } = ArgumentMode.Auto;
+
+    /// <summary>Syscalls to allow in addition (without conditions), e.g. a container runtime's own; with the reason for the report.</summary>
+    public ImmutableArray<(string Syscall, string Reason)> Extra { get; init; } = [];
+
+    /// <summary>The ABIs the profile covers in addition to those seen (e.g. a base profile's).</summary>
+    public ImmutableArray<Architecture> Architectures { get; init; } = [];
+}
+
+/// <summary>A learned profile and what went into it.</summary>
+/// <param name="Policy">The profile.</param>
+/// <param name="Notes">Things the user should know (a syscall without a name, dropped conditions).</param>
+public sealed record SynthesisResult(SeccompPolicy Policy, ImmutableArray<string> Notes);
+
+/// <summary>
+/// Writes the minimal profile for recorded calls: an ALLOW rule for every syscall made, with argument conditions on the
+/// security arguments where the values seen are few (<see cref="SyscallRecorder.MaxDistinctValues"/>), and the default
+/// action for everything else. Nothing that was not called is allowed, except <see cref="SynthesisOptions.Extra"/>.
+/// </summary>
+/// <remarks>
+/// A profile names syscalls, and its rules apply to every ABI it lists, so a name seen on one ABI is allowed on each
+/// ABI seen. Conditions compare the masked values exactly (<c>(arg &amp; mask) == value</c>, one rule per distinct
+/// tuple), which the OCI format expresses as SCMP_CMP_MASKED_EQ.
+/// </remarks>
+public static class ProfileSynthesizer
+{
+    /// <summary>Builds the profile.</summary>
+    public static SynthesisResult Synthesize(LearnedCalls calls, SynthesisOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(calls);
+        options ??= new SynthesisOptions();
+        var notes = new List<string>();
+        var arches = new List<Architecture>();
+        var unconditional = new SortedSet<string>(StringComparer.Ordinal);
+        var conditional = new SortedDictionary<string, (ImmutableArray<RecordedArgument> Spec, HashSet<ArgumentTuple> Values)>(StringComparer.Ordinal);
+
+        foreach (var s in calls.Syscalls)
+        {
+            if (s.Abi is null)
+            {
+                notes.Add($"{s.Count} call(s) from an ABI SeccompKit does not know (AUDIT_ARCH 0x{s.AuditArch:x8}, nr {s.Nr}) cannot be written into the profile; the program will be refused them");
+                continue;
+            }
+            if (!arches.Contains(s.Abi)) arches.Add(s.Abi);
+            if (s.Name is null)
+            {
+                notes.Add($"{s.Display} ({s.Count} call(s)) has no name in SeccompKit's {s.Abi.Name} table ({SyscallTable.DataVersion}), so a profile cannot name it; the program will be refused it");
+                continue;
+            }
+            bool withConditions = options.Arguments == ArgumentMode.Auto && !s.Arguments.IsDefaultOrEmpty && !s.TooManyValues;
+            if (s.TooManyValues && options.Arguments == ArgumentMode.Auto)
+                notes.Add($"{s.Name}: more than {SyscallRecorder.MaxDistinctValues} distinct values of {string.Join(", ", s.Arguments.Select(a => a.Meaning))}; allowed without conditions");
+            if (!withConditions) { unconditional.Add(s.Name); continue; }
+            if (!conditional.TryGetValue(s.Name, out var c)) conditional[s.Name] = c = (s.Arguments, []);
+            foreach (var v in s.Values) c.Values.Add(v.Values);
+        }
+        foreach (var (name, _) in options.Extra) unconditional.Add(name);
+
+        var rules = new List<SyscallRule>();
+        var names = new SortedSet<string>(unconditional, StringComparer.Ordinal);
+        names.UnionWith(conditional.Keys);
+        foreach (var name in names)
+        {
+            if (unconditional.Contains(name) || !conditional.TryGetValue(name, out var c))
+            {
+                rules.Add(new SyscallRule(name, PolicyAction.Allow));
+                continue;
+            }
+            foreach (var t in c.Values.OrderBy(t => t.V0).ThenBy(t => t.V1).ThenBy(t => t.V2))
+                rules.Add(new SyscallRule(name, PolicyAction.Allow, c.Spec.Select((a, i) => Condition(a, t[i]))));
+        }
+        foreach (var a in options.Architectures) if (!arches.Contains(a)) arches.Add(a);
+        if (arches.Count == 0) arches.Add(Architecture.NativeHost);
+        // Keep only names known on at least one covered ABI (the policy refuses a rule no ABI can place).
+        var policy = new SeccompPolicy(options.DefaultAction, rules.Where(r => arches.Any(a => a.Syscalls.Contains(r.Syscall))),
+            arches.OrderBy(a => a == Architecture.NativeHost ? 0 : 1).ThenBy(a => a.Name, StringComparer.Ordinal),
+            // runc and crun always leave libseccomp's bad-arch action, KILL_THREAD (SCMP_ACT_KILL): the one an OCI profile can say.
+            badArchAction: PolicyAction.KillThread);
+        foreach (var r in rules.Where(r => !arches.Any(a => a.Syscalls.Contains(r.Syscall))).Select(r => r.Syscall).Distinct())
+            notes.Add($"{r} is not a syscall of {string.Join("/", arches.Select(a => a.Name))}; left out");
+        return new SynthesisResult(policy, [.. notes]);
+    }
+
+    private static ArgCondition Condition(RecordedArgument a, ulong value) => a.Mask == ulong.MaxValue
+        ? new ArgCondition(a.Index, ArgOperator.Equal, value)
+        : new ArgCondition(a.Index, ArgOperator.MaskedEqual, value, a.Mask);
+}
+
+/// <summary>The outcome of replaying recorded calls through a compiled profile.</summary>
+/// <param name="Replayed">Distinct calls replayed (every recorded value tuple and sample vector).</param>
+/// <param name="Refused">Calls the profile does not allow, with the action it gives (empty when the profile is good).</param>
+public sealed record ReplayResult(int Replayed, ImmutableArray<(LearnedSyscall Syscall, SeccompData Data, string Action)> Refused)
+{
+    /// <summary>Every replayed call was allowed.</summary>
+    public bool AllAllowed => Refused.IsEmpty;
+}
+
+/// <summary>
+/// Replays recorded calls through our BPF interpreter against the compiled profile: every call the program made must be
+/// allowed (ALLOW or LOG) by the profile about to be written. The interpreter runs the exact filter the kernel would.
+/// </summary>
+public static class ReplayCheck
+{
+    /// <summary>Compiles <paramref name="policy"/> and replays <paramref name="calls"/> through it.</summary>
+    public static ReplayResult Run(SeccompPolicy policy, LearnedCalls calls) => Run(PolicyCompiler.Compile(policy).Program, calls);
+
+    /// <summary>Replays <paramref name="calls"/> through a compiled filter.</summary>
+    public static ReplayResult Run(BpfProgram filter, LearnedCalls calls)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentNullException.ThrowIfNull(calls);
+        int replayed = 0;
+        var refused = ImmutableArray.CreateBuilder<(LearnedSyscall, SeccompData, string)>();
+        foreach (var s in calls.Syscalls)
+        {
+            var seen = new HashSet<ArgumentVector>();
+            foreach (var v in s.Samples.Concat(s.Values.Select(v => v.Representative)))
+            {
+                if (!seen.Add(v)) continue;
+                replayed++;
+                var data = new SeccompData(s.Nr, s.AuditArch, s.FirstInstructionPointer, v.ToArray());
+                uint ret = Interpreter.Run(filter, data).Value;
+                uint action = ret & SeccompReturn.SECCOMP_RET_ACTION_FULL;
+                if (action is not (SeccompReturn.SECCOMP_RET_ALLOW or SeccompReturn.SECCOMP_RET_LOG))
+                    refused.Add((s, data, ActionNames.Format(ret)));
+            }
+        }
+        return new ReplayResult(replayed, refused.ToImmutable());
+    }
+}
+
+/// <summary>The filters a learner and complain mode install: notify where a profile would not let a call run.</summary>
+public static class LearningFilter
+{
+    /// <summary>The ABIs an x86_64 kernel runs (x86_64, i386 emulation, x32): a learner watches all of them.</summary>
+    public static ImmutableArray<Architecture> HostAbis { get; } = [Architecture.X86_64, Architecture.X86, Architecture.X32];
+
+    /// <summary>
+    /// A policy that notifies on every syscall of every ABI (no base), or on every call <paramref name="baseProfile"/> would
+    /// not let run: its ALLOW and LOG rules stay, every other action (rules, default, bad-arch) becomes USER_NOTIF. Because
+    /// USER_NOTIF outranks ALLOW and LOG as every refusing action does, the calls notified are exactly those the base
+    /// refuses, whatever the rule order.
+    /// </summary>
+    public static SeccompPolicy NotifyUnless(SeccompPolicy? baseProfile)
+    {
+        if (baseProfile is null)
+            return new SeccompPolicy(PolicyAction.UserNotif, [], HostAbis, PolicyAction.UserNotif);
+        var rules = baseProfile.Rules.Select(r => r.Action.LetsCallRun ? r : new SyscallRule(r.Syscall, PolicyAction.UserNotif, r.Conditions));
+        var d = baseProfile.DefaultAction.LetsCallRun ? baseProfile.DefaultAction : PolicyAction.UserNotif;
+        return new SeccompPolicy(d, rules, baseProfile.EffectiveArchitectures, PolicyAction.UserNotif, enosysAbove: null);
+    }
+}

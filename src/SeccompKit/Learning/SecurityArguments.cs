@@ -1,0 +1,60 @@
+using System.Collections.Frozen;
+using System.Collections.Immutable;
+
+namespace SeccompKit.Learning;
+
+/// <summary>One argument a learner records: its position and the bits that matter.</summary>
+/// <param name="Index">Argument position, 0..5.</param>
+/// <param name="Mask">The bits recorded and later compared (<c>(arg &amp; Mask) == value</c>).</param>
+/// <param name="Meaning">What the argument is, for reports ("flags &amp; CLONE_NEW*").</param>
+public readonly record struct RecordedArgument(int Index, ulong Mask, string Meaning);
+
+/// <summary>
+/// The syscalls whose arguments decide what they do to security, and which bits of which argument a learner records
+/// for each: the same arguments Docker's and podman's default profiles condition on, plus the common request and
+/// protection arguments. A learned profile turns the values seen into argument conditions, so it allows, e.g.,
+/// <c>clone</c> without namespace flags, <c>socket</c> for the address families used, the <c>ioctl</c> requests made.
+/// </summary>
+/// <remarks>
+/// Integer arguments are recorded and compared on their low 32 bits (mask 0xffffffff): the kernel reads them as
+/// <c>int</c>/<c>unsigned int</c>, so the upper half of the register is not part of the call (a caller may leave
+/// garbage or a sign extension there; libseccomp issue #383), and <c>(arg &amp; 0xffffffff) == v</c> is exactly what
+/// the kernel acts on. Pointer arguments (clone3's struct, openat2's how) cannot be compared by a filter and are not recorded.
+/// </remarks>
+public static class SecurityArguments
+{
+    private const ulong Low32 = 0xffff_ffff;
+
+    /// <summary>CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET: the namespace flags (Docker's mask).</summary>
+    public const ulong CloneNamespaceFlags = 0x7E02_0000;
+
+    private static readonly FrozenDictionary<string, ImmutableArray<RecordedArgument>> Default = new Dictionary<string, ImmutableArray<RecordedArgument>>
+    {
+        ["clone"] = [new(0, CloneNamespaceFlags, "flags & CLONE_NEW*")],
+        ["socket"] = [new(0, Low32, "domain"), new(1, 0xf, "type & SOCK_TYPE_MASK"), new(2, Low32, "protocol")],
+        ["ioctl"] = [new(1, Low32, "request")],
+        ["prctl"] = [new(0, Low32, "option")],
+        ["fcntl"] = [new(1, Low32, "cmd")],
+        ["fcntl64"] = [new(1, Low32, "cmd")],
+        ["personality"] = [new(0, Low32, "persona")],
+        ["mmap"] = [new(2, Low32, "prot")],
+        ["mmap2"] = [new(2, Low32, "prot")],
+        ["mprotect"] = [new(2, Low32, "prot")],
+        ["pkey_mprotect"] = [new(2, Low32, "prot")],
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    private static readonly FrozenDictionary<string, ImmutableArray<RecordedArgument>> Open = new Dictionary<string, ImmutableArray<RecordedArgument>>
+    {
+        ["open"] = [new(1, Low32, "flags")],
+        ["openat"] = [new(2, Low32, "flags")],
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>The syscalls recorded by default.</summary>
+    public static IEnumerable<string> DefaultSyscalls => Default.Keys.Order(StringComparer.Ordinal);
+
+    /// <summary>The arguments to record for <paramref name="syscall"/>, or empty when only its count matters.</summary>
+    /// <param name="syscall">The syscall name.</param>
+    /// <param name="openFlags">Also record the flags of open and openat.</param>
+    public static ImmutableArray<RecordedArgument> For(string syscall, bool openFlags = false) =>
+        Default.TryGetValue(syscall, out var a) ? a : openFlags && Open.TryGetValue(syscall, out a) ? a : [];
+}
