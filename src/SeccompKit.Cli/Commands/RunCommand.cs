@@ -25,6 +25,7 @@ public static class RunCommand
         var profile = new Option<string?>("--profile") { Description = "OCI linux.seccomp JSON, a config.json, or a Docker/podman profile (format auto-detected)" };
         var policyFile = new Option<string?>("--policy") { Description = "A policy in SeccompKit's policy language (.policy)" };
         var log = new Option<bool>("--log") { Description = "Install with SECCOMP_FILTER_FLAG_LOG: the kernel logs every action but ALLOW, and run prints a summary of what was refused" };
+        var complain = new Option<bool>("--complain") { Description = "Complain mode: whatever the policy would refuse is allowed and reported (by user notification; no audit log, no root); at exit a report and a suggested profile patch" };
         var errnoDefault = new Option<string?>("--errno-default") { Description = "Replace the policy's default action with ERRNO(E): a name (EPERM, ENOSYS) or a number 0..4095" };
         var command = new Argument<string[]>("PROGRAM") { Description = "The program and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
         var policy = new PolicyOptions();
@@ -42,13 +43,18 @@ public static class RunCommand
             "  seccompkit run --profile data/profiles/docker-default.json -- python3 -c 'print(42)'\n" +
             "  seccompkit run --policy app.policy -- ./server --port 8080\n" +
             "  seccompkit run --policy app.policy --log -- make test     # also list every refused syscall\n" +
-            "  seccompkit run --profile default.json --errno-default EPERM -- tar xf a.tar\n\n" +
+            "  seccompkit run --profile default.json --errno-default EPERM -- tar xf a.tar\n" +
+            "  seccompkit run --complain --profile app.json -- ./app     # what would app.json refuse? (nothing is refused)\n\n" +
+            "Complain mode (--complain) installs the policy with every refusing action (and the default) turned into\n" +
+            "USER_NOTIF: seccompkit receives each call the policy would refuse, lets it run (CONTINUE) and records it. At exit\n" +
+            "it lists each would-be refusal (syscall, the action the policy gives, count, first pid, the security arguments\n" +
+            "seen) and prints the rules to add. It reads no kernel log (SECCOMP_RET_LOG is not used) and needs no root.\n\n" +
             "Exit status: the program's own; if it is killed by a signal, 128 + the signal. Before the program runs:\n" +
             "  2 bad command line, 120 the kernel refused the filter, 121 the policy cannot be read or compiled,\n" +
             "  122 the policy does not cover this machine's architecture, 123 no_new_privs could not be set,\n" +
             "  125 the launcher failed, 126 the program cannot be executed, 127 the program was not found.\n" +
             "  159 (128 + SIGSYS): the program was killed by seccomp (or by an unhandled TRAP).")
-        { profile, policyFile, log, errnoDefault, command };
+        { profile, policyFile, log, complain, errnoDefault, command };
         foreach (var o in policy.All) cmd.Add(o);
         cmd.SetAction(parse =>
         {
@@ -56,6 +62,11 @@ public static class RunCommand
             if ((profilePath is null) == (policyPath is null))
                 throw new CliInputException("give the policy with exactly one of --profile FILE (JSON) or --policy FILE (policy language)", ExitCodes.Usage);
             string[] argv = parse.GetValue(command) ?? [];
+            if (parse.GetValue(complain))
+            {
+                if (parse.GetValue(log)) throw new CliInputException("--complain and --log do not mix: complain mode reports through notification, not the kernel log", ExitCodes.Usage);
+                return Complain(parse, policy, profilePath ?? policyPath!, parse.GetValue(errnoDefault), argv, console);
+            }
 
             // Stage two starts first and waits for the filter, so its start-up overlaps reading and compiling the
             // policy. If anything below fails, disposing the pending launch stops it: the program never runs.
@@ -82,6 +93,63 @@ public static class RunCommand
             }
         });
         return cmd;
+    }
+
+    private static int Complain(ParseResult parse, PolicyOptions options, string path, string? errnoDefault, string[] argv, ICliConsole console)
+    {
+        Linux.Learn.LearningSession.PendingLearning pending;
+        var p = LoadPolicy(parse, options, path, console);
+        if (errnoDefault is not null) p = p.WithDefaultAction(PolicyAction.Errno(ParseErrno(errnoDefault)));
+        var host = Architecture.NativeHost;
+        if (!p.EffectiveArchitectures.Contains(host))
+            throw new CliInputException($"the policy covers {string.Join(", ", p.EffectiveArchitectures.Select(a => a.Name))} but this machine is {host.Name}; add {host.Name}", ExitCodes.RunArchMissing);
+        try { pending = Linux.Learn.LearningSession.Prepare(argv[0], argv[1..], new Linux.Learn.LearnOptions { Base = p }); }
+        catch (LaunchException e) { return LaunchFailed(e, console); }
+        Linux.Learn.LearningSession session;
+        using (pending)
+        {
+            try { session = pending.Start(); }
+            catch (LaunchException e) { return LaunchFailed(e, console); }
+        }
+        using (session)
+        {
+            ExitStatus status;
+            using (PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true))
+            using (PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => c.Cancel = true))
+            using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; session.Process.Signal(15); }))
+            using (PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; session.Process.Signal(1); }))
+                status = session.WaitForExit();
+            WriteComplaints(session.Snapshot(), p, path, argv, Path.GetFileName(session.Process.Path), console);
+            return status.ShellCode;
+        }
+    }
+
+    private static void WriteComplaints(Learning.LearnedCalls calls, SeccompPolicy policy, string path, string[] argv, string name, ICliConsole console)
+    {
+        var e = console.Error;
+        if (calls.Syscalls.IsEmpty)
+        {
+            e.WriteLine($"seccompkit: complain: {path} refused nothing that {name} did");
+            return;
+        }
+        e.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"seccompkit: complain: {path} would have refused {calls.Total:N0} call(s) of {calls.Syscalls.Length} syscall(s); they were allowed:"));
+        e.WriteLine(FormattableString.Invariant($"  {"calls",8}  {"first pid",9}  {"syscall",-20} {"the policy would",-22} arguments that matter"));
+        foreach (var s in calls.Syscalls.OrderByDescending(s => s.Count).ThenBy(s => s.Display, StringComparer.Ordinal))
+        {
+            // The action for the representative of each value seen (conditions may differ per value); one line per syscall.
+            var actions = (s.Values.IsDefaultOrEmpty ? s.Samples.Take(1) : s.Values.Select(v => v.Representative))
+                .Select(v => PolicyEvaluator.Evaluate(policy, new SeccompData(s.Nr, s.AuditArch, 0, v.ToArray())).Action.ToString())
+                .Distinct().ToList();
+            e.WriteLine(FormattableString.Invariant($"  {s.Count,8:N0}  {s.FirstPid,9}  {s.Display,-20} {string.Join("/", actions),-22} {LearnCommand.Values(s)}").TrimEnd());
+        }
+        var patch = Learning.ProfileSynthesizer.Synthesize(calls, new Learning.SynthesisOptions { DefaultAction = policy.DefaultAction, Architectures = policy.EffectiveArchitectures });
+        e.WriteLine("seccompkit: complain: suggested patch: add these entries to the profile's \"syscalls\" (or write the patched profile with");
+        e.WriteLine($"  seccompkit learn --from {path} -o patched.json -- {string.Join(' ', argv)}):");
+        using var doc = System.Text.Json.JsonDocument.Parse(Policy.Oci.OciExporter.Export(patch.Policy));
+        foreach (var entry in doc.RootElement.GetProperty("syscalls").EnumerateArray())
+            e.WriteLine("  " + System.Text.Json.JsonSerializer.Serialize(entry, CliJsonContext.Default.JsonElement) + ",");
+        foreach (var note in patch.Notes) e.WriteLine($"seccompkit: complain: note: {note}");
     }
 
     private static SeccompPolicy LoadPolicy(ParseResult parse, PolicyOptions options, string path, ICliConsole console)

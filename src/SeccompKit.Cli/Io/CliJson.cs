@@ -10,6 +10,7 @@ namespace SeccompKit.Cli.Io;
 /// </summary>
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(CompileReportJson))]
+[JsonSerializable(typeof(System.Text.Json.JsonElement))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
 /// <summary><c>seccompkit compile --report-json</c>: the filter's lengths and one entry per ABI.</summary>
