@@ -198,8 +198,9 @@ public static class PolicyMerger
                 var each = string.Join(", ", named.Select(t => $"{names[t.i]}: {t.ListenerPath ?? "(no path)"}{(t.ListenerMetadata is null ? "" : $" with metadata \"{t.ListenerMetadata}\"")}"));
                 throw new PolicyException($"the inputs name different seccomp listeners ({each}); a filter has one notification fd, so give them the same listenerPath and listenerMetadata.");
             }
-            if (named.Count < inputs.Length)
-                Note("listener", $"the merge sends notifications to {named[0].ListenerPath} as {names[named[0].i]} does; {string.Join(", ", inputs.Select((p, i) => i).Where(i => named.All(t => t.i != i)).Select(i => names[i]))} name no listener.");
+            var silent = Enumerable.Range(0, inputs.Length).Where(i => named.All(t => t.i != i)).ToList();
+            if (silent.Count > 0)
+                Note("listener", $"the merge sends notifications to {named[0].ListenerPath} as {names[named[0].i]} does; {string.Join(", ", silent.Select(i => names[i]))} {(silent.Count == 1 ? "names" : "name")} no listener.");
             return (named[0].ListenerPath, named[0].ListenerMetadata);
         }
 
