@@ -88,18 +88,8 @@ public static class MergeCommand
             if (target == ConvertTarget.Auto) target = loaded.All(l => l.Format != PolicyFormat.Policy) ? ConvertTarget.Oci : ConvertTarget.Policy;
             string text = target == ConvertTarget.Oci ? OciExporter.Export(merged.Policy) : PolicyLanguage.Print(merged.Policy);
             if (!text.EndsWith('\n')) text += "\n";
-            if (outPath is null or "-")
-            {
-                if (!json) console.Out.Write(text);
-            }
-            else
-            {
-                try { File.WriteAllText(outPath, text); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    throw new CliInputException($"{outPath}: cannot write: {e.Message}", ExitCodes.OutputFailed);
-                }
-            }
+            // With --report-json and no -o, standard output holds the report only.
+            if (!json || outPath is not null) TextOutput.Write(console, outPath, text);
 
             string either = paths.Length == 2 ? "either input" : "one of the inputs";
             console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
