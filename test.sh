@@ -53,6 +53,9 @@ aot_smoke() {
     "emulate bench/data/docker-default.bpf --syscall personality --args 0xffffffff"
     "run --profile data/profiles/docker-default.json -q -- /bin/echo launched"
     "run --profile data/profiles/docker-default.json -q -- unshare -U true"
+    "merge data/profiles/docker-default.json data/profiles/podman-default.json --default-action errno(EPERM) --report-json -q"
+    "merge data/profiles/docker-default.json data/profiles/podman-default.json --default-action errno(EPERM) --to policy"
+    "merge data/profiles/docker-default.json data/profiles/podman-default.json"
     "compile does-not-exist.json -o -"
     "emulate"
   )

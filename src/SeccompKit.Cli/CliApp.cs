@@ -26,8 +26,10 @@ public static class CliApp
             "  seccompkit check filter.bpf && echo accepted      # would the kernel load it?\n" +
             "  seccompkit asm listing.txt -o filter.bpf          # text back to a raw filter\n" +
             "  seccompkit run --profile docker.json -- ls -la    # run a program under a policy\n" +
+            "  seccompkit merge run1.json run2.json -o app.json  # the union of two learned profiles\n" +
             "  sudo seccompkit dump 1234                         # the filters of a running process\n\n" +
             "Exit codes: 0 ok, 1 the kernel would refuse the filter, 2 usage error, 3 bad input, 4 output failed,\n" +
+            "5 a merge failed its verification (a bug; nothing written),\n" +
             "66 no such process, 70 internal error, 77 permission denied;\n" +
             "run passes on the program's status and has its own codes for failures before the program starts (see run --help).");
         var summaries = new (Command Command, string Summary)[]
@@ -38,6 +40,7 @@ public static class CliApp
             (CheckCommand.Create(console), "Would the kernel accept these filters? Exit 0 yes, 1 no (pc and rule)"),
             (CompileCommand.Create(console), "Compile a policy (OCI, Docker, or .policy) to BPF; --report for paths and cache"),
             (ConvertCommand.Create(console), "Convert between OCI/Docker JSON and the policy language"),
+            (MergeCommand.Create(console), "Merge profiles into their union (e.g. learned from several runs), verified by emulation"),
             (RunCommand.Create(console), "Run a program under a policy (fails closed; names the syscall of a seccomp kill)"),
             (FeaturesCommand.Create(console), "What this kernel's seccomp supports: actions, filter flags, notification sizes"),
             (LearnCommand.Create(console), "Run a program and write the minimal profile it needs (user notification, no root)"),

@@ -15,6 +15,11 @@ public static class ExitCodes
     public const int BadInput = 3;
     /// <summary>An output could not be written.</summary>
     public const int OutputFailed = 4;
+    /// <summary>
+    /// <c>merge</c>: the merged profile did not mean the union of its inputs when every one was run in the interpreter: a
+    /// bug in seccompkit. Nothing was written; examples of the calls concerned are printed.
+    /// </summary>
+    public const int MergeNotVerified = 5;
     /// <summary><c>run</c>: the kernel refused the filter (stack too long, a flag it lacks); the program did not run.</summary>
     public const int RunFilterRefused = 120;
     /// <summary><c>run</c>: the profile or policy cannot be read, parsed or compiled; the program did not run.</summary>

@@ -46,16 +46,7 @@ public static class ConvertCommand
             if (target == ConvertTarget.Auto) target = format == PolicyFormat.Policy ? ConvertTarget.Oci : ConvertTarget.Policy;
             string text = target == ConvertTarget.Oci ? OciExporter.Export(p) : PolicyLanguage.Print(p);
             if (!text.EndsWith('\n')) text += "\n";
-            string? outPath = parse.GetValue(output);
-            if (outPath is null or "-") console.Out.Write(text);
-            else
-            {
-                try { File.WriteAllText(outPath, text); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    throw new CliInputException($"{outPath}: cannot write: {e.Message}", ExitCodes.OutputFailed);
-                }
-            }
+            TextOutput.Write(console, parse.GetValue(output), text);
             return ExitCodes.Success;
         });
         return cmd;

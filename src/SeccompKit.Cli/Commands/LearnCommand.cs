@@ -155,14 +155,9 @@ public static class LearnCommand
         return cmd;
     }
 
-    /// <summary>The base profile plus the learned rules: a call either allows runs.</summary>
-    private static SeccompPolicy Combine(SeccompPolicy basePolicy, SeccompPolicy learned)
-    {
-        var learnedNames = learned.SyscallNames.ToHashSet(StringComparer.Ordinal);
-        return new SeccompPolicy(basePolicy.DefaultAction,
-            basePolicy.Rules.Where(r => r.Action.LetsCallRun || !learnedNames.Contains(r.Syscall)).Concat(learned.Rules),
-            basePolicy.EffectiveArchitectures.Union(learned.EffectiveArchitectures), basePolicy.BadArchAction, basePolicy.Flags);
-    }
+    /// <summary>The base profile plus the learned rules: a call either allows runs (checked again by the replay).</summary>
+    private static SeccompPolicy Combine(SeccompPolicy basePolicy, SeccompPolicy learned) =>
+        PolicyMerger.Union([basePolicy, learned], new MergeOptions { InputNames = ["--from profile", "learned rules"], BadArchAction = basePolicy.BadArchAction }).Policy;
 
     internal static PolicyAction ParseAction(string text)
     {

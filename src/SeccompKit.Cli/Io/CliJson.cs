@@ -11,6 +11,7 @@ namespace SeccompKit.Cli.Io;
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(CompileReportJson))]
 [JsonSerializable(typeof(System.Text.Json.JsonElement))]
+[JsonSerializable(typeof(MergeReportJson))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
 /// <summary><c>seccompkit compile --report-json</c>: the filter's lengths and one entry per ABI.</summary>
@@ -19,3 +20,20 @@ internal sealed record CompileReportJson(int Length, int KernelLength, Immutable
 /// <summary>One ABI of <see cref="CompileReportJson"/>; the fields of <see cref="Compiler.AbiReport"/>, the mean path rounded to 3 places.</summary>
 internal sealed record AbiReportJson(string Arch, int Syscalls, double MeanPath, int WorstPath, string WorstSyscall,
     bool KernelCaches, ImmutableArray<string> Cached, ImmutableArray<string> CacheableByPolicy);
+
+/// <summary>
+/// <c>seccompkit merge --report-json</c>: the inputs, where the profile went (<c>output</c> null: standard output or not
+/// written), its size, the emulation check and the merge's notes.
+/// </summary>
+internal sealed record MergeReportJson(ImmutableArray<string> Inputs, string? Output, string? Format, int Syscalls, int ConditionalSyscalls,
+    ImmutableArray<string> Architectures, string DefaultAction, string BadArchAction, MergeVerificationJson Verification, ImmutableArray<MergeNoteJson> Notes);
+
+/// <summary>How many calls were run through every compiled input and the merge, and on how many the merge did not mean the union.</summary>
+internal sealed record MergeVerificationJson(bool Verified, long Inputs, long Mismatches, ImmutableArray<MergeMismatchJson> Examples);
+
+/// <summary>One call on which the merge did not mean the union; <c>inputs</c> holds each input's action, null where it does not decide the call.</summary>
+internal sealed record MergeMismatchJson(string? Arch, uint AuditArch, int Nr, string? Syscall, ImmutableArray<string> Args, string Merged,
+    ImmutableArray<string?> Inputs, string Problem);
+
+/// <summary>A note of the merge: where (a syscall, an architecture, <c>flags</c>...) and what.</summary>
+internal sealed record MergeNoteJson(string Location, string Message);

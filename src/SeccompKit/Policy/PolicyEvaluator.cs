@@ -35,8 +35,7 @@ public static class PolicyEvaluator
     {
         var abi = policy.ResolveAbi(data.Arch, data.Nr);
         if (abi is null) return new(policy.BadArchAction, DecisionReason.BadArch, null, null, null);
-        if (policy.EnosysAbove.TryGetValue(abi, out var cutoff) &&
-            ((uint)data.Nr > cutoff || (data.Nr == 0 && (abi == Architecture.S390 || abi == Architecture.S390X))))
+        if (policy.IsAboveEnosysCutoff(abi, data.Nr))
             return new(Enosys, DecisionReason.NewerSyscall, abi, null, null);
         if (!abi.Syscalls.TryGetName(data.Nr, out var name))
             return new(policy.DefaultAction, DecisionReason.Default, abi, null, null);

@@ -100,6 +100,15 @@ public sealed class SeccompPolicy
     /// <summary>Per ABI, calls numbered above the cutoff return ERRNO(ENOSYS) (see runc's <c>patchbpf</c>).</summary>
     public ImmutableSortedDictionary<Architecture, uint> EnosysAbove { get; }
 
+    /// <summary>
+    /// Whether a call numbered <paramref name="nr"/> from <paramref name="abi"/> gets runc's ERRNO(ENOSYS) before any
+    /// rule is tried: the number is above the ABI's <see cref="EnosysAbove"/> cutoff, or is 0 on s390/s390x (their
+    /// <c>setup</c> slot, which runc's stub also answers). False on ABIs without a cutoff.
+    /// </summary>
+    public bool IsAboveEnosysCutoff(Architecture abi, int nr) =>
+        EnosysAbove.TryGetValue(abi, out var cutoff) &&
+        ((uint)nr > cutoff || (nr == 0 && (abi == Architecture.S390 || abi == Architecture.S390X)));
+
     /// <summary>The rules naming <paramref name="syscall"/>, in order.</summary>
     public ImmutableArray<SyscallRule> RulesFor(string syscall) => _byName.TryGetValue(syscall, out var r) ? r : [];
 
