@@ -145,12 +145,20 @@ public static class RunCommand
         }
         var patch = Learning.ProfileSynthesizer.Synthesize(calls, new Learning.SynthesisOptions { DefaultAction = policy.DefaultAction, Architectures = policy.EffectiveArchitectures });
         e.WriteLine("seccompkit: complain: suggested patch: add these entries to the profile's \"syscalls\" (or write the patched profile with");
-        e.WriteLine($"  seccompkit learn --from {path} -o patched.json -- {string.Join(' ', argv)}):");
+        e.WriteLine($"  seccompkit learn --from {ShellQuote(path)} -o patched.json -- {string.Join(' ', argv.Select(ShellQuote))}):");
         using var doc = System.Text.Json.JsonDocument.Parse(Policy.Oci.OciExporter.Export(patch.Policy));
         foreach (var entry in doc.RootElement.GetProperty("syscalls").EnumerateArray())
-            e.WriteLine("  " + System.Text.Json.JsonSerializer.Serialize(entry, CliJsonContext.Default.JsonElement) + ",");
+        {
+            using var ms = new MemoryStream();
+            using (var w = new System.Text.Json.Utf8JsonWriter(ms)) entry.WriteTo(w);
+            e.WriteLine("  " + System.Text.Encoding.UTF8.GetString(ms.ToArray()) + ",");
+        }
         foreach (var note in patch.Notes) e.WriteLine($"seccompkit: complain: note: {note}");
     }
+
+    /// <summary>A word as a POSIX shell reads it back: bare when safe, else in single quotes.</summary>
+    internal static string ShellQuote(string word) =>
+        word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@%".Contains(c)) ? word : "'" + word.Replace("'", "'\\''") + "'";
 
     private static SeccompPolicy LoadPolicy(ParseResult parse, PolicyOptions options, string path, ICliConsole console)
     {

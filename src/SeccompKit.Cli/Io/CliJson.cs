@@ -10,7 +10,6 @@ namespace SeccompKit.Cli.Io;
 /// </summary>
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(CompileReportJson))]
-[JsonSerializable(typeof(System.Text.Json.JsonElement))]
 [JsonSerializable(typeof(MergeReportJson))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 

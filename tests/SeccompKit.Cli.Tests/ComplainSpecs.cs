@@ -1,0 +1,77 @@
+using System.Diagnostics;
+
+namespace SeccompKit.Cli.Tests;
+
+/// <summary><c>seccompkit run --complain</c>: what the policy would refuse runs, and is reported with a patch.</summary>
+public sealed class ComplainSpecs : IDisposable
+{
+    private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "SeccompKit.Cli");
+    private readonly string _dir = Directory.CreateTempSubdirectory("seccompkit-complain-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private (int Exit, string Out, string Err) Exec(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Cli) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(60_000)) { p.Kill(true); throw new TimeoutException(string.Join(' ', args)); }
+        return (p.ExitCode, output, err.Result);
+    }
+
+    private string LearnTrue(string defaultAction)
+    {
+        string profile = Path.Combine(_dir, "true.json");
+        var learned = Exec("learn", "-q", "--default-action", defaultAction, "-o", profile, "--", "/bin/true");
+        Assert.True(learned.Exit == 0, learned.Err);
+        return profile;
+    }
+
+    [Fact]
+    public void What_the_profile_would_kill_runs_and_is_reported_with_a_patch()
+    {
+        // A profile learned from /bin/true kills anything else; in complain mode mkdir and the shell's calls still run.
+        string profile = LearnTrue("kill");
+        var r = Exec("run", "--complain", "--profile", profile, "--", "/bin/sh", "-c", "mkdir made && echo ok; exit 3");
+        Assert.Equal(3, r.Exit);
+        Assert.Equal("ok\n", r.Out);
+        Assert.True(Directory.Exists(Path.Combine(_dir, "made")));
+        Assert.Contains("would have refused", r.Err);
+        var mkdirLine = r.Err.Split('\n').Single(l => l.Contains(" mkdir ", StringComparison.Ordinal));
+        Assert.Contains("KILL_PROCESS", mkdirLine);
+        Assert.Contains("suggested patch", r.Err);
+        Assert.Contains("\"mkdir\"", r.Err);
+        Assert.Contains("seccompkit learn --from", r.Err);
+    }
+
+    [Fact]
+    public void The_suggested_patch_makes_the_profile_complete()
+    {
+        string profile = LearnTrue("errno");
+        string[] command = ["/bin/sh", "-c", "mkdir -p made; ls > /dev/null; echo done"];
+        var complain = Exec(["run", "--complain", "--profile", profile, "--", .. command]);
+        Assert.Equal(0, complain.Exit);
+        // Apply the patch: the profile's own entries plus the suggested ones.
+        var patchLines = complain.Err.Split('\n').SkipWhile(l => !l.Contains("suggested patch", StringComparison.Ordinal)).Skip(2)
+            .TakeWhile(l => l.StartsWith("  {", StringComparison.Ordinal)).Select(l => l.Trim().TrimEnd(','));
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(profile))!;
+        foreach (var entry in patchLines) doc["syscalls"]!.AsArray().Add(System.Text.Json.Nodes.JsonNode.Parse(entry));
+        string patched = Path.Combine(_dir, "patched.json");
+        File.WriteAllText(patched, doc.ToJsonString());
+        var again = Exec(["run", "--complain", "--profile", patched, "--", .. command]);
+        Assert.Equal(0, again.Exit);
+        Assert.Equal("done\n", again.Out);
+        Assert.Contains("refused nothing", again.Err);
+    }
+
+    [Fact]
+    public void Complain_and_log_do_not_mix()
+    {
+        string profile = LearnTrue("errno");
+        var r = Exec("run", "--complain", "--log", "--profile", profile, "--", "/bin/true");
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("--complain and --log", r.Err);
+    }
+}
