@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The main job until `learn` exists: run real programs under Docker's default seccomp profile (compiled by
+# The main job: learn the minimal profile of a real program (user notification; no root, no ptrace), run the
+# program under it (same output, nothing refused), see it refuse what the program never did, and complain mode.
+# Then run real programs under Docker's default seccomp profile (compiled by
 # SeccompKit, installed fail-closed by `seccompkit run`), watch a policy kill a program and name the syscall;
 # then compile the profile the way runc reads it, see what the filter costs and what the kernel's action
 # cache keeps, convert it to the policy language and back; then take the filter libseccomp compiles from the
@@ -11,6 +13,21 @@ filter=bench/data/docker-default.bpf
 sk=./seccompkit
 mkdir -p artifacts
 
+echo "== seccompkit learn -o artifacts/tar.json -- tar czf artifacts/profiles.tgz data/profiles"
+$sk learn -o artifacts/tar.json -- tar czf artifacts/profiles.tgz data/profiles
+echo
+echo "== seccompkit run --profile artifacts/tar.json -- tar czf ... (the learned profile; default action EPERM)"
+$sk run --profile artifacts/tar.json -- tar czf artifacts/profiles2.tgz data/profiles && echo "tar: exit 0, archives identical: $(cmp -s artifacts/profiles.tgz artifacts/profiles2.tgz && echo yes || echo no)"
+echo
+echo "== the tar profile refuses what tar never did (mkdir), and complain mode shows what it would refuse"
+set +e
+$sk run --profile artifacts/tar.json -- /bin/mkdir artifacts/never
+echo "exit status: $?"
+set -e
+rm -rf artifacts/complained
+$sk run --complain --profile artifacts/tar.json -- /bin/mkdir artifacts/complained
+
+echo
 echo "== seccompkit features (asked of the running kernel)"
 $sk features
 
