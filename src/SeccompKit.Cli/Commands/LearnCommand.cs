@@ -39,6 +39,7 @@ public static class LearnCommand
         var args = new Option<string>("--args") { Description = "auto (default): argument conditions for clone, socket, ioctl, prctl, fcntl, personality, mmap/mprotect from the values seen; none: syscalls only", DefaultValueFactory = _ => "auto" };
         var openFlags = new Option<bool>("--open-flags") { Description = "Also record open/openat flags and write them as conditions (with --args auto)" };
         var defaultAction = new Option<string>("--default-action") { Description = "The action for everything not learned: errno (EPERM, as Docker), errno:ENAME, kill (kill-process), kill-thread, trap, log", DefaultValueFactory = _ => "errno" };
+        var forRuntime = new Option<string?>("--for") { Description = "runc or crun: also allow the syscalls that runtime makes itself after installing a container's filter (measured once per runtime version; data/runtimes), so the profile starts the container" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress and no summary (errors and the replay verdict only)" };
         var command = new Argument<string[]>("PROGRAM") { Description = "The program and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
         var cmd = new Command("learn",
@@ -54,13 +55,17 @@ public static class LearnCommand
             "  seccompkit run --profile ls.json -- ls -la /          # the same output, nothing refused\n" +
             "  seccompkit learn --from ls.json -o ls2.json -- ls -R /etc\n" +
             "  seccompkit learn --format policy -o app.policy --open-flags -- ./app --selftest\n" +
-            "  seccompkit learn --format json -o report.json -- python3 -c 'import json'\n\n" +
+            "  seccompkit learn --format json -o report.json -- python3 -c 'import json'\n" +
+            "  seccompkit learn --for runc -o box.json -- rootfs/bin/busybox sh -c 'echo hi'   # for config.json's linux.seccomp\n\n" +
+            "A profile for a container must also allow what the runtime does between installing the filter and exec'ing\n" +
+            "the container's process (runc's Go runtime: futex, capset, setuid...). --for runc|crun adds the set measured for\n" +
+            "that runtime (tools/measure-runtime-syscalls.sh, docs/RUNTIME-SYSCALLS.md); the summary names them.\n\n" +
             "Standard input, output and error, the environment and signals are the program's, as with `run`. On a terminal,\n" +
             "progress and a summary go to standard error.\n\n" +
             "Exit status: the program's own (128 + signal if killed). Before the program runs: 2 bad command line,\n" +
             "121 the --from profile cannot be read, 120/123/125/126/127 as for `run`. After: 124 the profile could not be\n" +
             "written or failed its replay check (nothing is written then).")
-        { output, format, from, args, openFlags, defaultAction, quiet, command };
+        { output, format, from, args, openFlags, defaultAction, forRuntime, quiet, command };
         cmd.SetAction(parse =>
         {
             string[] argv = parse.GetValue(command) ?? [];
@@ -76,6 +81,12 @@ public static class LearnCommand
             };
             var deflt = ParseAction(parse.GetValue(defaultAction)!);
             bool quietMode = parse.GetValue(quiet) || fmt == LearnFormat.Json;
+            Policy.Runtimes.RuntimeSyscallSet? runtime = null;
+            if (parse.GetValue(forRuntime) is { } rt)
+            {
+                try { runtime = Policy.Runtimes.RuntimeSyscalls.For(rt); }
+                catch (Policy.Runtimes.UnknownRuntimeException e) { throw new CliInputException("--for: " + e.Message, ExitCodes.Usage); }
+            }
 
             SeccompPolicy? basePolicy = null;
             if (parse.GetValue(from) is { } basePath)
@@ -117,10 +128,18 @@ public static class LearnCommand
                     DefaultAction = basePolicy?.DefaultAction ?? deflt,
                     Arguments = argMode,
                     Architectures = basePolicy?.EffectiveArchitectures ?? [],
+                    Extra = runtime is null ? [] : [.. runtime.Syscalls.Select(n => (n, $"{runtime.Runtime} {runtime.Version} calls it after installing the filter"))],
                 });
                 var profile = basePolicy is null ? synthesis.Policy : Combine(basePolicy, synthesis.Policy);
                 var replay = ReplayCheck.Run(profile, calls);
                 if (!quietMode) WriteSummary(calls, synthesis, profile, clock.Elapsed, session, status, console);
+                if (!quietMode && runtime is not null)
+                {
+                    var recorded = calls.Syscalls.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+                    var added = runtime.Syscalls.Where(n => !recorded.Contains(n)).ToList();
+                    console.Error.WriteLine($"seccompkit: learn: --for {runtime.Runtime}: {runtime.Syscalls.Length} syscalls {runtime.Runtime} {runtime.Version} makes after installing the filter" +
+                        (added.Count > 0 ? $"; added {added.Count} the program did not make: {string.Join(", ", added)}" : "; the program made them all"));
+                }
                 foreach (var note in synthesis.Notes) console.Error.WriteLine($"seccompkit: learn: note: {note}");
                 if (!replay.AllAllowed)
                 {
