@@ -46,6 +46,15 @@ public sealed unsafe class NotificationContext
         MemoryWasRead = false;
     }
 
+    /// <summary>
+    /// Copies <paramref name="descriptor"/> into the target of the current notification without answering it
+    /// (NOTIF_ADDFD): at <paramref name="targetFd"/> (SETFD, replacing what is there) or the lowest free number. Returns the
+    /// number in the target; answer afterwards, e.g. <c>Return(number)</c>. For "open on the target's behalf" prefer
+    /// <see cref="NotificationResponse.InjectFd"/>, which adds and answers atomically.
+    /// </summary>
+    public int AddFd(SafeHandles.SafeFileDescriptorHandle descriptor, int? targetFd = null, bool closeOnExec = true) =>
+        _listener.AddFd(_current.Id, descriptor, targetFd, closeOnExec);
+
     /// <summary>Is the current notification still pending (NOTIF_ID_VALID)?</summary>
     public bool IsValid() => _listener.IsValid(_current.Id);
 

@@ -90,6 +90,30 @@ public sealed class SupervisorSpecs
     }
 
     [Fact]
+    public void AddFd_with_a_chosen_number_then_Return_answers_dup2_on_the_targets_behalf()
+    {
+        // The shell's `exec 7</dev/null` opens /dev/null then dup2's it to 7; the supervisor answers dup2 by placing its
+        // own descriptor at 7 (ADDFD with SETFD) and returning 7. Reading fd 7 then gives the supervisor's file.
+        string secret = Path.GetTempFileName();
+        File.WriteAllText(secret, "placed at 7\n");
+        try
+        {
+            var r = Supervised.Run(Supervised.Notify("dup2", "dup3"), new H((n, ctx) =>
+            {
+                if ((int)n.Arg(1) != 7) return NotificationResponse.Continue; // the wrapper's own redirections
+                int fd = Interop.Proc.open(secret, 0);
+                using var handle = new SafeFileDescriptorHandle(fd);
+                int placed = ctx.AddFd(handle, targetFd: 7, closeOnExec: false);
+                return NotificationResponse.Return(placed);
+            }), "/bin/busybox", "sh", "-c", "exec 7</dev/null; cat <&7");
+            Assert.Equal(0, r.Status.ExitCode);
+            Assert.Equal("placed at 7\n", r.Out);
+            Assert.Empty(r.Faults);
+        }
+        finally { File.Delete(secret); }
+    }
+
+    [Fact]
     public void Continue_after_reading_target_memory_is_refused_with_EPERM()
     {
         var r = Supervised.Run(Supervised.Notify("openat", "open"), new H((n, ctx) =>
