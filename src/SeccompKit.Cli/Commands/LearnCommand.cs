@@ -86,6 +86,9 @@ public static class LearnCommand
             {
                 try { runtime = Policy.Runtimes.RuntimeSyscalls.For(rt); }
                 catch (Policy.Runtimes.UnknownRuntimeException e) { throw new CliInputException("--for: " + e.Message, ExitCodes.Usage); }
+                if (InstalledVersion(runtime.Runtime) is { } installed && !installed.Contains(runtime.Version, StringComparison.Ordinal))
+                    console.Error.WriteLine($"seccompkit: learn: warning: --for {runtime.Runtime}: the syscalls were measured for {runtime.Runtime} {runtime.Version}, but this machine has \"{installed}\"; " +
+                        "another version may call more after installing the filter: measure it with tools/measure-runtime-syscalls.sh");
             }
 
             SeccompPolicy? basePolicy = null;
@@ -167,7 +170,7 @@ public static class LearnCommand
                 }
                 if (fmt != LearnFormat.Json)
                     console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"seccompkit: learn: replayed {replay.Replayed} distinct recorded call(s) through the profile: all allowed; wrote {(outPath == "-" ? "the profile" : outPath)} ({profile.SyscallNames.Count()} syscalls, {profile.Rules.Count(r => !r.IsUnconditional)} rules with argument conditions)"));
+                        $"seccompkit: learn: replayed {replay.Replayed} distinct recorded call(s) through the profile: all allowed; wrote {(outPath == "-" ? "the profile" : outPath)} ({profile.SyscallNames.Count()} syscalls, {profile.Rules.Count(r => !r.IsUnconditional)} rule(s) with argument conditions)"));
                 return status.ShellCode;
             }
         });
@@ -177,6 +180,22 @@ public static class LearnCommand
     /// <summary>The base profile plus the learned rules: a call either allows runs (checked again by the replay).</summary>
     private static SeccompPolicy Combine(SeccompPolicy basePolicy, SeccompPolicy learned) =>
         PolicyMerger.Union([basePolicy, learned], new MergeOptions { InputNames = ["--from profile", "learned rules"], BadArchAction = basePolicy.BadArchAction }).Policy;
+
+    /// <summary>The first line of <c>RUNTIME --version</c>, or null when the runtime is not on PATH or does not answer.</summary>
+    private static string? InstalledVersion(string runtime)
+    {
+        try
+        {
+            var psi = new ProcessStartInfo(runtime, "--version") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            using var p = Process.Start(psi);
+            if (p is null) return null;
+            string first = p.StandardOutput.ReadLine() ?? "";
+            p.StandardOutput.ReadToEnd();
+            if (!p.WaitForExit(5000)) { p.Kill(); return null; }
+            return p.ExitCode == 0 && first.Length > 0 ? first.Trim() : null;
+        }
+        catch (System.ComponentModel.Win32Exception) { return null; }
+    }
 
     internal static PolicyAction ParseAction(string text)
     {

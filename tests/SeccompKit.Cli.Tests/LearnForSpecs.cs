@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace SeccompKit.Cli.Tests;
+
+/// <summary><c>seccompkit learn --for runc|crun</c>: the runtime's measured syscalls join the learned profile.</summary>
+public sealed class LearnForSpecs : IDisposable
+{
+    private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "SeccompKit.Cli");
+    private readonly string _dir = Directory.CreateTempSubdirectory("seccompkit-learnfor-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private (int Exit, string Out, string Err) Exec(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Cli) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(60_000)) { p.Kill(true); throw new TimeoutException(string.Join(' ', args)); }
+        return (p.ExitCode, output, err.Result);
+    }
+
+    private static HashSet<string> Names(string profile) =>
+        JsonNode.Parse(File.ReadAllText(profile))!["syscalls"]!.AsArray().SelectMany(e => e!["names"]!.AsArray().Select(n => (string)n!)).ToHashSet();
+
+    [Theory]
+    [InlineData("runc", "setgroups")]   // runc without no_new_privs drops groups after the install
+    [InlineData("crun", "setresuid")]
+    public void The_runtime_set_is_added_and_reported(string runtime, string runtimeOnly)
+    {
+        string plain = Path.Combine(_dir, "plain.json"), boxed = Path.Combine(_dir, "boxed.json");
+        Assert.Equal(0, Exec("learn", "-q", "-o", plain, "--", "/bin/busybox", "true").Exit);
+        var r = Exec("learn", "--for", runtime, "-o", boxed, "--", "/bin/busybox", "true");
+        Assert.True(r.Exit == 0, r.Err);
+        Assert.DoesNotContain(runtimeOnly, Names(plain));
+        Assert.Contains(runtimeOnly, Names(boxed));
+        Assert.Subset(Names(boxed), Names(plain));
+        Assert.Contains($"--for {runtime}:", r.Err);
+        Assert.Contains(runtimeOnly, r.Err); // named among those added
+    }
+
+    [Fact]
+    public void An_unknown_runtime_is_a_usage_error_listing_the_known_ones()
+    {
+        var r = Exec("learn", "--for", "docker", "-o", Path.Combine(_dir, "x.json"), "--", "/bin/true");
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("crun, runc", r.Err);
+        Assert.False(File.Exists(Path.Combine(_dir, "x.json")));
+    }
+}
