@@ -44,7 +44,8 @@ public sealed record SynthesisResult(SeccompPolicy Policy, ImmutableArray<string
 /// <remarks>
 /// A profile names syscalls, and its rules apply to every ABI it lists, so a name seen on one ABI is allowed on each
 /// ABI seen. Conditions compare the masked values exactly (<c>(arg &amp; mask) == value</c>, one rule per distinct
-/// tuple), which the OCI format expresses as SCMP_CMP_MASKED_EQ.
+/// tuple), which the OCI format expresses as SCMP_CMP_MASKED_EQ. On an ABI other than the native one, numbers above the
+/// largest one the profile names get ERRNO(ENOSYS) rather than the default action, as runc's stub gives them.
 /// </remarks>
 public static class ProfileSynthesizer
 {
@@ -96,13 +97,33 @@ public static class ProfileSynthesizer
         foreach (var a in options.Architectures) if (!arches.Contains(a)) arches.Add(a);
         if (arches.Count == 0) arches.Add(Architecture.NativeHost);
         // Keep only names known on at least one covered ABI (the policy refuses a rule no ABI can place).
-        var policy = new SeccompPolicy(options.DefaultAction, rules.Where(r => arches.Any(a => a.Syscalls.Contains(r.Syscall))),
+        var kept = rules.Where(r => arches.Any(a => a.Syscalls.Contains(r.Syscall))).ToList();
+        var policy = new SeccompPolicy(options.DefaultAction, kept,
             arches.OrderBy(a => a == Architecture.NativeHost ? 0 : 1).ThenBy(a => a.Name, StringComparer.Ordinal),
             // runc and crun always leave libseccomp's bad-arch action, KILL_THREAD (SCMP_ACT_KILL): the one an OCI profile can say.
-            badArchAction: PolicyAction.KillThread);
+            badArchAction: PolicyAction.KillThread,
+            enosysAbove: RuncEnosysStub(options.DefaultAction, arches, kept));
         foreach (var r in rules.Where(r => !arches.Any(a => a.Syscalls.Contains(r.Syscall))).Select(r => r.Syscall).Distinct())
             notes.Add($"{r} is not a syscall of {string.Join("/", arches.Select(a => a.Name))}; left out");
         return new SynthesisResult(policy, [.. notes]);
+    }
+
+    /// <summary>
+    /// The ENOSYS cutoffs runc gives the profile: runc returns ENOSYS above the largest number a profile names on each
+    /// ABI it lists, unless the default action lets calls run (libcontainer/seccomp/patchbpf), and an OCI profile lists
+    /// every ABI but the native one. Written into the policy so that <c>run</c> and runc answer alike and the profile
+    /// can be exported (<see cref="Policy.Oci.OciExporter"/> refuses a listed ABI without its cutoff).
+    /// </summary>
+    private static Dictionary<Architecture, uint>? RuncEnosysStub(PolicyAction defaultAction, List<Architecture> arches, List<SyscallRule> rules)
+    {
+        if (defaultAction.Kind is SeccompAction.Allow or SeccompAction.Log or SeccompAction.Trace) return null;
+        var cutoffs = new Dictionary<Architecture, uint>();
+        foreach (var abi in arches.Where(a => a != Architecture.NativeHost))
+        {
+            int largest = rules.Select(r => abi.Syscalls.TryGetNumber(r.Syscall, out int nr) ? nr : 0).DefaultIfEmpty(0).Max();
+            if (largest > 0) cutoffs[abi] = (uint)largest;
+        }
+        return cutoffs;
     }
 
     private static ArgCondition Condition(RecordedArgument a, ulong value) => a.Mask == ulong.MaxValue
@@ -171,6 +192,7 @@ public static class LearningFilter
             return new SeccompPolicy(PolicyAction.UserNotif, [], HostAbis, PolicyAction.UserNotif);
         var rules = baseProfile.Rules.Select(r => r.Action.LetsCallRun ? r : new SyscallRule(r.Syscall, PolicyAction.UserNotif, r.Conditions));
         var d = baseProfile.DefaultAction.LetsCallRun ? baseProfile.DefaultAction : PolicyAction.UserNotif;
-        return new SeccompPolicy(d, rules, baseProfile.EffectiveArchitectures, PolicyAction.UserNotif, enosysAbove: null);
+        var badArch = baseProfile.BadArchAction.LetsCallRun ? baseProfile.BadArchAction : PolicyAction.UserNotif;
+        return new SeccompPolicy(d, rules, baseProfile.EffectiveArchitectures, badArch, enosysAbove: null);
     }
 }

@@ -1,0 +1,68 @@
+using SeccompKit.Bpf;
+using SeccompKit.Learning;
+using SeccompKit.Policy;
+using SeccompKit.Syscalls;
+
+namespace SeccompKit.Tests.Learning;
+
+/// <summary>
+/// What a learned profile must do with a call, worked out from the recorded calls alone (never from the profile):
+/// allow exactly the names recorded (on every ABI seen), and for a name with security arguments exactly the masked
+/// value tuples seen; refuse everything else with the default action. The compiled filter, run in the interpreter,
+/// is checked against this.
+/// </summary>
+internal sealed class LearnedProfileModel
+{
+    private readonly SynthesisOptions _options;
+    private readonly HashSet<Architecture> _covered;
+    private readonly HashSet<string> _unconditional = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (IReadOnlyList<RecordedArgument> Spec, HashSet<(ulong, ulong, ulong)> Tuples)> _conditional = new(StringComparer.Ordinal);
+    private readonly Dictionary<Architecture, uint> _enosysAbove = [];
+
+    public LearnedProfileModel(LearnedCalls calls, SynthesisOptions options)
+    {
+        _options = options;
+        _covered = [.. calls.Syscalls.Where(s => s.Abi is not null).Select(s => s.Abi!)];
+        if (_covered.Count == 0) _covered.Add(Architecture.NativeHost);
+        foreach (var s in calls.Syscalls.Where(s => s.Abi is not null && s.Name is not null))
+        {
+            var name = s.Name!;
+            if (options.Arguments == ArgumentMode.None || s.Arguments.IsDefaultOrEmpty || s.TooManyValues) { _unconditional.Add(name); continue; }
+            if (!_conditional.TryGetValue(name, out var c)) _conditional[name] = c = (s.Arguments, []);
+            foreach (var v in s.Values) c.Tuples.Add((v.Values.V0, v.Values.V1, v.Values.V2));
+        }
+        foreach (var (name, _) in options.Extra) _unconditional.Add(name);
+        foreach (var name in _unconditional) _conditional.Remove(name);
+        Names = [.. _unconditional.Concat(_conditional.Keys).Where(n => _covered.Any(a => a.Syscalls.Contains(n)))];
+        // runc adds an ENOSYS stub above the largest number a profile names on every ABI it lists, when the default
+        // action is not an allowing one; an OCI profile lists every ABI but the native one.
+        if (options.DefaultAction.Kind is not (SeccompAction.Allow or SeccompAction.Log or SeccompAction.Trace))
+            foreach (var abi in _covered.Where(a => a != Architecture.NativeHost))
+            {
+                int max = Names.Select(n => abi.Syscalls.TryGetNumber(n, out int nr) ? nr : 0).DefaultIfEmpty(0).Max();
+                if (max > 0) _enosysAbove[abi] = (uint)max;
+            }
+    }
+
+    /// <summary>The names the profile may mention.</summary>
+    public HashSet<string> Names { get; }
+
+    /// <summary>Whether <paramref name="name"/> gets conditions.</summary>
+    public bool IsConditional(string name) => _conditional.ContainsKey(name);
+
+    /// <summary>The seccomp return value the profile must give.</summary>
+    public uint Expected(SeccompData d)
+    {
+        Architecture? abi = Architecture.TryFromAuditArch(d.Arch, out var a) ? a : null;
+        if (abi == Architecture.X86_64 && (d.Nr & Architecture.X32SyscallBit) != 0) abi = Architecture.X32;
+        if (abi is null || !_covered.Contains(abi)) return PolicyAction.KillThread.ReturnValue; // runc's bad-arch action
+        if (_enosysAbove.TryGetValue(abi, out var cutoff) && (uint)d.Nr > cutoff) return PolicyAction.Errno(38).ReturnValue;
+        if (!abi.Syscalls.TryGetName(d.Nr, out var name) || !Names.Contains(name)) return _options.DefaultAction.ReturnValue;
+        if (!_conditional.TryGetValue(name, out var c)) return SeccompReturn.SECCOMP_RET_ALLOW;
+        ulong V(int i) => i < c.Spec.Count ? d.Args[c.Spec[i].Index] & c.Spec[i].Mask : 0;
+        return c.Tuples.Contains((V(0), V(1), V(2))) ? SeccompReturn.SECCOMP_RET_ALLOW : _options.DefaultAction.ReturnValue;
+    }
+
+    /// <summary>Whether a seccomp return value lets the call run (ALLOW or LOG), as ReplayCheck counts it.</summary>
+    public static bool LetsRun(uint ret) => (ret & SeccompReturn.SECCOMP_RET_ACTION_FULL) is SeccompReturn.SECCOMP_RET_ALLOW or SeccompReturn.SECCOMP_RET_LOG;
+}
