@@ -3,8 +3,8 @@
 # profile compiled by libseccomp for amd64 (x86_64, x86, x32), every syscall number of each ABI, args zero.
 # Needs: gcc, libpcap-dev, the .NET 10 SDK; python3-seccomp to regenerate bench/data (else the committed copy
 # is used). Writes bench/results/interpreter-throughput.{md,json}, then runs bench/compiler/run.sh
-# (bench/results/compiler.{md,json}) and bench/launch/run.sh (bench/results/launch.{md,json}; needs root, hyperfine and
-# libjansson-dev). Takes about six minutes.
+# (bench/results/compiler.{md,json}), bench/launch/run.sh (bench/results/launch.{md,json}; needs root, hyperfine and
+# libjansson-dev) and bench/learn/run.sh (bench/results/learn.{md,json}; needs strace, perf optional). Takes about ten minutes.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -62,3 +62,8 @@ echo "== compiler benchmark (bench/compiler/run.sh)"
 # bench/results/launch.{md,json}.
 echo "== launch benchmark (bench/launch/run.sh)"
 "$here/launch/run.sh"
+
+# The learn benchmark (seccompkit learn vs the bare run and strace, the notification round trip of NotificationSupervisor
+# vs a C libseccomp loop) writes bench/results/learn.{md,json}.
+echo "== learn benchmark (bench/learn/run.sh)"
+"$here/learn/run.sh"

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace SeccompKit.Linux.Tests.Supervise;
+
+/// <summary>
+/// The round-trip benchmark of bench/learn does what it claims: native/notify-rtt's target makes its notified getppid
+/// calls, and each supervisor — notify-rtt's libseccomp loop (the C anchor, with and without its poll) and
+/// bench/learn/SeccompKit.LearnBench's NotificationSupervisor — answers every one of them, with the value or CONTINUE,
+/// SYNC_WAKE_UP off or on. Nothing here is timed.
+/// </summary>
+public sealed class NotifyRttSpecs
+{
+    private const int Batches = 3, Calls = 50;
+
+    // The target's warm-up batch, its timed batches and its first call.
+    private const long Notified = (Batches + 1) * Calls + 1;
+
+    public static TheoryData<string, string, string[]> Supervisors => new()
+    {
+        { "C, CONTINUE", "c", ["--respond", "continue"] },
+        { "C, a value, SYNC_WAKE_UP", "c", ["--respond", "return", "--sync"] },
+        { "C with poll, a value", "c", ["--poll", "--respond", "return"] },
+        { "C with poll, CONTINUE, SYNC_WAKE_UP", "c", ["--poll", "--sync", "--respond", "continue"] },
+        { "SeccompKit, CONTINUE", "seccompkit", ["--respond", "continue"] },
+        { "SeccompKit, a value, SYNC_WAKE_UP", "seccompkit", ["--sync", "--respond", "return"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Supervisors))]
+    public void Every_notified_call_of_the_target_is_answered(string desc, string impl, string[] flags)
+    {
+        string[] target = [NotifyRtt.Path, "target", "--label", "spec", "--batches", $"{Batches}", "--calls", $"{Calls}"];
+        var (code, lines, err) = impl == "c"
+            ? NotifyRtt.Exec(NotifyRtt.Path, ["supervise", "--label", "spec", .. flags, "--", .. target])
+            : NotifyRtt.Exec(NotifyRtt.LearnBench, ["rtt", "--label", "spec", .. flags, "--", .. target]);
+        Assert.True(code == 0, $"{desc}: exit {code}\n{err}");
+        Assert.Equal(2, lines.Count);
+        var (t, s) = (lines[0].RootElement, lines[1].RootElement);
+        Assert.Equal("target", t.GetProperty("role").GetString());
+        Assert.Equal("supervisor", s.GetProperty("role").GetString());
+        Assert.Equal(Batches, t.GetProperty("nsPerCall").GetArrayLength());
+        Assert.Equal(Notified, s.GetProperty("notifications").GetInt64());
+        Assert.Equal(flags.Contains("--sync"), s.GetProperty("sync").GetBoolean());
+        Assert.Equal(flags.Contains("--poll") ? "c-libseccomp+poll" : impl == "c" ? "c-libseccomp" : "seccompkit", s.GetProperty("impl").GetString());
+        // A value answers the call without running it; after CONTINUE it runs and names the real parent, the supervisor.
+        long expected = flags.Contains("return") ? 4242 : s.GetProperty("pid").GetInt64();
+        Assert.Equal(expected, t.GetProperty("result").GetInt64());
+    }
+
+    [Fact]
+    public void Without_a_filter_the_target_reports_its_batches_and_its_real_parent()
+    {
+        var (code, lines, err) = NotifyRtt.Exec(NotifyRtt.Path, ["target", "--label", "bare", "--batches", "4", "--calls", "10"]);
+        Assert.True(code == 0, err);
+        var t = Assert.Single(lines).RootElement;
+        Assert.Equal(4, t.GetProperty("nsPerCall").GetArrayLength());
+        Assert.All(t.GetProperty("nsPerCall").EnumerateArray(), v => Assert.True(v.GetDouble() > 0));
+        Assert.Equal(Environment.ProcessId, t.GetProperty("result").GetInt64());
+    }
+
+    public static TheoryData<string, string[]> Misuses => new()
+    {
+        { "no mode", [] },
+        { "no label", ["target"] },
+        { "a supervisor without a program", ["supervise", "--label", "x", "--"] },
+        { "an unknown answer", ["supervise", "--label", "x", "--respond", "kill", "--", "/bin/true"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Misuses))]
+    public void A_bad_command_line_exits_2_with_the_usage(string desc, string[] args)
+    {
+        var (code, _, err) = NotifyRtt.Exec(NotifyRtt.Path, args);
+        Assert.True(code == 2, $"{desc}: exit {code}");
+        Assert.Contains("usage: notify-rtt", err);
+    }
+}
+
+/// <summary>native/build/notify-rtt (built by native/build.sh; built here when missing or stale) and the LearnBench program.</summary>
+internal static class NotifyRtt
+{
+    private static readonly Lazy<string> Helper = new(Build);
+
+    public static string Path => Helper.Value;
+
+    /// <summary>bench/learn/SeccompKit.LearnBench as built with the tests (a project reference; JIT, not the benchmark's NativeAOT build).</summary>
+    public static string LearnBench { get; } = FindLearnBench();
+
+    private static string Root()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(System.IO.Path.Combine(dir.FullName, "SeccompKit.slnx"))) return dir.FullName;
+        throw new InvalidOperationException("cannot find the repository root above " + AppContext.BaseDirectory);
+    }
+
+    private static string FindLearnBench()
+    {
+        string configuration = AppContext.BaseDirectory.Contains("/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
+        var path = System.IO.Path.Combine(Root(), "bench", "learn", "SeccompKit.LearnBench", "bin", configuration, "net10.0", "SeccompKit.LearnBench");
+        if (!File.Exists(path)) throw new InvalidOperationException($"{path} is missing: build bench/learn/SeccompKit.LearnBench (dotnet build -c {configuration})");
+        return path;
+    }
+
+    private static string Build()
+    {
+        var root = Root();
+        var source = System.IO.Path.Combine(root, "native", "notify-rtt.c");
+        var helper = System.IO.Path.Combine(root, "native", "build", "notify-rtt");
+        if (!File.Exists(helper) || File.GetLastWriteTimeUtc(helper) < File.GetLastWriteTimeUtc(source))
+        {
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(helper)!);
+            var temp = helper + "." + Environment.ProcessId + ".tmp";
+            var (code, _, err) = Exec("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", temp, source, "-lseccomp", "-lpthread"]);
+            if (code != 0)
+                throw new InvalidOperationException($"building notify-rtt failed (exit {code}); install gcc and libseccomp-dev, or run native/build.sh\n{err}");
+            File.Move(temp, helper, overwrite: true);
+        }
+        return helper;
+    }
+
+    /// <summary>Runs a program: exit code, its standard output as JSON lines (empty for other output), standard error.</summary>
+    public static (int Code, List<JsonDocument> Lines, string Stderr) Exec(string file, string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(1)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within a minute");
+        }
+        var lines = stdout.GetAwaiter().GetResult().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l)).ToList();
+        return (p.ExitCode, lines, stderr.Result);
+    }
+}
