@@ -42,6 +42,21 @@ public sealed class LearnForSpecs : IDisposable
     }
 
     [Fact]
+    public void Learning_from_dockers_profile_adds_only_what_it_refused()
+    {
+        // Docker's profile refuses unshare (CLONE_NEWUSER needs CAP_SYS_ADMIN there); learning `unshare -U true` from it
+        // notifies only that, and the result (Docker's rules, its ENOSYS cutoffs for x86/x32, plus unshare) runs it.
+        string docker = CompileSpecs.Repo("data/profiles/docker-default.json"), learned = Path.Combine(_dir, "d.json");
+        var r = Exec("learn", "--from", docker, "-o", learned, "--", "unshare", "-U", "true");
+        Assert.True(r.Exit == 0, r.Err);
+        Assert.Contains("replayed 1 distinct recorded call(s)", r.Err);
+        Assert.Contains("unshare", Names(learned));
+        Assert.Equal(1, Exec("run", "-q", "--profile", docker, "--", "unshare", "-U", "true").Exit);
+        var again = Exec("run", "-q", "--profile", learned, "--", "unshare", "-U", "true");
+        Assert.True(again.Exit == 0, again.Err);
+    }
+
+    [Fact]
     public void An_unknown_runtime_is_a_usage_error_listing_the_known_ones()
     {
         var r = Exec("learn", "--for", "docker", "-o", Path.Combine(_dir, "x.json"), "--", "/bin/true");

@@ -151,12 +151,21 @@ public static class LearnCommand
                         console.Error.WriteLine($"  {s.Display} {data} -> {action}");
                     return ExitCodes.LearnProfileFailed;
                 }
-                string text = fmt switch
+                string text;
+                try
                 {
-                    LearnFormat.Policy => PolicyLanguage.Print(profile),
-                    LearnFormat.Json => JsonReport(calls, profile, replay, status, clock.Elapsed, session, synthesis, argv),
-                    _ => OciExporter.Export(profile),
-                };
+                    text = fmt switch
+                    {
+                        LearnFormat.Policy => PolicyLanguage.Print(profile),
+                        LearnFormat.Json => JsonReport(calls, profile, replay, status, clock.Elapsed, session, synthesis, argv),
+                        _ => OciExporter.Export(profile),
+                    };
+                }
+                catch (PolicyException e)
+                {
+                    console.Error.WriteLine($"seccompkit: learn: the profile cannot be written as {fmt.ToString().ToLowerInvariant()}: {e.Message}");
+                    return ExitCodes.LearnProfileFailed;
+                }
                 if (!text.EndsWith('\n')) text += "\n";
                 try
                 {
@@ -177,9 +186,24 @@ public static class LearnCommand
         return cmd;
     }
 
-    /// <summary>The base profile plus the learned rules: a call either allows runs (checked again by the replay).</summary>
-    private static SeccompPolicy Combine(SeccompPolicy basePolicy, SeccompPolicy learned) =>
-        PolicyMerger.Union([basePolicy, learned], new MergeOptions { InputNames = ["--from profile", "learned rules"], BadArchAction = basePolicy.BadArchAction }).Policy;
+    /// <summary>
+    /// The base profile plus the learned rules. The learned calls are exactly those the base refused, so for each learned
+    /// syscall the base's refusing rules go (a call of it that was not learned then gets the base's default, still a
+    /// refusal) and the learned ALLOW rules come in; everything else is the base's. runc's ENOSYS cutoffs are the larger
+    /// of the two, as runc derives them from the highest number a profile names. The replay check then proves every
+    /// recorded call is allowed.
+    /// </summary>
+    private static SeccompPolicy Combine(SeccompPolicy basePolicy, SeccompPolicy learned)
+    {
+        var learnedNames = learned.SyscallNames.ToHashSet(StringComparer.Ordinal);
+        var cutoffs = new Dictionary<Syscalls.Architecture, uint>(basePolicy.EnosysAbove);
+        foreach (var (abi, n) in learned.EnosysAbove)
+            cutoffs[abi] = cutoffs.TryGetValue(abi, out var b) ? Math.Max(b, n) : n;
+        return new SeccompPolicy(basePolicy.DefaultAction,
+            basePolicy.Rules.Where(r => r.Action.LetsCallRun || !learnedNames.Contains(r.Syscall)).Concat(learned.Rules),
+            basePolicy.EffectiveArchitectures.Union(learned.EffectiveArchitectures), basePolicy.BadArchAction, basePolicy.Flags,
+            basePolicy.ListenerPath, basePolicy.ListenerMetadata, cutoffs.Count > 0 ? cutoffs : null);
+    }
 
     /// <summary>The first line of <c>RUNTIME --version</c>, or null when the runtime is not on PATH or does not answer.</summary>
     private static string? InstalledVersion(string runtime)

@@ -126,6 +126,10 @@ public static class StageTwo
         bool listener = (flags & (uint)SeccompFilterFlags.NewListener) != 0;
         if (listener)
         {
+            // s_listenerFd has an initializer, so StageTwo has a static constructor. Run it here: left to the first access,
+            // it raced between the courier (reading s_listenerFd) and this thread (writing it after the install), and the
+            // class-init lock this thread then waited for is a futex the filter notifies before the hand-over: a deadlock.
+            RuntimeHelpers.RunClassConstructor(typeof(StageTwo).TypeHandle);
             StartCourier(statusFd);
             // Everything the filtered thread runs between the install and execve must already be compiled: in a JIT
             // runtime a first call (or an on-stack replacement of a hot loop) compiles code, which takes locks and makes

@@ -246,7 +246,9 @@ public sealed class SupervisorSpecs
         var compiled = SeccompKit.Compiler.PolicyCompiler.Compile(Supervised.Notify("mkdir", "mkdirat"));
         string dir = Path.Combine(Path.GetTempPath(), "skit-enosys-" + Guid.NewGuid().ToString("N"));
         string err = Path.GetTempFileName();
-        using var pending = SandboxLauncher.Prepare("/bin/sh", ["-c", $"sleep 0.3; mkdir '{dir}' 2>'{err}'"],
+        string go = Path.Combine(Path.GetTempPath(), "skit-go-" + Guid.NewGuid().ToString("N"));
+        // The script waits for `go`, which the test creates only after the supervisor stopped and the listener closed.
+        using var pending = SandboxLauncher.Prepare("/bin/sh", ["-c", $"while [ ! -e '{go}' ]; do sleep 0.05; done; mkdir '{dir}' 2>'{err}'"],
             collectAuditRecords: false, stage: new StageCommand(Victim.Path, []));
         var launch = pending.StartSupervised(compiled.Program);
         var listener = launch.Listener;
@@ -257,7 +259,9 @@ public sealed class SupervisorSpecs
         Assert.Equal(SupervisorExit.Stopped, await loop.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
         supervisor.Dispose();
         listener.Dispose();
+        File.WriteAllText(go, "");
         Assert.Equal(1, process.WaitForExit().ExitCode);
+        File.Delete(go);
         Assert.Contains("Function not implemented", File.ReadAllText(err));
         Assert.False(Directory.Exists(dir));
         File.Delete(err);
