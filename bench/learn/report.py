@@ -67,6 +67,7 @@ def overhead(runs, work):
         learn_report = json.load(open(os.path.join(work, f"{w}-learn-report.json")))
         from_report = json.load(open(os.path.join(work, f"{w}-from-report.json")))
         ratio_added = added["learn"] / added["strace"] if added["strace"] > 0 else None
+        cpu_added = {k: s[k]["cpuMs"] - s["bare"]["cpuMs"] for k in ("strace", "learn")}
         # strace's time can jump several-fold for a stretch of rounds on this shared VM, its CPU time with it (strace itself
         # works more, it does not just wait), while bare and learn in the same rounds do not change. The rounds where strace
         # ran within 1.5x of its fastest run give the comparison without those stretches.
@@ -82,6 +83,7 @@ def overhead(runs, work):
             "addedMs": added,
             "learnAddedOverStraceAdded": None if ratio_added is None else round(ratio_added, 3),
             "learnAddedOverStraceAddedPerRound": {"min": round(min(added_ratio_rounds), 3), "max": round(max(added_ratio_rounds), 3)} if added_ratio_rounds else None,
+            "learnAddedOverStraceAddedCpu": round(cpu_added["learn"] / cpu_added["strace"], 3) if cpu_added["strace"] > 0 else None,
             "learnFromOverBare": round(ratio_from, 3),
             "learnFromOverBarePerRound": {"min": round(min(from_rounds), 3), "max": round(max(from_rounds), 3)},
             "addedTargetMet": None if ratio_added is None else ratio_added <= ADDED_TARGET,
@@ -288,21 +290,32 @@ def main():
                       f"{c['voluntarySwitches']:.0f} / {c['involuntarySwitches']:.0f} | {c['runs']} |")
     md += ["", "Workloads: " + "; ".join(f"{k}: {d}" for k, d in WORKLOADS) + ".", "",
            "| workload | syscalls (strace -c) | learn: notified | learn --from P: notified | strace added ms | learn added ms | learn / strace added (per round) | "
-           f"target ≤ {ADDED_TARGET} | learn --from P / bare (per round) | target ≤ {FROM_TARGET} |", "|---|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+           f"target ≤ {ADDED_TARGET} | same in CPU time | learn --from P / bare (per round) | target ≤ {FROM_TARGET} |", "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|"]
     for wl in ("find", "python"):
         x = ov[wl]
         pr, fr = x["learnAddedOverStraceAddedPerRound"], x["learnFromOverBarePerRound"]
         md.append(f"| {wl} | {x['syscallsStraceCounted']:,} | {x['notificationsLearn']:,} | {x['notificationsLearnFrom']:,} | {x['addedMs']['strace']:.1f} | "
-                  f"{x['addedMs']['learn']:.1f} | {x['learnAddedOverStraceAdded']:.2f} ({pr['min']:.2f} – {pr['max']:.2f}) | {yes(x['addedTargetMet'])} | "
+                  f"{x['addedMs']['learn']:.1f} | {x['learnAddedOverStraceAdded']:.2f} ({pr['min']:.2f} – {pr['max']:.2f}) | "
+                  f"{'met on wall time only: noise, see below' if x['addedTargetMet'] and (x['learnAddedOverStraceAddedCpu'] or 0) > ADDED_TARGET else yes(x['addedTargetMet'])} | "
+                  f"{x['learnAddedOverStraceAddedCpu']:.2f} | "
                   f"{x['learnFromOverBare']:.2f} ({fr['min']:.2f} – {fr['max']:.2f}) | {yes(x['fromTargetMet'])} |")
     for wl in ("find", "python"):
         x = ov[wl]
+        if x["addedMs"]["learn"] <= 0 or x["addedMs"]["learn-from"] <= 0:
+            b = x["commands"]["bare"]
+            md += ["", f"**{wl}: the wall-time differences are within this run's noise**: the bare run alone took {b['minMs']:.0f} – {b['maxMs']:.0f} ms, "
+                       f"and learn's median came out {'below' if x['addedMs']['learn'] <= 0 else 'above'} it. "
+                       f"CPU time (user + system of everything run) is steadier here: learn adds {x['commands']['learn']['cpuMs'] - b['cpuMs']:.1f} ms, strace "
+                       f"{x['commands']['strace']['cpuMs'] - b['cpuMs']:.1f} ms, a ratio of {x['learnAddedOverStraceAddedCpu']:.2f}, which misses the target; "
+                       "a verdict of \"met\" on wall time here is an artefact of the noise."
+                       if x["learnAddedOverStraceAddedCpu"] is not None and x["learnAddedOverStraceAddedCpu"] > ADDED_TARGET and x["addedTargetMet"] else
+                       f"**{wl}: the wall-time differences are within this run's noise** (bare {b['minMs']:.0f} – {b['maxMs']:.0f} ms); see the CPU column."]
         if x["learnAddedOverStraceAddedNormalSpeedRounds"] is not None:
             md += ["", f"**strace's time was not steady on {wl}**: its slowest run took {x['straceSlowestOverFastest']:.1f}× its fastest, and it ran "
                        f"within 1.5× of its fastest in only {x['straceNormalSpeedRounds']} of {v['rounds']} rounds; its CPU time varied "
                        f"{x['straceCpuSlowestOverFastest']:.1f}× as well (strace itself worked longer, it did not just wait), learn's wall time "
                        f"{x['learnSlowestOverFastest']:.1f}×. On those rounds alone, learn / strace added = "
-                       f"{x['learnAddedOverStraceAddedNormalSpeedRounds']:.2f} — target {yes(x['addedTargetMetNormalSpeedRounds'])}; "
+                       f"{x['learnAddedOverStraceAddedNormalSpeedRounds']:.3f} — target {yes(x['addedTargetMetNormalSpeedRounds'])}; "
                        "the verdict above uses every round, as specified."]
     a = analysis
     md += ["", "## Why", "",
@@ -317,9 +330,13 @@ def main():
            f"and its stage two, which installs the filter and execs — reading P, compiling, replaying and writing the profile). 5% of the bare run allows "
            f"{a['learnFromAllowedMs']['find']:.1f} ms on find and {a['learnFromAllowedMs']['python']:.1f} ms on python. Beyond the fixed cost, learn --from adds "
            f"{a['learnFromAddedBeyondFixedMs']['find']:.1f} ms of wall time on find and {a['learnFromAddedBeyondFixedMs']['python']:.1f} ms on python. In CPU time, "
-           f"which other load disturbs less (fixed cost {a['learnFixedCpuMs']:.1f} ms), find's {ov['find']['syscallsStraceCounted']:,} syscalls cost "
-           f"{a['learnFromCpuNsPerSyscallBeyondFixed']['find']:.0f} ns each beyond it: the learning filter runs P's argument checks on every call the kernel "
-           "cannot answer from its action cache (python's 2 thousand calls are within the noise)."]
+           f"which other load disturbs less (fixed cost {a['learnFixedCpuMs']:.1f} ms), "
+           + (f"find's {ov['find']['syscallsStraceCounted']:,} syscalls cost {a['learnFromCpuNsPerSyscallBeyondFixed']['find']:.0f} ns each beyond it: the "
+              "learning filter runs P's argument checks on every call the kernel cannot answer from its action cache"
+              if a['learnFromCpuNsPerSyscallBeyondFixed']['find'] > 20 else
+              f"nothing measurable is left beyond it on find ({a['learnFromCpuNsPerSyscallBeyondFixed']['find']:.0f} ns per syscall): the filter's own cost "
+              f"(P's argument checks on the calls the kernel cannot answer from its action cache) is below this run's noise")
+           + " (python's 2 thousand calls are within the noise). So the fixed cost decides this target."]
     if "find" in ses and "on" in ses["find"]:
         s_on, s_off = ses["find"]["on"], ses["find"].get("off")
         md.append(f"- **Where a notification's time goes** (find, LearningSession, SYNC_WAKE_UP on): {s_on['notificationsPerSecond']:,} notifications/s; per "

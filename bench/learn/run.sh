@@ -13,7 +13,8 @@
 #     stoppable loop does) and under SeccompKit's NotificationSupervisor (SeccompKit.LearnBench `rtt`, NativeAOT),
 #     answering CONTINUE or a value, SYNC_WAKE_UP off and on; minus the unfiltered call. Target: ours <= 1.1x the C loop.
 # Needs: gcc, libseccomp-dev, strace, python3, the .NET 10 SDK; perf is optional. No privilege (seccomp needs only
-# no_new_privs; perf may need perf_event_paranoid <= 2). Writes bench/results/learn.{md,json}. Takes about three minutes.
+# no_new_privs; perf may need perf_event_paranoid <= 2). Writes bench/results/learn.{md,json}. Takes 2.5 to 5 minutes here,
+# mostly strace on find (its time varies several-fold on this shared VM); the committed run took 6.5 min at load 8-13.
 # Run it on a quiet machine: the 1-minute load average at the start (before this script adds its own) is recorded,
 # with a warning above 0.5, and at the end.
 # Usage: bench/learn/run.sh [ROUNDS]   (default 11 timed rounds of part 1; env SECCOMPKIT=path and LEARNBENCH=path use
