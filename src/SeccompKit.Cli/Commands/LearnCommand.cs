@@ -3,8 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using PosixSignal = System.Runtime.InteropServices.PosixSignal;
-using PosixSignalRegistration = System.Runtime.InteropServices.PosixSignalRegistration;
 using SeccompKit.Bpf;
 using SeccompKit.Cli.Io;
 using SeccompKit.Learning;
@@ -101,12 +99,12 @@ public static class LearnCommand
 
             LearningSession.PendingLearning pending;
             try { pending = LearningSession.Prepare(argv[0], argv[1..], new LearnOptions { Base = basePolicy, OpenFlags = parse.GetValue(openFlags) }); }
-            catch (LaunchException e) { return LaunchFailed(e, console); }
+            catch (LaunchException e) { return ProgramSignals.LaunchFailed("learn", e, console); }
             LearningSession session;
             using (pending)
             {
                 try { session = pending.Start(); }
-                catch (LaunchException e) { return LaunchFailed(e, console); }
+                catch (LaunchException e) { return ProgramSignals.LaunchFailed("learn", e, console); }
             }
             using (session)
             {
@@ -114,10 +112,7 @@ public static class LearnCommand
                 ExitStatus status;
                 using (var progress = !quietMode && !Console.IsErrorRedirected ? new ProgressLine(session, Path.GetFileName(pending.Path), console) : null)
                 {
-                    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
-                    using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => c.Cancel = true);
-                    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; session.Process.Signal(15); });
-                    using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; session.Process.Signal(1); });
+                    using var signals = ProgramSignals.ForwardTo(session.Process);
                     status = session.WaitForExit(() =>
                     {
                         progress?.Pause();
@@ -238,18 +233,6 @@ public static class LearnCommand
         throw new CliInputException($"--default-action {text}: use errno, errno:ENAME (e.g. errno:EACCES), kill, kill-thread, trap or log", ExitCodes.Usage);
     }
 
-    private static int LaunchFailed(LaunchException e, ICliConsole console)
-    {
-        console.Error.WriteLine($"seccompkit: learn: {e.Message}");
-        return e.Failure switch
-        {
-            LaunchFailure.ProgramNotFound => ExitCodes.RunNotFound,
-            LaunchFailure.ProgramNotExecutable => ExitCodes.RunCannotExecute,
-            LaunchFailure.NoNewPrivilegesDenied => ExitCodes.RunNoNewPrivsDenied,
-            LaunchFailure.FilterRefused => ExitCodes.RunFilterRefused,
-            _ => ExitCodes.RunLaunchFailed,
-        };
-    }
 
     internal static string Values(LearnedSyscall s, int max = 6)
     {

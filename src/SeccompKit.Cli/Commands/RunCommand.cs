@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using PosixSignal = System.Runtime.InteropServices.PosixSignal;
-using PosixSignalRegistration = System.Runtime.InteropServices.PosixSignalRegistration;
 using SeccompKit.Bpf;
 using SeccompKit.Cli.Io;
 using SeccompKit.Compiler;
@@ -72,7 +70,7 @@ public static class RunCommand
             // policy. If anything below fails, disposing the pending launch stops it: the program never runs.
             PendingLaunch pending;
             try { pending = SandboxLauncher.Prepare(argv[0], argv[1..]); }
-            catch (LaunchException e) { return LaunchFailed(e, console); }
+            catch (LaunchException e) { return ProgramSignals.LaunchFailed("run", e, console); }
             using (pending)
             {
                 var p = LoadPolicy(parse, policy, profilePath ?? policyPath!, console);
@@ -88,7 +86,7 @@ public static class RunCommand
                     | (p.Flags.HasFlag(PolicyFlags.SpecAllow) ? SeccompFilterFlags.SpecAllow : 0);
                 SandboxedProcess process;
                 try { process = pending.Start(compiled.Program, flags); }
-                catch (LaunchException ex) { return LaunchFailed(ex, console); }
+                catch (LaunchException ex) { return ProgramSignals.LaunchFailed("run", ex, console); }
                 return Supervise(process, p, console, parse.GetValue(log));
             }
         });
@@ -104,20 +102,17 @@ public static class RunCommand
         if (!p.EffectiveArchitectures.Contains(host))
             throw new CliInputException($"the policy covers {string.Join(", ", p.EffectiveArchitectures.Select(a => a.Name))} but this machine is {host.Name}; add {host.Name}", ExitCodes.RunArchMissing);
         try { pending = Linux.Learn.LearningSession.Prepare(argv[0], argv[1..], new Linux.Learn.LearnOptions { Base = p }); }
-        catch (LaunchException e) { return LaunchFailed(e, console); }
+        catch (LaunchException e) { return ProgramSignals.LaunchFailed("run", e, console); }
         Linux.Learn.LearningSession session;
         using (pending)
         {
             try { session = pending.Start(); }
-            catch (LaunchException e) { return LaunchFailed(e, console); }
+            catch (LaunchException e) { return ProgramSignals.LaunchFailed("run", e, console); }
         }
         using (session)
         {
             ExitStatus status;
-            using (PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true))
-            using (PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => c.Cancel = true))
-            using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; session.Process.Signal(15); }))
-            using (PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; session.Process.Signal(1); }))
+            using (ProgramSignals.ForwardTo(session.Process))
                 status = session.WaitForExit();
             WriteComplaints(session.Snapshot(), p, path, argv, Path.GetFileName(session.Process.Path), console);
             return status.ShellCode;
@@ -192,29 +187,12 @@ public static class RunCommand
                 $"the policy does not allow execve ({Because(execve)}), so no program can start under it: allow execve", ExitCodes.RunCannotExecute);
     }
 
-    private static int LaunchFailed(LaunchException e, ICliConsole console)
-    {
-        console.Error.WriteLine($"seccompkit: run: {e.Message}");
-        return e.Failure switch
-        {
-            LaunchFailure.ProgramNotFound => ExitCodes.RunNotFound,
-            LaunchFailure.ProgramNotExecutable => ExitCodes.RunCannotExecute,
-            LaunchFailure.NoNewPrivilegesDenied => ExitCodes.RunNoNewPrivsDenied,
-            LaunchFailure.FilterRefused => ExitCodes.RunFilterRefused,
-            _ => ExitCodes.RunLaunchFailed,
-        };
-    }
 
     private static int Supervise(SandboxedProcess process, SeccompPolicy policy, ICliConsole console, bool log)
     {
         using (process)
         {
-            // Ctrl-C and Ctrl-\ reach the program from the terminal (same process group): seccompkit only ignores them.
-            // A SIGTERM or SIGHUP sent to seccompkit alone is passed on to the program.
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
-            using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => c.Cancel = true);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; process.Signal(15); });
-            using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; process.Signal(1); });
+            using var signals = ProgramSignals.ForwardTo(process);
 
             var status = process.WaitForExit();
             string name = Path.GetFileName(process.Path);
