@@ -30,6 +30,8 @@ public enum Errno
     EACCES = 13,
     /// <summary>Bad address.</summary>
     EFAULT = 14,
+    /// <summary>Not a directory (a path component is a file).</summary>
+    ENOTDIR = 20,
     /// <summary>Busy; for NEW_LISTENER: a listener already exists in the stack.</summary>
     EBUSY = 16,
     /// <summary>Invalid argument; for seccomp: the filter was refused by the validator.</summary>
@@ -38,6 +40,8 @@ public enum Errno
     EMFILE = 24,
     /// <summary>Inappropriate ioctl for device; for the notification ioctls: a request this kernel does not know.</summary>
     ENOTTY = 25,
+    /// <summary>Broken pipe: the reading end is closed.</summary>
+    EPIPE = 32,
     /// <summary>Function not implemented.</summary>
     ENOSYS = 38,
     /// <summary>Operation not supported; for GET_ACTION_AVAIL: the action is unknown to this kernel.</summary>

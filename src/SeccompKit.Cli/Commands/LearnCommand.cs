@@ -36,9 +36,13 @@ public static class LearnCommand
         var from = new Option<string?>("--from") { Description = "A profile (OCI/Docker JSON or .policy) whose allowed calls are not notified; the result is that profile plus what is new" };
         var args = new Option<string>("--args") { Description = "auto (default): argument conditions for clone, socket, ioctl, prctl, fcntl, personality, mmap/mprotect from the values seen; none: syscalls only", DefaultValueFactory = _ => "auto" };
         var openFlags = new Option<bool>("--open-flags") { Description = "Also record open/openat flags and write them as conditions (with --args auto)" };
-        var defaultAction = new Option<string>("--default-action") { Description = "The action for everything not learned: errno (EPERM, as Docker), errno:ENAME, kill (kill-process), kill-thread, trap, log", DefaultValueFactory = _ => "errno" };
+        var defaultAction = new Option<string>("--default-action") { Description = "The action for everything not learned, as in a policy: errno(EPERM) (the default, as Docker), errno(EACCES), kill-process, kill-thread, trap, log", DefaultValueFactory = _ => "errno(EPERM)" };
         var forRuntime = new Option<string?>("--for") { Description = "runc or crun: also allow the syscalls that runtime makes itself after installing a container's filter (measured once per runtime version; data/runtimes), so the profile starts the container" };
-        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress and no summary (errors and the replay verdict only)" };
+        var force = new Option<bool>("--force") { Description = "Replace the -o file if it exists (without it, learn refuses before running the program)" };
+        var noBaseline = new Option<bool>("--no-baseline") { Description = "Leave out the baseline (rt_sigreturn, restart_syscall, exit_group, the vDSO fallbacks, futex...): allow only what the run made" };
+        var allowClone3 = new Option<bool>("--allow-clone3") { Description = "Let clone3 run while learning and allow it in the profile (its flags cannot be checked); by default it is answered ENOSYS, as Docker does" };
+        var noNnp = new Option<bool>("--no-nnp") { Description = "As root only: do not set no_new_privs, so set-user-ID, set-group-ID and file-capability programs keep their privileges" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress and no summary (errors, warnings and the replay verdict only)" };
         var command = new Argument<string[]>("PROGRAM") { Description = "The program and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
         var cmd = new Command("learn",
             "Run a program and write the minimal seccomp profile it needs. Every syscall of the program, its threads,\n" +
@@ -46,26 +50,47 @@ public static class LearnCommand
             "seccompkit records the syscalls per ABI and, for those whose arguments decide security, the values seen. No\n" +
             "ptrace, no audit log, no root: seccomp needs only no_new_privs. Before writing, every recorded call is replayed\n" +
             "through the compiled profile in seccompkit's BPF interpreter; the profile is written only if all are allowed.\n" +
-            "The profile allows nothing that was not called. Run the program through everything it must do; learn again\n" +
-            "with --from to add what a second run needs (only new calls are notified), or merge profiles with `merge`.\n\n" +
+            "The profile allows nothing that was not called, but for a small baseline. Run the program through everything it\n" +
+            "must do; learn again with --from to add what a second run needs (only new calls are notified), or merge profiles\n" +
+            "with `merge`.\n\n" +
             "Examples:\n" +
             "  seccompkit learn -o ls.json -- ls -la /\n" +
             "  seccompkit run --profile ls.json -- ls -la /          # the same output, nothing refused\n" +
             "  seccompkit learn --from ls.json -o ls2.json -- ls -R /etc\n" +
             "  seccompkit learn --format policy -o app.policy --open-flags -- ./app --selftest\n" +
             "  seccompkit learn --format json -o report.json -- python3 -c 'import json'\n" +
+            "  seccompkit learn --default-action kill-process -o strict.json -- ./tool   # a missed call kills, loudly\n" +
             "  seccompkit learn --for runc -o box.json -- rootfs/bin/busybox sh -c 'echo hi'   # for config.json's linux.seccomp\n\n" +
+            "The baseline: a profile learned from one quiet run also allows what any program may need without having made\n" +
+            "it then: rt_sigreturn (every signal handler returns through it), restart_syscall (the kernel resumes a sleep\n" +
+            "with it after Ctrl-Z/SIGCONT, a debugger or `seccompkit dump`), exit_group and exit (a run ended by a signal\n" +
+            "never exits), the vDSO's clock calls (real syscalls on machines whose clock source has no vDSO), and futex and\n" +
+            "sched_yield (lock contention is timing). The summary names what it added; --no-baseline leaves it out.\n\n" +
+            "Namespaces stay closed unless learned: clone, unshare and setns are allowed only with the namespace flags\n" +
+            "seen (CLONE_NEW*), and clone3, whose flags no filter can read, is answered ENOSYS while learning and in the\n" +
+            "profile (glibc then falls back to clone, which the profile checks), as Docker does; --allow-clone3 allows it.\n\n" +
+            "no_new_privs: seccomp needs it unless the caller is root, and under it set-user-ID, set-group-ID and\n" +
+            "file-capability programs (su, passwd, chage, ping) run without their privileges, so what is learned is their\n" +
+            "unprivileged behaviour (often a failure). learn warns when the program executes one; as root, --no-nnp runs\n" +
+            "it without no_new_privs (root needs none to install a filter).\n\n" +
             "A profile for a container must also allow what the runtime does between installing the filter and exec'ing\n" +
             "the container's process (runc's Go runtime: futex, capset, setuid...). --for runc|crun adds the set measured for\n" +
             "that runtime (tools/measure-runtime-syscalls.sh, docs/RUNTIME-SYSCALLS.md); the summary names them.\n\n" +
             "Standard input, output and error, the environment and signals are the program's, as with `run`. On a terminal,\n" +
-            "progress and a summary go to standard error.\n\n" +
+            "progress and a summary go to standard error. Nothing is lost on shutdown: SIGTERM, SIGINT or SIGHUP to\n" +
+            "seccompkit or its process group (timeout, systemd, Ctrl-C) end the program as they would without seccompkit,\n" +
+            "and the profile of what it did is still written; a signal after the program ended stops waiting for its\n" +
+            "descendants. The -o file is checked before the program runs and written atomically (never a partial file);\n" +
+            "an existing one is replaced only with --force.\n\n" +
             "Exit status: the program's own (128 + signal if killed). Before the program runs: 2 bad command line,\n" +
-            "121 the --from profile cannot be read, 120/123/125/126/127 as for `run`. After: 124 the profile could not be\n" +
+            "121 the --from profile cannot be read, 124 the -o file cannot be written (or exists: --force),\n" +
+            "120/123/125/126/127 as for `run`, 128 + signal if a signal came first. After: 124 the profile could not be\n" +
             "written or failed its replay check (nothing is written then).")
-        { output, format, from, args, openFlags, defaultAction, forRuntime, quiet, command };
+        { output, format, from, args, openFlags, defaultAction, forRuntime, force, noBaseline, allowClone3, noNnp, quiet, command };
         cmd.SetAction(parse =>
         {
+            // First: from now on no SIGTERM/SIGINT/SIGHUP ends seccompkit before the profile is written.
+            using var signals = ProgramSignals.Catch();
             string[] argv = parse.GetValue(command) ?? [];
             string? outPath = parse.GetValue(output);
             var fmt = parse.GetValue(format);
@@ -77,8 +102,12 @@ public static class LearnCommand
                 "none" => ArgumentMode.None,
                 var other => throw new CliInputException($"--args {other}: use auto or none", ExitCodes.Usage),
             };
-            var deflt = ParseAction(parse.GetValue(defaultAction)!);
+            var deflt = CliActions.Parse(parse.GetValue(defaultAction)!, "--default-action");
             bool quietMode = parse.GetValue(quiet) || fmt == LearnFormat.Json;
+            bool nnp = !parse.GetValue(noNnp);
+            if (!nnp && !Environment.IsPrivilegedProcess)
+                throw new CliInputException("--no-nnp needs root: without CAP_SYS_ADMIN the kernel installs a filter only under no_new_privs (seccomp(2)); run learn as root, or without --no-nnp", ExitCodes.Usage);
+            var target = OutputFile.Check(outPath, parse.GetValue(force), ExitCodes.LearnProfileFailed);
             Policy.Runtimes.RuntimeSyscallSet? runtime = null;
             if (parse.GetValue(forRuntime) is { } rt)
             {
@@ -97,29 +126,36 @@ public static class LearnCommand
                 catch (CliInputException e) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
             }
 
+            var options = new LearnOptions { Base = basePolicy, OpenFlags = parse.GetValue(openFlags), AllowClone3 = parse.GetValue(allowClone3), NoNewPrivileges = nnp };
             LearningSession.PendingLearning pending;
-            try { pending = LearningSession.Prepare(argv[0], argv[1..], new LearnOptions { Base = basePolicy, OpenFlags = parse.GetValue(openFlags) }); }
-            catch (LaunchException e) { return ProgramSignals.LaunchFailed("learn", e, console); }
+            try { pending = LearningSession.Prepare(argv[0], argv[1..], options); }
+            catch (LaunchException e) { return signals.LaunchFailed("learn", e, console); }
             LearningSession session;
             using (pending)
             {
+                if (signals.Received is { } early) return ProgramSignals.NotStarted("learn", early, console);
                 try { session = pending.Start(); }
-                catch (LaunchException e) { return ProgramSignals.LaunchFailed("learn", e, console); }
+                catch (LaunchException e) { return signals.LaunchFailed("learn", e, console); }
             }
             using (session)
             {
+                signals.ProgramRunning(session.Process);
                 var clock = Stopwatch.StartNew();
                 ExitStatus status;
+                bool complete;
                 using (var progress = !quietMode && !Console.IsErrorRedirected ? new ProgressLine(session, Path.GetFileName(pending.Path), console) : null)
                 {
-                    using var signals = ProgramSignals.ForwardTo(session.Process);
-                    status = session.WaitForExit(() =>
+                    status = session.Process.WaitForExit();
+                    signals.ProgramEnded();
+                    complete = session.WaitForDescendants(() =>
                     {
                         progress?.Pause();
-                        if (!quietMode) console.Error.WriteLine("seccompkit: learn: the program exited; still learning from its descendants that run on (stop them or press Ctrl-C)");
-                    });
+                        if (!quietMode) console.Error.WriteLine("seccompkit: learn: the program exited; still learning from its descendants that run on (stop them, or press Ctrl-C to stop learning and write the profile)");
+                    }, signals.StopWaiting);
                 }
                 clock.Stop();
+                if (!complete)
+                    console.Error.WriteLine($"seccompkit: learn: stopped learning on {ExitStatus.SignalName(signals.Received ?? 0)}; descendants still running are no longer supervised: their calls that the learning filter notifies now fail with ENOSYS");
                 var calls = session.Snapshot();
                 var synthesis = ProfileSynthesizer.Synthesize(calls, new SynthesisOptions
                 {
@@ -127,6 +163,8 @@ public static class LearnCommand
                     Arguments = argMode,
                     Architectures = basePolicy?.EffectiveArchitectures ?? [],
                     Extra = runtime is null ? [] : [.. runtime.Syscalls.Select(n => (n, $"{runtime.Runtime} {runtime.Version} calls it after installing the filter"))],
+                    Baseline = !parse.GetValue(noBaseline),
+                    Clone3 = options.AllowClone3 ? Clone3Rule.Allow : Clone3Rule.Enosys,
                 });
                 var profile = basePolicy is null ? synthesis.Policy : Combine(basePolicy, synthesis.Policy);
                 var replay = ReplayCheck.Run(profile, calls);
@@ -139,6 +177,7 @@ public static class LearnCommand
                         (added.Count > 0 ? $"; added {added.Count} the program did not make: {string.Join(", ", added)}" : "; the program made them all"));
                 }
                 foreach (var note in synthesis.Notes) console.Error.WriteLine($"seccompkit: learn: note: {note}");
+                WritePrivilegeWarnings(session, console);
                 if (!replay.AllAllowed)
                 {
                     console.Error.WriteLine($"seccompkit: learn: the profile would refuse {replay.Refused.Length} recorded call(s); it was not written:");
@@ -162,23 +201,24 @@ public static class LearnCommand
                     return ExitCodes.LearnProfileFailed;
                 }
                 if (!text.EndsWith('\n')) text += "\n";
-                try
-                {
-                    if (outPath == "-") { console.Out.Flush(); console.Out.Write(text); console.Out.Flush(); }
-                    else File.WriteAllText(outPath, text);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    console.Error.WriteLine($"seccompkit: learn: {outPath}: cannot write the profile: {e.Message}");
-                    return ExitCodes.LearnProfileFailed;
-                }
+                target.Write(console, text, ExitCodes.LearnProfileFailed);
                 if (fmt != LearnFormat.Json)
                     console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"seccompkit: learn: replayed {replay.Replayed} distinct recorded call(s) through the profile: all allowed; wrote {(outPath == "-" ? "the profile" : outPath)} ({profile.SyscallNames.Count()} syscalls, {profile.Rules.Count(r => !r.IsUnconditional)} rule(s) with argument conditions)"));
+                        $"seccompkit: learn: replayed {replay.Replayed} distinct recorded call(s) through the profile: all allowed; wrote {(target.IsStandardOutput ? "the profile" : target.Display)} ({profile.SyscallNames.Count()} syscalls, {profile.Rules.Count(r => !r.IsUnconditional)} rule(s) with argument conditions)"));
                 return status.ShellCode;
             }
         });
         return cmd;
+    }
+
+    /// <summary>Warns about set-id and file-capability programs that ran without their privileges (no_new_privs).</summary>
+    private static void WritePrivilegeWarnings(LearningSession session, ICliConsole console)
+    {
+        foreach (var p in session.PrivilegedExecs)
+            console.Error.WriteLine(session.NoNewPrivileges
+                ? $"seccompkit: learn: warning: {p.Path} is {p.Describe()}, but under no_new_privs (which seccomp needs without root) it ran without those privileges: " +
+                  $"what was learned is its unprivileged behaviour. {(Environment.IsPrivilegedProcess ? "Learn again with --no-nnp to run it with them." : "As root, learn with --no-nnp to run it with them.")}"
+                : $"seccompkit: learn: note: {p.Path} is {p.Describe()} and ran with those privileges (--no-nnp)");
     }
 
     /// <summary>
@@ -216,24 +256,6 @@ public static class LearnCommand
         catch (System.ComponentModel.Win32Exception) { return null; }
     }
 
-    internal static PolicyAction ParseAction(string text)
-    {
-        string t = text.Trim().ToLowerInvariant();
-        if (t is "kill" or "kill-process" or "kill_process") return PolicyAction.KillProcess;
-        if (t is "kill-thread" or "kill_thread") return PolicyAction.KillThread;
-        if (t is "trap") return PolicyAction.Trap();
-        if (t is "log") return PolicyAction.Log;
-        if (t is "errno") return PolicyAction.Errno(1);
-        if (t.StartsWith("errno:", StringComparison.Ordinal))
-        {
-            string e = text.Trim()[6..];
-            if (ErrnoNames.TryGetNumber(e.ToUpperInvariant(), out int n)) return PolicyAction.Errno(n);
-            if (int.TryParse(e, NumberStyles.None, CultureInfo.InvariantCulture, out n) && n is > 0 and <= 4095) return PolicyAction.Errno(n);
-        }
-        throw new CliInputException($"--default-action {text}: use errno, errno:ENAME (e.g. errno:EACCES), kill, kill-thread, trap or log", ExitCodes.Usage);
-    }
-
-
     internal static string Values(LearnedSyscall s, int max = 6)
     {
         if (s.Arguments.IsDefaultOrEmpty) return "";
@@ -244,7 +266,7 @@ public static class LearnCommand
     }
 
     private static string FormatValue(RecordedArgument a, ulong v) =>
-        a.Mask == SecurityArguments.CloneNamespaceFlags ? (v == 0 ? "no-ns" : $"ns:0x{v:x}") : v < 16 ? v.ToString(CultureInfo.InvariantCulture) : $"0x{v:x}";
+        a.Mask is SecurityArguments.CloneNamespaceFlags or SecurityArguments.NamespaceFlags ? (v == 0 ? "no-ns" : $"ns:0x{v:x}") : v < 16 ? v.ToString(CultureInfo.InvariantCulture) : $"0x{v:x}";
 
     private static void WriteSummary(LearnedCalls calls, SynthesisResult synthesis, SeccompPolicy profile, TimeSpan elapsed, LearningSession session, ExitStatus status, ICliConsole console)
     {
@@ -254,6 +276,12 @@ public static class LearnCommand
         e.WriteLine(FormattableString.Invariant($"  {"calls",10}  {"abi",-7} {"syscall",-22} values seen (security arguments)"));
         foreach (var s in calls.Syscalls.OrderByDescending(s => s.Count).ThenBy(s => s.Display, StringComparer.Ordinal))
             e.WriteLine(FormattableString.Invariant($"  {s.Count,10:N0}  {s.Abi?.Name ?? "?",-7} {s.Display,-22} {Values(s)}").TrimEnd());
+        if (!synthesis.Baseline.IsEmpty)
+            e.WriteLine($"seccompkit: learn: baseline: also allowed though the program did not make them ({synthesis.Baseline.Length}; --no-baseline leaves them out): " +
+                string.Join("; ", synthesis.Baseline.GroupBy(b => b.Group).Select(g => $"{g.Key}: {string.Join(", ", g.Select(b => b.Syscall))}")));
+        if (session.Clone3Refused > 0)
+            e.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"seccompkit: learn: clone3 was answered ENOSYS {session.Clone3Refused:N0} time(s), as the profile answers it: the program fell back to clone, whose namespace flags the profile checks (--allow-clone3 allows clone3 instead)"));
     }
 
     private static string JsonReport(LearnedCalls calls, SeccompPolicy profile, ReplayResult replay, ExitStatus status, TimeSpan elapsed,
@@ -316,6 +344,32 @@ public static class LearnCommand
             w.WriteEndObject();
             w.WriteStartArray("notes");
             foreach (var n in synthesis.Notes) w.WriteStringValue(n);
+            w.WriteEndArray();
+            w.WriteStartArray("baseline");
+            foreach (var b in synthesis.Baseline)
+            {
+                w.WriteStartObject();
+                w.WriteString("syscall", b.Syscall);
+                w.WriteString("group", b.Group);
+                w.WriteString("reason", b.Reason);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteNumber("clone3Refused", session.Clone3Refused);
+            w.WriteBoolean("noNewPrivileges", session.NoNewPrivileges);
+            w.WriteStartArray("privilegedExecs");
+            foreach (var p in session.PrivilegedExecs)
+            {
+                w.WriteStartObject();
+                w.WriteString("path", p.Path);
+                w.WriteNumber("pid", p.Pid);
+                w.WriteBoolean("setUid", p.Privileges.SetUid);
+                w.WriteBoolean("setGid", p.Privileges.SetGid);
+                w.WriteBoolean("fileCapabilities", p.Privileges.FileCapabilities);
+                w.WriteNumber("uid", p.Privileges.Uid);
+                w.WriteNumber("gid", p.Privileges.Gid);
+                w.WriteEndObject();
+            }
             w.WriteEndArray();
             w.WritePropertyName("profile");
             using (var doc = JsonDocument.Parse(OciExporter.Export(profile))) doc.RootElement.WriteTo(w);

@@ -101,17 +101,7 @@ public static class MergeCommand
         return cmd;
     }
 
-    /// <summary>An action as the policy language writes it (<c>errno(EPERM)</c>, <c>kill-process</c>) or as the kernel names it (<c>ERRNO(EPERM)</c>, <c>KILL_PROCESS</c>).</summary>
-    private static PolicyAction? ParseAction(string? text, string option)
-    {
-        if (text is null) return null;
-        try { return PolicyLanguage.Parse($"default {text}\n", option).DefaultAction; }
-        catch (PolicyParseException e)
-        {
-            if (ActionNames.TryParseValue(text, out uint value) && PolicyAction.TryFromReturnValue(value, out var action)) return action;
-            throw new CliInputException($"{option} {text}: {e.Problem}; {e.Hint ?? "write the action as in a policy: allow, log, kill-process, kill-thread, trap, errno(EPERM)..."}", ExitCodes.Usage);
-        }
-    }
+    private static PolicyAction? ParseAction(string? text, string option) => text is null ? null : CliActions.Parse(text, option);
 
     private static void WriteReport(ICliConsole console, string[] paths, MergeResult merged, MergeVerification verification, string? outPath, string? format)
     {

@@ -24,7 +24,9 @@ public static class RunCommand
         var policyFile = new Option<string?>("--policy") { Description = "A policy in SeccompKit's policy language (.policy)" };
         var log = new Option<bool>("--log") { Description = "Install with SECCOMP_FILTER_FLAG_LOG: the kernel logs every action but ALLOW, and run prints a summary of what was refused" };
         var complain = new Option<bool>("--complain") { Description = "Complain mode: whatever the policy would refuse is allowed and reported (by user notification; no audit log, no root); at exit a report and a suggested profile patch" };
-        var errnoDefault = new Option<string?>("--errno-default") { Description = "Replace the policy's default action with ERRNO(E): a name (EPERM, ENOSYS) or a number 0..4095" };
+        var defaultAction = new Option<string?>("--default-action") { Description = $"Replace the policy's default action, written as in a policy: {CliActions.Syntax}" };
+        var errnoDefault = new Option<string?>("--errno-default") { Description = "Replace the policy's default action with errno(E): a name (EPERM, ENOSYS), a number 0..4095 or errno(NAME); the same as --default-action 'errno(E)'" };
+        var noNnp = new Option<bool>("--no-nnp") { Description = "As root only: do not set no_new_privs, so set-user-ID, set-group-ID and file-capability programs keep their privileges (root can install a filter without it)" };
         var command = new Argument<string[]>("PROGRAM") { Description = "The program and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
         var policy = new PolicyOptions();
         var cmd = new Command("run",
@@ -41,40 +43,51 @@ public static class RunCommand
             "  seccompkit run --profile data/profiles/docker-default.json -- python3 -c 'print(42)'\n" +
             "  seccompkit run --policy app.policy -- ./server --port 8080\n" +
             "  seccompkit run --policy app.policy --log -- make test     # also list every refused syscall\n" +
-            "  seccompkit run --profile default.json --errno-default EPERM -- tar xf a.tar\n" +
+            "  seccompkit run --profile default.json --default-action 'errno(EPERM)' -- tar xf a.tar\n" +
             "  seccompkit run --complain --profile app.json -- ./app     # what would app.json refuse? (nothing is refused)\n\n" +
             "Complain mode (--complain) installs the policy with every refusing action (and the default) turned into\n" +
             "USER_NOTIF: seccompkit receives each call the policy would refuse, lets it run (CONTINUE) and records it. At exit\n" +
             "it lists each would-be refusal (syscall, the action the policy gives, count, first pid, the security arguments\n" +
             "seen) and prints the rules to add. It reads no kernel log (SECCOMP_RET_LOG is not used) and needs no root.\n\n" +
+            "no_new_privs: seccomp needs it unless the caller is root, and under it set-user-ID, set-group-ID and\n" +
+            "file-capability programs (su, passwd, ping) run without their privileges. run warns when PROGRAM is one\n" +
+            "(complain mode also for every such program it executes); as root, --no-nnp installs the filter without it.\n\n" +
+            "Signals: SIGTERM and SIGHUP sent to seccompkit reach the program; SIGINT and SIGQUIT reach it from the\n" +
+            "terminal. A signal that arrives before the program started stops the launch (the program never runs);\n" +
+            "one that arrives after it ended never cuts the complain report or the kill explanation short.\n\n" +
             "Exit status: the program's own; if it is killed by a signal, 128 + the signal. Before the program runs:\n" +
             "  2 bad command line, 120 the kernel refused the filter, 121 the policy cannot be read or compiled,\n" +
             "  122 the policy does not cover this machine's architecture, 123 no_new_privs could not be set,\n" +
             "  125 the launcher failed, 126 the program cannot be executed, 127 the program was not found.\n" +
             "  159 (128 + SIGSYS): the program was killed by seccomp (or by an unhandled TRAP).")
-        { profile, policyFile, log, complain, errnoDefault, command };
+        { profile, policyFile, log, complain, defaultAction, errnoDefault, noNnp, command };
         foreach (var o in policy.All) cmd.Add(o);
         cmd.SetAction(parse =>
         {
+            // First: no SIGTERM/SIGINT/SIGHUP ends seccompkit from now on until the program's report is written.
+            using var signals = ProgramSignals.Catch();
             string? profilePath = parse.GetValue(profile), policyPath = parse.GetValue(policyFile);
             if ((profilePath is null) == (policyPath is null))
                 throw new CliInputException("give the policy with exactly one of --profile FILE (JSON) or --policy FILE (policy language)", ExitCodes.Usage);
             string[] argv = parse.GetValue(command) ?? [];
+            bool nnp = !parse.GetValue(noNnp);
+            if (!nnp && !Environment.IsPrivilegedProcess)
+                throw new CliInputException("--no-nnp needs root: without CAP_SYS_ADMIN the kernel installs a filter only under no_new_privs (seccomp(2)); run as root, or without --no-nnp", ExitCodes.Usage);
             if (parse.GetValue(complain))
             {
                 if (parse.GetValue(log)) throw new CliInputException("--complain and --log do not mix: complain mode reports through notification, not the kernel log", ExitCodes.Usage);
-                return Complain(parse, policy, profilePath ?? policyPath!, parse.GetValue(errnoDefault), argv, console);
+                return Complain(parse, policy, profilePath ?? policyPath!, DefaultOverride(parse, defaultAction, errnoDefault), argv, nnp, signals, console);
             }
 
             // Stage two starts first and waits for the filter, so its start-up overlaps reading and compiling the
             // policy. If anything below fails, disposing the pending launch stops it: the program never runs.
             PendingLaunch pending;
             try { pending = SandboxLauncher.Prepare(argv[0], argv[1..]); }
-            catch (LaunchException e) { return ProgramSignals.LaunchFailed("run", e, console); }
+            catch (LaunchException e) { return signals.LaunchFailed("run", e, console); }
             using (pending)
             {
                 var p = LoadPolicy(parse, policy, profilePath ?? policyPath!, console);
-                if (parse.GetValue(errnoDefault) is { } e) p = p.WithDefaultAction(PolicyAction.Errno(ParseErrno(e)));
+                if (DefaultOverride(parse, defaultAction, errnoDefault) is { } d) p = p.WithDefaultAction(d);
                 Preflight(p);
                 CompiledPolicy compiled;
                 try { compiled = PolicyCompiler.Compile(p); }
@@ -84,64 +97,90 @@ public static class RunCommand
                 // one thread) and WAIT_KILLABLE_RECV needs a listener, which run refuses above.
                 var flags = (parse.GetValue(log) || p.Flags.HasFlag(PolicyFlags.Log) ? SeccompFilterFlags.Log : 0)
                     | (p.Flags.HasFlag(PolicyFlags.SpecAllow) ? SeccompFilterFlags.SpecAllow : 0);
+                if (nnp) WarnIfPrivileged(pending.Path, console);
+                if (signals.Received is { } early) return ProgramSignals.NotStarted("run", early, console);
                 SandboxedProcess process;
-                try { process = pending.Start(compiled.Program, flags); }
-                catch (LaunchException ex) { return ProgramSignals.LaunchFailed("run", ex, console); }
-                return Supervise(process, p, console, parse.GetValue(log));
+                try { process = pending.Start(compiled.Program, flags, nnp); }
+                catch (LaunchException ex) { return signals.LaunchFailed("run", ex, console); }
+                return Supervise(process, p, console, parse.GetValue(log), signals);
             }
         });
         return cmd;
     }
 
-    private static int Complain(ParseResult parse, PolicyOptions options, string path, string? errnoDefault, string[] argv, ICliConsole console)
+    /// <summary>Under no_new_privs a set-id or file-capability program runs without its privileges: say so before it runs.</summary>
+    private static void WarnIfPrivileged(string path, ICliConsole console)
+    {
+        if (Linux.Kernel.ExecPrivileges.Of(path) is { } p)
+            console.Error.WriteLine($"seccompkit: run: warning: {path} is {p.Describe()}, but it runs under no_new_privs (which seccomp needs without root), so without those privileges" +
+                (Environment.IsPrivilegedProcess ? "; --no-nnp runs it with them" : "; as root, --no-nnp runs it with them"));
+    }
+
+    private static int Complain(ParseResult parse, PolicyOptions options, string path, PolicyAction? defaultOverride, string[] argv, bool nnp, ProgramSignals signals, ICliConsole console)
     {
         Linux.Learn.LearningSession.PendingLearning pending;
         var p = LoadPolicy(parse, options, path, console);
-        if (errnoDefault is not null) p = p.WithDefaultAction(PolicyAction.Errno(ParseErrno(errnoDefault)));
+        if (defaultOverride is { } d) p = p.WithDefaultAction(d);
         var host = Architecture.NativeHost;
         if (!p.EffectiveArchitectures.Contains(host))
             throw new CliInputException($"the policy covers {string.Join(", ", p.EffectiveArchitectures.Select(a => a.Name))} but this machine is {host.Name}; add {host.Name}", ExitCodes.RunArchMissing);
-        try { pending = Linux.Learn.LearningSession.Prepare(argv[0], argv[1..], new Linux.Learn.LearnOptions { Base = p }); }
-        catch (LaunchException e) { return ProgramSignals.LaunchFailed("run", e, console); }
+        try { pending = Linux.Learn.LearningSession.Prepare(argv[0], argv[1..], new Linux.Learn.LearnOptions { Base = p, NoNewPrivileges = nnp }); }
+        catch (LaunchException e) { return signals.LaunchFailed("run", e, console); }
         Linux.Learn.LearningSession session;
         using (pending)
         {
+            if (signals.Received is { } early) return ProgramSignals.NotStarted("run", early, console);
             try { session = pending.Start(); }
-            catch (LaunchException e) { return ProgramSignals.LaunchFailed("run", e, console); }
+            catch (LaunchException e) { return signals.LaunchFailed("run", e, console); }
         }
         using (session)
         {
-            ExitStatus status;
-            using (ProgramSignals.ForwardTo(session.Process))
-                status = session.WaitForExit();
-            WriteComplaints(session.Snapshot(), p, path, argv, Path.GetFileName(session.Process.Path), console);
+            signals.ProgramRunning(session.Process);
+            var status = session.Process.WaitForExit();
+            signals.ProgramEnded();
+            if (!session.WaitForDescendants(
+                    () => console.Error.WriteLine("seccompkit: complain: the program exited; still watching its descendants that run on (stop them, or press Ctrl-C to stop and report)"),
+                    signals.StopWaiting))
+                console.Error.WriteLine($"seccompkit: complain: stopped on {ExitStatus.SignalName(signals.Received ?? 0)}; descendants still running are no longer supervised: their calls that the policy would refuse now fail with ENOSYS");
+            WriteComplaints(session.Snapshot(), session.Clone3Refused, p, path, argv, Path.GetFileName(session.Process.Path), console);
+            foreach (var x in session.PrivilegedExecs)
+                console.Error.WriteLine(nnp
+                    ? $"seccompkit: complain: warning: {x.Path} is {x.Describe()}, but under no_new_privs it ran without those privileges{(Environment.IsPrivilegedProcess ? "; --no-nnp runs it with them" : "")}"
+                    : $"seccompkit: complain: note: {x.Path} is {x.Describe()} and ran with those privileges (--no-nnp)");
             return status.ShellCode;
         }
     }
 
-    private static void WriteComplaints(Learning.LearnedCalls calls, SeccompPolicy policy, string path, string[] argv, string name, ICliConsole console)
+    private static void WriteComplaints(Learning.LearnedCalls calls, long clone3Refused, SeccompPolicy policy, string path, string[] argv, string name, ICliConsole console)
     {
         var e = console.Error;
         if (calls.Syscalls.IsEmpty)
-        {
             e.WriteLine($"seccompkit: complain: {path} refused nothing that {name} did");
-            return;
-        }
-        e.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"seccompkit: complain: {path} would have refused {calls.Total:N0} call(s) of {calls.Syscalls.Length} syscall(s); they were allowed:"));
-        e.WriteLine(FormattableString.Invariant($"  {"calls",8}  {"first pid",9}  {"syscall",-20} {"the policy would",-22} arguments that matter"));
-        foreach (var s in calls.Syscalls.OrderByDescending(s => s.Count).ThenBy(s => s.Display, StringComparer.Ordinal))
+        else
         {
-            // The action for the representative of each value seen (conditions may differ per value); one line per syscall.
-            var actions = (s.Values.IsDefaultOrEmpty ? s.Samples.Take(1) : s.Values.Select(v => v.Representative))
-                .Select(v => PolicyEvaluator.Evaluate(policy, new SeccompData(s.Nr, s.AuditArch, 0, v.ToArray())).Action.ToString())
-                .Distinct().ToList();
-            e.WriteLine(FormattableString.Invariant($"  {s.Count,8:N0}  {s.FirstPid,9}  {s.Display,-20} {string.Join("/", actions),-22} {LearnCommand.Values(s)}").TrimEnd());
+            e.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"seccompkit: complain: {path} would have refused {calls.Total:N0} call(s) of {calls.Syscalls.Length} syscall(s); they were allowed:"));
+            e.WriteLine(FormattableString.Invariant($"  {"calls",8}  {"first pid",9}  {"syscall",-20} {"the policy would",-22} arguments that matter"));
+            foreach (var s in calls.Syscalls.OrderByDescending(s => s.Count).ThenBy(s => s.Display, StringComparer.Ordinal))
+            {
+                // The action for the representative of each value seen (conditions may differ per value); one line per syscall.
+                var actions = (s.Values.IsDefaultOrEmpty ? s.Samples.Take(1) : s.Values.Select(v => v.Representative))
+                    .Select(v => PolicyEvaluator.Evaluate(policy, new SeccompData(s.Nr, s.AuditArch, 0, v.ToArray())).Action.ToString())
+                    .Distinct().ToList();
+                e.WriteLine(FormattableString.Invariant($"  {s.Count,8:N0}  {s.FirstPid,9}  {s.Display,-20} {string.Join("/", actions),-22} {LearnCommand.Values(s)}").TrimEnd());
+            }
         }
-        var patch = Learning.ProfileSynthesizer.Synthesize(calls, new Learning.SynthesisOptions { DefaultAction = policy.DefaultAction, Architectures = policy.EffectiveArchitectures });
+        if (clone3Refused > 0)
+            e.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"seccompkit: complain: clone3 was answered ENOSYS {clone3Refused:N0} time(s), as learned profiles answer it (the program fell back to clone, which the policy judged)"));
+        var patch = Learning.ComplainPatch.For(calls, policy, clone3Refused);
+        if (patch.IsEmpty) return;
+        if (!patch.Baseline.IsEmpty)
+            e.WriteLine($"seccompkit: complain: {path} also refuses {patch.Baseline.Length} baseline syscall(s) any program may need without having made them in this run: " +
+                string.Join(", ", patch.Baseline.Select(b => b.Syscall)) + " (see `seccompkit learn --help`)");
         e.WriteLine("seccompkit: complain: suggested patch: add these entries to the profile's \"syscalls\" (or write the patched profile with");
         e.WriteLine($"  seccompkit learn --from {ShellQuote(path)} -o patched.json -- {string.Join(' ', argv.Select(ShellQuote))}):");
-        using var doc = System.Text.Json.JsonDocument.Parse(Policy.Oci.OciExporter.Export(patch.Policy));
+        using var doc = System.Text.Json.JsonDocument.Parse(Policy.Oci.OciExporter.Export(patch.AsPolicy));
         foreach (var entry in doc.RootElement.GetProperty("syscalls").EnumerateArray())
         {
             using var ms = new MemoryStream();
@@ -162,11 +201,13 @@ public static class RunCommand
         catch (SeccompException e) when (e is not CliInputException) { throw new CliInputException($"{path}: {e.Message}", ExitCodes.RunPolicyInvalid); }
     }
 
-    private static int ParseErrno(string text)
+    /// <summary>--default-action or --errno-default (one of them), read before anything starts.</summary>
+    private static PolicyAction? DefaultOverride(ParseResult parse, Option<string?> defaultAction, Option<string?> errnoDefault)
     {
-        if (ErrnoNames.TryGetNumber(text.ToUpperInvariant(), out int n)) return n;
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out n) && n <= 4095) return n;
-        throw new CliInputException($"--errno-default {text}: not an errno name (EPERM, EACCES, ENOSYS...) or a number 0..4095", ExitCodes.Usage);
+        string? action = parse.GetValue(defaultAction), errno = parse.GetValue(errnoDefault);
+        if (action is not null && errno is not null)
+            throw new CliInputException("give the new default action once: --default-action ACTION or --errno-default ERRNO, not both", ExitCodes.Usage);
+        return action is not null ? CliActions.Parse(action, "--default-action") : errno is not null ? CliActions.ParseErrno(errno, "--errno-default") : null;
     }
 
     /// <summary>Refuses, before anything starts, what cannot work: a policy without this machine's arch, notify rules, no execve.</summary>
@@ -188,13 +229,13 @@ public static class RunCommand
     }
 
 
-    private static int Supervise(SandboxedProcess process, SeccompPolicy policy, ICliConsole console, bool log)
+    private static int Supervise(SandboxedProcess process, SeccompPolicy policy, ICliConsole console, bool log, ProgramSignals signals)
     {
         using (process)
         {
-            using var signals = ProgramSignals.ForwardTo(process);
-
+            signals.ProgramRunning(process);
             var status = process.WaitForExit();
+            signals.ProgramEnded();
             string name = Path.GetFileName(process.Path);
             if (status.KilledBySigsys)
             {

@@ -3,40 +3,132 @@ using SeccompKit.Linux.Launch;
 
 namespace SeccompKit.Cli.Io;
 
-/// <summary>What `run` and `learn` share about the program they start: signals while it runs, and launch failures.</summary>
-internal static class ProgramSignals
+/// <summary>
+/// What `run`, `run --complain` and `learn` do with SIGINT, SIGQUIT, SIGTERM and SIGHUP, from the moment the command
+/// starts until its output is written. No signal ever ends seccompkit before that, so a learned profile or a complain
+/// report is never lost: `timeout`, systemd and `docker stop` send SIGTERM to seccompkit or to its whole process group,
+/// a terminal sends SIGINT to the group, a closed terminal SIGHUP.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>Before the program runs: the signal is remembered and the program is not started (<see cref="Interrupted"/>);
+/// if it arrives while the program is being started, the program gets it as soon as it runs.</item>
+/// <item>While the program runs: SIGTERM and SIGHUP are passed on to it (a signal sent to seccompkit alone, as systemd's
+/// KillMode=mixed and `kill PID` do, must still reach the program). SIGINT and SIGQUIT are not: the terminal sends
+/// them to the whole foreground process group, the program included, and a second copy would count twice in programs
+/// that treat a repeated Ctrl-C as "force".</item>
+/// <item>After the program ended: a signal stops waiting for descendants that outlive it (<see cref="StopWaiting"/>),
+/// and seccompkit writes what it has.</item>
+/// </list>
+/// A signal that arrives before seccompkit has read its command line (a few milliseconds after it starts) still ends
+/// it, with the program not started.
+/// </remarks>
+internal sealed class ProgramSignals : IDisposable
 {
+    private enum Phase { Starting, Running, Ended }
+
+    private readonly object _gate = new();
+    private readonly PosixSignalRegistration[] _registrations;
+    private readonly CancellationTokenSource _stopWaiting = new();
+    private SandboxedProcess? _program;
+    private Phase _phase = Phase.Starting;
+    private int _first;
+
+    private ProgramSignals()
+    {
+        _registrations =
+        [
+            PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Handle(c, 2)),
+            PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => Handle(c, 3)),
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Handle(c, 15)),
+            PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => Handle(c, 1)),
+        ];
+    }
+
+    /// <summary>Starts catching the four signals; call first thing in the command, dispose after the output is written.</summary>
+    public static ProgramSignals Catch() => new();
+
+    /// <summary>The first of the four signals that arrived, or null.</summary>
+    public int? Received
+    {
+        get { lock (_gate) return _first == 0 ? null : _first; }
+    }
+
+    /// <summary>A signal arrived before the program ran: do not start it.</summary>
+    public bool Interrupted => Received is not null;
+
+    /// <summary>Cancelled when a signal arrives after the program ended (stop waiting for its descendants).</summary>
+    public CancellationToken StopWaiting => _stopWaiting.Token;
+
+    /// <summary>The program runs: from now on SIGTERM and SIGHUP go to it. A signal that came while it was being started goes to it now.</summary>
+    public void ProgramRunning(SandboxedProcess program)
+    {
+        lock (_gate)
+        {
+            _program = program;
+            _phase = Phase.Running;
+            // It arrived while stage two was becoming the program, so the program never saw it (a group signal would have
+            // ended stage two, and then the launch fails instead): hand it over, whichever it was.
+            if (_first != 0) program.Signal(_first);
+        }
+    }
+
+    /// <summary>The program exited: a signal now only stops waiting for its descendants.</summary>
+    public void ProgramEnded()
+    {
+        lock (_gate) _phase = Phase.Ended;
+    }
+
+    private void Handle(PosixSignalContext context, int signal)
+    {
+        context.Cancel = true;
+        lock (_gate)
+        {
+            if (_first == 0) _first = signal;
+            switch (_phase)
+            {
+                case Phase.Running when signal is 15 or 1:
+                    _program!.Signal(signal);
+                    break;
+                case Phase.Ended:
+                    _stopWaiting.Cancel();
+                    break;
+            }
+        }
+    }
+
     /// <summary>
-    /// While the result lives: Ctrl-C and Ctrl-\ reach the program from the terminal (same process group), so seccompkit
-    /// only ignores them; a SIGTERM or SIGHUP sent to seccompkit alone is passed on to the program.
+    /// Prints a launch failure (the program did not run) and returns its exit code (120-127); when a signal had arrived,
+    /// that is the cause (stage two died of it too, or seccompkit stopped the launch), and the code is 128 + the signal.
     /// </summary>
-    public static IDisposable ForwardTo(SandboxedProcess process) => new Registrations(
-    [
-        PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true),
-        PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => c.Cancel = true),
-        PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; process.Signal(15); }),
-        PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; process.Signal(1); }),
-    ]);
+    public int LaunchFailed(string command, LaunchException e, ICliConsole console) =>
+        Received is { } signal ? NotStarted(command, signal, console) : LaunchFailure(command, e, console);
+
+    /// <summary>Says that a signal stopped the command before the program ran, and returns 128 + the signal.</summary>
+    public static int NotStarted(string command, int signal, ICliConsole console)
+    {
+        console.Error.WriteLine($"seccompkit: {command}: interrupted by {ExitStatus.SignalName(signal)} before the program started: it did not run, and nothing was written");
+        return 128 + signal;
+    }
 
     /// <summary>Prints a launch failure (the program did not run) and returns its exit code (120-127).</summary>
-    public static int LaunchFailed(string command, LaunchException e, ICliConsole console)
+    public static int LaunchFailure(string command, LaunchException e, ICliConsole console)
     {
         console.Error.WriteLine($"seccompkit: {command}: {e.Message}");
         return e.Failure switch
         {
-            LaunchFailure.ProgramNotFound => ExitCodes.RunNotFound,
-            LaunchFailure.ProgramNotExecutable => ExitCodes.RunCannotExecute,
-            LaunchFailure.NoNewPrivilegesDenied => ExitCodes.RunNoNewPrivsDenied,
-            LaunchFailure.FilterRefused => ExitCodes.RunFilterRefused,
+            Linux.Launch.LaunchFailure.ProgramNotFound => ExitCodes.RunNotFound,
+            Linux.Launch.LaunchFailure.ProgramNotExecutable => ExitCodes.RunCannotExecute,
+            Linux.Launch.LaunchFailure.NoNewPrivilegesDenied => ExitCodes.RunNoNewPrivsDenied,
+            Linux.Launch.LaunchFailure.FilterRefused => ExitCodes.RunFilterRefused,
             _ => ExitCodes.RunLaunchFailed,
         };
     }
 
-    private sealed class Registrations(PosixSignalRegistration[] all) : IDisposable
+    /// <summary>Stops catching: the default actions apply again.</summary>
+    public void Dispose()
     {
-        public void Dispose()
-        {
-            foreach (var r in all) r.Dispose();
-        }
+        // The token source is left to the GC: a handler running on the runtime's signal thread may still cancel it.
+        foreach (var r in _registrations) r.Dispose();
     }
 }

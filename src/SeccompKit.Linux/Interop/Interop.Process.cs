@@ -105,6 +105,14 @@ internal static partial class Proc
     [SuppressGCTransition]
     internal static partial void _exit_nogc(int status);
 
+    /// <summary><c>uid_t geteuid(void)</c>: never fails.</summary>
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    internal static partial uint geteuid();
+
+    /// <summary><c>gid_t getegid(void)</c>: never fails.</summary>
+    [LibraryImport("libc", EntryPoint = "getegid")]
+    internal static partial uint getegid();
+
     [LibraryImport("libc", EntryPoint = "gettid")]
     internal static partial int gettid();
 

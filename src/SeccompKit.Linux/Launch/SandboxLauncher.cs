@@ -146,7 +146,7 @@ public static class SandboxLauncher
     /// and the program. Stage two accepts it only whole and followed by end of file, so a parent that dies half-way
     /// can never leave it with a shorter program that happens to be valid.
     /// </summary>
-    internal static unsafe void SendFilter(int fd, BpfProgram filter, SeccompFilterFlags flags, bool setNoNewPrivileges)
+    internal static unsafe void SendFilter(int fd, BpfProgram filter, SeccompFilterFlags flags, bool setNoNewPrivileges, SandboxedProcess process)
     {
         byte[] raw = filter.ToRaw();
         byte[] message = new byte[StageTwo.FilterHeaderSize + raw.Length];
@@ -156,7 +156,14 @@ public static class SandboxLauncher
         BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(12), (uint)filter.Length);
         raw.CopyTo(message, StageTwo.FilterHeaderSize);
         // The whole message fits in the pipe (16 + 4096 × 8 bytes < 64 KiB): the write does not wait for stage two.
-        WriteAll(fd, message);
+        try { WriteAll(fd, message); }
+        catch (ErrnoException e) when (e.Errno == Errno.EPIPE)
+        {
+            // Stage two is gone before it read the filter (killed, e.g. by a SIGINT or SIGTERM sent to the process group).
+            var status = process.WaitForExit();
+            throw new LaunchException(LaunchFailure.StageFailed,
+                $"the launcher's stage two ended before it read the filter ({status.Describe()}); the program did not run", Errno.EPIPE);
+        }
     }
 
     private static unsafe int Spawn(string executable, List<string> argv, int filterFd, int statusFd)
@@ -385,7 +392,7 @@ public sealed class PendingLaunch : IDisposable
         _started = true;
         try
         {
-            SandboxLauncher.SendFilter(_filterFd, filter, flags, setNoNewPrivileges);
+            SandboxLauncher.SendFilter(_filterFd, filter, flags, setNoNewPrivileges, _process);
             Interop.Proc.close(_filterFd);
             _filterFd = -1;
             SandboxLauncher.AwaitExec(_statusFd, _process, flags, filter.Length);
@@ -426,7 +433,7 @@ public sealed class PendingLaunch : IDisposable
         int listenerFd;
         try
         {
-            SandboxLauncher.SendFilter(_filterFd, filter, flags, setNoNewPrivileges);
+            SandboxLauncher.SendFilter(_filterFd, filter, flags, setNoNewPrivileges, _process);
             Interop.Proc.close(_filterFd);
             _filterFd = -1;
             listenerFd = SandboxLauncher.AwaitListener(_statusFd, _process, flags, filter.Length);

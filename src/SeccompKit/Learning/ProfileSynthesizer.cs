@@ -29,17 +29,41 @@ public sealed record SynthesisOptions
 
     /// <summary>The ABIs the profile covers in addition to those seen (e.g. a base profile's).</summary>
     public ImmutableArray<Architecture> Architectures { get; init; } = [];
+
+    /// <summary>Allow <see cref="LearnedBaseline"/> too (default true): what any program may need without having made it while learned.</summary>
+    public bool Baseline { get; init; } = true;
+
+    /// <summary>What the profile says about clone3; default <see cref="Clone3Rule.Enosys"/>.</summary>
+    public Clone3Rule Clone3 { get; init; } = Clone3Rule.Enosys;
+}
+
+/// <summary>How a learned profile treats clone3, whose flags are in memory where no seccomp filter can read them.</summary>
+public enum Clone3Rule
+{
+    /// <summary>
+    /// clone3 fails with ENOSYS, as in Docker's profile: glibc (2.34+) then falls back to clone, whose flags the filter
+    /// checks, so no namespace can be created through clone3. A learner answers clone3 the same way while it records, so
+    /// that the fallback's clone calls are what gets learned.
+    /// </summary>
+    Enosys,
+    /// <summary>clone3 is allowed (without conditions: none are possible) if the program made it.</summary>
+    Allow,
+    /// <summary>No rule for clone3 (it gets the default action unless recorded), e.g. for a patch to a profile that already answers it.</summary>
+    Omit,
 }
 
 /// <summary>A learned profile and what went into it.</summary>
 /// <param name="Policy">The profile.</param>
 /// <param name="Notes">Things the user should know (a syscall without a name, dropped conditions).</param>
-public sealed record SynthesisResult(SeccompPolicy Policy, ImmutableArray<string> Notes);
+/// <param name="Baseline">The <see cref="LearnedBaseline"/> members allowed although the program did not make them.</param>
+public sealed record SynthesisResult(SeccompPolicy Policy, ImmutableArray<string> Notes, ImmutableArray<BaselineSyscall> Baseline);
 
 /// <summary>
 /// Writes the minimal profile for recorded calls: an ALLOW rule for every syscall made, with argument conditions on the
 /// security arguments where the values seen are few (<see cref="SyscallRecorder.MaxDistinctValues"/>), and the default
-/// action for everything else. Nothing that was not called is allowed, except <see cref="SynthesisOptions.Extra"/>.
+/// action for everything else. Nothing that was not called is allowed, except <see cref="LearnedBaseline"/> (unless
+/// <see cref="SynthesisOptions.Baseline"/> is off) and <see cref="SynthesisOptions.Extra"/>; clone3 gets ENOSYS
+/// (<see cref="Clone3Rule"/>).
 /// </summary>
 /// <remarks>
 /// A profile names syscalls, and its rules apply to every ABI it lists, so a name seen on one ABI is allowed on each
@@ -80,6 +104,25 @@ public static class ProfileSynthesizer
             foreach (var v in s.Values) c.Values.Add(v.Values);
         }
         foreach (var (name, _) in options.Extra) unconditional.Add(name);
+        foreach (var a in options.Architectures) if (!arches.Contains(a)) arches.Add(a);
+        if (arches.Count == 0) arches.Add(Architecture.NativeHost);
+
+        var baseline = ImmutableArray.CreateBuilder<BaselineSyscall>();
+        if (options.Baseline)
+            foreach (var b in LearnedBaseline.For(arches))
+                if (!unconditional.Contains(b.Syscall) && !conditional.ContainsKey(b.Syscall))
+                {
+                    unconditional.Add(b.Syscall);
+                    baseline.Add(b);
+                }
+        const string clone3 = "clone3";
+        if (options.Clone3 == Clone3Rule.Enosys)
+        {
+            if (unconditional.Remove(clone3) || conditional.Remove(clone3))
+                notes.Add("clone3 was allowed while learning (it is in the base profile); the profile answers it ENOSYS instead, so that glibc falls back to clone, whose flags it checks (learn --allow-clone3 keeps it allowed)");
+        }
+        else if (options.Clone3 == Clone3Rule.Allow && (unconditional.Contains(clone3) || conditional.ContainsKey(clone3)))
+            notes.Add("clone3 is allowed without conditions: its flags (CLONE_NEW* included) are in memory, where no seccomp filter can check them");
 
         var rules = new List<SyscallRule>();
         var names = new SortedSet<string>(unconditional, StringComparer.Ordinal);
@@ -94,8 +137,8 @@ public static class ProfileSynthesizer
             foreach (var t in c.Values.OrderBy(t => t.V0).ThenBy(t => t.V1).ThenBy(t => t.V2))
                 rules.Add(new SyscallRule(name, PolicyAction.Allow, c.Spec.Select((a, i) => Condition(a, t[i]))));
         }
-        foreach (var a in options.Architectures) if (!arches.Contains(a)) arches.Add(a);
-        if (arches.Count == 0) arches.Add(Architecture.NativeHost);
+        if (options.Clone3 == Clone3Rule.Enosys && arches.Any(a => a.Syscalls.Contains(clone3)))
+            rules.Add(new SyscallRule(clone3, PolicyAction.Errno(Enosys)));
         // Keep only names known on at least one covered ABI (the policy refuses a rule no ABI can place).
         var kept = rules.Where(r => arches.Any(a => a.Syscalls.Contains(r.Syscall))).ToList();
         var policy = new SeccompPolicy(options.DefaultAction, kept,
@@ -105,7 +148,7 @@ public static class ProfileSynthesizer
             enosysAbove: RuncEnosysStub(options.DefaultAction, arches, kept));
         foreach (var r in rules.Where(r => !arches.Any(a => a.Syscalls.Contains(r.Syscall))).Select(r => r.Syscall).Distinct())
             notes.Add($"{r} is not a syscall of {string.Join("/", arches.Select(a => a.Name))}; left out");
-        return new SynthesisResult(policy, [.. notes]);
+        return new SynthesisResult(policy, [.. notes], baseline.ToImmutable());
     }
 
     /// <summary>
@@ -114,7 +157,7 @@ public static class ProfileSynthesizer
     /// every ABI but the native one. Written into the policy so that <c>run</c> and runc answer alike and the profile
     /// can be exported (<see cref="Policy.Oci.OciExporter"/> refuses a listed ABI without its cutoff).
     /// </summary>
-    private static Dictionary<Architecture, uint>? RuncEnosysStub(PolicyAction defaultAction, List<Architecture> arches, List<SyscallRule> rules)
+    internal static Dictionary<Architecture, uint>? RuncEnosysStub(PolicyAction defaultAction, IReadOnlyList<Architecture> arches, IReadOnlyList<SyscallRule> rules)
     {
         if (defaultAction.Kind is SeccompAction.Allow or SeccompAction.Log or SeccompAction.Trace) return null;
         var cutoffs = new Dictionary<Architecture, uint>();
@@ -125,6 +168,8 @@ public static class ProfileSynthesizer
         }
         return cutoffs;
     }
+
+    private const int Enosys = 38;
 
     private static ArgCondition Condition(RecordedArgument a, ulong value) => a.Mask == ulong.MaxValue
         ? new ArgCondition(a.Index, ArgOperator.Equal, value)
@@ -184,13 +229,26 @@ public static class LearningFilter
     /// A policy that notifies on every syscall of every ABI (no base), or on every call <paramref name="baseProfile"/> would
     /// not let run: its ALLOW and LOG rules stay, every other action (rules, default, bad-arch) becomes USER_NOTIF. Because
     /// USER_NOTIF outranks ALLOW and LOG as every refusing action does, the calls notified are exactly those the base
-    /// refuses, whatever the rule order.
+    /// refuses, whatever the rule order. Two exceptions: a base whose only clone3 rule is an unconditional ERRNO(ENOSYS) (as
+    /// Docker's) keeps it (programs fall back to clone, as they will under the base), and with <paramref name="watchExecs"/> execve and execveat are always
+    /// notified, so the learner sees every program executed (the learner lets the base's allowed ones run unrecorded).
     /// </summary>
-    public static SeccompPolicy NotifyUnless(SeccompPolicy? baseProfile)
+    public static SeccompPolicy NotifyUnless(SeccompPolicy? baseProfile, bool watchExecs = false)
     {
         if (baseProfile is null)
             return new SeccompPolicy(PolicyAction.UserNotif, [], HostAbis, PolicyAction.UserNotif);
-        var rules = baseProfile.Rules.Select(r => r.Action.LetsCallRun ? r : new SyscallRule(r.Syscall, PolicyAction.UserNotif, r.Conditions));
+        // Docker's shape only: clone3's one rule, unconditional ERRNO(ENOSYS). Then every clone3 the base decides by a rule
+        // gets exactly that answer under both filters.
+        var clone3Rules = baseProfile.RulesFor("clone3");
+        bool keepClone3 = clone3Rules.Length == 1 && clone3Rules[0].IsUnconditional && clone3Rules[0].Action == PolicyAction.Errno(38);
+        var rules = baseProfile.Rules.Select(r => r.Action.LetsCallRun || (keepClone3 && r.Syscall == "clone3") ? r : new SyscallRule(r.Syscall, PolicyAction.UserNotif, r.Conditions)).ToList();
+        if (watchExecs)
+            foreach (var name in new[] { "execve", "execveat" })
+                if (baseProfile.EffectiveArchitectures.Any(a => a.Syscalls.Contains(name)))
+                {
+                    rules.RemoveAll(r => r.Syscall == name);
+                    rules.Add(new SyscallRule(name, PolicyAction.UserNotif));
+                }
         var d = baseProfile.DefaultAction.LetsCallRun ? baseProfile.DefaultAction : PolicyAction.UserNotif;
         var badArch = baseProfile.BadArchAction.LetsCallRun ? baseProfile.BadArchAction : PolicyAction.UserNotif;
         return new SeccompPolicy(d, rules, baseProfile.EffectiveArchitectures, badArch, enosysAbove: null);

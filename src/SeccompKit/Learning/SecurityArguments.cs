@@ -13,7 +13,8 @@ public readonly record struct RecordedArgument(int Index, ulong Mask, string Mea
 /// The syscalls whose arguments decide what they do to security, and which bits of which argument a learner records
 /// for each: the same arguments Docker's and podman's default profiles condition on, plus the common request and
 /// protection arguments. A learned profile turns the values seen into argument conditions, so it allows, e.g.,
-/// <c>clone</c> without namespace flags, <c>socket</c> for the address families used, the <c>ioctl</c> requests made.
+/// <c>clone</c> without namespace flags, <c>unshare</c> and <c>setns</c> for the namespace kinds used, <c>socket</c>
+/// for the address families used, the <c>ioctl</c> requests made.
 /// </summary>
 /// <remarks>
 /// Integer arguments are recorded and compared on their low 32 bits (mask 0xffffffff): the kernel reads them as
@@ -28,9 +29,21 @@ public static class SecurityArguments
     /// <summary>CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET: the namespace flags (Docker's mask).</summary>
     public const ulong CloneNamespaceFlags = 0x7E02_0000;
 
+    /// <summary>
+    /// The namespace flags of unshare(2) and setns(2): <see cref="CloneNamespaceFlags"/> and CLONE_NEWTIME (0x80), which
+    /// clone(2) cannot take (its low byte is the exit signal) but unshare and setns can.
+    /// </summary>
+    public const ulong NamespaceFlags = CloneNamespaceFlags | 0x80;
+
     private static readonly FrozenDictionary<string, ImmutableArray<RecordedArgument>> Default = new Dictionary<string, ImmutableArray<RecordedArgument>>
     {
         ["clone"] = [new(0, CloneNamespaceFlags, "flags & CLONE_NEW*")],
+        // unshare(flags): a new namespace of each kind set; the other flags (CLONE_FILES, CLONE_FS, CLONE_SYSVSEM) only
+        // unshare what the caller already has.
+        ["unshare"] = [new(0, NamespaceFlags, "flags & CLONE_NEW*")],
+        // setns(fd, nstype): nstype 0 joins a namespace of any kind, a CLONE_NEW* value only that kind; since 5.8 a
+        // pidfd with several CLONE_NEW* bits joins several at once.
+        ["setns"] = [new(1, NamespaceFlags, "nstype & CLONE_NEW*")],
         ["socket"] = [new(0, Low32, "domain"), new(1, 0xf, "type & SOCK_TYPE_MASK"), new(2, Low32, "protocol")],
         ["ioctl"] = [new(1, Low32, "request")],
         ["prctl"] = [new(0, Low32, "option")],

@@ -7,8 +7,9 @@ namespace SeccompKit.Tests.Learning;
 
 /// <summary>
 /// What a learned profile must do with a call, worked out from the recorded calls alone (never from the profile):
-/// allow exactly the names recorded (on every ABI seen), and for a name with security arguments exactly the masked
-/// value tuples seen; refuse everything else with the default action. The compiled filter, run in the interpreter,
+/// allow exactly the names recorded (on every ABI seen) and the baseline (when asked), and for a name with security
+/// arguments exactly the masked value tuples seen; clone3 gets ENOSYS (by default); refuse everything else with the
+/// default action. The compiled filter, run in the interpreter,
 /// is checked against this.
 /// </summary>
 internal sealed class LearnedProfileModel
@@ -18,6 +19,7 @@ internal sealed class LearnedProfileModel
     private readonly HashSet<string> _unconditional = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (IReadOnlyList<RecordedArgument> Spec, HashSet<(ulong, ulong, ulong)> Tuples)> _conditional = new(StringComparer.Ordinal);
     private readonly Dictionary<Architecture, uint> _enosysAbove = [];
+    private readonly bool _clone3Enosys;
 
     public LearnedProfileModel(LearnedCalls calls, SynthesisOptions options)
     {
@@ -32,7 +34,14 @@ internal sealed class LearnedProfileModel
             foreach (var v in s.Values) c.Tuples.Add((v.Values.V0, v.Values.V1, v.Values.V2));
         }
         foreach (var (name, _) in options.Extra) _unconditional.Add(name);
+        // The baseline: every member some covered ABI has, allowed without conditions unless recorded with them.
+        if (options.Baseline)
+            foreach (var b in LearnedBaseline.All)
+                if (_covered.Any(a => a.Syscalls.Contains(b.Syscall)) && !_conditional.ContainsKey(b.Syscall)) _unconditional.Add(b.Syscall);
         foreach (var name in _unconditional) _conditional.Remove(name);
+        // clone3: ENOSYS whatever was recorded (glibc falls back to clone); with Allow, allowed when recorded.
+        _clone3Enosys = options.Clone3 == Clone3Rule.Enosys && _covered.Any(a => a.Syscalls.Contains("clone3"));
+        if (_clone3Enosys) { _unconditional.Add("clone3"); _conditional.Remove("clone3"); }
         Names = [.. _unconditional.Concat(_conditional.Keys).Where(n => _covered.Any(a => a.Syscalls.Contains(n)))];
         // runc adds an ENOSYS stub above the largest number a profile names on every ABI it lists, when the default
         // action is not an allowing one; an OCI profile lists every ABI but the native one.
@@ -58,6 +67,7 @@ internal sealed class LearnedProfileModel
         if (abi is null || !_covered.Contains(abi)) return PolicyAction.KillThread.ReturnValue; // runc's bad-arch action
         if (_enosysAbove.TryGetValue(abi, out var cutoff) && (uint)d.Nr > cutoff) return PolicyAction.Errno(38).ReturnValue;
         if (!abi.Syscalls.TryGetName(d.Nr, out var name) || !Names.Contains(name)) return _options.DefaultAction.ReturnValue;
+        if (name == "clone3" && _clone3Enosys) return PolicyAction.Errno(38).ReturnValue;
         if (!_conditional.TryGetValue(name, out var c)) return SeccompReturn.SECCOMP_RET_ALLOW;
         ulong V(int i) => i < c.Spec.Count ? d.Args[c.Spec[i].Index] & c.Spec[i].Mask : 0;
         return c.Tuples.Contains((V(0), V(1), V(2))) ? SeccompReturn.SECCOMP_RET_ALLOW : _options.DefaultAction.ReturnValue;

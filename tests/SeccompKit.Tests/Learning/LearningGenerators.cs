@@ -24,7 +24,7 @@ internal sealed record LearningScenario(ImmutableArray<RecordedCall> Calls, bool
     }
 
     public override string ToString() =>
-        $"{Calls.Length} calls (openFlags {OpenFlags}, args {Options.Arguments}, default {Options.DefaultAction}, extra [{string.Join(",", Options.Extra.Select(e => e.Syscall))}]):\n  " +
+        $"{Calls.Length} calls (openFlags {OpenFlags}, args {Options.Arguments}, default {Options.DefaultAction}, extra [{string.Join(",", Options.Extra.Select(e => e.Syscall))}], baseline {Options.Baseline}, clone3 {Options.Clone3}):\n  " +
         string.Join("\n  ", Calls.Take(60)) + (Calls.Length > 60 ? "\n  ..." : "");
 }
 
@@ -64,6 +64,7 @@ internal static class LearningGenerators
     [
         "clone", "clone", "socket", "socket", "ioctl", "ioctl", "ioctl", "mmap", "mmap", "mprotect", "prctl", "fcntl", "personality", "pkey_mprotect",
         "openat", "openat", "open", "read", "write", "close", "getpid", "futex", "exit_group", "brk", "newfstatat", "execve", "rt_sigaction", "clone3", "wait4",
+        "unshare", "unshare", "setns",
     ];
 
     private static readonly string[] X86Names = ["clone", "socket", "ioctl", "mmap2", "fcntl64", "mprotect", "socketcall", "read", "write", "getpid", "exit_group", "set_thread_area", "openat"];
@@ -121,12 +122,15 @@ internal static class LearningGenerators
             Gen.Frequency((4, KnownCall), (withUnknown ? 1 : 0, UnknownCall)).Array[0, 120],
             Gen.Bool, Gen.Frequency((5, Gen.Const(ArgumentMode.Auto)), (1, Gen.Const(ArgumentMode.None))),
             Gen.Frequency((6, RefusingAction), (1, Gen.Const(PolicyAction.Log))),
-            Gen.Int[0, ExtraNames.Length - 1].Array[0, withExtra ? 2 : 0])
-        .Select((first, more, openFlags, mode, deflt, extra) => new LearningScenario([.. first, .. more], openFlags, new SynthesisOptions
+            Gen.Int[0, ExtraNames.Length - 1].Array[0, withExtra ? 2 : 0],
+            Gen.Bool, Gen.Int[0, 2])
+        .Select((first, more, openFlags, mode, deflt, extra, baseline, clone3) => new LearningScenario([.. first, .. more], openFlags, new SynthesisOptions
         {
             Arguments = mode,
             DefaultAction = deflt,
             Extra = [.. extra.Distinct().Select(i => (ExtraNames[i], "test"))],
+            Baseline = baseline,
+            Clone3 = (Clone3Rule)clone3,
         }));
 
     /// <summary>

@@ -108,6 +108,9 @@ public class SyscallRecorderSpecs
 
 public class ProfileSynthesizerSpecs
 {
+    /// <summary>Only what was recorded: no baseline, no clone3 rule (the specs below that test those say so).</summary>
+    private static readonly SynthesisOptions Bare = new() { Baseline = false, Clone3 = Clone3Rule.Omit };
+
     private static readonly Architecture X64 = Architecture.X86_64;
 
     private sealed record Call(Architecture Abi, string Name, ulong[] Args);
@@ -155,7 +158,7 @@ public class ProfileSynthesizerSpecs
     {
         _ = desc;
         var calls = Record(recorded.Split(';').Select(Parse));
-        var policy = ProfileSynthesizer.Synthesize(calls).Policy;
+        var policy = ProfileSynthesizer.Synthesize(calls, Bare).Policy;
         Assert.True(ReplayCheck.Run(policy, calls).AllAllowed);
         var p = Parse(probe);
         Assert.Equal(allowed ? Allow : Eperm, Run(policy, X64, p.Name, p.Args));
@@ -178,7 +181,7 @@ public class ProfileSynthesizerSpecs
             new(X64, "ioctl", [1, 0x5413]), new(X64, "ioctl", [1, 0x5401]), new(X64, "ioctl", [2, 0x5401]),
             new(X64, "read", [0]), new(X64, "exit_group", [0]),
         ]);
-        var policy = ProfileSynthesizer.Synthesize(calls, new SynthesisOptions { DefaultAction = PolicyAction.KillProcess }).Policy;
+        var policy = ProfileSynthesizer.Synthesize(calls, Bare with { DefaultAction = PolicyAction.KillProcess }).Policy;
         Assert.Equal(PolicyAction.KillProcess, policy.DefaultAction);
         Assert.Equal(PolicyAction.KillThread, policy.BadArchAction); // runc keeps libseccomp's
         Assert.Equal([X64], policy.Architectures);
@@ -201,7 +204,7 @@ public class ProfileSynthesizerSpecs
     public void ArgumentMode_None_writes_no_conditions()
     {
         var calls = Record([new(X64, "clone", [0x3d0f00]), new(X64, "ioctl", [1, 0x5401]), new(X64, "socket", [1, 1, 0]), new(X64, "read", [])]);
-        var policy = ProfileSynthesizer.Synthesize(calls, new SynthesisOptions { Arguments = ArgumentMode.None }).Policy;
+        var policy = ProfileSynthesizer.Synthesize(calls, Bare with { Arguments = ArgumentMode.None }).Policy;
         Assert.Equal(["clone", "ioctl", "read", "socket"], policy.Rules.Select(r => r.Syscall));
         Assert.All(policy.Rules, r => Assert.True(r.IsUnconditional));
         Assert.Equal(Allow, Run(policy, X64, "clone", 0x1000_0000)); // namespaces are then allowed: that is what None means
@@ -211,13 +214,13 @@ public class ProfileSynthesizerSpecs
     public void More_than_MaxDistinctValues_tuples_drop_the_conditions_with_a_note()
     {
         var atLimit = Record(Enumerable.Range(0, SyscallRecorder.MaxDistinctValues).Select(i => new Call(X64, "ioctl", [0, 0x5400 + (ulong)i])));
-        var kept = ProfileSynthesizer.Synthesize(atLimit);
+        var kept = ProfileSynthesizer.Synthesize(atLimit, Bare);
         Assert.Equal(SyscallRecorder.MaxDistinctValues, kept.Policy.RulesFor("ioctl").Length);
         Assert.Empty(kept.Notes);
         Assert.Equal(Eperm, Run(kept.Policy, X64, "ioctl", 0, 0x9999));
 
         var over = Record(Enumerable.Range(0, SyscallRecorder.MaxDistinctValues + 1).Select(i => new Call(X64, "ioctl", [0, 0x5400 + (ulong)i])).Append(new(X64, "prctl", [15])));
-        var dropped = ProfileSynthesizer.Synthesize(over);
+        var dropped = ProfileSynthesizer.Synthesize(over, Bare);
         Assert.True(Assert.Single(dropped.Policy.RulesFor("ioctl")).IsUnconditional);
         Assert.Equal(Allow, Run(dropped.Policy, X64, "ioctl", 0, 0x9999));
         Assert.False(Assert.Single(dropped.Policy.RulesFor("prctl")).IsUnconditional); // the others keep theirs
@@ -236,7 +239,7 @@ public class ProfileSynthesizerSpecs
         r.Record(X64.AuditArch, unnamed, 1, 0x4242, [1, 2]);
         r.Record(LearningGenerators.UnknownAuditArch, 3, 1, 0, [1]);
         var calls = r.Snapshot();
-        var synthesis = ProfileSynthesizer.Synthesize(calls);
+        var synthesis = ProfileSynthesizer.Synthesize(calls, Bare);
         Assert.Equal(["read"], synthesis.Policy.SyscallNames);
         Assert.Equal(2, synthesis.Notes.Length);
         Assert.Contains(synthesis.Notes, n => n.Contains($"x86_64 syscall {unnamed}", StringComparison.Ordinal) && n.Contains("cannot name it", StringComparison.Ordinal));
@@ -253,7 +256,7 @@ public class ProfileSynthesizerSpecs
     public void A_name_seen_on_one_ABI_is_allowed_on_every_ABI_seen_and_other_ABIs_are_killed()
     {
         var calls = Record([new(X64, "read", []), new(Architecture.X86, "write", []), new(Architecture.X86, "mmap2", [0, 0, 3])]);
-        var policy = ProfileSynthesizer.Synthesize(calls).Policy;
+        var policy = ProfileSynthesizer.Synthesize(calls, Bare).Policy;
         Assert.Equal([X64, Architecture.X86], policy.Architectures);
         Assert.Equal(Allow, Run(policy, X64, "write"));
         Assert.Equal(Allow, Run(policy, Architecture.X86, "read"));
@@ -274,7 +277,7 @@ public class ProfileSynthesizerSpecs
     public void Extra_syscalls_are_allowed_unconditionally_and_nothing_else_is_added()
     {
         var calls = Record([new(X64, "ioctl", [1, 0x5401])]);
-        var policy = ProfileSynthesizer.Synthesize(calls, new SynthesisOptions { Extra = [("ioctl", "runtime"), ("getpid", "runtime")] }).Policy;
+        var policy = ProfileSynthesizer.Synthesize(calls, Bare with { Extra = [("ioctl", "runtime"), ("getpid", "runtime")] }).Policy;
         Assert.Equal(["getpid", "ioctl"], policy.Rules.Select(r => r.Syscall));
         Assert.All(policy.Rules, r => Assert.True(r.IsUnconditional));
     }
@@ -282,9 +285,72 @@ public class ProfileSynthesizerSpecs
     [Fact]
     public void Nothing_recorded_gives_a_profile_that_allows_nothing()
     {
-        var policy = ProfileSynthesizer.Synthesize(new SyscallRecorder().Snapshot()).Policy;
+        var policy = ProfileSynthesizer.Synthesize(new SyscallRecorder().Snapshot(), Bare).Policy;
         Assert.Empty(policy.Rules);
         Assert.Equal([X64], policy.EffectiveArchitectures);
         Assert.Equal(Eperm, Run(policy, X64, "read"));
+    }
+
+    [Fact]
+    public void The_baseline_is_allowed_for_every_covered_ABI_and_named_in_the_result()
+    {
+        var calls = Record([new(X64, "read", []), new(X64, "futex", [0, 0x81])]);
+        var result = ProfileSynthesizer.Synthesize(calls);
+        var x64Only = LearnedBaseline.For(X64).Select(b => b.Syscall).ToHashSet();
+        Assert.Contains("rt_sigreturn", x64Only);
+        Assert.Contains("restart_syscall", x64Only);
+        Assert.DoesNotContain("sigreturn", x64Only); // i386 only
+        // Recorded members are not reported as added; every other member of the covered ABI is, and is allowed.
+        Assert.Equal(x64Only.Where(n => n != "futex").Order(StringComparer.Ordinal), result.Baseline.Select(b => b.Syscall).Order(StringComparer.Ordinal));
+        foreach (var name in x64Only) Assert.Equal(Allow, Run(result.Policy, X64, name));
+        Assert.Equal(Eperm, Run(result.Policy, X64, "mkdir"));
+        Assert.All(result.Baseline, b => Assert.False(string.IsNullOrWhiteSpace(b.Reason)));
+
+        // i386 seen: its sigreturn and 64-bit-time calls join.
+        var withI386 = ProfileSynthesizer.Synthesize(Record([new(X64, "read", []), new(Architecture.X86, "read", [])]));
+        Assert.Contains(withI386.Baseline, b => b.Syscall == "sigreturn");
+        Assert.Equal(Allow, Run(withI386.Policy, Architecture.X86, "sigreturn"));
+        Assert.Equal(Allow, Run(withI386.Policy, Architecture.X86, "clock_gettime64"));
+
+        // --no-baseline: nothing but what was recorded.
+        var none = ProfileSynthesizer.Synthesize(calls, new SynthesisOptions { Baseline = false, Clone3 = Clone3Rule.Omit });
+        Assert.Empty(none.Baseline);
+        Assert.Equal(["futex", "read"], none.Policy.SyscallNames.Order(StringComparer.Ordinal));
+        Assert.Equal(Eperm, Run(none.Policy, X64, "rt_sigreturn"));
+    }
+
+    [Fact]
+    public void Clone3_gets_ENOSYS_by_default_and_is_allowed_only_when_asked_and_recorded()
+    {
+        var withClone3 = Record([new(X64, "read", []), new(X64, "clone3", [0x1000, 88])]);
+        var enosys = ProfileSynthesizer.Synthesize(withClone3, new SynthesisOptions { Baseline = false });
+        Assert.Equal(PolicyAction.Errno(38).ReturnValue, Run(enosys.Policy, X64, "clone3"));
+        Assert.Contains(enosys.Notes, n => n.Contains("answers it ENOSYS instead", StringComparison.Ordinal));
+        // Even when the run never made it: glibc may call it where it did not, and must fall back to clone then.
+        var unrecorded = ProfileSynthesizer.Synthesize(Record([new(X64, "read", [])]), new SynthesisOptions { Baseline = false });
+        Assert.Equal(PolicyAction.Errno(38).ReturnValue, Run(unrecorded.Policy, X64, "clone3"));
+        Assert.Empty(unrecorded.Notes);
+
+        var allowed = ProfileSynthesizer.Synthesize(withClone3, new SynthesisOptions { Baseline = false, Clone3 = Clone3Rule.Allow });
+        Assert.Equal(Allow, Run(allowed.Policy, X64, "clone3"));
+        Assert.Contains(allowed.Notes, n => n.Contains("no seccomp filter can check them", StringComparison.Ordinal));
+        var allowedUnrecorded = ProfileSynthesizer.Synthesize(Record([new(X64, "read", [])]), new SynthesisOptions { Baseline = false, Clone3 = Clone3Rule.Allow });
+        Assert.Equal(Eperm, Run(allowedUnrecorded.Policy, X64, "clone3"));
+    }
+
+    [Theory]
+    [InlineData("unshare -m: CLONE_NEWNS allowed", "unshare", 0x20000UL, 0UL, 0x20000UL, 0UL, true)]
+    [InlineData("unshare -m learned, unshare -U refused", "unshare", 0x20000UL, 0UL, 0x10000000UL, 0UL, false)]
+    [InlineData("unshare -m learned, -m plus -U refused", "unshare", 0x20000UL, 0UL, 0x10020000UL, 0UL, false)]
+    [InlineData("unshare of files only: no namespace bit, allowed with other non-namespace flags", "unshare", 0x400UL, 0UL, 0x600UL, 0UL, true)]
+    [InlineData("unshare CLONE_NEWTIME is a namespace flag", "unshare", 0UL, 0UL, 0x80UL, 0UL, false)]
+    [InlineData("setns into a net namespace learned, a user namespace refused", "setns", 3UL, 0x40000000UL, 3UL, 0x10000000UL, false)]
+    [InlineData("setns nstype 0 (any) learned is only nstype 0", "setns", 3UL, 0UL, 4UL, 0x40000000UL, false)]
+    [InlineData("setns same kind, other fd", "setns", 3UL, 0x40000000UL, 9UL, 0x40000000UL, true)]
+    public void Unshare_and_setns_are_allowed_only_with_the_namespace_flags_seen(string desc, string name, ulong a0, ulong a1, ulong p0, ulong p1, bool allowed)
+    {
+        _ = desc;
+        var policy = ProfileSynthesizer.Synthesize(Record([new(X64, name, [a0, a1])]), Bare).Policy;
+        Assert.Equal(allowed ? Allow : Eperm, Run(policy, X64, name, p0, p1));
     }
 }

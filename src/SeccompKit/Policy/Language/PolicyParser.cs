@@ -53,6 +53,18 @@ internal sealed partial class PolicyParser
         return Build(top);
     }
 
+    /// <summary>Reads one action and nothing else (what a command-line option such as --default-action takes).</summary>
+    public PolicyAction ParseActionText(string text, string origin)
+    {
+        _file = new SourceFile(origin, text, []);
+        _tokens = Lexer.Tokenize(_file);
+        _pos = 0;
+        var action = ParseAction();
+        if (Peek.Kind != TokenKind.End)
+            throw Error(Peek, $"unexpected {Peek.Describe()} after the action", "give one action, e.g. errno(EPERM), kill-process or trap(5).");
+        return action;
+    }
+
     private void ParseFile(SourceFile file)
     {
         var (savedFile, savedTokens, savedPos) = (_file, _tokens, _pos);

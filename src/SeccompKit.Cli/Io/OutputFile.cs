@@ -1,0 +1,161 @@
+using System.Text;
+using SeccompKit.Linux.Kernel;
+
+namespace SeccompKit.Cli.Io;
+
+/// <summary>
+/// Where a command writes a file (<c>-o FILE</c>), with one rule for every command: the place is checked before any
+/// work is done (a learn run is not wasted on a directory that does not exist), an existing file is replaced only with
+/// <c>--force</c>, and the file is written atomically: to a temporary file in the same directory, flushed to disk,
+/// then renamed over the target, so a reader (or a crash, a full disk, a signal) never sees a partial file and a
+/// failed write leaves the old file as it was. <c>-</c> is standard output. Devices and pipes (<c>/dev/stdout</c>, a
+/// FIFO) are written in place: there is nothing to replace. A symbolic link is followed: the file it points to is
+/// replaced and the link stays.
+/// </summary>
+internal sealed class OutputFile
+{
+    private OutputFile(string? path, string display, bool force, bool inPlace)
+    {
+        Path = path;
+        Display = display;
+        Force = force;
+        InPlace = inPlace;
+    }
+
+    /// <summary>The file to write (links resolved), or null for standard output.</summary>
+    public string? Path { get; }
+
+    /// <summary>The path as the user gave it, for messages.</summary>
+    public string Display { get; }
+
+    /// <summary>Whether an existing file may be replaced.</summary>
+    public bool Force { get; }
+
+    /// <summary>A device or pipe: written in place, not replaced.</summary>
+    public bool InPlace { get; }
+
+    /// <summary>Standard output.</summary>
+    public bool IsStandardOutput => Path is null;
+
+    /// <summary>
+    /// Checks that <paramref name="path"/> can be written (its directory exists and is writable; it is not a directory;
+    /// it does not exist unless <paramref name="force"/>) and returns where to write. Null or <c>-</c> is standard output.
+    /// </summary>
+    /// <exception cref="CliInputException">It cannot be written; the message says why and what to do; the code is <paramref name="exitCode"/>.</exception>
+    public static OutputFile Check(string? path, bool force, int exitCode = ExitCodes.OutputFailed, string option = "-o")
+    {
+        if (path is null or "-") return new OutputFile(null, "standard output", force, false);
+        if (path.Length == 0) throw new CliInputException($"{option}: the file name is empty", ExitCodes.Usage);
+        string target = System.IO.Path.GetFullPath(path);
+        var info = new FileInfo(target);
+        if (info.LinkTarget is not null)
+        {
+            // Replace what the link points to, not the link (as an editor saving through a link does).
+            var final = info.ResolveLinkTarget(returnFinalTarget: true);
+            if (final is null) throw new CliInputException($"{path}: the symbolic link cannot be followed; give the file itself with {option}", exitCode);
+            target = final.FullName;
+            info = new FileInfo(target);
+        }
+        if (Directory.Exists(target))
+            throw new CliInputException($"{path} is a directory; give a file name with {option} (e.g. {System.IO.Path.Combine(path, "profile.json")})", exitCode);
+        string dir = System.IO.Path.GetDirectoryName(target)!;
+        if (!Directory.Exists(dir))
+            throw new CliInputException($"{path}: the directory {dir} does not exist; create it first (mkdir -p {RunCommandQuote(dir)}) or choose another {option}", exitCode);
+        if (info.Exists)
+        {
+            // A device or pipe (/dev/stdout, /dev/null, a FIFO) is written in place: renaming over it would replace it.
+            if (FileStatus.Of(target) is { Kind: not FileKind.Regular }) return new OutputFile(target, path, force, inPlace: true);
+            if (!force) throw new CliInputException($"{path} already exists; pass --force to replace it, or choose another {option}", exitCode);
+        }
+        if (!CanCreateIn(dir))
+            throw new CliInputException($"{path}: cannot create files in {dir} (permission denied); choose another {option}", exitCode);
+        return new OutputFile(target, path, force, inPlace: false);
+    }
+
+    /// <summary>Writes <paramref name="text"/> (UTF-8).</summary>
+    /// <exception cref="CliInputException">The write failed (disk full, permissions changed, the file appeared meanwhile without --force); nothing was changed.</exception>
+    public void Write(ICliConsole console, string text, int exitCode = ExitCodes.OutputFailed)
+    {
+        if (IsStandardOutput)
+        {
+            console.Out.Flush();
+            console.Out.Write(text);
+            console.Out.Flush();
+            return;
+        }
+        Write(Encoding.UTF8.GetBytes(text), exitCode);
+    }
+
+    /// <summary>Writes <paramref name="bytes"/>; standard output gets them raw.</summary>
+    /// <exception cref="CliInputException">The write failed; nothing was changed.</exception>
+    public void Write(ICliConsole console, byte[] bytes, int exitCode = ExitCodes.OutputFailed)
+    {
+        if (IsStandardOutput)
+        {
+            console.Out.Flush();
+            using var stdout = console.OpenStandardOutput();
+            stdout.Write(bytes);
+            stdout.Flush();
+            return;
+        }
+        Write(bytes, exitCode);
+    }
+
+    private void Write(byte[] bytes, int exitCode)
+    {
+        string target = Path!;
+        if (InPlace)
+        {
+            try
+            {
+                using var f = new FileStream(target, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+                f.Write(bytes);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CliInputException($"{Display}: cannot write: {e.Message}", exitCode);
+            }
+            return;
+        }
+        string dir = System.IO.Path.GetDirectoryName(target)!;
+        string temp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(target)}.seccompkit-{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                f.Write(bytes);
+                f.Flush(flushToDisk: true);
+            }
+            // Keep the permissions of the file being replaced (a profile made read-only for others stays so).
+            if (!OperatingSystem.IsWindows() && File.Exists(target)) File.SetUnixFileMode(temp, File.GetUnixFileMode(target));
+            // Without --force the move refuses to replace a file that appeared since the check (link + unlink, EEXIST).
+            File.Move(temp, target, overwrite: Force);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            string why = File.Exists(target) && !Force && e is IOException ? "it was created meanwhile; pass --force to replace it" : e.Message;
+            throw new CliInputException($"{Display}: cannot write: {why} (nothing was changed)", exitCode);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    private static bool CanCreateIn(string dir)
+    {
+        // access(2)-like test without writing: create and remove a probe file (effective ids, ACLs and read-only mounts count).
+        string probe = System.IO.Path.Combine(dir, $".seccompkit-probe-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
+    private static string RunCommandQuote(string word) => Commands.RunCommand.ShellQuote(word);
+}
