@@ -19,12 +19,16 @@ public sealed record BaselineSyscall(string Syscall, string Group, string Reason
 /// </summary>
 /// <remarks>
 /// Compared with systemd's <c>@default</c> group (src/shared/seccomp-util.c), which lists what "any program" may call,
-/// this is narrower: calls that depend on the program's own logic (mmap, brk, getpid, rt_sigaction, kill...) are left
-/// to learning, because a run that did not make them did not need them. In particular self-signalling (abort(3),
+/// this is narrower: calls that depend on the program's own logic (mmap, brk, rt_sigaction, kill...) are left to
+/// learning, because a run that did not make them did not need them. In particular self-signalling (abort(3),
 /// <c>raise</c>, a shell or Python re-raising SIGINT after cleanup) is left out: kill, tgkill and tkill can signal other
-/// processes of the same user too. Python then ends a KeyboardInterrupt with exit status 130 instead of dying of
-/// SIGINT (a shell sees 130 either way), and abort(3) ends in SIGSEGV instead of SIGABRT; learn with the program being
-/// interrupted, or add those calls, when that matters.
+/// processes of the same user too. Only the pid and tid those calls ask for first are in (getpid, gettid), because a
+/// refused getpid returns a negative pid that turns a learned kill(2) into a broadcast. With an errno default (the
+/// default of learn), Python then ends a KeyboardInterrupt with exit status 130 instead of dying of SIGINT (a shell
+/// sees 130 either way); with a kill default it dies of SIGSYS at kill (159), and if the traceback quotes a library's
+/// source (an interrupt inside threading.py), already at the fcntl calls that open it. abort(3) ends in SIGSEGV
+/// instead of SIGABRT. Learn with the program being interrupted, or add those calls, when that matters
+/// (tests/SeccompKit.Cli.Tests/LearnedSignalSpecs.cs shows each case).
 /// </remarks>
 public static class LearnedBaseline
 {
@@ -45,6 +49,13 @@ public static class LearnedBaseline
         // _exit loops on exit_group for ever, and with a kill default the program dies of SIGSYS instead of exiting.
         new("exit_group", "exit", "a run that ended by a signal never called it; every normal exit does"),
         new("exit", "exit", "threads end with it; a run that ended by a signal may never have ended one"),
+        // Ending by a signal asks for the caller's own pid: glibc's raise(3) and abort(3) call gettid and getpid before
+        // tgkill (nptl/pthread_kill.c), Python re-raises SIGINT after a KeyboardInterrupt with kill(getpid(), SIGINT)
+        // (Modules/main.c, exit_sigint). These cannot fail (getpid(2): "always successful"), so callers never check:
+        // refused with errno(E) they return -E, and kill(-1, sig) signals every process the caller may signal. Seen:
+        // Python learned with kill (but not getpid) and interrupted sent SIGINT to every process of its pid namespace.
+        new("getpid", "exit", "raise(3), abort(3) and Python's re-raised SIGINT ask for it when the run ends by a signal; refused with errno(E) it returns the pid -E, and kill(-1) signals every process"),
+        new("gettid", "exit", "raise(3) and abort(3) ask for it before tgkill; refused with errno(E) it returns the tid -E"),
         // vdso(7): these are answered in user space only while the clock source supports it (tsc, kvm-clock); with
         // hpet or acpi_pm, or once the TSC is marked unstable, the vDSO falls back to the real syscall.
         new("clock_gettime", "vdso", "answered by the vDSO on this machine, a real syscall where the clock source has no vDSO support (vdso(7))"),
