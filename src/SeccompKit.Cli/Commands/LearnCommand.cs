@@ -78,9 +78,11 @@ public static class LearnCommand
             "that runtime (tools/measure-runtime-syscalls.sh, docs/RUNTIME-SYSCALLS.md); the summary names them.\n\n" +
             "Standard input, output and error, the environment and signals are the program's, as with `run`. On a terminal,\n" +
             "progress and a summary go to standard error. Nothing is lost on shutdown: SIGTERM, SIGINT or SIGHUP to\n" +
-            "seccompkit or its process group (timeout, systemd, Ctrl-C) end the program as they would without seccompkit,\n" +
-            "and the profile of what it did is still written; a signal after the program ended stops waiting for its\n" +
-            "descendants. The -o file is checked before the program runs and written atomically (never a partial file);\n" +
+            "seccompkit or its process group (timeout, systemd, Ctrl-C) never end seccompkit before the profile of what\n" +
+            "the program did is written. Sent to the group they reach the program as without seccompkit; sent to seccompkit\n" +
+            "alone, SIGTERM and SIGHUP are passed on, SIGINT is not (a terminal sends it to the whole group). Once the\n" +
+            "program has ended, after such a signal or on one, learn stops waiting for descendants that outlive it.\n" +
+            "The -o file is checked before the program runs and written atomically (never a partial file);\n" +
             "an existing one is replaced only with --force.\n\n" +
             "Exit status: the program's own (128 + signal if killed). Before the program runs: 2 bad command line,\n" +
             "121 the --from profile cannot be read, 124 the -o file cannot be written (or exists: --force),\n" +

@@ -18,7 +18,10 @@ namespace SeccompKit.Cli.Io;
 /// them to the whole foreground process group, the program included, and a second copy would count twice in programs
 /// that treat a repeated Ctrl-C as "force".</item>
 /// <item>After the program ended: a signal stops waiting for descendants that outlive it (<see cref="StopWaiting"/>),
-/// and seccompkit writes what it has.</item>
+/// and seccompkit writes what it has. So does a signal that came earlier: seccompkit was asked to stop, and a sender
+/// that signalled seccompkit alone (`timeout --foreground`, systemd's KillMode=mixed, `kill PID`) reached only the
+/// program, so a descendant that outlives it (a daemon, a background job) may run for ever, and the sender's next step
+/// is SIGKILL, which would lose everything.</item>
 /// </list>
 /// A signal that arrives before seccompkit has read its command line (a few milliseconds after it starts) still ends
 /// it, with the program not started.
@@ -73,10 +76,17 @@ internal sealed class ProgramSignals : IDisposable
         }
     }
 
-    /// <summary>The program exited: a signal now only stops waiting for its descendants.</summary>
+    /// <summary>
+    /// The program exited: a signal now only stops waiting for its descendants. If one already came while it ran, stop
+    /// waiting now (after the short grace <see cref="Linux.Learn.LearningSession.WaitForDescendants"/> gives them).
+    /// </summary>
     public void ProgramEnded()
     {
-        lock (_gate) _phase = Phase.Ended;
+        lock (_gate)
+        {
+            _phase = Phase.Ended;
+            if (_first != 0) _stopWaiting.Cancel();
+        }
     }
 
     private void Handle(PosixSignalContext context, int signal)
