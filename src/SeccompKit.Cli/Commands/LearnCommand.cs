@@ -156,6 +156,7 @@ public static class LearnCommand
                     }, signals.StopWaiting);
                 }
                 clock.Stop();
+                if (!session.ProgramExecuted) return signals.EndedBeforeExec("learn", status, console);
                 if (!complete)
                     console.Error.WriteLine($"seccompkit: learn: stopped learning on {ExitStatus.SignalName(signals.Received ?? 0)}; descendants still running are no longer supervised: their calls that the learning filter notifies now fail with ENOSYS");
                 var calls = session.Snapshot();

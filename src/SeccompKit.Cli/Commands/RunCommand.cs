@@ -138,6 +138,7 @@ public static class RunCommand
             signals.ProgramRunning(session.Process);
             var status = session.Process.WaitForExit();
             signals.ProgramEnded();
+            if (!session.ProgramExecuted) return signals.EndedBeforeExec("run", status, console);
             if (!session.WaitForDescendants(
                     () => console.Error.WriteLine("seccompkit: complain: the program exited; still watching its descendants that run on (stop them, or press Ctrl-C to stop and report)"),
                     signals.StopWaiting))

@@ -12,7 +12,9 @@ namespace SeccompKit.Cli.Io;
 /// <remarks>
 /// <list type="bullet">
 /// <item>Before the program runs: the signal is remembered and the program is not started (<see cref="Interrupted"/>);
-/// if it arrives while the program is being started, the program gets it as soon as it runs.</item>
+/// if it arrives while the program is being started, the program gets it as soon as it runs. A group signal may end the
+/// launcher's stage two first (it has no handlers): the command then says the program did not run, with 128 + that
+/// signal (<see cref="LaunchFailed"/>, <see cref="EndedBeforeExec"/>), and writes nothing.</item>
 /// <item>While the program runs: SIGTERM and SIGHUP are passed on to it (a signal sent to seccompkit alone, as systemd's
 /// KillMode=mixed and `kill PID` do, must still reach the program). SIGINT and SIGQUIT are not: the terminal sends
 /// them to the whole foreground process group, the program included, and a second copy would count twice in programs
@@ -112,7 +114,26 @@ internal sealed class ProgramSignals : IDisposable
     /// that is the cause (stage two died of it too, or seccompkit stopped the launch), and the code is 128 + the signal.
     /// </summary>
     public int LaunchFailed(string command, LaunchException e, ICliConsole console) =>
-        Received is { } signal ? NotStarted(command, signal, console) : LaunchFailure(command, e, console);
+        (Received ?? Caught(e.StageSignal)) is { } signal ? NotStarted(command, signal, console) : LaunchFailure(command, e, console);
+
+    /// <summary>
+    /// One of the four signals, if it is one. Stage two has no handlers: the copy of a group signal that reaches it ends it
+    /// at once, and the launch fails while seccompkit's own copy may still wait for .NET's signal thread to run its
+    /// handler (seen in ShutdownSpecs: exit 125, "stage two ended ... killed by signal 1"). It is the same signal.
+    /// </summary>
+    private static int? Caught(int? signal) => signal is 1 or 2 or 3 or 15 ? signal : null;
+
+    /// <summary>
+    /// The launched process ended before it executed the program (learn and complain see its execve): a signal while
+    /// stage two was becoming the program. Says so (see <see cref="NotStarted"/>) and returns 128 + the signal; without
+    /// one of the four signals, reports the launch as failed (125).
+    /// </summary>
+    public int EndedBeforeExec(string command, ExitStatus status, ICliConsole console)
+    {
+        if ((Received ?? Caught(status.Signal)) is { } signal) return NotStarted(command, signal, console);
+        console.Error.WriteLine($"seccompkit: {command}: the launcher's stage two ended ({status.Describe()}) before it executed the program: it did not run, and nothing was written");
+        return ExitCodes.RunLaunchFailed;
+    }
 
     /// <summary>Says that a signal stopped the command before the program ran, and returns 128 + the signal.</summary>
     public static int NotStarted(string command, int signal, ICliConsole console)

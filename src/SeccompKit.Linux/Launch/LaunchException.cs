@@ -19,10 +19,11 @@ public enum LaunchFailure
 public sealed class LaunchException : SeccompException
 {
     /// <summary>Creates the exception.</summary>
-    public LaunchException(LaunchFailure failure, string message, Errno errno = 0) : base(message)
+    public LaunchException(LaunchFailure failure, string message, Errno errno = 0, int? stageSignal = null) : base(message)
     {
         Failure = failure;
         Errno = errno;
+        StageSignal = stageSignal;
     }
 
     /// <summary>What went wrong.</summary>
@@ -30,4 +31,10 @@ public sealed class LaunchException : SeccompException
 
     /// <summary>The errno of the failed call, or 0.</summary>
     public Errno Errno { get; }
+
+    /// <summary>
+    /// The signal that ended the launcher's stage two before the program ran (a SIGINT or SIGTERM sent to the process
+    /// group reaches it too), or null when it did not die of a signal.
+    /// </summary>
+    public int? StageSignal { get; }
 }

@@ -162,7 +162,7 @@ public static class SandboxLauncher
             // Stage two is gone before it read the filter (killed, e.g. by a SIGINT or SIGTERM sent to the process group).
             var status = process.WaitForExit();
             throw new LaunchException(LaunchFailure.StageFailed,
-                $"the launcher's stage two ended before it read the filter ({status.Describe()}); the program did not run", Errno.EPIPE);
+                $"the launcher's stage two ended before it read the filter ({status.Describe()}); the program did not run", Errno.EPIPE, status.Signal);
         }
     }
 
@@ -269,7 +269,8 @@ public static class SandboxLauncher
                 if (ready) return; // closed by a successful execve
                 var status = process.WaitForExit();
                 throw new LaunchException(LaunchFailure.StageFailed,
-                    $"the launcher's stage two ended before installing the filter ({status.Describe()}); the program did not run. Run with SECCOMPKIT_DEBUG=1 or report this");
+                    $"the launcher's stage two ended before installing the filter ({status.Describe()}); the program did not run. Run with SECCOMPKIT_DEBUG=1 or report this",
+                    stageSignal: status.Signal);
             }
             if (step == StageTwo.Step.Ready)
             {
@@ -299,7 +300,8 @@ public static class SandboxLauncher
             {
                 var status = process.WaitForExit();
                 throw new LaunchException(LaunchFailure.StageFailed,
-                    $"the launcher's stage two ended before handing over the listener ({status.Describe()}); the program did not run");
+                    $"the launcher's stage two ended before handing over the listener ({status.Describe()}); the program did not run",
+                    stageSignal: status.Signal);
             }
             throw Failure(step, errno, process, flags, filterLength);
         }

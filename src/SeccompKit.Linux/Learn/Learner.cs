@@ -89,6 +89,14 @@ public sealed class LearningSession : IDisposable
     public long Clone3Refused => Volatile.Read(ref _recorder.Clone3Refused);
 
     /// <summary>
+    /// Whether the program was executed: stage two's execve was notified (learning always notifies execve) and let run.
+    /// False when stage two ended before it, e.g. killed by a SIGTERM or SIGINT sent to the process group while it was
+    /// becoming the program: then the program never ran, and anything recorded was stage two's own (the .NET runtime's
+    /// signal handling: rt_sigaction, kill), not the program's. Call after the program's exit.
+    /// </summary>
+    public bool ProgramExecuted => Volatile.Read(ref _recorder.ExecutedByLaunched) != 0;
+
+    /// <summary>
     /// Set-id and file-capability programs the program executed (execve and execveat are watched). Under no_new_privs
     /// they ran without their privileges, so what was learned is their unprivileged behaviour. Call after
     /// <see cref="WaitForExit"/>.
@@ -136,7 +144,7 @@ public sealed class LearningSession : IDisposable
             try
             {
                 if (_options.SyncWakeUp) listener.TryEnableSyncWakeUp();
-                var recorder = new Recorder(new SyscallRecorder(_options.OpenFlags), _options);
+                var recorder = new Recorder(new SyscallRecorder(_options.OpenFlags), _options, launch.Process.Pid);
                 var supervisor = new NotificationSupervisor(listener, recorder);
                 var loop = supervisor.Start();
                 var process = launch.WaitUntilRunning();
@@ -209,16 +217,19 @@ public sealed class LearningSession : IDisposable
         public long Calls;
         public int DistinctCount;
         public long Clone3Refused;
+        public int ExecutedByLaunched;
         public readonly List<PrivilegedExec> Execs = [];
         private readonly LearnOptions _options;
+        private readonly int _launched;
         private readonly HashSet<(uint Arch, int Nr)> _clone3 = [];
         private readonly Dictionary<(uint Arch, int Nr), bool> _execs = []; // value: execveat
         private readonly HashSet<string> _execPathsSeen = new(StringComparer.Ordinal);
 
-        public Recorder(SyscallRecorder inner, LearnOptions options)
+        public Recorder(SyscallRecorder inner, LearnOptions options, int launched)
         {
             Inner = inner;
             _options = options;
+            _launched = launched;
             foreach (var abi in LearningFilter.HostAbis)
             {
                 if (abi.Syscalls.TryGetNumber("clone3", out int c)) _clone3.Add((abi.AuditArch, c));
@@ -237,6 +248,8 @@ public sealed class LearningSession : IDisposable
             }
             if (_execs.TryGetValue((n.Arch, n.Nr), out bool at))
             {
+                // Stage two's execve of the program (it made no other notified call before: it spins until the hand-over).
+                if (n.Pid == _launched) Volatile.Write(ref ExecutedByLaunched, 1);
                 WatchExec(n, context, at);
                 // execve is notified even where the base profile allows it (to see what is executed); only what the base
                 // refuses is learned.
