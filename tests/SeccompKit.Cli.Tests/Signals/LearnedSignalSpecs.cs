@@ -314,6 +314,33 @@ public sealed class LearnedSignalSpecs(LearnedSignalRuns runs) : IClassFixture<L
     }
 
     /// <summary>
+    /// Why the jobs run under Signals/jobctl.c: the kernel discards SIGTSTP for an orphaned process group (no member has
+    /// a parent in the same session but another group), which is what <c>setsid</c> alone makes; Ctrl-Z would test
+    /// nothing there. Under jobctl the same signal stops the job.
+    /// </summary>
+    [Fact]
+    public void Ctrl_z_stops_a_job_only_in_a_group_that_is_not_orphaned()
+    {
+        string[] command = ["sh", "-c", "echo ready; exec sleep 5"];
+        var psi = new System.Diagnostics.ProcessStartInfo("setsid", command) { RedirectStandardOutput = true, RedirectStandardInput = true };
+        using (var orphaned = System.Diagnostics.Process.Start(psi)!)
+        {
+            try
+            {
+                Assert.Equal("ready", orphaned.StandardOutput.ReadLine());
+                Procfs.Kill(-orphaned.Id, 20);
+                Assert.False(Procfs.WaitFor(() => Procfs.State(orphaned.Id) == 'T', TimeSpan.FromMilliseconds(500)), "SIGTSTP stopped an orphaned group");
+            }
+            finally { orphaned.Kill(); }
+        }
+        using var job = Job.Start(command, runs.Dir);
+        job.WaitUntilReady(Nr("clock_nanosleep"), viaSeccompkit: false);
+        Procfs.Kill(-job.Leader, 20);
+        Assert.True(Procfs.WaitFor(() => Procfs.State(job.Program) == 'T', TimeSpan.FromSeconds(10)), "SIGTSTP did not stop the job");
+        Procfs.Kill(-job.Leader, 9);
+    }
+
+    /// <summary>
     /// The reason getpid and gettid are in the baseline. A refused getpid returns -errno, and glibc's getpid does not
     /// check it: with learn's default, errno(EPERM), it returns -1, so Python's kill(getpid(), SIGINT) after a
     /// KeyboardInterrupt becomes kill(-1, SIGINT), every process the user may signal, whenever the program learned
