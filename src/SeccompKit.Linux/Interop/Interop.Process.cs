@@ -48,6 +48,17 @@ internal static partial class Proc
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     internal static partial int kill(int pid, int sig);
 
+    /// <summary>waitid idtype: the process whose pid is <c>id</c>.</summary>
+    internal const int P_PID = 1;
+    /// <summary>waitid option: report children that exited or were killed.</summary>
+    internal const int WEXITED = 4;
+    /// <summary>waitid option: leave the child waitable (a zombie), so a later wait reaps it.</summary>
+    internal const int WNOWAIT = 0x01000000;
+
+    /// <summary><c>int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options)</c>.</summary>
+    [LibraryImport("libc", EntryPoint = "waitid", SetLastError = true)]
+    internal static unsafe partial int waitid(int idtype, int id, Ptrace.siginfo_t* infop, int options);
+
     [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
     internal static unsafe partial int pipe2(int* fds, int flags);
 

@@ -86,20 +86,38 @@ public sealed class SandboxedProcess : IDisposable
     public unsafe ExitStatus WaitForExit()
     {
         if (_status is { } done) return done;
-        int status;
+        // Wait without reaping (WNOWAIT), then reap and record the status under the lock Signal takes. Reaped outside it,
+        // the pid was free for the kernel to reuse while _status still said "running", and a concurrent Signal (a SIGTERM
+        // relayed by the CLI) could kill(2) whatever process got it next.
+        siginfo_t info;
         while (true)
         {
-            int r;
-            // SAFETY: `status` is a local int the kernel fills.
-            r = waitpid(Pid, &status, 0);
-            if (r == Pid) break;
+            // SAFETY: `info` is a local siginfo_t (128 bytes, as the kernel writes it).
+            if (waitid(P_PID, Pid, &info, WEXITED | WNOWAIT) == 0) break;
             var e = Errors.Last();
-            if (r < 0 && e == Errno.EINTR) continue;
-            throw new ErrnoException($"waitpid({Pid})", e, e == Errno.ECHILD ? "someone else reaped the program (is SIGCHLD ignored?)" : "");
+            if (e == Errno.EINTR) continue;
+            throw new ErrnoException($"waitid({Pid})", e, e == Errno.ECHILD ? "someone else reaped the program (is SIGCHLD ignored?)" : "");
         }
-        var result = WIFEXITED(status) ? new ExitStatus(WEXITSTATUS(status), null, false) : new ExitStatus(null, WTERMSIG(status), WCOREDUMP(status));
-        lock (_gate) _status = result;
-        return result;
+        lock (_gate)
+        {
+            if (_status is { } reaped) return reaped;
+            int status;
+            int r;
+            do
+            {
+                // SAFETY: `status` is a local int the kernel fills. The program has exited (above): this returns at once.
+                r = waitpid(Pid, &status, 0);
+            }
+            while (r < 0 && Errors.Last() == Errno.EINTR);
+            if (r != Pid)
+            {
+                var e = Errors.Last();
+                throw new ErrnoException($"waitpid({Pid})", e, e == Errno.ECHILD ? "someone else reaped the program (is SIGCHLD ignored?)" : "");
+            }
+            var result = WIFEXITED(status) ? new ExitStatus(WEXITSTATUS(status), null, false) : new ExitStatus(null, WTERMSIG(status), WCOREDUMP(status));
+            _status = result;
+            return result;
+        }
     }
 
     /// <summary>
