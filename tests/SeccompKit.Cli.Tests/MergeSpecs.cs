@@ -153,7 +153,7 @@ public sealed class MergeSpecs
         { "an unknown default action", ["A", "B", "--default-action", "errnoo"], ExitCodes.Usage, "--default-action errnoo: unknown action 'errnoo'" },
         { "the report and the profile cannot share standard output", ["A", "B", "--report-json", "-o", "-"], ExitCodes.Usage, "-o FILE" },
         { "standard input only once", ["-", "-"], ExitCodes.Usage, "only once" },
-        { "an unwritable output", ["A", "B", "-o", "/proc/version/merged.json"], ExitCodes.OutputFailed, "cannot write" },
+        { "an unwritable output", ["A", "B", "-o", "/proc/version/merged.json"], ExitCodes.OutputFailed, "/proc/version is a file, not a directory" },
     };
 
     [Theory]

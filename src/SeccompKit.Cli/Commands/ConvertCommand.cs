@@ -25,6 +25,7 @@ public static class ConvertCommand
         var file = new Argument<string>("FILE") { Description = "Policy to convert: OCI JSON, a Docker/podman profile, or a .policy file; - for standard input" };
         var to = new Option<ConvertTarget>("--to") { Description = "auto (JSON becomes the policy language and back), oci, policy", DefaultValueFactory = _ => ConvertTarget.Auto };
         var output = new Option<string?>("--output", "-o") { Description = "Where to write (default standard output)" };
+        var force = OutputFile.ForceOption();
         var policy = new PolicyOptions();
         var cmd = new Command("convert",
             "Convert a policy between OCI JSON (what runc, crun and podman read), Docker profiles and the SeccompKit\n" +
@@ -36,17 +37,18 @@ public static class ConvertCommand
             "  seccompkit convert docker.policy --to oci -o seccomp.json\n" +
             "  seccompkit convert podman.json --from podman --cap CAP_SYS_ADMIN --to policy\n" +
             "  seccompkit convert app.policy --to policy                     # pretty-print")
-        { file, to, output };
+        { file, to, output, force };
         foreach (var o in policy.All) cmd.Add(o);
         cmd.SetAction(parse =>
         {
             string path = parse.GetRequiredValue(file);
+            var destination = OutputFile.Check(parse.GetValue(output), parse.GetValue(force));
             var (p, format) = policy.Load(parse, path, console);
             var target = parse.GetValue(to);
             if (target == ConvertTarget.Auto) target = format == PolicyFormat.Policy ? ConvertTarget.Oci : ConvertTarget.Policy;
             string text = target == ConvertTarget.Oci ? OciExporter.Export(p) : PolicyLanguage.Print(p);
             if (!text.EndsWith('\n')) text += "\n";
-            TextOutput.Write(console, parse.GetValue(output), text);
+            destination.Write(console, text);
             return ExitCodes.Success;
         });
         return cmd;

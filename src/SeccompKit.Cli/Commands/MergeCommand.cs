@@ -26,6 +26,7 @@ public static class MergeCommand
         };
         var to = new Option<ConvertTarget>("--to") { Description = "Output: auto (OCI JSON when every input is JSON, else the policy language), oci, policy", DefaultValueFactory = _ => ConvertTarget.Auto };
         var output = new Option<string?>("--output", "-o") { Description = "Where to write the merged profile (default standard output)" };
+        var force = OutputFile.ForceOption();
         var defaultAction = new Option<string?>("--default-action") { Description = "Read every input as if this were its default action (errno(EPERM), kill-process, trap...): needed when their defaults differ" };
         var badArch = new Option<string?>("--bad-arch-action") { Description = "Read every input as if this were its action for other architectures (kill-thread is OCI's, kill-process the policy language's default)" };
         var reportJson = new Option<bool>("--report-json") { Description = "Print a JSON report (counts, verification, notes) to standard output; the profile then goes to -o FILE" };
@@ -50,7 +51,7 @@ public static class MergeCommand
             "Exit status: 0 merged and verified, 2 bad command line, 3 an input cannot be read or the inputs cannot be merged\n" +
             "(the message says why), 4 the output cannot be written, 5 the merge failed verification (a bug in seccompkit;\n" +
             "nothing is written; examples are printed).")
-        { files, to, output, defaultAction, badArch, reportJson };
+        { files, to, output, force, defaultAction, badArch, reportJson };
         foreach (var o in policy.All) cmd.Add(o);
         cmd.SetAction(parse =>
         {
@@ -63,6 +64,7 @@ public static class MergeCommand
                 throw new CliInputException("the report goes to standard output, so the profile cannot: write it with -o FILE", ExitCodes.Usage);
             if (paths.Count(p => p == "-") > 1)
                 throw new CliInputException("standard input (-) can be read only once; save the other profile to a file", ExitCodes.Usage);
+            var destination = OutputFile.Check(outPath, parse.GetValue(force));
             var options = new MergeOptions
             {
                 InputNames = paths,
@@ -89,7 +91,7 @@ public static class MergeCommand
             string text = target == ConvertTarget.Oci ? OciExporter.Export(merged.Policy) : PolicyLanguage.Print(merged.Policy);
             if (!text.EndsWith('\n')) text += "\n";
             // With --report-json and no -o, standard output holds the report only.
-            if (!json || outPath is not null) TextOutput.Write(console, outPath, text);
+            if (!json || outPath is not null) destination.Write(console, text);
 
             string either = paths.Length == 2 ? "either input" : "one of the inputs";
             console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
