@@ -115,7 +115,7 @@ public class MergeSpecs(ITestOutputHelper output)
         var b = P("default kill-process\nallow { write }");
         var e = Assert.Throws<PolicyException>(() => PolicyMerger.Union([a, b], new MergeOptions { InputNames = ["a.policy", "b.policy"] }));
         Assert.Contains("different default actions (a.policy: ERRNO(EPERM), b.policy: KILL_PROCESS)", e.Message);
-        Assert.Contains("MergeOptions.DefaultAction", e.Message);
+        Assert.DoesNotContain("MergeOptions", e.Message); // messages speak CLI, not C#
         Assert.Contains("--default-action", e.Message);
 
         var m = MergeWith(new MergeOptions { DefaultAction = PolicyAction.Errno(13) }, a, b).Policy;
