@@ -10,7 +10,6 @@ using SeccompKit.Linux.Launch;
 using SeccompKit.Linux.Learn;
 using SeccompKit.Policy;
 using SeccompKit.Policy.Language;
-using SeccompKit.Policy.Oci;
 
 namespace SeccompKit.Cli.Commands;
 
@@ -37,7 +36,7 @@ public static class LearnCommand
         var args = new Option<string>("--args") { Description = "auto (default): argument conditions for clone, socket, ioctl, prctl, fcntl, personality, mmap/mprotect from the values seen; none: syscalls only", DefaultValueFactory = _ => "auto" };
         var openFlags = new Option<bool>("--open-flags") { Description = "Also record open/openat flags and write them as conditions (with --args auto)" };
         var defaultAction = new Option<string>("--default-action") { Description = "The action for everything not learned: errno (EPERM, as Docker), errno:ENAME, kill (kill-process), kill-thread, trap, log", DefaultValueFactory = _ => "errno" };
-        var forRuntime = new Option<string?>("--for") { Description = "runc or crun: also allow the syscalls that runtime makes itself after installing a container's filter (measured once per runtime version; data/runtimes), so the profile starts the container" };
+        var forRuntime = OciOutput.ForOption(". With --for, the profile also allows the syscalls that runtime makes itself after installing a container's filter (measured once per runtime version; data/runtimes), so it starts the container");
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress and no summary (errors and the replay verdict only)" };
         var command = new Argument<string[]>("PROGRAM") { Description = "The program and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
         var cmd = new Command("learn",
@@ -56,8 +55,10 @@ public static class LearnCommand
             "  seccompkit learn --format json -o report.json -- python3 -c 'import json'\n" +
             "  seccompkit learn --for runc -o box.json -- rootfs/bin/busybox sh -c 'echo hi'   # for config.json's linux.seccomp\n\n" +
             "A profile for a container must also allow what the runtime does between installing the filter and exec'ing\n" +
-            "the container's process (runc's Go runtime: futex, capset, setuid...). --for runc|crun adds the set measured for\n" +
-            "that runtime (tools/measure-runtime-syscalls.sh, docs/RUNTIME-SYSCALLS.md); the summary names them.\n\n" +
+            "the container's process (runc's Go runtime: futex, capset, setuid...). --for runc|crun[@VERSION] adds the set measured\n" +
+            "for that runtime (tools/measure-runtime-syscalls.sh, docs/RUNTIME-SYSCALLS.md); the summary names them. The OCI\n" +
+            "profile is written for that runtime version (without --for: the installed runc, else runc 1.1.5): only what it\n" +
+            "accepts, e.g. no flags for runc 1.1, and its ENOSYS answer for syscalls newer than the profile.\n\n" +
             "Standard input, output and error, the environment and signals are the program's, as with `run`. On a terminal,\n" +
             "progress and a summary go to standard error.\n\n" +
             "Exit status: the program's own (128 + signal if killed). Before the program runs: 2 bad command line,\n" +
@@ -80,13 +81,13 @@ public static class LearnCommand
             var deflt = ParseAction(parse.GetValue(defaultAction)!);
             bool quietMode = parse.GetValue(quiet) || fmt == LearnFormat.Json;
             Policy.Runtimes.RuntimeSyscallSet? runtime = null;
+            var target = OciOutput.Target(parse.GetValue(forRuntime), console, "learn");
             if (parse.GetValue(forRuntime) is { } rt)
             {
-                try { runtime = Policy.Runtimes.RuntimeSyscalls.For(rt); }
-                catch (Policy.Runtimes.UnknownRuntimeException e) { throw new CliInputException("--for: " + e.Message, ExitCodes.Usage); }
-                if (InstalledVersion(runtime.Runtime) is { } installed && !installed.Contains(runtime.Version, StringComparison.Ordinal))
-                    console.Error.WriteLine($"seccompkit: learn: warning: --for {runtime.Runtime}: the syscalls were measured for {runtime.Runtime} {runtime.Version}, but this machine has \"{installed}\"; " +
-                        "another version may call more after installing the filter: measure it with tools/measure-runtime-syscalls.sh");
+                try { runtime = Policy.Runtimes.RuntimeSyscalls.For(target); }
+                catch (Policy.Runtimes.UnknownRuntimeException e) { throw new CliInputException($"--for {rt}: {e.Message}", ExitCodes.Usage); }
+                if (runtime.Mismatch(target) is { } mismatch)
+                    console.Error.WriteLine($"seccompkit: learn: warning: --for {rt}: {mismatch}");
             }
 
             SeccompPolicy? basePolicy = null;
@@ -127,6 +128,7 @@ public static class LearnCommand
                     Arguments = argMode,
                     Architectures = basePolicy?.EffectiveArchitectures ?? [],
                     Extra = runtime is null ? [] : [.. runtime.Syscalls.Select(n => (n, $"{runtime.Runtime} {runtime.Version} calls it after installing the filter"))],
+                    Target = target,
                 });
                 var profile = basePolicy is null ? synthesis.Policy : Combine(basePolicy, synthesis.Policy);
                 var replay = ReplayCheck.Run(profile, calls);
@@ -149,11 +151,12 @@ public static class LearnCommand
                 string text;
                 try
                 {
+                    string? oci = fmt == LearnFormat.Policy ? null : OciOutput.Export(profile, target, console, "learn", quietMode).Json;
                     text = fmt switch
                     {
                         LearnFormat.Policy => PolicyLanguage.Print(profile),
-                        LearnFormat.Json => JsonReport(calls, profile, replay, status, clock.Elapsed, session, synthesis, argv),
-                        _ => OciExporter.Export(profile),
+                        LearnFormat.Json => JsonReport(calls, oci!, replay, status, clock.Elapsed, session, synthesis, argv),
+                        _ => oci!,
                     };
                 }
                 catch (PolicyException e)
@@ -196,24 +199,8 @@ public static class LearnCommand
             cutoffs[abi] = cutoffs.TryGetValue(abi, out var b) ? Math.Max(b, n) : n;
         return new SeccompPolicy(basePolicy.DefaultAction,
             basePolicy.Rules.Where(r => r.Action.LetsCallRun || !learnedNames.Contains(r.Syscall)).Concat(learned.Rules),
-            basePolicy.EffectiveArchitectures.Union(learned.EffectiveArchitectures), basePolicy.BadArchAction, basePolicy.Flags,
+            basePolicy.EffectiveArchitectures.Union(learned.EffectiveArchitectures), basePolicy.DeclaredBadArchAction, basePolicy.Flags,
             basePolicy.ListenerPath, basePolicy.ListenerMetadata, cutoffs.Count > 0 ? cutoffs : null);
-    }
-
-    /// <summary>The first line of <c>RUNTIME --version</c>, or null when the runtime is not on PATH or does not answer.</summary>
-    private static string? InstalledVersion(string runtime)
-    {
-        try
-        {
-            var psi = new ProcessStartInfo(runtime, "--version") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            using var p = Process.Start(psi);
-            if (p is null) return null;
-            string first = p.StandardOutput.ReadLine() ?? "";
-            p.StandardOutput.ReadToEnd();
-            if (!p.WaitForExit(5000)) { p.Kill(); return null; }
-            return p.ExitCode == 0 && first.Length > 0 ? first.Trim() : null;
-        }
-        catch (System.ComponentModel.Win32Exception) { return null; }
     }
 
     internal static PolicyAction ParseAction(string text)
@@ -256,7 +243,7 @@ public static class LearnCommand
             e.WriteLine(FormattableString.Invariant($"  {s.Count,10:N0}  {s.Abi?.Name ?? "?",-7} {s.Display,-22} {Values(s)}").TrimEnd());
     }
 
-    private static string JsonReport(LearnedCalls calls, SeccompPolicy profile, ReplayResult replay, ExitStatus status, TimeSpan elapsed,
+    private static string JsonReport(LearnedCalls calls, string ociProfile, ReplayResult replay, ExitStatus status, TimeSpan elapsed,
         LearningSession session, SynthesisResult synthesis, string[] argv)
     {
         using var ms = new MemoryStream();
@@ -318,7 +305,7 @@ public static class LearnCommand
             foreach (var n in synthesis.Notes) w.WriteStringValue(n);
             w.WriteEndArray();
             w.WritePropertyName("profile");
-            using (var doc = JsonDocument.Parse(OciExporter.Export(profile))) doc.RootElement.WriteTo(w);
+            using (var doc = JsonDocument.Parse(ociProfile)) doc.RootElement.WriteTo(w);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(ms.ToArray());

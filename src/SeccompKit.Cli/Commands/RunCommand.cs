@@ -24,6 +24,7 @@ public static class RunCommand
         var policyFile = new Option<string?>("--policy") { Description = "A policy in SeccompKit's policy language (.policy)" };
         var log = new Option<bool>("--log") { Description = "Install with SECCOMP_FILTER_FLAG_LOG: the kernel logs every action but ALLOW, and run prints a summary of what was refused" };
         var complain = new Option<bool>("--complain") { Description = "Complain mode: whatever the policy would refuse is allowed and reported (by user notification; no audit log, no root); at exit a report and a suggested profile patch" };
+        var forRuntime = OciOutput.ForOption(" (for the OCI entries of --complain's suggested patch)");
         var errnoDefault = new Option<string?>("--errno-default") { Description = "Replace the policy's default action with ERRNO(E): a name (EPERM, ENOSYS) or a number 0..4095" };
         var command = new Argument<string[]>("PROGRAM") { Description = "The program and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
         var policy = new PolicyOptions();
@@ -52,7 +53,7 @@ public static class RunCommand
             "  122 the policy does not cover this machine's architecture, 123 no_new_privs could not be set,\n" +
             "  125 the launcher failed, 126 the program cannot be executed, 127 the program was not found.\n" +
             "  159 (128 + SIGSYS): the program was killed by seccomp (or by an unhandled TRAP).")
-        { profile, policyFile, log, complain, errnoDefault, command };
+        { profile, policyFile, log, complain, errnoDefault, forRuntime, command };
         foreach (var o in policy.All) cmd.Add(o);
         cmd.SetAction(parse =>
         {
@@ -60,10 +61,13 @@ public static class RunCommand
             if ((profilePath is null) == (policyPath is null))
                 throw new CliInputException("give the policy with exactly one of --profile FILE (JSON) or --policy FILE (policy language)", ExitCodes.Usage);
             string[] argv = parse.GetValue(command) ?? [];
+            if (!parse.GetValue(complain) && parse.GetValue(forRuntime) is not null)
+                throw new CliInputException("--for names the runtime of --complain's suggested patch; without --complain nothing is written for a runtime", ExitCodes.Usage);
             if (parse.GetValue(complain))
             {
                 if (parse.GetValue(log)) throw new CliInputException("--complain and --log do not mix: complain mode reports through notification, not the kernel log", ExitCodes.Usage);
-                return Complain(parse, policy, profilePath ?? policyPath!, parse.GetValue(errnoDefault), argv, console);
+                var target = OciOutput.Target(parse.GetValue(forRuntime), console, "complain");
+                return Complain(parse, policy, profilePath ?? policyPath!, parse.GetValue(errnoDefault), argv, target, console);
             }
 
             // Stage two starts first and waits for the filter, so its start-up overlaps reading and compiling the
@@ -93,7 +97,7 @@ public static class RunCommand
         return cmd;
     }
 
-    private static int Complain(ParseResult parse, PolicyOptions options, string path, string? errnoDefault, string[] argv, ICliConsole console)
+    private static int Complain(ParseResult parse, PolicyOptions options, string path, string? errnoDefault, string[] argv, Policy.Oci.OciTarget target, ICliConsole console)
     {
         Linux.Learn.LearningSession.PendingLearning pending;
         var p = LoadPolicy(parse, options, path, console);
@@ -114,12 +118,12 @@ public static class RunCommand
             ExitStatus status;
             using (ProgramSignals.ForwardTo(session.Process))
                 status = session.WaitForExit();
-            WriteComplaints(session.Snapshot(), p, path, argv, Path.GetFileName(session.Process.Path), console);
+            WriteComplaints(session.Snapshot(), p, path, argv, Path.GetFileName(session.Process.Path), target, console);
             return status.ShellCode;
         }
     }
 
-    private static void WriteComplaints(Learning.LearnedCalls calls, SeccompPolicy policy, string path, string[] argv, string name, ICliConsole console)
+    private static void WriteComplaints(Learning.LearnedCalls calls, SeccompPolicy policy, string path, string[] argv, string name, Policy.Oci.OciTarget target, ICliConsole console)
     {
         var e = console.Error;
         if (calls.Syscalls.IsEmpty)
@@ -138,10 +142,18 @@ public static class RunCommand
                 .Distinct().ToList();
             e.WriteLine(FormattableString.Invariant($"  {s.Count,8:N0}  {s.FirstPid,9}  {s.Display,-20} {string.Join("/", actions),-22} {LearnCommand.Values(s)}").TrimEnd());
         }
-        var patch = Learning.ProfileSynthesizer.Synthesize(calls, new Learning.SynthesisOptions { DefaultAction = policy.DefaultAction, Architectures = policy.EffectiveArchitectures });
-        e.WriteLine("seccompkit: complain: suggested patch: add these entries to the profile's \"syscalls\" (or write the patched profile with");
+        var patch = Learning.ProfileSynthesizer.Synthesize(calls, new Learning.SynthesisOptions { DefaultAction = policy.DefaultAction, Architectures = policy.EffectiveArchitectures, Target = target });
+        // Only the entries are shown, so the export's notes about the profile as a whole do not matter here.
+        Policy.Oci.OciExport export;
+        try { export = Policy.Oci.OciExporter.Export(patch.Policy, target); }
+        catch (Policy.Oci.OciExportException ex)
+        {
+            e.WriteLine($"seccompkit: complain: no suggested patch: {ex.Message}");
+            return;
+        }
+        e.WriteLine($"seccompkit: complain: suggested patch for {target}: add these entries to the profile's \"syscalls\" (or write the patched profile with");
         e.WriteLine($"  seccompkit learn --from {ShellQuote(path)} -o patched.json -- {string.Join(' ', argv.Select(ShellQuote))}):");
-        using var doc = System.Text.Json.JsonDocument.Parse(Policy.Oci.OciExporter.Export(patch.Policy));
+        using var doc = System.Text.Json.JsonDocument.Parse(export.Json);
         foreach (var entry in doc.RootElement.GetProperty("syscalls").EnumerateArray())
         {
             using var ms = new MemoryStream();
