@@ -56,6 +56,18 @@ public sealed class ComplainSpecs : IDisposable
     }
 
     [Fact]
+    public void The_patch_is_written_for_the_named_runtime_and_for_needs_complain()
+    {
+        string profile = LearnTrue("errno");
+        var r = Exec("run", "--complain", "--for", "crun@1.8.1", "--profile", profile, "--", "/bin/sh", "-c", "mkdir -p made");
+        Assert.Equal(0, r.Exit);
+        Assert.Contains("suggested patch for crun 1.8.1", r.Err);
+        var usage = Exec("run", "--for", "crun", "--profile", profile, "--", "/bin/true");
+        Assert.Equal(2, usage.Exit);
+        Assert.Contains("--for names the runtime of --complain's suggested patch", usage.Err);
+    }
+
+    [Fact]
     public void Complain_and_log_do_not_mix()
     {
         string profile = LearnTrue("errno");

@@ -46,6 +46,18 @@ public sealed class LearnForSpecs : IDisposable
     }
 
     [Fact]
+    public void A_named_version_writes_for_that_version_and_warns_that_the_set_was_measured_for_another()
+    {
+        string profile = Path.Combine(_dir, "v12.json");
+        var r = Exec("learn", "--for", "runc@1.2.0", "-o", profile, "--", "/bin/busybox", "true");
+        Assert.True(r.Exit == 0, r.Err);
+        Assert.Contains("measured for runc 1.1.5+ds1, not runc 1.2.0", r.Err);
+        var json = JsonNode.Parse(File.ReadAllText(profile))!;
+        Assert.Empty(json["flags"]!.AsArray());                                     // explicit: absent would mean SPEC_ALLOW to runc 1.2
+        Assert.Contains("SCMP_ARCH_X86_64", json["architectures"]!.AsArray().Select(a => (string)a!)); // runc 1.2 stubs the native arch anyway
+    }
+
+    [Fact]
     public void An_unknown_runtime_is_a_usage_error_listing_the_known_ones()
     {
         var r = Exec("learn", "--for", "docker", "-o", Path.Combine(_dir, "x.json"), "--", "/bin/true");

@@ -70,6 +70,9 @@ public sealed class OciExportException : PolicyException
 /// </remarks>
 public static class OciExporter
 {
+    /// <summary>ENOSYS (include/uapi/asm-generic/errno.h): what runc's stub returns.</summary>
+    private const int EnosysErrno = 38;
+
     /// <summary>Most OCI rules one policy rule may become when its 32-bit conditions are written as masks.</summary>
     public const int MaxAlternatives = PolicyLanguage.MaxAlternatives;
 
@@ -329,7 +332,7 @@ public static class OciExporter
                 else if (d.Kind == SeccompAction.UserNotif)
                     Problem(At(abi), $"the policy returns ENOSYS for {abi.Name} calls above {cutoff}, but {target} has no ENOSYS stub, so they would go to the supervisor",
                         $"remove `enosys-above {abi.Name} {cutoff}`");
-                else if (d != PolicyAction.Errno(38))
+                else if (d != PolicyAction.Errno(EnosysErrno))
                     Warn(At(abi), $"{target} has no ENOSYS stub (it installs libseccomp's filter as it is): {abi.Name} calls numbered above {cutoff} get the default {Text(d)} instead of errno(ENOSYS); they stay refused");
             }
             foreach (var (abi, _) in result)
