@@ -67,7 +67,7 @@ internal static class PolicyPrinter
     public static string RuleText(SyscallRule rule)
     {
         string item = rule.IsUnconditional ? rule.Syscall
-            : $"{rule.Syscall}({string.Join(" && ", rule.Conditions.OrderBy(c => c.Index).Select(c => Condition(rule.Syscall, c)))})";
+            : $"{rule.Syscall}({string.Join(" && ", rule.Conditions.OrderBy(c => c.Index).Select(c => Condition(rule.Syscall, c)).Distinct())})";
         return $"{ActionText(rule.Action)} {{ {item} }}";
     }
 
@@ -89,7 +89,8 @@ internal static class PolicyPrinter
                 throw new PolicyException($"syscall name '{r.Syscall}' cannot be written in the policy language.");
             // Rules whose conditions print alike are equivalent (x:32 == v and x & 0xffffffff == v), so only the one that
             // wins among them (the most restrictive, then the earlier) ever decides: keep it, in its place.
-            string key = r.Syscall + "(" + string.Join(" && ", r.Conditions.Select(c => Condition(r.Syscall, c)).Order(StringComparer.Ordinal)) + ")";
+            // (Conditions that print alike within one rule are one condition: an AND of equals.)
+            string key = r.Syscall + "(" + string.Join(" && ", r.Conditions.Select(c => Condition(r.Syscall, c)).Distinct().Order(StringComparer.Ordinal)) + ")";
             int same = keys.IndexOf(key);
             if (same < 0) { rules.Add(r); keys.Add(key); }
             else if (r.Action.Precedence < rules[same].Action.Precedence)
@@ -138,7 +139,7 @@ internal static class PolicyPrinter
         {
             if (g.Any(r => r.IsUnconditional)) yield return g.Key;
             var alts = g.Where(r => !r.IsUnconditional)
-                .Select(r => string.Join(" && ", r.Conditions.Select(c => (c.Index, Text: Condition(g.Key, c))).OrderBy(c => c.Index).ThenBy(c => c.Text, StringComparer.Ordinal).Select(c => c.Text)))
+                .Select(r => string.Join(" && ", r.Conditions.Select(c => (c.Index, Text: Condition(g.Key, c))).Distinct().OrderBy(c => c.Index).ThenBy(c => c.Text, StringComparer.Ordinal).Select(c => c.Text)))
                 .Distinct().Order(StringComparer.Ordinal).ToList();
             if (alts.Count > 1) alts = [.. alts.Select(a => a.Contains(" && ", StringComparison.Ordinal) ? $"({a})" : a)];
             if (alts.Count > 0) yield return $"{g.Key}({string.Join(" || ", alts)})";
