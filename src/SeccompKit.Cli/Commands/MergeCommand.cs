@@ -6,7 +6,6 @@ using SeccompKit.Cli.Io;
 using SeccompKit.Compiler;
 using SeccompKit.Policy;
 using SeccompKit.Policy.Language;
-using SeccompKit.Policy.Oci;
 
 namespace SeccompKit.Cli.Commands;
 
@@ -29,6 +28,7 @@ public static class MergeCommand
         var force = OutputFile.ForceOption();
         var defaultAction = new Option<string?>("--default-action") { Description = "Read every input as if this were its default action (errno(EPERM), kill-process, trap...): needed when their defaults differ" };
         var badArch = new Option<string?>("--bad-arch-action") { Description = "Read every input as if this were its action for other architectures (kill-thread is OCI's, kill-process the policy language's default)" };
+        var forRuntime = OciOutput.ForOption(" (for OCI output)");
         var reportJson = new Option<bool>("--report-json") { Description = "Print a JSON report (counts, verification, notes) to standard output; the profile then goes to -o FILE" };
         var policy = new PolicyOptions();
         var cmd = new Command("merge",
@@ -51,7 +51,7 @@ public static class MergeCommand
             "Exit status: 0 merged and verified, 2 bad command line, 3 an input cannot be read or the inputs cannot be merged\n" +
             "(the message says why), 4 the output cannot be written, 5 the merge failed verification (a bug in seccompkit;\n" +
             "nothing is written; examples are printed).")
-        { files, to, output, force, defaultAction, badArch, reportJson };
+        { files, to, output, force, defaultAction, badArch, forRuntime, reportJson };
         foreach (var o in policy.All) cmd.Add(o);
         cmd.SetAction(parse =>
         {
@@ -88,7 +88,9 @@ public static class MergeCommand
 
             var target = parse.GetValue(to);
             if (target == ConvertTarget.Auto) target = loaded.All(l => l.Format != PolicyFormat.Policy) ? ConvertTarget.Oci : ConvertTarget.Policy;
-            string text = target == ConvertTarget.Oci ? OciExporter.Export(merged.Policy) : PolicyLanguage.Print(merged.Policy);
+            string text = target == ConvertTarget.Oci
+                ? OciOutput.Export(merged.Policy, OciOutput.Target(parse.GetValue(forRuntime), console, "merge"), console, "merge", parse.GetValue(policy.Quiet)).Json
+                : PolicyLanguage.Print(merged.Policy);
             if (!text.EndsWith('\n')) text += "\n";
             // With --report-json and no -o, standard output holds the report only.
             if (!json || outPath is not null) destination.Write(console, text);

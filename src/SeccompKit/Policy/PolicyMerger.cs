@@ -176,7 +176,9 @@ public static class PolicyMerger
 
             var plans = inputs.SelectMany(p => p.SyscallNames).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
                 .Select(PlanFor).ToList();
-            var policy = new SeccompPolicy(_default, plans.SelectMany(p => p.Rules), arches, badArch, flags, listenerPath, listenerMetadata, enosys);
+            // Undeclared in every input stays undeclared, so that an OCI export still takes the runtime's own.
+            var policy = new SeccompPolicy(_default, plans.SelectMany(p => p.Rules), arches,
+                inputs.All(p => p.DeclaredBadArchAction is null) ? null : badArch, flags, listenerPath, listenerMetadata, enosys);
             foreach (var plan in plans) CheckEveryAbi(plan, policy);
             return new MergeResult(policy, inputs, names, [.. _notes]);
         }
