@@ -16,8 +16,9 @@
  *
  *   call NR          syscall(NR, 0, 0, 0, 0, 0, 0)         -> "ret R errno E"
  *   signals          SIGRTMIN+1 received so far            -> "signals N"
- *   storm N USEC     forks a sender that sends N SIGRTMIN+1 to the child, USEC microseconds apart
- *                                                          -> "storming" at once (the sender is reaped later)
+ *   storm N USEC [SIG TID]
+ *                    forks a sender that sends N SIGRTMIN+1 to the child, USEC microseconds apart (or N signal
+ *                    SIG to its thread TID with tgkill)    -> "storming" at once (the sender is reaped later)
  *   vfork USEC       vfork()s a child that writes "vforking" and sleeps USEC microseconds before it
  *                    exits; meanwhile this process waits in vfork (TASK_KILLABLE: no ptrace stop can
  *                    happen there)                         -> "vforking", then "vforked"
@@ -678,11 +679,16 @@ static int child_main(int argc, char **argv, int first_file, int stop)
 			snprintf(out, sizeof out, "signals %d\n", (int)received);
 			say(out);
 		} else if (sscanf(line, "storm %ld %ld", &a, &b) == 2) {
+			long signo = SIGRTMIN + 1, tid = 0;
+			sscanf(line, "storm %*d %*d %ld %ld", &signo, &tid);
 			pid_t target = getpid();
 			sender = fork();
 			if (sender == 0) {
 				for (long i = 0; i < a; i++) {
-					kill(target, SIGRTMIN + 1);
+					if (tid > 0)
+						syscall(SYS_tgkill, target, (pid_t)tid, (int)signo);
+					else
+						kill(target, (int)signo);
 					usleep((useconds_t)b);
 				}
 				_exit(0);

@@ -107,6 +107,15 @@ public sealed record FilterDumpOptions
     /// in such a call after all (it entered it between the look and the stop), it is still carried through.
     /// </summary>
     public bool AvoidRestartSyscall { get; init; }
+
+    /// <summary>
+    /// How long a thread carried through <c>restart_syscall</c> stays watched in the restarted call (default 20 ms). While
+    /// the dump is attached, a signal the process ignores (SIG_IGN, or SIGCHLD, SIGWINCH, SIGURG, SIGCONT without a
+    /// handler) is kept instead of dropped and can interrupt that sleep again; a watched thread is carried again, a
+    /// thread still asleep when the watch ends is left to the kernel, which detaches it without waking it. A longer watch
+    /// closes that last window for longer sleeps and makes the dump of a sleeping thread take as long.
+    /// </summary>
+    public TimeSpan RestartWatch { get; init; } = FilterDump.DefaultRestartWatch;
 }
 
 /// <summary>

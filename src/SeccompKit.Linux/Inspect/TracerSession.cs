@@ -25,11 +25,13 @@ internal sealed class TracerSession
     private readonly int _tid;
     private readonly TimeSpan _timeout;
     private readonly Architecture _abi;
+    private readonly TimeSpan _restartWatch;
 
-    private TracerSession(int tid, TimeSpan timeout, Architecture abi)
+    private TracerSession(int tid, TimeSpan timeout, TimeSpan restartWatch, Architecture abi)
     {
         _tid = tid;
         _timeout = timeout;
+        _restartWatch = restartWatch;
         _abi = abi;
     }
 
@@ -52,8 +54,8 @@ internal sealed class TracerSession
     /// Runs a whole session on the calling thread, which must be a thread of its own that ends afterwards.
     /// <paramref name="sinceCheck"/> runs from the last look at the thread (<see cref="DumpedThread.CheckToStop"/>).
     /// </summary>
-    internal static Result Run(int tid, TimeSpan timeout, Architecture abi, Stopwatch sinceCheck) =>
-        new TracerSession(tid, timeout, abi).Run(sinceCheck);
+    internal static Result Run(int tid, TimeSpan timeout, TimeSpan restartWatch, Architecture abi, Stopwatch sinceCheck) =>
+        new TracerSession(tid, timeout, restartWatch, abi).Run(sinceCheck);
 
     private Result Run(Stopwatch sinceCheck)
     {
@@ -64,7 +66,7 @@ internal sealed class TracerSession
         {
             if (Retry(() => ptrace(PTRACE_INTERRUPT, _tid, 0, 0)) < 0)
                 throw Failed("ptrace(PTRACE_INTERRUPT)", LastErrno(), _tid);
-            var stop = NextStop(first: true, sleepingEnds: false);
+            var stop = NextStop(sleepingEnds: false);
             var checkToStop = sinceCheck.Elapsed;
             if (stop.Kind == StopKind.Exited)
                 throw new ErrnoException("waitpid", Errno.ESRCH, $"process {_tid} exited before its filters could be read");
@@ -104,11 +106,17 @@ internal sealed class TracerSession
         leftAttached = false;
         switch (stop.Kind)
         {
-            case StopKind.Signal:
+            case StopKind.Signal when !Ignored(stop.Signal):
                 // A signal arrived before the interrupt was taken: the stop is its delivery. Handed back, it does to the
-                // thread what it would have done anyway, and the pending interrupt is dropped at detach.
+                // thread what it would have done anyway (a handler sees EINTR), and the pending interrupt is dropped at
+                // detach.
                 Detach(stop.Signal);
                 return (StopOutcome.SignalHandedBack, $"signal {stop.Signal} arrived first and was handed back on detach", null);
+            case StopKind.Signal:
+                // A signal the process ignores reached the thread only because it is traced (sig_ignored() keeps them
+                // for traced tasks; sent to an untraced thread it would have been dropped). It interrupted the call like
+                // the interrupt did: drop it (every later resume passes 0) and settle from the registers.
+                break;
             case StopKind.GroupStop:
                 Detach(0);
                 return (StopOutcome.AlreadyStopped, $"the thread is stopped by signal {stop.Signal} and stays stopped", null);
@@ -196,60 +204,100 @@ internal sealed class TracerSession
             return (StopOutcome.CallRestarted,
                 $"{name} returned -ERESTART_RESTARTBLOCK and {refused}; PTRACE_O_SUSPEND_SECCOMP failed ({errno}), so the thread repeats {name} instead (its timeout starts afresh)");
         }
+        string carried = $"{name} returned -ERESTART_RESTARTBLOCK and {refused}; ";
         Resume(PTRACE_SYSCALL, 0);
-        var next = NextStop(first: false, sleepingEnds: false);
-        switch (next.Kind)
-        {
-            case StopKind.SyscallEntry:
-                break;
-            case StopKind.Exited:
-                return (StopOutcome.RestartSyscallCarried, $"{name} returned -ERESTART_RESTARTBLOCK and {refused}; the thread exited before restart_syscall");
-            case StopKind.TimedOut:
-                // Still on its way back to user space after the whole timeout: not yet at the entry. Filters back on.
-                ClearOptionsOrLeave();
-                throw new SeccompException($"thread {_tid} did not reach restart_syscall within {_timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s; it was detached with its filters in force");
-            default:
-                // A signal (or a group stop) came first. Detaching hands it back and drops the suspension together: the
-                // handler runs filtered, and the sleep returns EINTR to it exactly as the signal alone would make it.
-                Detach(next.Kind == StopKind.Signal ? next.Signal : 0);
-                return (StopOutcome.RestartSyscallCarried,
-                    $"{name} returned -ERESTART_RESTARTBLOCK and {refused}; signal {next.Signal} arrived first and was handed back (it ends the sleep as it would have without the stop)");
-        }
-
-        var info = GetSyscallInfo();
         uint arch = compat ? AuditArchI386 : AuditArchX86_64;
-        if (info.op != PTRACE_SYSCALL_INFO_ENTRY || unchecked((int)info.nr_or_rval) != restartNr || info.arch != arch || info.instruction_pointer != ip)
+        bool insideRestart = false;
+        int dropped = 0;
+        Stop? known = null;
+        var watching = Stopwatch.StartNew();
+        while (true)
         {
-            // Cannot happen (the thread was pointed at its syscall instruction with restart_syscall's number); if it
-            // does, put the filters back before the call is checked: seccomp runs after this entry stop.
-            ClearOptionsOrLeave();
-            Detach(0);
-            return (StopOutcome.RestartSyscallCarried,
-                $"{name} returned -ERESTART_RESTARTBLOCK and {refused}; the next call was {unchecked((long)info.nr_or_rval).ToString(CultureInfo.InvariantCulture)} (arch 0x{info.arch:x8}), not restart_syscall, and was left to its filters");
-        }
-
-        Resume(PTRACE_SYSCALL, 0);
-        var after = NextStop(first: false, sleepingEnds: true);
-        switch (after.Kind)
-        {
-            case StopKind.SyscallExit:
-                Detach(0);
-                return (StopOutcome.RestartSyscallCarried, $"{name} returned -ERESTART_RESTARTBLOCK and {refused}; restart_syscall was run with the filters suspended for that call only, and returned before the detach");
-            case StopKind.Sleeping:
-                leftAttached = true;
-                return (StopOutcome.RestartSyscallCarried, $"{name} returned -ERESTART_RESTARTBLOCK and {refused}; restart_syscall was run with the filters suspended for that call only and sleeps on; the kernel detached the thread (filters back) without waking it");
-            case StopKind.TimedOut:
-                // Running inside the call for the whole timeout (starved of CPU). It is past the filter check (that
-                // happens right after the entry stop, without sleeping); ending the session detaches it.
-                leftAttached = true;
-                return (StopOutcome.RestartSyscallCarried, $"{name} returned -ERESTART_RESTARTBLOCK and {refused}; restart_syscall was run with the filters suspended for that call only; the thread was detached inside it");
-            case StopKind.Exited:
-                return (StopOutcome.RestartSyscallCarried, $"{name} returned -ERESTART_RESTARTBLOCK and {refused}; the thread exited inside restart_syscall");
-            default:
-                Detach(after.Kind == StopKind.Signal ? after.Signal : 0);
-                return (StopOutcome.RestartSyscallCarried, $"{name} returned -ERESTART_RESTARTBLOCK and {refused}; restart_syscall was run with the filters suspended for that call only");
+            // While attached, a signal the process ignores is queued rather than dropped (sig_ignored() keeps them for
+            // traced tasks) and can interrupt the restarted sleep; the loop below deals with it, but only while this
+            // session watches. So the restarted call is watched until it returns, for up to _restartWatch; a longer
+            // sleep is left once asleep (see docs/KERNEL-FINDINGS.md for the remaining window).
+            var next = known ?? NextStop(sleepingEnds: insideRestart, sleepingAfter: _restartWatch - watching.Elapsed);
+            known = null;
+            switch (next.Kind)
+            {
+                case StopKind.Signal when Ignored(next.Signal):
+                    // Kept only because the thread is traced: drop it and go on (a handler-less ignored signal would
+                    // otherwise leave the restart to the filters).
+                    dropped++;
+                    Resume(PTRACE_SYSCALL, 0);
+                    continue;
+                case StopKind.Signal or StopKind.GroupStop:
+                    // A signal came first. Detaching hands it back and drops the suspension together: a handler runs
+                    // filtered and sees EINTR, a stop signal stops the thread, exactly as the signal alone would have.
+                    Detach(next.Kind == StopKind.Signal ? next.Signal : 0);
+                    return (StopOutcome.RestartSyscallCarried, carried + $"signal {next.Signal} arrived first and was handed back (it ends the sleep as it would have without the stop)");
+                case StopKind.Interrupt:
+                    // The interrupt asked for was still pending (a signal's stop came first), or this is a late report of the
+                    // first stop. Ask the kernel which stop the thread is in now, if any, and go on from that one.
+                    if (Interop.Ptrace.GetSyscallInfo(_tid, out _) < 0) continue; // not in a stop: a late report
+                    var actual = QueryCurrentStop();
+                    if (actual.Kind != StopKind.Interrupt) { known = actual; continue; }
+                    Resume(PTRACE_SYSCALL, 0);
+                    continue;
+                case StopKind.Exited:
+                    return (StopOutcome.RestartSyscallCarried, carried + "the thread exited before restart_syscall returned");
+                case StopKind.TimedOut when !insideRestart:
+                    // Not at the entry after the whole timeout (starved of CPU, or frozen): put the filters back; the
+                    // thread is detached when this session's thread exits.
+                    ClearOptionsOrLeave();
+                    throw new SeccompException($"thread {_tid} did not reach restart_syscall within {_timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s; it was left with its filters in force");
+                case StopKind.TimedOut or StopKind.Sleeping:
+                    // Asleep (or running, starved of CPU) inside restart_syscall, past the filter check, which follows the
+                    // entry stop without any sleep: end the session; the kernel detaches it (filters back) without waking it.
+                    leftAttached = true;
+                    return (StopOutcome.RestartSyscallCarried, carried + "restart_syscall was run with the filters suspended for that call only and " +
+                        (next.Kind == StopKind.Sleeping
+                            ? $"still slept after {FilterDump.Seconds(watching.Elapsed)} s; the kernel detached the thread (filters back) without waking it"
+                            : "was detached inside it") + Dropped(dropped));
+                case StopKind.SyscallEntry:
+                {
+                    var info = GetSyscallInfo();
+                    if (unchecked((int)info.nr_or_rval) != restartNr || info.arch != arch || info.instruction_pointer != ip)
+                    {
+                        // Cannot happen (the thread was pointed at its syscall instruction with restart_syscall's number);
+                        // if it does, put the filters back before the call is checked: seccomp runs after this entry stop.
+                        ClearOptionsOrLeave();
+                        Detach(0);
+                        return (StopOutcome.RestartSyscallCarried, carried +
+                            $"the next call was {unchecked((long)info.nr_or_rval).ToString(CultureInfo.InvariantCulture)} (arch 0x{info.arch:x8}), not restart_syscall, and was left to its filters");
+                    }
+                    insideRestart = true;
+                    Resume(PTRACE_SYSCALL, 0);
+                    continue;
+                }
+                case StopKind.SyscallExit:
+                {
+                    var regs = GetRegs();
+                    if (Interruption.ErrorOf(regs.rax, compat) == Interruption.ERESTART_RESTARTBLOCK)
+                    {
+                        // Interrupted again (by a signal that arrived meanwhile): round again, through the signal's stop.
+                        insideRestart = false;
+                        Resume(PTRACE_SYSCALL, 0);
+                        continue;
+                    }
+                    Detach(0);
+                    return (StopOutcome.RestartSyscallCarried, carried + "restart_syscall was run with the filters suspended for that call only, and returned before the detach" + Dropped(dropped));
+                }
+                default:
+                    Detach(0);
+                    return (StopOutcome.RestartSyscallCarried, carried + "restart_syscall was run with the filters suspended for that call only");
+            }
         }
     }
+
+    private static string Dropped(int count) => count == 0 ? "" : $"; {count} signal{(count == 1 ? "" : "s")} the process ignores, kept only because the thread was traced, {(count == 1 ? "was" : "were")} dropped";
+
+    /// <summary>
+    /// True when the process ignores <paramref name="signal"/> (SIG_IGN, or no handler and an ignoring default). Such a
+    /// signal sent to an untraced thread is dropped when sent; to a traced one it is queued and interrupts its sleep.
+    /// </summary>
+    private bool Ignored(int signal) => ProcStatus.Read(_tid)?.Ignores(signal) ?? false;
 
     /// <summary>Clears the options (PT_SUSPEND_SECCOMP with them) while the thread is stopped; on failure it is detached by the caller or at thread exit.</summary>
     private void ClearOptionsOrLeave() => Retry(() => ptrace(PTRACE_SETOPTIONS, _tid, 0, 0));
@@ -309,7 +357,11 @@ internal sealed class TracerSession
 
     private user_regs_struct GetRegs()
     {
-        if (Interop.Ptrace.GetRegs(_tid, out var regs) < 0) throw Failed("ptrace(PTRACE_GETREGSET)", LastErrno(), _tid);
+        if (Interop.Ptrace.GetRegs(_tid, out var regs, out int length) < 0) throw Failed("ptrace(PTRACE_GETREGSET)", LastErrno(), _tid);
+        // The kernel gives a thread running 32-bit code the i386 register set (68 bytes); FilterDump refuses 32-bit
+        // programs before touching them, so only a 64-bit program that switched to 32-bit code gets here.
+        if (length != Marshal.SizeOf<user_regs_struct>())
+            throw new SeccompException($"thread {_tid} runs 32-bit code ({length}-byte register set), whose stop seccompkit cannot check; it was let go as it was");
         return regs;
     }
 
@@ -346,14 +398,12 @@ internal sealed class TracerSession
 
     /// <summary>
     /// Waits for the thread's next ptrace stop (or its end) and says what it is. With <paramref name="sleepingEnds"/>,
-    /// a thread seen asleep (S or D) ends the wait too: resumed from a syscall-entry stop, it can only sleep inside the
-    /// call, past its filter check. Gives <see cref="StopKind.TimedOut"/> after the stop timeout.
+    /// a thread seen asleep (S or D) once <paramref name="sleepingAfter"/> has passed ends the wait too: resumed from a
+    /// syscall-entry stop, it can only sleep inside the call, past its filter check. Gives
+    /// <see cref="StopKind.TimedOut"/> after the stop timeout.
     /// </summary>
-    private Stop NextStop(bool first, bool sleepingEnds)
+    private Stop NextStop(bool sleepingEnds, TimeSpan sleepingAfter = default)
     {
-        // After a resume, a PTRACE_INTERRUPT stop can only be the report of the first stop, posted late (ptrace_stop
-        // shows state 't' before it notifies): skip it.
-        bool skipInterrupt = !first;
         var clock = Stopwatch.StartNew();
         for (int attempt = 0; ; attempt++)
         {
@@ -361,12 +411,7 @@ internal sealed class TracerSession
             if (r == _tid)
             {
                 if (WIFEXITED(status) || WIFSIGNALED(status)) return new Stop(StopKind.Exited);
-                if (WIFSTOPPED(status))
-                {
-                    var decoded = Decode(status);
-                    if (skipInterrupt && decoded.Kind == StopKind.Interrupt) continue;
-                    return decoded;
-                }
+                if (WIFSTOPPED(status)) return Decode(status);
                 continue; // a continued report (WIFCONTINUED) or the like: keep waiting for the stop
             }
             if (r < 0)
@@ -384,11 +429,11 @@ internal sealed class TracerSession
             {
                 // The report may simply not have been posted yet when waitpid looked: take it if it is there now.
                 int r2 = waitpid(_tid, out int late, __WALL | WNOHANG);
-                if (r2 == _tid && WIFSTOPPED(late) && !(skipInterrupt && Decode(late).Kind == StopKind.Interrupt)) return Decode(late);
+                if (r2 == _tid && WIFSTOPPED(late)) return Decode(late);
                 if (r2 == _tid) continue;
                 return QueryCurrentStop();
             }
-            if (sleepingEnds && now.State is 'S' or 'D') return new Stop(StopKind.Sleeping);
+            if (sleepingEnds && now.State is 'S' or 'D' && clock.Elapsed >= sleepingAfter) return new Stop(StopKind.Sleeping);
             if (r < 0) throw new ErrnoException("waitpid", Errno.ECHILD, $"process {_tid} is traced by this thread but cannot be waited for; is another part of this program waiting for it?");
             if (clock.Elapsed > _timeout) return new Stop(StopKind.TimedOut);
             // A stop usually takes microseconds: yield a few times before sleeping.

@@ -163,19 +163,26 @@ internal static partial class Ptrace
         return r;
     }
 
-    /// <summary>PTRACE_GETREGSET NT_PRSTATUS of a stopped tracee; -1 with errno set on failure.</summary>
-    internal static long GetRegs(int tid, out user_regs_struct regs)
+    /// <summary>
+    /// PTRACE_GETREGSET NT_PRSTATUS of a stopped tracee; -1 with errno set on failure. <paramref name="length"/> is the
+    /// size the kernel filled: 216 for a thread in 64-bit mode, 68 (the i386 <c>struct user_regs_struct</c>, which
+    /// <paramref name="regs"/> does not describe) for one running 32-bit code.
+    /// </summary>
+    internal static long GetRegs(int tid, out user_regs_struct regs, out int length)
     {
         user_regs_struct r = default;
         long result;
+        nuint filled;
         unsafe
         {
             // SAFETY: `r` and `iov` are locals that outlive the call; the kernel writes at most iov_len bytes
             // (sizeof(struct user_regs_struct), 216) to iov_base and updates iov_len.
             var iov = new iovec { iov_base = (nint)(&r), iov_len = (nuint)sizeof(user_regs_struct) };
             result = ptrace(PTRACE_GETREGSET, tid, NT_PRSTATUS, (nint)(&iov));
+            filled = iov.iov_len;
         }
         regs = r;
+        length = (int)filled;
         return result;
     }
 

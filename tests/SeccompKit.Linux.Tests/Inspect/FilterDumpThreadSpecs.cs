@@ -204,6 +204,38 @@ public sealed class FilterDumpThreadSpecs(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A signal the process ignores (SIGWINCH and SIGCHLD by default) is dropped when sent to an untraced thread, but kept
+    /// for a traced one (<c>sig_ignored()</c>), where it interrupts a sleep like PTRACE_INTERRUPT does: handed back it
+    /// would be ignored and the call would go on through restart_syscall, refused here with KILL_PROCESS. A storm of them
+    /// at a thread alternating short work with 1 ms sleeps, during 100 dumps that each read it (asleep or caught
+    /// entering its sleep): each must be dropped, the sleep carried again, and every sleep end in its timeout.
+    /// </summary>
+    [Theory]
+    [InlineData(28)] // SIGWINCH
+    [InlineData(17)] // SIGCHLD
+    public void Ignored_signals_kept_because_the_thread_is_traced_are_dropped_and_never_make_it_restart_under_its_filters(int signal)
+    {
+        using var held = HeldProcess.Start([KnownFilters.RefusingRestartSyscall(KillProcess)]);
+        int tid = held.Loop("clock_nanosleep", 3000, spinMicroseconds: 30, ms: 1);
+        Assert.Equal("storming", held.Ask(FormattableString.Invariant($"storm 200000 10 {signal} {tid}")));
+
+        var outcomes = new Dictionary<StopOutcome, int>();
+        int withDropped = 0;
+        for (int i = 0; i < 100; i++)
+        {
+            var dump = FilterDump.ReadInstructions(tid, new FilterDumpOptions());
+            outcomes[dump.Thread!.Outcome] = outcomes.GetValueOrDefault(dump.Thread.Outcome) + 1;
+            if (dump.Thread.Detail.Contains("dropped", StringComparison.Ordinal)) withDropped++;
+        }
+
+        var (n, bad, took) = held.Looped();
+        output.WriteLine($"signal {signal}: {string.Join(", ", outcomes.Select(kv => $"{kv.Key} {kv.Value}"))}; {withDropped} dumps dropped ignored signals; {n} sleeps, {bad} not ending in their timeout, {took} ms");
+        Assert.Equal(0, bad);
+        Assert.True(withDropped > 0, "no dump met an ignored signal: the storm did not test anything");
+        Assert.Equal(0, held.Exit(0));
+    }
+
+    /// <summary>
     /// The race between the look and the stop: a thread that spins a few microseconds (seen running, so chosen) and
     /// then sleeps again is often caught just inside its next call. Every dump must leave it unharmed: its filter
     /// kills the process on restart_syscall, and every one of its calls must end in its timeout.

@@ -221,7 +221,8 @@ public sealed class InterruptionKernelSpecs(ITestOutputHelper output)
 
     internal static user_regs_struct Regs(int tid)
     {
-        Assert.True(GetRegs(tid, out var regs) == 0, $"PTRACE_GETREGSET failed: errno {Marshal.GetLastPInvokeError()}");
+        Assert.True(GetRegs(tid, out var regs, out int length) == 0, $"PTRACE_GETREGSET failed: errno {Marshal.GetLastPInvokeError()}");
+        Assert.Equal(Marshal.SizeOf<user_regs_struct>(), length);
         return regs;
     }
 
