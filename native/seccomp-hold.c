@@ -27,11 +27,11 @@
  *                    starts a thread that (after installing FILE on itself only, if given) writes "blocking TID",
  *                    blocks in the system call KIND (table below; MS is its timeout in milliseconds where it
  *                    has one) and, when the call returns, writes "returned R errno E ms T" (T = milliseconds
- *                    spent in the call). The main thread answers nothing and goes on reading commands, blocked
- *                    in read(2) on its stdin pipe. One blocked thread at a time.
- *   wake             ends the wait of the blocked thread the way its KIND is meant to end (a byte written to
- *                    the pipe or socket it waits on, FUTEX_WAKE, a signal, a lock released...) -> no answer of
- *                    its own; the blocked thread then writes its "returned" line
+ *                    spent in the call) followed by " tid TID". The main thread answers nothing and goes on reading
+ *                    commands, blocked in read(2) on its stdin pipe. Up to 4 blocked (or looping) threads.
+ *   wake [TID]       ends the wait of the last blocked thread started (or of thread TID) the way its KIND is meant
+ *                    to end (a byte written to the pipe or socket it waits on, FUTEX_WAKE, a signal, a lock
+ *                    released...) -> no answer of its own; the blocked thread then writes its "returned" line
  *   loop KIND N SPIN MS
  *                    starts a thread that writes "looping TID", then N times busy-waits SPIN microseconds (no
  *                    system call) and makes the call KIND with a timeout of MS milliseconds (KIND: nanosleep,
@@ -166,7 +166,7 @@ static int read_line(char *buf, size_t size)
 
 /* ---- block / wake / loop: a second thread blocked in a chosen system call ---- */
 
-static struct blocker {
+struct blocker {
 	char kind[32];
 	char filter[256];
 	long ms, n, spin;
@@ -183,7 +183,15 @@ static struct blocker {
 	int futex_word;
 	int notify_fd;		/* notify, notify_killable: the listener, set by the blocker */
 	unsigned long long notif_id;	/* notify_killable: the notification received at once */
-} blk = { .notify_fd = -1 };
+};
+
+/* Up to MAX_BLOCKERS blocked threads; `blk` is the one the current thread works on: a blocker thread its own, the
+ * main thread the one it starts or wakes. */
+#define MAX_BLOCKERS 4
+static struct blocker blockers[MAX_BLOCKERS];
+static int nblockers;
+static __thread struct blocker *me;
+#define blk (*me)
 
 static volatile sig_atomic_t usr1;
 
@@ -486,7 +494,7 @@ static int install_notify(int killable)
 
 static void *block_main(void *arg)
 {
-	(void)arg;
+	me = arg;
 	char line[160];
 	if (blk.filter[0])
 		install(blk.filter);
@@ -504,7 +512,7 @@ static void *block_main(void *arg)
 		errno = 0;
 		long r = call(blk.kind, blk.ms);
 		int e = r == -1 ? errno : 0;
-		snprintf(line, sizeof line, "returned %ld errno %d ms %ld\n", r, e, elapsed_ms(&t0));
+		snprintf(line, sizeof line, "returned %ld errno %d ms %ld tid %d\n", r, e, elapsed_ms(&t0), (int)blk.tid);
 		say(line);
 		return NULL;
 	}
@@ -537,7 +545,7 @@ static void start_blocker(void)
 		return;
 	}
 	blk.notify_fd = -2; /* -2: not installed yet; -1: installing failed */
-	pthread_create(&t, NULL, block_main, NULL);
+	pthread_create(&t, NULL, block_main, me);
 	pthread_detach(t);
 	if (!strncmp(blk.kind, "notify", 6)) {
 		/* Receive the notification at once, without answering (with WAIT_KILLABLE_RECV the wait becomes killable). */
@@ -706,18 +714,35 @@ static int child_main(int argc, char **argv, int first_file, int stop)
 			if (v > 0)
 				waitpid(v, NULL, 0);
 			say(v > 0 ? "vforked\n" : "vfork failed\n");
+		} else if ((!strncmp(line, "block ", 6) || !strncmp(line, "loop ", 5)) && nblockers == MAX_BLOCKERS) {
+			say("block failed: too many blocked threads\n");
 		} else if (strncmp(line, "block ", 6) == 0) {
-			blk.filter[0] = 0;
-			blk.n = 0;
-			if (sscanf(line, "block %31s %ld %255s", blk.kind, &blk.ms, blk.filter) >= 2)
+			me = &blockers[nblockers];
+			memset(me, 0, sizeof *me);
+			if (sscanf(line, "block %31s %ld %255s", blk.kind, &blk.ms, blk.filter) >= 2) {
+				nblockers++;
 				start_blocker();
-			else
+			} else {
 				say("usage: block KIND MS [FILE]\n");
-		} else if (sscanf(line, "loop %31s %ld %ld %ld", blk.kind, &blk.n, &blk.spin, &blk.ms) == 4) {
-			blk.filter[0] = 0;
-			start_blocker();
-		} else if (strcmp(line, "wake") == 0) {
-			wake();
+			}
+		} else if (strncmp(line, "loop ", 5) == 0) {
+			me = &blockers[nblockers];
+			memset(me, 0, sizeof *me);
+			if (sscanf(line, "loop %31s %ld %ld %ld", blk.kind, &blk.n, &blk.spin, &blk.ms) == 4) {
+				nblockers++;
+				start_blocker();
+			} else {
+				say("usage: loop KIND N SPIN MS\n");
+			}
+		} else if (strcmp(line, "wake") == 0 || sscanf(line, "wake %ld", &a) == 1) {
+			/* The last blocked thread started, or thread a. */
+			me = nblockers > 0 ? &blockers[nblockers - 1] : NULL;
+			if (strcmp(line, "wake") != 0)
+				for (int i = 0; i < nblockers; i++)
+					if (blockers[i].tid == (pid_t)a)
+						me = &blockers[i];
+			if (me)
+				wake();
 		} else if (sscanf(line, "exit %ld", &a) == 1) {
 			_exit((int)a);
 		} else {

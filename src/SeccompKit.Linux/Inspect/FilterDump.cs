@@ -28,8 +28,13 @@ namespace SeccompKit.Linux.Inspect;
 /// with SeccompKit's interpreter and, if they do not allow it, the thread is carried through that one call with its
 /// filters suspended (PTRACE_O_SUSPEND_SECCOMP, never while user code runs); an EINTR from a call that did nothing
 /// is turned back into a restart. The result (<see cref="FilterDumpResult.Thread"/>) says which thread was read, what
-/// it was doing and how it was let go. A signal that arrives meanwhile is handed back, and a stopped process stays
-/// stopped.
+/// it was doing and how it was let go. A signal that arrives meanwhile is handed back, unless the process ignores it:
+/// a traced thread receives even those (<c>sig_ignored()</c>), so they are dropped, as they would have been. For the
+/// same reason the thread group leader, which signals sent to the process are checked against, is stopped only when no
+/// other thread will do while a sibling sleeps in a call a signal would disturb. A stopped process stays stopped.
+/// One window remains (docs/KERNEL-FINDINGS.md): a signal the process ignores, sent to a thread carried through
+/// <c>restart_syscall</c> in the fraction of a millisecond between the end of <see cref="FilterDumpOptions.RestartWatch"/>
+/// and the detach.
 /// </para>
 /// <para>
 /// Each ptrace session runs on a thread of its own, because a tracer is a thread: every request must come from the
@@ -136,7 +141,8 @@ public static class FilterDump
                 })], TimeSpan.Zero);
 
             var sameStack = threads.Where(t => t.SeccompFilters == reference.SeccompFilters).ToArray();
-            var chosen = sameStack.Where(t => Acceptable(t, options)).OrderBy(t => Rank(t, pid)).FirstOrDefault();
+            bool siblingsAtRisk = all.Any(t => t.Tid != status.Tgid && AtRisk(t));
+            var chosen = sameStack.Where(t => Acceptable(t, options)).OrderBy(t => Rank(t, status.Tgid, siblingsAtRisk)).FirstOrDefault();
             if (chosen is null)
             {
                 if (clock.Elapsed >= options.SafeThreadWait)
@@ -189,9 +195,13 @@ public static class FilterDump
     /// <summary>
     /// Lower is better: a thread asleep in a call the kernel makes again (it is unlikely to move before the stop), a
     /// stopped or otherwise blocked thread, a running one, one that needs <c>restart_syscall</c> carried, then one that
-    /// stops only when its call ends. Untraced before traced (seizing a traced thread fails), the asked id first.
+    /// stops only when its call ends. Untraced before traced (seizing a traced thread fails). The thread group leader
+    /// comes last while another thread sleeps in a call an interruption would disturb: a signal sent to the process is
+    /// checked against the leader, and while the leader is traced even one the process ignores is not dropped but
+    /// queued, and wakes another thread (complete_signal) whose call then fails or restarts through restart_syscall
+    /// (measured: <c>FilterDumpThreadSpecs</c>). Stopping any other thread leaves such signals dropped.
     /// </summary>
-    private static (int, int, int, int) Rank(ThreadActivity t, int pid)
+    private static (int, int, int, int) Rank(ThreadActivity t, int tgid, bool siblingsAtRisk)
     {
         int kind = t.Forecast switch
         {
@@ -201,8 +211,12 @@ public static class FilterDump
             InterruptionForecast.RestartSyscall => 3,
             _ => 4,
         };
-        return (t.TracerPid == 0 ? 0 : 1, kind, t.Tid == pid ? 0 : 1, t.Tid);
+        return (t.TracerPid == 0 ? 0 : 1, t.Tid == tgid && siblingsAtRisk ? 1 : 0, kind, t.Tid);
     }
+
+    /// <summary>True for a thread whose interruptible sleep a signal would disturb (it fails, restarts through restart_syscall, or is not known).</summary>
+    private static bool AtRisk(ThreadActivity t) =>
+        t.Forecast is not (InterruptionForecast.Transparent or InterruptionForecast.SlowToStop or InterruptionForecast.Exited);
 
     /// <summary>
     /// PTRACE_SECCOMP_GET_FILTER needs CAP_SYS_ADMIN and an unconfined caller. Checked before anything is done to the

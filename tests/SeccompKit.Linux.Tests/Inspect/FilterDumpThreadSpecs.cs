@@ -157,26 +157,31 @@ public sealed class FilterDumpThreadSpecs(ITestOutputHelper output)
     [Fact]
     public void A_process_with_a_sleeping_thread_and_a_harmless_one_is_read_through_the_harmless_one()
     {
-        // The main thread of the held process sleeps in read(2) on its stdin pipe: a call the kernel makes again.
+        // The main thread of the held process sleeps in read(2) on its stdin pipe, and so does a second thread on
+        // another pipe: calls the kernel makes again. The second is read (not the leader: see the test above).
         var filter = KnownFilters.RefusingRestartSyscall(KillProcess);
         using var held = HeldProcess.Start([filter]);
+        int reader = held.Block("read_pipe", 0);
+        held.WaitUntilBlocked(reader, 0);
         int sleeper = held.Block("nanosleep", TimedMs);
         held.WaitUntilBlocked(sleeper, 35);
         held.WaitUntilBlocked(held.Pid, 0);
 
-        var dump = FilterDump.ReadInstructions(held.Pid, new FilterDumpOptions { AvoidRestartSyscall = true });
+        var dump = FilterDump.ReadInstructions(held.Pid, new FilterDumpOptions());
 
         var thread = dump.Thread!;
         output.WriteLine($"read {thread.Before} ({thread.Before.Doing}): {thread.Outcome}, {thread.Detail}");
-        Assert.Equal(held.Pid, thread.Before.Tid);
+        Assert.Equal(reader, thread.Before.Tid);
         Assert.Equal(InterruptionForecast.Transparent, thread.Before.Forecast);
         Assert.Equal(StopOutcome.CallRestarted, thread.Outcome);
         Assert.Contains("read returned -ERESTARTSYS", thread.Detail);
         Assert.Equal([filter], dump.Filters.Select(f => f.ToArray()));
         Assert.Empty(dump.ThreadsWithOtherFilterCounts);
-        var (ret, errno, took) = held.Returned();
-        Assert.Equal((0L, 0), (ret, errno));
+        var (ret, errno, took, tid) = held.ReturnedWithTid();
+        Assert.Equal((sleeper, 0L, 0), (tid, ret, errno));
         Assert.InRange(took, TimedMs - 5, TimedMs + 150);
+        held.Wake(reader);
+        Assert.Equal(reader, held.ReturnedWithTid().Tid);
         Assert.Equal(5, held.Exit(5));
     }
 
@@ -232,6 +237,45 @@ public sealed class FilterDumpThreadSpecs(ITestOutputHelper output)
         output.WriteLine($"signal {signal}: {string.Join(", ", outcomes.Select(kv => $"{kv.Key} {kv.Value}"))}; {withDropped} dumps dropped ignored signals; {n} sleeps, {bad} not ending in their timeout, {took} ms");
         Assert.Equal(0, bad);
         Assert.True(withDropped > 0, "no dump met an ignored signal: the storm did not test anything");
+        Assert.Equal(0, held.Exit(0));
+    }
+
+    /// <summary>
+    /// A signal sent to the process (kill) is checked against the thread group leader: while the leader is traced, one
+    /// the process ignores is queued instead of dropped, and wakes another thread (complete_signal picks one that wants
+    /// it) — here one asleep in clock_nanosleep under a filter that kills on restart_syscall. So a dump does not stop
+    /// the leader while another thread could read it; with only the leader and the sleeper, the sleeper is carried.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Ignored_signals_sent_to_the_process_during_dumps_do_not_reach_a_sleeping_sibling(bool withHarmlessSibling)
+    {
+        using var held = HeldProcess.Start([KnownFilters.RefusingRestartSyscall(KillProcess)]);
+        int reader = withHarmlessSibling ? held.Block("read_pipe", 0) : 0;
+        if (withHarmlessSibling) held.WaitUntilBlocked(reader, 0);
+        int sleeper = held.Block("clock_nanosleep", 2500);
+        held.WaitUntilBlocked(sleeper, 230);
+        Assert.Equal("storming", held.Ask("storm 200000 10 28")); // SIGWINCH to the process, every 10 µs
+
+        var read = new Dictionary<int, int>();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < 100 && clock.Elapsed < TimeSpan.FromSeconds(2); i++)
+        {
+            var dump = FilterDump.ReadInstructions(held.Pid, new FilterDumpOptions());
+            read[dump.Thread!.Before.Tid] = read.GetValueOrDefault(dump.Thread.Before.Tid) + 1;
+        }
+
+        output.WriteLine($"threads read: {string.Join(", ", read.Select(kv => $"{kv.Key}{(kv.Key == held.Pid ? " (leader)" : kv.Key == sleeper ? " (sleeper)" : " (reader)")} x{kv.Value}"))}");
+        Assert.Equal(withHarmlessSibling ? reader : sleeper, Assert.Single(read).Key);
+        var (ret, errno, took, tid) = held.ReturnedWithTid();
+        Assert.Equal((sleeper, 0L, 0), (tid, ret, errno));
+        Assert.InRange(took, 2495, 2800);
+        if (withHarmlessSibling)
+        {
+            held.Wake(reader);
+            Assert.Equal((1L, reader), (held.ReturnedWithTid() is var r ? (r.Return, r.Tid) : default));
+        }
         Assert.Equal(0, held.Exit(0));
     }
 

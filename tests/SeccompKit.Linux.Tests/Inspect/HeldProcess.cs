@@ -151,16 +151,26 @@ public sealed class HeldProcess : IDisposable
         return int.Parse(answer["looping ".Length..], CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Ends the blocked thread's wait the normal way for its kind (<c>wake</c>).</summary>
+    /// <summary>Ends the wait of the last blocked thread started the normal way for its kind (<c>wake</c>).</summary>
     public void Wake() => Send("wake");
 
-    /// <summary>Reads the blocked thread's <c>returned R errno E ms T</c> line.</summary>
+    /// <summary>Ends the wait of blocked thread <paramref name="tid"/> (<c>wake TID</c>).</summary>
+    public void Wake(int tid) => Send(FormattableString.Invariant($"wake {tid}"));
+
+    /// <summary>Reads a blocked thread's <c>returned R errno E ms T tid TID</c> line.</summary>
     public (long Return, int Errno, long Milliseconds) Returned()
+    {
+        var (ret, errno, ms, _) = ReturnedWithTid();
+        return (ret, errno, ms);
+    }
+
+    /// <summary>Reads a blocked thread's <c>returned R errno E ms T tid TID</c> line, with the thread's id.</summary>
+    public (long Return, int Errno, long Milliseconds, int Tid) ReturnedWithTid()
     {
         var answer = ReadLine("returned");
         var p = answer.Split(' ');
-        if (p.Length != 6 || p[0] != "returned") throw new InvalidOperationException($"expected 'returned R errno E ms T', got '{answer}'");
-        return (long.Parse(p[1], CultureInfo.InvariantCulture), int.Parse(p[3], CultureInfo.InvariantCulture), long.Parse(p[5], CultureInfo.InvariantCulture));
+        if (p.Length != 8 || p[0] != "returned") throw new InvalidOperationException($"expected 'returned R errno E ms T tid TID', got '{answer}'");
+        return (long.Parse(p[1], CultureInfo.InvariantCulture), int.Parse(p[3], CultureInfo.InvariantCulture), long.Parse(p[5], CultureInfo.InvariantCulture), int.Parse(p[7], CultureInfo.InvariantCulture));
     }
 
     /// <summary>Reads the looping thread's <c>looped N bad B ms T</c> line.</summary>
