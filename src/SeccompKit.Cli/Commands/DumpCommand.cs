@@ -41,10 +41,11 @@ public static class DumpCommand
             "(PTRACE_O_SUSPEND_SECCOMP; no code of the program runs unfiltered). If no thread can be stopped\n" +
             "unnoticed, dump waits up to --wait seconds for one, then refuses without having touched the process\n" +
             "(exit 75), naming each thread, its call and why. What the stop actually interrupted is checked from\n" +
-            "the thread's registers and dealt with the same way. Signals that arrive meanwhile are handed back, and\n" +
-            "a stopped process stays stopped. Notes on stderr say which thread was read when it matters, and warn\n" +
-            "when threads have different numbers of filters (filters installed without TSYNC): pass a thread id\n" +
-            "to read that thread's own.\n\n" +
+            "the thread's registers and dealt with the same way. Signals that arrive meanwhile are handed back\n" +
+            "(those the process ignores are dropped, as they would have been), and a stopped process stays\n" +
+            "stopped. Notes on stderr say which thread was read when it matters, and warn when threads have\n" +
+            "different numbers of filters (filters installed without TSYNC): pass a thread id to read that\n" +
+            "thread's own.\n\n" +
             "Text output: 'filter N of M (newest first): L instructions', then the listing. JSON fields: pid,\n" +
             "mode (disabled, strict, filter), filterCount, filters[] { index (0 = newest), length,\n" +
             "instructions[] { code, jt, jf, k } }, thread { tid, name, state, was, forecast, outcome, detail }\n" +

@@ -169,7 +169,8 @@ internal static class ThreadActivityReader
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
-    private static string? ReadLink(string path)
+    /// <summary>The target of a symbolic link in /proc, or null when it cannot be read.</summary>
+    internal static string? ReadLink(string path)
     {
         try { return new FileInfo(path).LinkTarget; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }

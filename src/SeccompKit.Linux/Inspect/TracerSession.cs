@@ -155,7 +155,7 @@ internal sealed class TracerSession
             case Interruption.EINTR:
             {
                 var file = Interruption.NeedsFileKind(name)
-                    ? Interruption.KindOfLink(ReadLink($"/proc/{_tid.ToString(CultureInfo.InvariantCulture)}/fd/{(compat ? regs.rbx : regs.rdi).ToString(CultureInfo.InvariantCulture)}"))
+                    ? Interruption.KindOfLink(ThreadActivityReader.ReadLink($"/proc/{_tid.ToString(CultureInfo.InvariantCulture)}/fd/{(compat ? regs.rbx : regs.rdi).ToString(CultureInfo.InvariantCulture)}"))
                     : FileKind.None;
                 if (!Interruption.IsRestartableAfterEintr(name, file))
                 {
@@ -474,12 +474,6 @@ internal sealed class TracerSession
         Interruption.ERESTART_RESTARTBLOCK => "-ERESTART_RESTARTBLOCK",
         _ => error.ToString(CultureInfo.InvariantCulture),
     };
-
-    private static string? ReadLink(string path)
-    {
-        try { return new FileInfo(path).LinkTarget; }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-    }
 
     /// <summary>Calls <paramref name="call"/> again while it fails with EINTR.</summary>
     internal static long Retry(Func<long> call)
