@@ -196,7 +196,7 @@ public sealed class DumpSpecs
         Assert.Equal(0, held.Status().TracerPid);
         var (ret, errno, took) = held.Returned();
         Assert.Equal((0L, 0), (ret, errno));
-        Assert.InRange(took, 1495, 1700);
+        Assert.InRange(took, 1495, 1850);
         Assert.Equal(0, held.Exit(0));
     }
 
@@ -236,7 +236,7 @@ public sealed class DumpSpecs
         Assert.Equal(1, doc.RootElement.GetProperty("filterCount").GetInt32());
         var (ret, errno, took) = held.Returned();
         Assert.Equal((0L, 0), (ret, errno));
-        Assert.InRange(took, 995, 1200);
+        Assert.InRange(took, 995, 1350);
         Assert.Equal(0, held.Exit(0));
     }
 

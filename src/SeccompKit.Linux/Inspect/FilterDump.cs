@@ -152,11 +152,10 @@ public static class FilterDump
                 continue;
             }
 
-            var sinceCheck = Stopwatch.StartNew();
             TracerSession.Result session;
             try
             {
-                session = OnTracerThread(() => TracerSession.Run(chosen.Tid, options.StopTimeout, options.RestartWatch, abi, sinceCheck));
+                session = OnTracerThread(() => TracerSession.Run(chosen.Tid, options.StopTimeout, options.RestartWatch, abi, chosen.ReadAt));
             }
             catch (ErrnoException e) when (e.Errno == Errno.ESRCH && !oneThread && chosen.Tid != pid && ProcStatus.Read(pid) is not null)
             {

@@ -28,6 +28,9 @@ public sealed record ThreadActivity(int Tid, string Name, char State, string? Sy
     /// <summary>The process tracing it, 0 when none (<c>TracerPid:</c>).</summary>
     public int TracerPid { get; init; }
 
+    /// <summary>When it was read (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>), for <see cref="DumpedThread.CheckToStop"/>.</summary>
+    internal long ReadAt { get; init; }
+
     /// <summary>A short description: "sleeping in read", "running", "stopped".</summary>
     public string Doing => State switch
     {
@@ -86,6 +89,7 @@ internal static class ThreadActivityReader
     internal static ThreadActivity? Read(int pid, int tid, Architecture abi)
     {
         string task = $"/proc/{Invariant(pid)}/task/{Invariant(tid)}";
+        long readAt = System.Diagnostics.Stopwatch.GetTimestamp();
         var status = ProcStatus.Read(tid);
         if (status is null || status.Tgid != pid) return null;
         string? syscallLine;
@@ -124,6 +128,7 @@ internal static class ThreadActivityReader
             SeccompFilters = status.SeccompFilters,
             SeccompMode = status.Seccomp,
             TracerPid = status.TracerPid,
+            ReadAt = readAt,
         };
     }
 

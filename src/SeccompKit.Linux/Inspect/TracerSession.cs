@@ -52,12 +52,13 @@ internal sealed class TracerSession
 
     /// <summary>
     /// Runs a whole session on the calling thread, which must be a thread of its own that ends afterwards.
-    /// <paramref name="sinceCheck"/> runs from the last look at the thread (<see cref="DumpedThread.CheckToStop"/>).
+    /// <paramref name="checkedAt"/> is when the thread was last looked at (a <see cref="Stopwatch.GetTimestamp"/>), for
+    /// <see cref="DumpedThread.CheckToStop"/>.
     /// </summary>
-    internal static Result Run(int tid, TimeSpan timeout, TimeSpan restartWatch, Architecture abi, Stopwatch sinceCheck) =>
-        new TracerSession(tid, timeout, restartWatch, abi).Run(sinceCheck);
+    internal static Result Run(int tid, TimeSpan timeout, TimeSpan restartWatch, Architecture abi, long checkedAt) =>
+        new TracerSession(tid, timeout, restartWatch, abi).Run(checkedAt);
 
-    private Result Run(Stopwatch sinceCheck)
+    private Result Run(long checkedAt)
     {
         if (Retry(() => ptrace(PTRACE_SEIZE, _tid, 0, 0)) < 0)
             throw SeizeFailed(_tid, LastErrno());
@@ -67,7 +68,7 @@ internal sealed class TracerSession
             if (Retry(() => ptrace(PTRACE_INTERRUPT, _tid, 0, 0)) < 0)
                 throw Failed("ptrace(PTRACE_INTERRUPT)", LastErrno(), _tid);
             var stop = NextStop(sleepingEnds: false);
-            var checkToStop = sinceCheck.Elapsed;
+            var checkToStop = Stopwatch.GetElapsedTime(checkedAt);
             if (stop.Kind == StopKind.Exited)
                 throw new ErrnoException("waitpid", Errno.ESRCH, $"process {_tid} exited before its filters could be read");
             if (stop.Kind == StopKind.TimedOut)
@@ -191,18 +192,20 @@ internal sealed class TracerSession
         string refused = verdict == uint.MaxValue
             ? "its filters could not be checked"
             : $"its filters give restart_syscall {new SeccompResult(verdict)}";
-        if (Retry(() => ptrace(PTRACE_SETOPTIONS, _tid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)) < 0)
+        // Checking the restart_syscall entry needs PTRACE_GET_SYSCALL_INFO (5.3); suspending the filters needs what
+        // PTRACE_SECCOMP_GET_FILTER needs, so it fails only if reading them failed too. Without either, the harmless
+        // fallback: make the thread repeat its original call (-ERESTARTNOINTR), which its filters allowed; only its
+        // timeout starts afresh.
+        if (Interop.Ptrace.GetSyscallInfo(_tid, out _) < 0
+            || Retry(() => ptrace(PTRACE_SETOPTIONS, _tid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)) < 0)
         {
-            // Not expected: PTRACE_O_SUSPEND_SECCOMP needs what PTRACE_SECCOMP_GET_FILTER, which has just worked, needs.
-            // The harmless fallback: make the thread repeat its original call (-ERESTARTNOINTR), which its filters
-            // allowed; only its timeout starts afresh.
             var errno = LastErrno();
             var regs = GetRegs();
             regs.rax = unchecked((ulong)Interruption.ERESTARTNOINTR);
             SetRegs(regs);
             Detach(0);
             return (StopOutcome.CallRestarted,
-                $"{name} returned -ERESTART_RESTARTBLOCK and {refused}; PTRACE_O_SUSPEND_SECCOMP failed ({errno}), so the thread repeats {name} instead (its timeout starts afresh)");
+                $"{name} returned -ERESTART_RESTARTBLOCK and {refused}; it could not be carried through restart_syscall ({errno}), so the thread repeats {name} instead (its timeout starts afresh)");
         }
         string carried = $"{name} returned -ERESTART_RESTARTBLOCK and {refused}; ";
         Resume(PTRACE_SYSCALL, 0);
@@ -498,12 +501,13 @@ internal sealed class TracerSession
         if (errno == Errno.ESRCH) return NoSuchProcess(pid);
         if (errno != Errno.EPERM) return new(call, errno, $"cannot attach to process {pid}");
         var target = ProcStatus.Read(pid);
+        // ptrace_attach refuses an exited task with EPERM; it has no filters left to read: say it is gone.
+        if (target is null || target.State is 'Z' or 'X')
+            return new(call, Errno.ESRCH, $"process {pid} has exited{(target is null ? "" : " (a zombie waiting for its parent)")}");
         var self = ProcStatus.Read(Environment.ProcessId);
         string advice =
-            target is null ? $"process {pid} exited meanwhile" :
             target.Tgid == Environment.ProcessId ? "a process cannot trace itself (or its own threads); run seccompkit as a separate process" :
             target.TracerPid != 0 ? $"process {pid} is already traced by process {target.TracerPid}{CommandOf(target.TracerPid)}, and a process has only one tracer: detach that debugger or strace first" :
-            target.State == 'Z' ? $"process {pid} is a zombie: it has exited and only waits for its parent to collect it" :
             self is not null && !self.HasCapability(ProcStatus.CAP_SYS_PTRACE) ? "this process lacks CAP_SYS_PTRACE, which attaching needs unless the target runs as the same user with no capabilities this process lacks: run as root (sudo)" :
             YamaScope() is 3 ? "kernel.yama.ptrace_scope is 3, which forbids every ptrace attach until reboot" :
             $"the kernel refused ptrace on process {pid} although this process has CAP_SYS_PTRACE; it may be a kernel thread, or a security module (Yama, SELinux, AppArmor) forbids it";

@@ -191,6 +191,8 @@ public sealed class HeldProcess : IDisposable
         var clock = Stopwatch.StartNew();
         while (true)
         {
+            if (!Directory.Exists($"/proc/{Pid}/task/{tid}"))
+                throw new InvalidOperationException($"thread {tid} ended before it was seen blocked in syscall {nr} (its call returned at once, or this test was not scheduled for the call's whole timeout)");
             var (state, syscall) = ThreadState(tid);
             if (state is 'S' or 'D' && syscall == nr) return;
             if (clock.Elapsed > AnswerTimeout) throw new TimeoutException($"thread {tid} did not block in syscall {nr} (state {state}, syscall {syscall})");
