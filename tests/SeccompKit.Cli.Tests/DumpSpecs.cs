@@ -189,7 +189,7 @@ public sealed class DumpSpecs
 
         Assert.Equal(ExitCodes.DumpRefused, exit);
         Assert.Equal("", c.StdoutText);
-        Assert.Contains($"process {tid} was not touched", c.StderrText);
+        Assert.Contains($"thread {tid} of process {held.Pid} was not touched: it could not be stopped without the program", c.StderrText);
         Assert.Contains($"thread {tid} (seccomp-hold) is sleeping in epoll_wait: epoll_wait fails with EINTR", c.StderrText);
         Assert.Contains("(waited 0.2 s)", c.StderrText);
         Assert.Contains("--wait SECONDS", c.StderrText);

@@ -126,7 +126,7 @@ public sealed class DumpRefusedException : SeccompException
 {
     /// <summary>Creates the exception; the message names every thread, its call and why it was not stopped.</summary>
     public DumpRefusedException(int pid, IReadOnlyList<ThreadActivity> threads, TimeSpan waited)
-        : base(Describe(pid, threads, waited))
+        : base(Describe(pid, threads ?? throw new ArgumentNullException(nameof(threads)), waited))
     {
         Pid = pid;
         Threads = threads;
@@ -146,6 +146,9 @@ public sealed class DumpRefusedException : SeccompException
     {
         string lines = string.Join("\n", threads.Select(t => $"  {t} is {t.Doing}: {t.Reason}"));
         string wait = waited > TimeSpan.Zero ? $" (waited {FilterDump.Seconds(waited)} s)" : "";
-        return $"process {pid} was not touched: no thread of it could be stopped without the program, its filters or its supervisor noticing{wait}:\n{lines}";
+        string what = threads.Count == 1 && threads[0].Tid == pid && ProcStatus.Read(pid) is { } s && s.Tgid != pid
+            ? $"thread {pid} of process {s.Tgid} was not touched: it could not be stopped"
+            : $"process {pid} was not touched: no thread of it could be stopped";
+        return $"{what} without the program, its filters or its supervisor noticing{wait}:\n{lines}";
     }
 }
