@@ -254,17 +254,13 @@ public static class DumpCommand
         {
             throw new CliInputException($"{dir}: cannot create the directory: {e.Message}", ExitCodes.OutputFailed);
         }
-        // Check every file before writing any, so a refusal leaves the directory as it was.
-        if (!force && paths.FirstOrDefault(File.Exists) is { } existing)
-            throw new CliInputException($"{existing} already exists; pass --force to overwrite, or choose another -o DIR", ExitCodes.OutputFailed);
+        // Check every file before writing any, so a refusal leaves the directory as it was; each is then written
+        // atomically (OutputFile: a temporary file renamed over it), as every command writes its files.
+        var targets = paths.Select(p => OutputFile.Check(p, force, ExitCodes.OutputFailed, "-o DIR")).ToArray();
         for (int i = 0; i < paths.Length; i++)
         {
             ImmutableArray<Instruction> ins = dump.Filters[i];
-            try { File.WriteAllBytes(paths[i], BpfProgram.ToRaw(ins.AsSpan())); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new CliInputException($"{paths[i]}: cannot write: {e.Message}", ExitCodes.OutputFailed);
-            }
+            targets[i].Write(console, BpfProgram.ToRaw(ins.AsSpan()));
             console.Error.WriteLine($"seccompkit: wrote {paths[i]}: {Heading(i, paths.Length, ins.Length)}");
         }
         // Files of an earlier dump of a process with more filters would read as part of this stack.
