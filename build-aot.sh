@@ -1,14 +1,36 @@
 #!/usr/bin/env bash
 # Publishes the seccompkit CLI as one NativeAOT binary: artifacts/aot/seccompkit (no .NET runtime needed to run it).
+# ./seccompkit runs this by itself when the binary is missing or a source changed; run it by hand to retry after
+# fixing what made it fail (./seccompkit then uses the binary again).
 #   ./build-aot.sh                 # linux-x64 into artifacts/aot/
 #   ./build-aot.sh linux-arm64 DIR # another RID (needs that target's C toolchain and sysroot) and output directory
 # Needs the .NET 10 SDK (restore fetches the ILCompiler packages from NuGet) and, to link, gcc or clang with
 # libc6-dev, plus objcopy (binutils) to strip symbols. zlib1g-dev is not needed: the runtime's zlib is built in.
 # Takes about a minute on 2 cores (ILC compiles the CLI, the libraries and the framework parts they use).
+# One build at a time per checkout (flock on artifacts/.build.lock: publishes share obj/). The binary is replaced by a
+# rename, so a seccompkit still running the old one is not disturbed; DIR/.built records when the build started.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 rid="${1:-linux-x64}"
 out="${2:-$here/artifacts/aot}"
-dotnet publish "$here/src/SeccompKit.Cli" -c Release -r "$rid" -o "$out" --nologo -v q
-test -x "$out/seccompkit" || { echo "build-aot.sh: $out/seccompkit was not written" >&2; exit 1; }
+mkdir -p "$here/artifacts" "$out"
+# ./seccompkit takes the lock itself (it checks staleness under it) and says so with SECCOMPKIT_BUILD_LOCK_HELD=1.
+if [ "${SECCOMPKIT_BUILD_LOCK_HELD:-}" != 1 ]; then
+  exec 9> "$here/artifacts/.build.lock"
+  flock 9
+fi
+# The ILCompiler links with clang, else gcc; without either it fails only after compiling for a minute.
+if ! command -v clang > /dev/null && ! command -v gcc > /dev/null; then
+  echo "build-aot.sh: NativeAOT links the binary with a C compiler and neither clang nor gcc is installed; install one (Debian: apt-get install gcc libc6-dev binutils)" >&2
+  exit 1
+fi
+started="$(date +%s.%N)"
+staging="$out/.publish"
+rm -rf "$staging"
+# 9>&-: MSBuild and compiler server processes outlive the publish and must not hold the lock.
+dotnet publish "$here/src/SeccompKit.Cli" -c Release -r "$rid" -o "$staging" --nologo -v q 9>&-
+test -x "$staging/seccompkit" || { echo "build-aot.sh: dotnet publish did not write $staging/seccompkit" >&2; exit 1; }
+mv -f "$staging/seccompkit" "$out/seccompkit"
+rm -rf "$staging" "$out/.failed"
+touch -d "@$started" "$out/.built"
 echo "$out/seccompkit ($(stat -c %s "$out/seccompkit") bytes)"

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 filter=bench/data/docker-default.bpf
-sk=./seccompkit
+sk=./seccompkit # the NativeAOT binary (published on first use, about a minute)
 mkdir -p artifacts
 
 echo "== seccompkit learn -o artifacts/tar.json -- tar czf artifacts/profiles.tgz data/profiles"

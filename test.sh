@@ -30,14 +30,22 @@ else
 fi
 
 echo "== NativeAOT binary (build-aot.sh): publish, then the same output as the JIT build"
-# One check: the AOT binary starts, and on the Docker profile and a libseccomp filter every command below writes
-# byte for byte what the JIT build (./seccompkit) writes, with the same exit code.
+# One check: the AOT binary starts, ./seccompkit runs it (without rebuilding), and on the Docker profile and a
+# libseccomp filter every command below writes byte for byte what the JIT build (SECCOMPKIT_JIT=1 ./seccompkit, i.e.
+# dotnet artifacts/cli/SeccompKit.Cli.dll) writes, with the same exit code.
+jit() { SECCOMPKIT_JIT=1 "$root/seccompkit" "$@"; }
 aot_smoke() {
-  local aot="$artifacts/aot/seccompkit" jit="$root/seccompkit" tmp="$artifacts/aot-smoke" start=$SECONDS ok=0
+  local aot="$artifacts/aot/seccompkit" jit=jit tmp="$artifacts/aot-smoke" start=$SECONDS ok=0 exe
   bash build-aot.sh linux-x64 "$artifacts/aot" || return 1
   echo "   published in $((SECONDS - start)) s"
   "$aot" --version || return 1
   rm -rf "$tmp"; mkdir -p "$tmp"
+  # The program's parent is the seccompkit process that launched it: the NativeAOT binary, and nothing was rebuilt.
+  # shellcheck disable=SC2016 # $PPID is the program's
+  exe=$("$root/seccompkit" run -q --profile data/profiles/docker-default.json -- sh -c 'readlink /proc/$PPID/exe' 2> "$tmp/wrapper.err")
+  if [ "$exe" = "$aot" ] && [ ! -s "$tmp/wrapper.err" ]; then echo "   ./seccompkit runs $exe"; else
+    echo "   ./seccompkit ran '$exe', not $aot; its stderr:" >&2; cat "$tmp/wrapper.err" >&2; ok=1; fi
+  SECCOMPKIT_JIT=1 "$root/seccompkit" --version > /dev/null || return 1 # builds artifacts/cli if a source changed
   "$aot" compile data/profiles/docker-default.json -o "$tmp/aot.bpf" -q 2> /dev/null || return 1
   "$jit" compile data/profiles/docker-default.json -o "$tmp/jit.bpf" -q 2> /dev/null || return 1
   if cmp "$tmp/aot.bpf" "$tmp/jit.bpf"; then echo "   compiled Docker filter: identical ($(stat -c %s "$tmp/aot.bpf") bytes)"; else ok=1; fi

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 mkdir -p native/build
 gcc -O2 -Wall -Werror -o native/build/seccomp-probe native/seccomp-probe.c
 gcc -O2 -Wall -Werror -o native/build/libseccomp-compile native/libseccomp-compile.c -lseccomp
-gcc -O2 -Wall -Werror -o native/build/seccomp-hold native/seccomp-hold.c
+gcc -O2 -Wall -Werror -pthread -o native/build/seccomp-hold native/seccomp-hold.c
 gcc -O2 -Wall -Wextra -Werror -o native/build/libseccomp-launch native/libseccomp-launch.c -lseccomp -ljansson
 gcc -O2 -Wall -Wextra -Werror -o native/build/syscall-cost native/syscall-cost.c
 gcc -O2 -Wall -Wextra -Werror -o native/build/notify-rtt native/notify-rtt.c -lseccomp -lpthread

@@ -28,7 +28,7 @@ bash native/build.sh
 launcher="$repo/native/build/libseccomp-launch"
 cost="$repo/native/build/syscall-cost"
 
-echo "== NativeAOT binary (build-aot.sh) and the JIT build (./seccompkit)"
+echo "== NativeAOT binary (build-aot.sh) and the JIT build (SECCOMPKIT_JIT=1 ./seccompkit)"
 publish_s=-1 # not published by this run
 if [ -z "${SECCOMPKIT:-}" ]; then
   start=$SECONDS
@@ -36,7 +36,7 @@ if [ -z "${SECCOMPKIT:-}" ]; then
   publish_s=$((SECONDS - start))
   SECCOMPKIT="$repo/artifacts/aot/seccompkit"
 fi
-"$repo/seccompkit" --version > /dev/null # builds artifacts/cli when sources changed
+SECCOMPKIT_JIT=1 "$repo/seccompkit" --version > /dev/null # builds artifacts/cli when sources changed
 jit_dll="$repo/artifacts/cli/SeccompKit.Cli.dll"
 
 echo "== inputs: the Docker profile as OCI JSON (what runc gets), both filters"

@@ -49,6 +49,12 @@ public static class ExitCodes
     /// <summary>A bug in seccompkit; please report it with the command line.</summary>
     public const int InternalError = 70;
     /// <summary>
+    /// <c>dump</c>: refused before the process was touched: no thread of it could be stopped without the program, its
+    /// filters or its supervisor noticing within <c>--wait</c> (each thread, its call and the reason are printed). The
+    /// value is sysexits.h's EX_TEMPFAIL: trying again later usually works.
+    /// </summary>
+    public const int DumpRefused = 75;
+    /// <summary>
     /// <c>dump</c>: the kernel refused (ptrace needs root; the process may already be traced, or seccompkit itself
     /// runs under seccomp); the message says which. The value is sysexits.h's EX_NOPERM.
     /// </summary>

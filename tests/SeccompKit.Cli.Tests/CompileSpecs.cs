@@ -148,14 +148,43 @@ public sealed class ConvertSpecs
     }
 
     [Fact]
-    public void A_policy_OCI_cannot_express_is_refused_not_changed()
+    public void A_policy_OCI_cannot_express_is_refused_not_changed_with_every_problem_located()
     {
         using var dir = new TempDir();
-        // 32-bit-width conditions are SeccompKit's (libseccomp issue #383); OCI conditions are 64-bit.
-        File.WriteAllText(dir.File("a.policy"), "default kill\non-bad-arch kill-thread\nallow { copy_file_range(flags == 0) }\n");
-        var (exit, c) = TestConsole.Run("convert", dir.File("a.policy"), "--to", "oci");
+        File.WriteAllText(dir.File("a.policy"), "default trap(5)\non-bad-arch kill-process\nallow { read(count >= 3 && count < 9) }\n");
+        var (exit, c) = TestConsole.Run("convert", dir.File("a.policy"), "--to", "oci", "--for", "runc@1.1.5");
         Assert.Equal(ExitCodes.BadInput, exit);
-        Assert.Contains("32", c.StderrText);
+        Assert.Contains("cannot be written as OCI for runc 1.1.5 (3 problems)", c.StderrText);
+        Assert.Contains($"{dir.File("a.policy")}:1:1: ", c.StderrText);
+        Assert.Contains($"{dir.File("a.policy")}:2:1: ", c.StderrText);
+        Assert.Contains($"{dir.File("a.policy")}:3:9: ", c.StderrText);
+        Assert.Contains("fix: write `on-bad-arch kill-thread`", c.StderrText);
+        Assert.DoesNotMatch(@"With[A-Z]|PolicyAction\.", c.StderrText);
         Assert.Equal("", c.StdoutText);
+    }
+
+    [Fact]
+    public void A_policy_with_32_bit_conditions_converts_to_masked_comparisons_for_the_named_runtime()
+    {
+        using var dir = new TempDir();
+        // 32-bit-width conditions are SeccompKit's (libseccomp issue #383); OCI compares 64 bits or a mask, and a mask
+        // within 32 bits means the same at either width.
+        File.WriteAllText(dir.File("a.policy"), "default kill\nallow { copy_file_range(flags == 0) }\n");
+        var (exit, c) = TestConsole.Run("convert", dir.File("a.policy"), "--to", "oci", "--for", "crun@1.8.1");
+        Assert.True(exit == ExitCodes.Success, c.StderrText);
+        var entry = System.Text.Json.Nodes.JsonNode.Parse(c.StdoutText)!["syscalls"]![0]!;
+        Assert.Equal("SCMP_CMP_MASKED_EQ", (string)entry["args"]![0]!["op"]!);
+        Assert.Equal(0xffffffffUL, (ulong)entry["args"]![0]!["value"]!);
+        Assert.Contains("note: for crun 1.8.1: on-bad-arch: the policy has no `on-bad-arch` statement", c.StderrText);
+    }
+
+    [Fact]
+    public void An_unknown_target_is_a_usage_error()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("a.policy"), "default allow\n");
+        var (exit, c) = TestConsole.Run("convert", dir.File("a.policy"), "--to", "oci", "--for", "runc@0.1");
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Contains("known: crun", c.StderrText);
     }
 }

@@ -1,25 +1,14 @@
-using System.Diagnostics;
 
 namespace SeccompKit.Cli.Tests;
 
 /// <summary><c>seccompkit run --complain</c>: what the policy would refuse runs, and is reported with a patch.</summary>
 public sealed class ComplainSpecs : IDisposable
 {
-    private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "SeccompKit.Cli");
     private readonly string _dir = Directory.CreateTempSubdirectory("seccompkit-complain-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private (int Exit, string Out, string Err) Exec(params string[] args)
-    {
-        var psi = new ProcessStartInfo(Cli) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(60_000)) { p.Kill(true); throw new TimeoutException(string.Join(' ', args)); }
-        return (p.ExitCode, output, err.Result);
-    }
+    private CliProcess.Result Exec(params string[] args) => CliProcess.Run(_dir, TimeSpan.FromSeconds(60), args);
 
     private string LearnTrue(string defaultAction)
     {
@@ -64,6 +53,18 @@ public sealed class ComplainSpecs : IDisposable
         Assert.Equal(0, again.Exit);
         Assert.Equal("done\n", again.Out);
         Assert.Contains("refused nothing", again.Err);
+    }
+
+    [Fact]
+    public void The_patch_is_written_for_the_named_runtime_and_for_needs_complain()
+    {
+        string profile = LearnTrue("errno");
+        var r = Exec("run", "--complain", "--for", "crun@1.8.1", "--profile", profile, "--", "/bin/sh", "-c", "mkdir -p made");
+        Assert.Equal(0, r.Exit);
+        Assert.Contains("suggested patch for crun 1.8.1", r.Err);
+        var usage = Exec("run", "--for", "crun", "--profile", profile, "--", "/bin/true");
+        Assert.Equal(2, usage.Exit);
+        Assert.Contains("--for names the runtime of --complain's suggested patch", usage.Err);
     }
 
     [Fact]

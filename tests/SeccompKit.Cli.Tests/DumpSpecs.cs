@@ -166,10 +166,99 @@ public sealed class DumpSpecs
     {
         var (exit, c) = TestConsole.Run("dump", "--help");
         Assert.Equal(ExitCodes.Success, exit);
-        Assert.Contains("66 no such process, 77 permission denied", c.StdoutText);
+        Assert.Contains("66 no such process, 75 refused: no thread could be stopped unnoticed", c.StdoutText);
+        Assert.Contains("77 permission denied", c.StdoutText);
+        Assert.Contains("What dump guarantees: the process runs on as if nothing happened", c.StdoutText);
+        Assert.Contains("restart_syscall", c.StdoutText);
+        Assert.Contains("--wait", c.StdoutText);
+        Assert.Contains("--avoid-restart-syscall", c.StdoutText);
         Assert.Contains("seccompkit dump 1234 -o filters/", c.StdoutText);
         var (_, root) = TestConsole.Run("--help");
         Assert.Contains("dump       Read the filters of a running process", root.StdoutText);
+    }
+
+    [Fact]
+    public void A_thread_whose_stop_the_program_would_see_is_refused_with_exit_75_naming_it_and_its_call()
+    {
+        using var held = HeldProcess.Start([KnownFilters.RefusingRestartSyscall(SeccompReturn.SECCOMP_RET_KILL_PROCESS)]);
+        int tid = held.Block("epoll_wait", 1500);
+        held.WaitUntilBlocked(tid, 232);
+        string id = tid.ToString(CultureInfo.InvariantCulture);
+
+        var (exit, c) = TestConsole.Run("dump", id, "--wait", "0.2");
+
+        Assert.Equal(ExitCodes.DumpRefused, exit);
+        Assert.Equal("", c.StdoutText);
+        Assert.Contains($"thread {tid} of process {held.Pid} was not touched: it could not be stopped without the program", c.StderrText);
+        Assert.Contains($"thread {tid} (seccomp-hold) is sleeping in epoll_wait: epoll_wait fails with EINTR", c.StderrText);
+        Assert.Contains("(waited 0.2 s)", c.StderrText);
+        Assert.Contains("--wait SECONDS", c.StderrText);
+        Assert.Equal(0, held.Status().TracerPid);
+        var (ret, errno, took) = held.Returned();
+        Assert.Equal((0L, 0), (ret, errno));
+        Assert.InRange(took, 1495, 1850);
+        Assert.Equal(0, held.Exit(0));
+    }
+
+    [Fact]
+    public void Avoid_restart_syscall_refuses_a_sleeping_thread_and_says_what_would_read_it()
+    {
+        using var held = HeldProcess.Start([KnownFilters.RefusingRestartSyscall(SeccompReturn.SECCOMP_RET_KILL_PROCESS)]);
+        int tid = held.Block("nanosleep", 1000);
+        held.WaitUntilBlocked(tid, 35);
+
+        var (exit, c) = TestConsole.Run("dump", tid.ToString(CultureInfo.InvariantCulture), "--avoid-restart-syscall", "--wait", "0");
+
+        Assert.Equal(ExitCodes.DumpRefused, exit);
+        Assert.Contains("restart_syscall", c.StderrText);
+        Assert.Contains("without --avoid-restart-syscall a thread asleep in a restart_syscall call would be read", c.StderrText);
+        Assert.Equal(0L, held.Returned().Return);
+        Assert.Equal(0, held.Exit(0));
+    }
+
+    [Fact]
+    public void A_sleeping_thread_read_by_its_id_is_carried_through_restart_syscall_and_the_note_says_so()
+    {
+        var filter = KnownFilters.RefusingRestartSyscall(SeccompReturn.SECCOMP_RET_KILL_PROCESS);
+        using var held = HeldProcess.Start([filter]);
+        int tid = held.Block("clock_nanosleep", 1000);
+        held.WaitUntilBlocked(tid, 230);
+
+        var (exit, c) = TestConsole.Run("dump", tid.ToString(CultureInfo.InvariantCulture), "--format", "json");
+
+        Assert.Equal(ExitCodes.Success, exit);
+        Assert.Contains($"seccompkit: note: read thread {tid} (seccomp-hold), sleeping in clock_nanosleep (relative): clock_nanosleep returned -ERESTART_RESTARTBLOCK and its filters give restart_syscall KILL_PROCESS", c.StderrText);
+        using var doc = JsonDocument.Parse(c.StdoutText);
+        var thread = doc.RootElement.GetProperty("thread");
+        Assert.Equal(tid, thread.GetProperty("tid").GetInt32());
+        Assert.Equal("restart-syscall", thread.GetProperty("forecast").GetString());
+        Assert.Equal("restart-syscall-carried", thread.GetProperty("outcome").GetString());
+        Assert.Equal(1, doc.RootElement.GetProperty("filterCount").GetInt32());
+        var (ret, errno, took) = held.Returned();
+        Assert.Equal((0L, 0), (ret, errno));
+        Assert.InRange(took, 995, 1350);
+        Assert.Equal(0, held.Exit(0));
+    }
+
+    [Fact]
+    public void Threads_with_another_number_of_filters_are_warned_about_with_the_command_that_reads_them()
+    {
+        using var held = HeldProcess.Start(KnownFilters.First(1));
+        int tid = held.Block("read_pipe", 0, threadFilter: KnownFilters.Middle);
+        held.WaitUntilBlocked(tid, 0);
+
+        var (exit, c) = TestConsole.Run("dump", Pid(held), "--format", "json");
+
+        Assert.Equal(ExitCodes.Success, exit);
+        Assert.Contains($"seccompkit: warning: thread {tid} (seccomp-hold) has 2 filters, not 1 like the thread read", c.StderrText);
+        Assert.Contains($"'seccompkit dump {tid}' reads its own", c.StderrText);
+        using var doc = JsonDocument.Parse(c.StdoutText);
+        var other = Assert.Single(doc.RootElement.GetProperty("threadsWithOtherFilterCounts").EnumerateArray().ToArray());
+        Assert.Equal((tid, 2), (other.GetProperty("tid").GetInt32(), other.GetProperty("filters").GetInt32()));
+        Assert.Equal(held.Pid, doc.RootElement.GetProperty("thread").GetProperty("tid").GetInt32());
+        held.Wake();
+        Assert.Equal(1L, held.Returned().Return);
+        Assert.Equal(0, held.Exit(0));
     }
 
     // The refusals below come from the kernel, so they need seccompkit in a process with fewer rights than
@@ -195,8 +284,10 @@ public sealed class DumpSpecs
         using var held = HeldProcess.Start(KnownFilters.InstallationOrder);
         var (exit, _, stderr) = RunCli(["setpriv", "--bounding-set", "-sys_ptrace", "--"], Pid(held));
         Assert.Equal(ExitCodes.PermissionDenied, exit);
-        Assert.Contains("PTRACE_SEIZE) failed: EPERM", stderr);
+        // /proc/PID/task/TID/syscall needs the same ptrace right, so the refusal comes before anything is done.
+        Assert.Contains($"reading /proc/{held.Pid}/task/{held.Pid}/syscall failed: EPERM", stderr);
         Assert.Contains("lacks CAP_SYS_PTRACE", stderr);
+        Assert.Equal(0, held.Status().TracerPid);
         Assert.Equal(0, held.Exit(0));
     }
 

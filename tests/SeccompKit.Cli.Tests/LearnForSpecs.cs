@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 
 namespace SeccompKit.Cli.Tests;
@@ -6,21 +5,11 @@ namespace SeccompKit.Cli.Tests;
 /// <summary><c>seccompkit learn --for runc|crun</c>: the runtime's measured syscalls join the learned profile.</summary>
 public sealed class LearnForSpecs : IDisposable
 {
-    private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "SeccompKit.Cli");
     private readonly string _dir = Directory.CreateTempSubdirectory("seccompkit-learnfor-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private (int Exit, string Out, string Err) Exec(params string[] args)
-    {
-        var psi = new ProcessStartInfo(Cli) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(60_000)) { p.Kill(true); throw new TimeoutException(string.Join(' ', args)); }
-        return (p.ExitCode, output, err.Result);
-    }
+    private CliProcess.Result Exec(params string[] args) => CliProcess.Run(_dir, TimeSpan.FromSeconds(60), args);
 
     private static HashSet<string> Names(string profile) =>
         JsonNode.Parse(File.ReadAllText(profile))!["syscalls"]!.AsArray().SelectMany(e => e!["names"]!.AsArray().Select(n => (string)n!)).ToHashSet();
@@ -57,11 +46,23 @@ public sealed class LearnForSpecs : IDisposable
     }
 
     [Fact]
+    public void A_named_version_writes_for_that_version_and_warns_that_the_set_was_measured_for_another()
+    {
+        string profile = Path.Combine(_dir, "v12.json");
+        var r = Exec("learn", "--for", "runc@1.2.0", "-o", profile, "--", "/bin/busybox", "true");
+        Assert.True(r.Exit == 0, r.Err);
+        Assert.Contains("measured for runc 1.1.5+ds1, not runc 1.2.0", r.Err);
+        var json = JsonNode.Parse(File.ReadAllText(profile))!;
+        Assert.Empty(json["flags"]!.AsArray());                                     // explicit: absent would mean SPEC_ALLOW to runc 1.2
+        Assert.Contains("SCMP_ARCH_X86_64", json["architectures"]!.AsArray().Select(a => (string)a!)); // runc 1.2 stubs the native arch anyway
+    }
+
+    [Fact]
     public void An_unknown_runtime_is_a_usage_error_listing_the_known_ones()
     {
         var r = Exec("learn", "--for", "docker", "-o", Path.Combine(_dir, "x.json"), "--", "/bin/true");
         Assert.Equal(2, r.Exit);
-        Assert.Contains("crun, runc", r.Err);
+        Assert.Contains("no model of the OCI runtime 'docker'; known: crun 1.0.0-1.29.1, runc 1.1.0-1.5.1", r.Err);
         Assert.False(File.Exists(Path.Combine(_dir, "x.json")));
     }
 }

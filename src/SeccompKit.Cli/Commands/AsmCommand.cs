@@ -12,6 +12,7 @@ public static class AsmCommand
     {
         var file = new Argument<string>("FILE") { Description = "Text to assemble (disasm output, readable or --raw form); - for standard input" };
         var output = new Option<string?>("--output", "-o") { Description = "Write the raw filter here instead of standard output" };
+        var force = OutputFile.ForceOption();
         var noValidate = new Option<bool>("--no-validate") { Description = "Write the program even if the kernel would refuse it (for testing kernels and tools)" };
         var cmd = new Command("asm",
             "Assemble text into a raw filter (an array of 8-byte struct sock_filter, as seccomp_export_bpf writes),\n" +
@@ -22,10 +23,11 @@ public static class AsmCommand
             "Examples:\n" +
             "  seccompkit asm listing.txt -o filter.bpf\n" +
             "  seccompkit disasm filter.bpf | seccompkit asm - | cmp - filter.bpf")
-        { file, output, noValidate };
+        { file, output, noValidate, force };
         cmd.SetAction(parse =>
         {
             string path = parse.GetRequiredValue(file);
+            var target = OutputFile.Check(parse.GetValue(output), parse.GetValue(force));
             var ins = ProgramInput.Read(path, InputFormat.Text, console, CliApp.Symbols);
             if (!parse.GetValue(noValidate))
             {
@@ -34,24 +36,10 @@ public static class AsmCommand
                     throw new CliInputException($"{path}: the kernel would refuse this filter: {error} (pass --no-validate to write it anyway)", ExitCodes.FilterRefused);
             }
             byte[] bytes = BpfProgram.ToRaw(ins);
-            string? outPath = parse.GetValue(output);
-            if (outPath is null || outPath == "-")
-            {
-                if (console.IsOutputTerminal)
-                    throw new CliInputException("refusing to write a binary filter to a terminal; use -o FILE or redirect standard output", ExitCodes.Usage);
-                using var stdout = console.OpenStandardOutput();
-                stdout.Write(bytes);
-                stdout.Flush();
-            }
-            else
-            {
-                try { File.WriteAllBytes(outPath, bytes); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    throw new CliInputException($"{outPath}: cannot write: {e.Message}", ExitCodes.OutputFailed);
-                }
-                console.Error.WriteLine($"seccompkit: wrote {ins.Length} instructions ({bytes.Length} bytes) to {outPath}");
-            }
+            if (target.IsStandardOutput && console.IsOutputTerminal)
+                throw new CliInputException("refusing to write a binary filter to a terminal; use -o FILE or redirect standard output", ExitCodes.Usage);
+            target.Write(console, bytes);
+            if (!target.IsStandardOutput) console.Error.WriteLine($"seccompkit: wrote {ins.Length} instructions ({bytes.Length} bytes) to {target.Display}");
             return ExitCodes.Success;
         });
         return cmd;

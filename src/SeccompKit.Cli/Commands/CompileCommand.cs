@@ -30,6 +30,7 @@ public static class CompileCommand
         format.AcceptOnlyFromAmong("bpf", "text", "pseudo-c");
         var report = new Option<bool>("--report") { Description = "Print length, worst-case path and action-cache coverage per arch to standard output" };
         var reportJson = new Option<bool>("--report-json") { Description = "Like --report, as one JSON document" };
+        var force = OutputFile.ForceOption();
         var noOptimize = new Option<bool>("--no-optimize") { Description = "Skip the optimisation passes (the output still means the same)" };
         var policy = new PolicyOptions();
         var cmd = new Command("compile",
@@ -43,7 +44,7 @@ public static class CompileCommand
             "  seccompkit compile app.policy --format pseudo-c -o -          # read what the filter does\n" +
             "  seccompkit compile app.policy --report                        # length, paths, cached syscalls\n" +
             "  seccompkit compile app.policy -o app.bpf --report-json > report.json")
-        { file, output, format, report, reportJson, noOptimize };
+        { file, output, format, report, reportJson, noOptimize, force };
         foreach (var o in policy.All) cmd.Add(o);
         cmd.SetAction(parse =>
         {
@@ -55,10 +56,11 @@ public static class CompileCommand
             if (outPath == "-" && wantReport)
                 throw new CliInputException("the report goes to standard output, so the filter cannot: write it with -o FILE", ExitCodes.Usage);
 
+            var target = outPath is null ? null : OutputFile.Check(outPath, parse.GetValue(force));
             var (p, _) = policy.Load(parse, path, console);
             var compiled = PolicyCompiler.Compile(p, new CompileOptions { Optimize = !parse.GetValue(noOptimize) });
 
-            if (outPath is not null)
+            if (target is not null)
             {
                 var fmt = parse.GetValue(format) switch { "text" => CompileOutput.Text, "pseudo-c" => CompileOutput.PseudoC, _ => CompileOutput.Bpf };
                 byte[] bytes = fmt switch
@@ -67,21 +69,9 @@ public static class CompileCommand
                     CompileOutput.Text => System.Text.Encoding.UTF8.GetBytes(Disassembler.Disassemble(compiled.Program.Instructions.AsSpan(), CliApp.Symbols)),
                     _ => System.Text.Encoding.UTF8.GetBytes(PseudoCode.Render(compiled)),
                 };
-                if (outPath == "-")
-                {
-                    if (fmt == CompileOutput.Bpf && console.IsOutputTerminal)
-                        throw new CliInputException("refusing to write a binary filter to a terminal; use -o FILE or --format text", ExitCodes.Usage);
-                    using var stdout = console.OpenStandardOutput();
-                    stdout.Write(bytes);
-                }
-                else
-                {
-                    try { File.WriteAllBytes(outPath, bytes); }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                    {
-                        throw new CliInputException($"{outPath}: cannot write: {e.Message}", ExitCodes.OutputFailed);
-                    }
-                }
+                if (target.IsStandardOutput && fmt == CompileOutput.Bpf && console.IsOutputTerminal)
+                    throw new CliInputException("refusing to write a binary filter to a terminal; use -o FILE or --format text", ExitCodes.Usage);
+                target.Write(console, bytes);
             }
             if (parse.GetValue(reportJson)) WriteJson(console, compiled);
             else if (wantReport) WriteText(console, compiled);

@@ -16,30 +16,54 @@ public static class DumpCommand
     /// <summary>Builds the command.</summary>
     public static Command Create(ICliConsole console)
     {
-        var pid = new Argument<int>("PID") { Description = "The process (or thread) to read, as the host sees it (for a container: 'runc state ID' gives its init's pid)" };
+        var pid = new Argument<int>("PID") { Description = "The process to read, as the host sees it (for a container: 'runc state ID' gives its init's pid); a thread id reads that thread only" };
         var output = new Option<string?>("--output", "-o") { Description = "Write each filter as a raw file DIR/filter-N.bpf (N = 0 is the newest) instead of printing" };
         var force = new Option<bool>("--force") { Description = "With -o: overwrite existing filter-N.bpf files" };
         var raw = new Option<bool>("--raw") { Description = "Print one { code, jt, jf, k } line per instruction instead of the readable form" };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for the process to stop (default 10)", DefaultValueFactory = _ => FilterDump.DefaultStopTimeout.TotalSeconds };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for the chosen thread to stop (default 10)", DefaultValueFactory = _ => FilterDump.DefaultStopTimeout.TotalSeconds };
+        var wait = new Option<double>("--wait") { Description = "Seconds to wait for a thread that can be stopped unnoticed when none can right now (default 3; 0: look once)", DefaultValueFactory = _ => FilterDump.DefaultSafeThreadWait.TotalSeconds };
+        var avoidRestart = new Option<bool>("--avoid-restart-syscall") { Description = "Never choose a thread asleep in nanosleep, relative clock_nanosleep, poll or a futex wait with a timeout (whose stop needs restart_syscall carried through with its filters suspended): wait for another thread, or refuse (exit 75)" };
         var format = CliApp.OutputFormatOption();
         var cmd = new Command("dump",
             "Read every seccomp filter of a running process with ptrace(PTRACE_SECCOMP_GET_FILTER) and print\n" +
             "them newest first (the order the kernel runs them), each as 'seccompkit disasm' prints it; or save\n" +
             "them as raw files with -o. Needs root (CAP_SYS_PTRACE and CAP_SYS_ADMIN), and seccompkit must not\n" +
-            "itself run under seccomp. The process is stopped for about a millisecond (PTRACE_SEIZE,\n" +
-            "PTRACE_INTERRUPT, read, PTRACE_DETACH) and then runs on as before; a stopped process stays stopped.\n\n" +
+            "itself run under seccomp.\n\n" +
+            "What dump guarantees: the process runs on as if nothing happened. The kernel shows filters only of a\n" +
+            "thread in a ptrace stop, and stopping a thread wakes the system call it sleeps in as a signal would:\n" +
+            "some calls are simply made again, but epoll_wait, semop, sigtimedwait, io_getevents and socket calls\n" +
+            "with a timeout fail with EINTR, and nanosleep, clock_nanosleep, poll and futex waits with a timeout go\n" +
+            "on through the restart_syscall system call, which a learned profile may refuse (failing the sleep or\n" +
+            "killing the process). So dump first reads what every thread is doing (/proc/PID/task/TID/syscall,\n" +
+            "without touching it) and stops only one thread whose stop is harmless; the others run on. A thread\n" +
+            "asleep in a restart_syscall call is used only when no better one exists: its filters are read, and\n" +
+            "if they refuse restart_syscall the thread is carried through that one call with its filters suspended\n" +
+            "(PTRACE_O_SUSPEND_SECCOMP; no code of the program runs unfiltered). If no thread can be stopped\n" +
+            "unnoticed, dump waits up to --wait seconds for one, then refuses without having touched the process\n" +
+            "(exit 75), naming each thread, its call and why. What the stop actually interrupted is checked from\n" +
+            "the thread's registers and dealt with the same way. Signals that arrive meanwhile are handed back\n" +
+            "(those the process ignores are dropped, as they would have been), and a stopped process stays\n" +
+            "stopped. Notes on stderr say which thread was read when it matters, and warn when threads have\n" +
+            "different numbers of filters (filters installed without TSYNC): pass a thread id to read that\n" +
+            "thread's own.\n\n" +
             "Text output: 'filter N of M (newest first): L instructions', then the listing. JSON fields: pid,\n" +
             "mode (disabled, strict, filter), filterCount, filters[] { index (0 = newest), length,\n" +
-            "instructions[] { code, jt, jf, k } }.\n\n" +
+            "instructions[] { code, jt, jf, k } }, thread { tid, name, state, was, forecast, outcome, detail }\n" +
+            "(absent when nothing was stopped), threadsWithOtherFilterCounts[] { tid, name, filters }.\n\n" +
             "Exit status: 0 done (also when the process has no filters), 2 usage error, 3 the filters could not\n" +
-            "be read (e.g. the process did not stop in time), 4 a file could not be written (or exists: --force),\n" +
-            "66 no such process, 77 permission denied (the message says why: not root, already traced, ...).\n\n" +
+            "be read (e.g. the chosen thread did not stop in time; it was let go as it was), 4 a file could not be\n" +
+            "written (or exists: --force), 66 no such process, 75 refused: no thread could be stopped unnoticed\n" +
+            "(nothing was done; try again, or with a longer --wait), 77 permission denied (the message says why:\n" +
+            "not root, already traced, ...).\n\n" +
             "Examples:\n" +
             "  sudo seccompkit dump 1234\n" +
             "  sudo seccompkit dump $(runc state mycontainer | jq .pid)\n" +
             "  sudo seccompkit dump 1234 -o filters/ && seccompkit emulate --newest-first $(ls -v filters/*.bpf) -s mkdir\n" +
-            "  sudo seccompkit dump 1234 --format json | jq '.filters[0].length'")
-        { pid, output, force, raw, timeout, format };
+            "  sudo seccompkit dump 1234 --format json | jq '.filters[0].length, .thread'\n" +
+            "  sudo seccompkit dump 1240                      # thread 1240 of process 1234: its own filters\n" +
+            "  sudo seccompkit dump 1234 --wait 30            # a busy event loop: wait up to 30 s for a harmless moment\n" +
+            "  sudo seccompkit dump 1234 --avoid-restart-syscall --wait 0   # only a thread needing no help, or exit 75")
+        { pid, output, force, raw, timeout, wait, avoidRestart, format };
         cmd.SetAction(parse =>
         {
             int target = parse.GetValue(pid);
@@ -53,8 +77,17 @@ public static class DumpCommand
             double seconds = parse.GetValue(timeout);
             if (!(seconds > 0) || seconds > 3600)
                 throw new CliInputException($"--timeout {seconds.ToString(CultureInfo.InvariantCulture)}: give a number of seconds above 0 and at most 3600", ExitCodes.Usage);
+            double waitSeconds = parse.GetValue(wait);
+            if (!(waitSeconds >= 0) || waitSeconds > 3600)
+                throw new CliInputException($"--wait {waitSeconds.ToString(CultureInfo.InvariantCulture)}: give a number of seconds from 0 to 3600", ExitCodes.Usage);
 
-            var dump = Read(target, TimeSpan.FromSeconds(seconds));
+            var dump = Read(target, new FilterDumpOptions
+            {
+                StopTimeout = TimeSpan.FromSeconds(seconds),
+                SafeThreadWait = TimeSpan.FromSeconds(waitSeconds),
+                AvoidRestartSyscall = parse.GetValue(avoidRestart),
+            });
+            WriteNotes(console, dump);
             if (dir is not null) WriteFiles(console, dump, dir, parse.GetValue(force));
             else if (json) WriteJson(console, dump);
             else WriteText(console, dump, parse.GetValue(raw));
@@ -63,12 +96,21 @@ public static class DumpCommand
         return cmd;
     }
 
-    /// <summary>Reads the filters; errno failures become the documented exit codes.</summary>
-    private static FilterDumpResult Read(int pid, TimeSpan timeout)
+    /// <summary>Reads the filters; refusals and errno failures become the documented exit codes.</summary>
+    private static FilterDumpResult Read(int pid, FilterDumpOptions options)
     {
         try
         {
-            return FilterDump.ReadInstructions(pid, timeout);
+            return FilterDump.ReadInstructions(pid, options);
+        }
+        catch (DumpRefusedException e)
+        {
+            throw new CliInputException(
+                $"{e.Message}\nTry again when it is busy, or wait longer for a harmless moment with --wait SECONDS" +
+                (options.AvoidRestartSyscall && e.Threads.Any(t => t.Forecast == InterruptionForecast.RestartSyscall)
+                    ? "; without --avoid-restart-syscall a thread asleep in a restart_syscall call would be read (carried through that call)"
+                    : "") + ".",
+                ExitCodes.DumpRefused);
         }
         catch (ErrnoException e) when (e.Errno == Errno.ESRCH)
         {
@@ -79,6 +121,33 @@ public static class DumpCommand
             throw new CliInputException(e.Message, ExitCodes.PermissionDenied);
         }
     }
+
+    /// <summary>
+    /// Diagnostics on stderr: which thread was read when it is not the process's main thread or needed more than a
+    /// plain stop, and a warning for threads under other filter stacks or a program that saw EINTR.
+    /// </summary>
+    private static void WriteNotes(ICliConsole console, FilterDumpResult dump)
+    {
+        var err = console.Error;
+        if (dump.Thread is { } t)
+        {
+            if (t.ProgramSawIt)
+                err.WriteLine($"seccompkit: warning: {t.Before} was stopped while entering a call that then failed with EINTR: {t.Detail}");
+            else if (t.Before.Tid != dump.Pid || Notable(t.Outcome))
+                err.WriteLine($"seccompkit: note: read {t.Before}, {t.Before.Doing}: {t.Detail}");
+        }
+        foreach (var other in dump.ThreadsWithOtherFilterCounts)
+        {
+            int read = dump.Thread?.Before.SeccompFilters ?? dump.Filters.Count;
+            err.WriteLine($"seccompkit: warning: {other} has {other.SeccompFilters} filter{(other.SeccompFilters == 1 ? "" : "s")}, not {read} like the thread read: " +
+                $"it runs under another stack (filters installed without TSYNC); 'seccompkit dump {other.Tid.ToString(CultureInfo.InvariantCulture)}' reads its own");
+        }
+    }
+
+    private static bool Notable(StopOutcome outcome) => outcome is StopOutcome.RestartSyscallCarried or StopOutcome.EintrPrevented
+        or StopOutcome.SignalHandedBack or StopOutcome.RestartSyscallAllowed;
+
+    private static string Kebab(string pascal) => string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));
 
     private static string ModeName(SeccompMode mode) => mode switch
     {
@@ -142,6 +211,28 @@ public static class DumpCommand
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        if (dump.Thread is { } t)
+        {
+            w.WriteStartObject("thread");
+            w.WriteNumber("tid", t.Before.Tid);
+            w.WriteString("name", t.Before.Name);
+            w.WriteString("state", t.Before.State.ToString());
+            w.WriteString("was", t.Before.Doing);
+            w.WriteString("forecast", Kebab(t.Before.Forecast.ToString()));
+            w.WriteString("outcome", Kebab(t.Outcome.ToString()));
+            w.WriteString("detail", t.Detail);
+            w.WriteEndObject();
+        }
+        w.WriteStartArray("threadsWithOtherFilterCounts");
+        foreach (var other in dump.ThreadsWithOtherFilterCounts)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("tid", other.Tid);
+            w.WriteString("name", other.Name);
+            w.WriteNumber("filters", other.SeccompFilters);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
         w.WriteEndObject();
         w.Flush();
         console.Out.WriteLine();
@@ -163,17 +254,13 @@ public static class DumpCommand
         {
             throw new CliInputException($"{dir}: cannot create the directory: {e.Message}", ExitCodes.OutputFailed);
         }
-        // Check every file before writing any, so a refusal leaves the directory as it was.
-        if (!force && paths.FirstOrDefault(File.Exists) is { } existing)
-            throw new CliInputException($"{existing} already exists; pass --force to overwrite, or choose another -o DIR", ExitCodes.OutputFailed);
+        // Check every file before writing any, so a refusal leaves the directory as it was; each is then written
+        // atomically (OutputFile: a temporary file renamed over it), as every command writes its files.
+        var targets = paths.Select(p => OutputFile.Check(p, force, ExitCodes.OutputFailed, "-o DIR")).ToArray();
         for (int i = 0; i < paths.Length; i++)
         {
             ImmutableArray<Instruction> ins = dump.Filters[i];
-            try { File.WriteAllBytes(paths[i], BpfProgram.ToRaw(ins.AsSpan())); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new CliInputException($"{paths[i]}: cannot write: {e.Message}", ExitCodes.OutputFailed);
-            }
+            targets[i].Write(console, BpfProgram.ToRaw(ins.AsSpan()));
             console.Error.WriteLine($"seccompkit: wrote {paths[i]}: {Heading(i, paths.Length, ins.Length)}");
         }
         // Files of an earlier dump of a process with more filters would read as part of this stack.

@@ -10,7 +10,6 @@ using SeccompKit.Linux.Launch;
 using SeccompKit.Linux.Learn;
 using SeccompKit.Policy;
 using SeccompKit.Policy.Language;
-using SeccompKit.Policy.Oci;
 
 namespace SeccompKit.Cli.Commands;
 
@@ -37,7 +36,7 @@ public static class LearnCommand
         var args = new Option<string>("--args") { Description = "auto (default): argument conditions for clone, socket, ioctl, prctl, fcntl, personality, mmap/mprotect from the values seen; none: syscalls only", DefaultValueFactory = _ => "auto" };
         var openFlags = new Option<bool>("--open-flags") { Description = "Also record open/openat flags and write them as conditions (with --args auto)" };
         var defaultAction = new Option<string>("--default-action") { Description = "The action for everything not learned, as in a policy: errno(EPERM) (the default, as Docker), errno(EACCES), kill-process, kill-thread, trap, log", DefaultValueFactory = _ => "errno(EPERM)" };
-        var forRuntime = new Option<string?>("--for") { Description = "runc or crun: also allow the syscalls that runtime makes itself after installing a container's filter (measured once per runtime version; data/runtimes), so the profile starts the container" };
+        var forRuntime = OciOutput.ForOption(". With --for, the profile also allows the syscalls that runtime makes itself after installing a container's filter (measured once per runtime version; data/runtimes), so it starts the container");
         var force = new Option<bool>("--force") { Description = "Replace the -o file if it exists (without it, learn refuses before running the program)" };
         var noBaseline = new Option<bool>("--no-baseline") { Description = "Leave out the baseline (rt_sigreturn, restart_syscall, exit_group, the vDSO fallbacks, futex...): allow only what the run made" };
         var allowClone3 = new Option<bool>("--allow-clone3") { Description = "Let clone3 run while learning and allow it in the profile (its flags cannot be checked); by default it is answered ENOSYS, as Docker does" };
@@ -74,8 +73,10 @@ public static class LearnCommand
             "unprivileged behaviour (often a failure). learn warns when the program executes one; as root, --no-nnp runs\n" +
             "it without no_new_privs (root needs none to install a filter).\n\n" +
             "A profile for a container must also allow what the runtime does between installing the filter and exec'ing\n" +
-            "the container's process (runc's Go runtime: futex, capset, setuid...). --for runc|crun adds the set measured for\n" +
-            "that runtime (tools/measure-runtime-syscalls.sh, docs/RUNTIME-SYSCALLS.md); the summary names them.\n\n" +
+            "the container's process (runc's Go runtime: futex, capset, setuid...). --for runc|crun[@VERSION] adds the set measured\n" +
+            "for that runtime (tools/measure-runtime-syscalls.sh, docs/RUNTIME-SYSCALLS.md); the summary names them. The OCI\n" +
+            "profile is written for that runtime version (without --for: the installed runc, else runc 1.1.5): only what it\n" +
+            "accepts, e.g. no flags for runc 1.1, and its ENOSYS answer for syscalls newer than the profile.\n\n" +
             "Standard input, output and error, the environment and signals are the program's, as with `run`. On a terminal,\n" +
             "progress and a summary go to standard error. Nothing is lost on shutdown: SIGTERM, SIGINT or SIGHUP to\n" +
             "seccompkit or its process group (timeout, systemd, Ctrl-C) never end seccompkit before the profile of what\n" +
@@ -109,15 +110,15 @@ public static class LearnCommand
             bool nnp = !parse.GetValue(noNnp);
             if (!nnp && !Environment.IsPrivilegedProcess)
                 throw new CliInputException("--no-nnp needs root: without CAP_SYS_ADMIN the kernel installs a filter only under no_new_privs (seccomp(2)); run learn as root, or without --no-nnp", ExitCodes.Usage);
-            var target = OutputFile.Check(outPath, parse.GetValue(force), ExitCodes.LearnProfileFailed);
+            var destination = OutputFile.Check(outPath, parse.GetValue(force), ExitCodes.LearnProfileFailed);
             Policy.Runtimes.RuntimeSyscallSet? runtime = null;
+            var target = OciOutput.Target(parse.GetValue(forRuntime), console, "learn");
             if (parse.GetValue(forRuntime) is { } rt)
             {
-                try { runtime = Policy.Runtimes.RuntimeSyscalls.For(rt); }
-                catch (Policy.Runtimes.UnknownRuntimeException e) { throw new CliInputException("--for: " + e.Message, ExitCodes.Usage); }
-                if (InstalledVersion(runtime.Runtime) is { } installed && !installed.Contains(runtime.Version, StringComparison.Ordinal))
-                    console.Error.WriteLine($"seccompkit: learn: warning: --for {runtime.Runtime}: the syscalls were measured for {runtime.Runtime} {runtime.Version}, but this machine has \"{installed}\"; " +
-                        "another version may call more after installing the filter: measure it with tools/measure-runtime-syscalls.sh");
+                try { runtime = Policy.Runtimes.RuntimeSyscalls.For(target); }
+                catch (Policy.Runtimes.UnknownRuntimeException e) { throw new CliInputException($"--for {rt}: {e.Message}", ExitCodes.Usage); }
+                if (runtime.Mismatch(target) is { } mismatch)
+                    console.Error.WriteLine($"seccompkit: learn: warning: --for {rt}: {mismatch}");
             }
 
             SeccompPolicy? basePolicy = null;
@@ -168,6 +169,7 @@ public static class LearnCommand
                     Extra = runtime is null ? [] : [.. runtime.Syscalls.Select(n => (n, $"{runtime.Runtime} {runtime.Version} calls it after installing the filter"))],
                     Baseline = !parse.GetValue(noBaseline),
                     Clone3 = options.AllowClone3 ? Clone3Rule.Allow : Clone3Rule.Enosys,
+                    Target = target,
                 });
                 var profile = basePolicy is null ? synthesis.Policy : Combine(basePolicy, synthesis.Policy);
                 var replay = ReplayCheck.Run(profile, calls);
@@ -191,11 +193,12 @@ public static class LearnCommand
                 string text;
                 try
                 {
+                    string? oci = fmt == LearnFormat.Policy ? null : OciOutput.Export(profile, target, console, "learn", quietMode).Json;
                     text = fmt switch
                     {
                         LearnFormat.Policy => PolicyLanguage.Print(profile),
-                        LearnFormat.Json => JsonReport(calls, profile, replay, status, clock.Elapsed, session, synthesis, argv),
-                        _ => OciExporter.Export(profile),
+                        LearnFormat.Json => JsonReport(calls, oci!, replay, status, clock.Elapsed, session, synthesis, argv),
+                        _ => oci!,
                     };
                 }
                 catch (PolicyException e)
@@ -204,10 +207,10 @@ public static class LearnCommand
                     return ExitCodes.LearnProfileFailed;
                 }
                 if (!text.EndsWith('\n')) text += "\n";
-                target.Write(console, text, ExitCodes.LearnProfileFailed);
+                destination.Write(console, text, ExitCodes.LearnProfileFailed);
                 if (fmt != LearnFormat.Json)
                     console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"seccompkit: learn: replayed {replay.Replayed} distinct recorded call(s) through the profile: all allowed; wrote {(target.IsStandardOutput ? "the profile" : target.Display)} ({profile.SyscallNames.Count()} syscalls, {profile.Rules.Count(r => !r.IsUnconditional)} rule(s) with argument conditions)"));
+                        $"seccompkit: learn: replayed {replay.Replayed} distinct recorded call(s) through the profile: all allowed; wrote {(destination.IsStandardOutput ? "the profile" : destination.Display)} ({profile.SyscallNames.Count()} syscalls, {profile.Rules.Count(r => !r.IsUnconditional)} rule(s) with argument conditions)"));
                 return status.ShellCode;
             }
         });
@@ -239,24 +242,8 @@ public static class LearnCommand
             cutoffs[abi] = cutoffs.TryGetValue(abi, out var b) ? Math.Max(b, n) : n;
         return new SeccompPolicy(basePolicy.DefaultAction,
             basePolicy.Rules.Where(r => r.Action.LetsCallRun || !learnedNames.Contains(r.Syscall)).Concat(learned.Rules),
-            basePolicy.EffectiveArchitectures.Union(learned.EffectiveArchitectures), basePolicy.BadArchAction, basePolicy.Flags,
+            basePolicy.EffectiveArchitectures.Union(learned.EffectiveArchitectures), basePolicy.DeclaredBadArchAction, basePolicy.Flags,
             basePolicy.ListenerPath, basePolicy.ListenerMetadata, cutoffs.Count > 0 ? cutoffs : null);
-    }
-
-    /// <summary>The first line of <c>RUNTIME --version</c>, or null when the runtime is not on PATH or does not answer.</summary>
-    private static string? InstalledVersion(string runtime)
-    {
-        try
-        {
-            var psi = new ProcessStartInfo(runtime, "--version") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            using var p = Process.Start(psi);
-            if (p is null) return null;
-            string first = p.StandardOutput.ReadLine() ?? "";
-            p.StandardOutput.ReadToEnd();
-            if (!p.WaitForExit(5000)) { p.Kill(); return null; }
-            return p.ExitCode == 0 && first.Length > 0 ? first.Trim() : null;
-        }
-        catch (System.ComponentModel.Win32Exception) { return null; }
     }
 
     internal static string Values(LearnedSyscall s, int max = 6)
@@ -287,7 +274,7 @@ public static class LearnCommand
                 $"seccompkit: learn: clone3 was answered ENOSYS {session.Clone3Refused:N0} time(s), as the profile answers it: the program fell back to clone, whose namespace flags the profile checks (--allow-clone3 allows clone3 instead)"));
     }
 
-    private static string JsonReport(LearnedCalls calls, SeccompPolicy profile, ReplayResult replay, ExitStatus status, TimeSpan elapsed,
+    private static string JsonReport(LearnedCalls calls, string ociProfile, ReplayResult replay, ExitStatus status, TimeSpan elapsed,
         LearningSession session, SynthesisResult synthesis, string[] argv)
     {
         using var ms = new MemoryStream();
@@ -375,7 +362,7 @@ public static class LearnCommand
             }
             w.WriteEndArray();
             w.WritePropertyName("profile");
-            using (var doc = JsonDocument.Parse(OciExporter.Export(profile))) doc.RootElement.WriteTo(w);
+            using (var doc = JsonDocument.Parse(ociProfile)) doc.RootElement.WriteTo(w);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(ms.ToArray());

@@ -27,6 +27,7 @@ public static class RunCommand
         var defaultAction = new Option<string?>("--default-action") { Description = $"Replace the policy's default action, written as in a policy: {CliActions.Syntax}" };
         var errnoDefault = new Option<string?>("--errno-default") { Description = "Replace the policy's default action with errno(E): a name (EPERM, ENOSYS), a number 0..4095 or errno(NAME); the same as --default-action 'errno(E)'" };
         var noNnp = new Option<bool>("--no-nnp") { Description = "As root only: do not set no_new_privs, so set-user-ID, set-group-ID and file-capability programs keep their privileges (root can install a filter without it)" };
+        var forRuntime = OciOutput.ForOption(" (for the OCI entries of --complain's suggested patch)");
         var command = new Argument<string[]>("PROGRAM") { Description = "The program and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
         var policy = new PolicyOptions();
         var cmd = new Command("run",
@@ -60,7 +61,7 @@ public static class RunCommand
             "  122 the policy does not cover this machine's architecture, 123 no_new_privs could not be set,\n" +
             "  125 the launcher failed, 126 the program cannot be executed, 127 the program was not found.\n" +
             "  159 (128 + SIGSYS): the program was killed by seccomp (or by an unhandled TRAP).")
-        { profile, policyFile, log, complain, defaultAction, errnoDefault, noNnp, command };
+        { profile, policyFile, log, complain, defaultAction, errnoDefault, noNnp, forRuntime, command };
         foreach (var o in policy.All) cmd.Add(o);
         cmd.SetAction(parse =>
         {
@@ -73,10 +74,13 @@ public static class RunCommand
             bool nnp = !parse.GetValue(noNnp);
             if (!nnp && !Environment.IsPrivilegedProcess)
                 throw new CliInputException("--no-nnp needs root: without CAP_SYS_ADMIN the kernel installs a filter only under no_new_privs (seccomp(2)); run as root, or without --no-nnp", ExitCodes.Usage);
+            if (!parse.GetValue(complain) && parse.GetValue(forRuntime) is not null)
+                throw new CliInputException("--for names the runtime of --complain's suggested patch; without --complain nothing is written for a runtime", ExitCodes.Usage);
             if (parse.GetValue(complain))
             {
                 if (parse.GetValue(log)) throw new CliInputException("--complain and --log do not mix: complain mode reports through notification, not the kernel log", ExitCodes.Usage);
-                return Complain(parse, policy, profilePath ?? policyPath!, DefaultOverride(parse, defaultAction, errnoDefault), argv, nnp, signals, console);
+                var target = OciOutput.Target(parse.GetValue(forRuntime), console, "complain");
+                return Complain(parse, policy, profilePath ?? policyPath!, DefaultOverride(parse, defaultAction, errnoDefault), argv, nnp, target, signals, console);
             }
 
             // Stage two starts first and waits for the filter, so its start-up overlaps reading and compiling the
@@ -116,7 +120,7 @@ public static class RunCommand
                 (Environment.IsPrivilegedProcess ? "; --no-nnp runs it with them" : "; as root, --no-nnp runs it with them"));
     }
 
-    private static int Complain(ParseResult parse, PolicyOptions options, string path, PolicyAction? defaultOverride, string[] argv, bool nnp, ProgramSignals signals, ICliConsole console)
+    private static int Complain(ParseResult parse, PolicyOptions options, string path, PolicyAction? defaultOverride, string[] argv, bool nnp, Policy.Oci.OciTarget target, ProgramSignals signals, ICliConsole console)
     {
         Linux.Learn.LearningSession.PendingLearning pending;
         var p = LoadPolicy(parse, options, path, console);
@@ -143,7 +147,7 @@ public static class RunCommand
                     () => console.Error.WriteLine("seccompkit: complain: the program exited; still watching its descendants that run on (stop them, or press Ctrl-C to stop and report)"),
                     signals.StopWaiting))
                 console.Error.WriteLine($"seccompkit: complain: stopped on {ExitStatus.SignalName(signals.Received ?? 0)}; descendants still running are no longer supervised: their calls that the policy would refuse now fail with ENOSYS");
-            WriteComplaints(session.Snapshot(), session.Clone3Refused, p, path, argv, Path.GetFileName(session.Process.Path), console);
+            WriteComplaints(session.Snapshot(), session.Clone3Refused, p, path, argv, Path.GetFileName(session.Process.Path), target, console);
             foreach (var x in session.PrivilegedExecs)
                 console.Error.WriteLine(nnp
                     ? $"seccompkit: complain: warning: {x.Path} is {x.Describe()}, but under no_new_privs it ran without those privileges{(Environment.IsPrivilegedProcess ? "; --no-nnp runs it with them" : "")}"
@@ -152,7 +156,7 @@ public static class RunCommand
         }
     }
 
-    private static void WriteComplaints(Learning.LearnedCalls calls, long clone3Refused, SeccompPolicy policy, string path, string[] argv, string name, ICliConsole console)
+    private static void WriteComplaints(Learning.LearnedCalls calls, long clone3Refused, SeccompPolicy policy, string path, string[] argv, string name, Policy.Oci.OciTarget target, ICliConsole console)
     {
         var e = console.Error;
         if (calls.Syscalls.IsEmpty)
@@ -174,14 +178,22 @@ public static class RunCommand
         if (clone3Refused > 0)
             e.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"seccompkit: complain: clone3 was answered ENOSYS {clone3Refused:N0} time(s), as learned profiles answer it (the program fell back to clone, which the policy judged)"));
-        var patch = Learning.ComplainPatch.For(calls, policy, clone3Refused);
+        var patch = Learning.ComplainPatch.For(calls, policy, clone3Refused, target);
         if (patch.IsEmpty) return;
         if (!patch.Baseline.IsEmpty)
             e.WriteLine($"seccompkit: complain: {path} also refuses {patch.Baseline.Length} baseline syscall(s) any program may need without having made them in this run: " +
                 string.Join(", ", patch.Baseline.Select(b => b.Syscall)) + " (see `seccompkit learn --help`)");
-        e.WriteLine("seccompkit: complain: suggested patch: add these entries to the profile's \"syscalls\" (or write the patched profile with");
+        // Only the entries are shown, so the export's notes about the profile as a whole do not matter here.
+        Policy.Oci.OciExport export;
+        try { export = Policy.Oci.OciExporter.Export(patch.AsPolicy, target); }
+        catch (Policy.Oci.OciExportException ex)
+        {
+            e.WriteLine($"seccompkit: complain: no suggested patch: {ex.Message}");
+            return;
+        }
+        e.WriteLine($"seccompkit: complain: suggested patch for {target}: add these entries to the profile's \"syscalls\" (or write the patched profile with");
         e.WriteLine($"  seccompkit learn --from {ShellQuote(path)} -o patched.json -- {string.Join(' ', argv.Select(ShellQuote))}):");
-        using var doc = System.Text.Json.JsonDocument.Parse(Policy.Oci.OciExporter.Export(patch.AsPolicy));
+        using var doc = System.Text.Json.JsonDocument.Parse(export.Json);
         foreach (var entry in doc.RootElement.GetProperty("syscalls").EnumerateArray())
         {
             using var ms = new MemoryStream();

@@ -37,6 +37,10 @@ internal sealed class OutputFile
     /// <summary>Standard output.</summary>
     public bool IsStandardOutput => Path is null;
 
+    /// <summary>The <c>--force</c> option every command that writes a file has.</summary>
+    public static System.CommandLine.Option<bool> ForceOption() =>
+        new("--force") { Description = "Replace the -o file if it exists (it is written atomically either way: never a partial file)" };
+
     /// <summary>
     /// Checks that <paramref name="path"/> can be written (its directory exists and is writable; it is not a directory;
     /// it does not exist unless <paramref name="force"/>) and returns where to write. Null or <c>-</c> is standard output.
@@ -59,6 +63,8 @@ internal sealed class OutputFile
         if (Directory.Exists(target))
             throw new CliInputException($"{path} is a directory; give a file name with {option} (e.g. {System.IO.Path.Combine(path, "profile.json")})", exitCode);
         string dir = System.IO.Path.GetDirectoryName(target)!;
+        for (string? d = dir; d is not null && !Directory.Exists(d); d = System.IO.Path.GetDirectoryName(d))
+            if (File.Exists(d)) throw new CliInputException($"{path}: {d} is a file, not a directory; choose another {option}", exitCode);
         if (!Directory.Exists(dir))
             throw new CliInputException($"{path}: the directory {dir} does not exist; create it first (mkdir -p {RunCommandQuote(dir)}) or choose another {option}", exitCode);
         if (info.Exists)

@@ -1,63 +1,85 @@
-using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.ExceptionServices;
-using System.Runtime.InteropServices;
 using SeccompKit.Bpf;
 using SeccompKit.Linux.Kernel;
-using static SeccompKit.Linux.Interop.Ptrace;
+using SeccompKit.Syscalls;
 
 namespace SeccompKit.Linux.Inspect;
 
-/// <summary>What <see cref="FilterDump.ReadInstructions"/> found in a process.</summary>
-/// <param name="Pid">The process (or thread) that was read.</param>
-/// <param name="Mode">Its seccomp mode.</param>
-/// <param name="Filters">
-/// Its filters <b>newest first</b> (index 0 = the last installed, the order <see cref="FilterStack"/> takes), exactly
-/// as they were handed to seccomp(2); empty unless <paramref name="Mode"/> is <see cref="SeccompMode.Filter"/>.
-/// </param>
-public sealed record FilterDumpResult(int Pid, SeccompMode Mode, IReadOnlyList<ImmutableArray<Instruction>> Filters);
-
 /// <summary>
-/// Reads the seccomp filters of a live process with <c>ptrace(PTRACE_SECCOMP_GET_FILTER)</c>, the way CRIU does.
-/// This needs root: CAP_SYS_PTRACE to attach and CAP_SYS_ADMIN to read, and the caller must not itself run
-/// under seccomp.
+/// Reads the seccomp filters of a live process with <c>ptrace(PTRACE_SECCOMP_GET_FILTER)</c>, the way CRIU does,
+/// <b>without changing what the process does</b>. This needs root: CAP_SYS_PTRACE to attach and CAP_SYS_ADMIN to
+/// read, and the caller must not itself run under seccomp.
 /// <para>
-/// The process is disturbed as little as ptrace allows: PTRACE_SEIZE (no signal is sent), PTRACE_INTERRUPT,
-/// one wait for the stop, the reads, PTRACE_DETACH. A system call it was blocked in is restarted by the kernel
-/// (for sleeps through <c>restart_syscall</c>, which its filters must allow; real profiles do). A signal that
-/// arrives while it is stopped is handed back on detach, and a process that was stopped stays stopped.
+/// The kernel gives filters only of a thread in a ptrace stop, and PTRACE_INTERRUPT wakes the system call the thread
+/// sleeps in as a signal would. Depending on the call, that is invisible (the kernel makes the call again), or the
+/// call fails with EINTR in the program, or the kernel continues it through the <c>restart_syscall</c> system call,
+/// which a filter learned while nothing interrupted the program may refuse (killing it or failing the call). So the
+/// dump, per thread and before touching anything, reads what the thread is doing (<c>/proc/PID/task/TID/syscall</c>,
+/// <c>status</c>, <c>wchan</c>) and forecasts the stop (<see cref="InterruptionForecast"/>, from the table measured on
+/// the kernel in docs/KERNEL-FINDINGS.md); it stops one thread whose stop is harmless (PTRACE_SEIZE and
+/// PTRACE_INTERRUPT act on one thread: the others run on), waits up to <see cref="FilterDumpOptions.SafeThreadWait"/>
+/// for one if there is none, and otherwise refuses with <see cref="DumpRefusedException"/> having touched nothing.
 /// </para>
 /// <para>
-/// The ptrace session runs on a thread of its own, because a tracer is a thread: every request must come
-/// from the thread that attached, and when that thread exits the kernel detaches whatever it still traces.
-/// So even a process that cannot stop in time (a vfork parent, uninterruptible I/O) is let go untouched.
+/// Between the look and the stop the thread may enter another call. At the stop its registers tell exactly what the
+/// kernel will do next (<see cref="StopOutcome"/>): a <c>restart_syscall</c> is checked against the filters just read
+/// with SeccompKit's interpreter and, if they do not allow it, the thread is carried through that one call with its
+/// filters suspended (PTRACE_O_SUSPEND_SECCOMP, never while user code runs); an EINTR from a call that did nothing
+/// is turned back into a restart. The result (<see cref="FilterDumpResult.Thread"/>) says which thread was read, what
+/// it was doing and how it was let go. A signal that arrives meanwhile is handed back, unless the process ignores it:
+/// a traced thread receives even those (<c>sig_ignored()</c>), so they are dropped, as they would have been. For the
+/// same reason the thread group leader, which signals sent to the process are checked against, is stopped only when no
+/// other thread will do while a sibling sleeps in a call a signal would disturb. A stopped process stays stopped.
+/// One window remains (docs/KERNEL-FINDINGS.md): a signal the process ignores, sent to a thread carried through
+/// <c>restart_syscall</c> in the fraction of a millisecond between the end of <see cref="FilterDumpOptions.RestartWatch"/>
+/// and the detach.
 /// </para>
 /// <para>
-/// Do not read a child that this .NET process started with <see cref="Process"/>: .NET's SIGCHLD handling
-/// reaps its children with <c>waitpid(pid, WNOHANG)</c>, which also collects ptrace stop reports, and then
-/// believes the child has exited. The read itself copes (it notices a stop reported to someone else), but
-/// the <see cref="Process"/> object may be left wrong. Children of other processes are not affected.
+/// Each ptrace session runs on a thread of its own, because a tracer is a thread: every request must come from the
+/// thread that attached, and when that thread exits the kernel detaches whatever it still traces. So even a process
+/// that cannot stop in time (a vfork parent, uninterruptible I/O) is let go untouched.
+/// </para>
+/// <para>
+/// Do not read a child that this .NET process started with <see cref="Process"/>: .NET's SIGCHLD handling reaps its
+/// children with <c>waitpid(pid, WNOHANG)</c>, which also collects ptrace stop reports, and then believes the child
+/// has exited. The read itself copes (it asks the kernel about a stop reported to someone else), but the
+/// <see cref="Process"/> object may be left wrong. Children of other processes are not affected.
 /// </para>
 /// </summary>
 public static class FilterDump
 {
-    /// <summary>How long <see cref="Read"/> waits for the process to stop unless told otherwise.</summary>
+    /// <summary>How long <see cref="Read(int, TimeSpan?)"/> waits for the chosen thread to stop unless told otherwise.</summary>
     public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a dump waits for a thread that can be stopped unnoticed unless told otherwise.</summary>
+    public static readonly TimeSpan DefaultSafeThreadWait = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long a thread carried through <c>restart_syscall</c> is watched in the restarted call unless told otherwise.</summary>
+    public static readonly TimeSpan DefaultRestartWatch = TimeSpan.FromMilliseconds(20);
 
     /// <summary>
     /// The filters of process <paramref name="pid"/> (a thread id reads that thread's filters), newest first,
     /// validated; an empty list when it has none (seccomp disabled or strict mode).
     /// </summary>
+    /// <exception cref="DumpRefusedException">
+    /// No thread could be stopped without the program, its filters or its supervisor noticing; nothing was done.
+    /// </exception>
     /// <exception cref="ErrnoException">
     /// ESRCH: no such process, or it exited meanwhile. EPERM: ptrace was refused (the message says whether
     /// the process is already traced, a zombie, or privileges are missing). EACCES: CAP_SYS_ADMIN is missing
-    /// or the caller runs under seccomp. EIO: the kernel lacks PTRACE_SECCOMP_GET_FILTER.
+    /// or the caller runs under seccomp (checked before anything is done). EIO: the kernel lacks
+    /// PTRACE_SECCOMP_GET_FILTER.
     /// </exception>
-    /// <exception cref="SeccompException">The process did not stop within <paramref name="stopTimeout"/>.</exception>
-    public static IReadOnlyList<BpfProgram> Read(int pid, TimeSpan? stopTimeout = null)
+    /// <exception cref="SeccompException">The chosen thread did not stop within the stop timeout (it was let go as it was).</exception>
+    public static IReadOnlyList<BpfProgram> Read(int pid, TimeSpan? stopTimeout = null) =>
+        Read(pid, new FilterDumpOptions { StopTimeout = stopTimeout ?? DefaultStopTimeout });
+
+    /// <inheritdoc cref="Read(int, TimeSpan?)"/>
+    public static IReadOnlyList<BpfProgram> Read(int pid, FilterDumpOptions options)
     {
-        var dump = ReadInstructions(pid, stopTimeout);
+        var dump = ReadInstructions(pid, options);
         var programs = new BpfProgram[dump.Filters.Count];
         for (int i = 0; i < programs.Length; i++)
         {
@@ -71,19 +93,156 @@ public static class FilterDump
     }
 
     /// <summary>
-    /// Like <see cref="Read"/>, but returns the instructions as the kernel gave them, unvalidated, with the mode.
+    /// Like <see cref="Read(int, TimeSpan?)"/>, but returns the instructions as the kernel gave them, unvalidated, with
+    /// the mode, the thread that was read and how it was let go.
     /// </summary>
-    /// <inheritdoc cref="Read" path="/exception"/>
-    public static FilterDumpResult ReadInstructions(int pid, TimeSpan? stopTimeout = null)
+    /// <inheritdoc cref="Read(int, TimeSpan?)" path="/exception"/>
+    public static FilterDumpResult ReadInstructions(int pid, TimeSpan? stopTimeout = null) =>
+        ReadInstructions(pid, new FilterDumpOptions { StopTimeout = stopTimeout ?? DefaultStopTimeout });
+
+    /// <inheritdoc cref="ReadInstructions(int, TimeSpan?)"/>
+    public static FilterDumpResult ReadInstructions(int pid, FilterDumpOptions options)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pid);
-        var timeout = stopTimeout ?? DefaultStopTimeout;
-        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero, nameof(stopTimeout));
-        var status = ProcStatus.Read(pid) ?? throw NoSuchProcess(pid);
-        var mode = (SeccompMode)status.Seccomp;
-        // Strict mode has no filters and disabled has nothing: no need to stop the process for either.
-        if (mode != SeccompMode.Filter) return new FilterDumpResult(pid, mode, []);
-        return new FilterDumpResult(pid, mode, OnTracerThread(() => ReadStopped(pid, timeout)));
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.StopTimeout, TimeSpan.Zero, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.SafeThreadWait, TimeSpan.Zero, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.RestartWatch, TimeSpan.Zero, nameof(options));
+        var status = ProcStatus.Read(pid) ?? throw TracerSession.NoSuchProcess(pid);
+        var abi = ThreadActivityReader.AbiOf(status.Tgid);
+        // A thread id (not a thread group leader) asks for that thread; a process id for any of its threads.
+        bool oneThread = status.Tgid != pid;
+        var clock = Stopwatch.StartNew();
+        bool checkedPrivileges = false;
+        for (int look = 0; ; look++)
+        {
+            var all = Look(status.Tgid, ThreadActivityReader.Threads(status.Tgid), abi);
+            var threads = oneThread ? all.Where(t => t.Tid == pid).ToList() : all;
+            if (threads.Count == 0) throw TracerSession.NoSuchProcess(pid);
+            var reference = threads.FirstOrDefault(t => t.Tid == pid && t.Forecast != InterruptionForecast.Exited)
+                ?? threads.FirstOrDefault(t => t.Forecast != InterruptionForecast.Exited) ?? threads[0];
+            var mode = (SeccompMode)reference.SeccompMode;
+            var others = all.Where(t => t.SeccompFilters != reference.SeccompFilters && t.Forecast != InterruptionForecast.Exited).ToArray();
+            // Strict mode has no filters and disabled has nothing: no need to stop anything for either.
+            if (mode != SeccompMode.Filter)
+                return new FilterDumpResult(pid, mode, []) { ThreadsWithOtherFilterCounts = others };
+            if (!checkedPrivileges)
+            {
+                RequireReadPrivileges(pid);
+                checkedPrivileges = true;
+            }
+            // A 32-bit (i386) program's threads have the i386 register set, which the check after the stop does not
+            // read (untested here: this machine builds no i386 programs): refuse rather than stop one unchecked.
+            if (abi == Architecture.X86)
+                throw new DumpRefusedException(pid, [.. threads.Select(t => t with
+                {
+                    Forecast = InterruptionForecast.Unknown,
+                    Reason = "it is a 32-bit (i386) program, whose registers seccompkit does not read to make sure a stop is harmless",
+                })], TimeSpan.Zero);
+
+            var sameStack = threads.Where(t => t.SeccompFilters == reference.SeccompFilters).ToArray();
+            bool siblingsAtRisk = all.Any(t => t.Tid != status.Tgid && AtRisk(t));
+            var chosen = sameStack.Where(t => Acceptable(t, options)).OrderBy(t => Rank(t, status.Tgid, siblingsAtRisk)).FirstOrDefault();
+            if (chosen is null)
+            {
+                if (clock.Elapsed >= options.SafeThreadWait)
+                    throw new DumpRefusedException(pid, sameStack, options.SafeThreadWait);
+                // A thread is often harmless a moment later (it runs, or moves on to another call): look again soon.
+                if (look < 50) Thread.Yield(); else Thread.Sleep(2);
+                continue;
+            }
+
+            TracerSession.Result session;
+            try
+            {
+                session = OnTracerThread(() => TracerSession.Run(chosen.Tid, options.StopTimeout, options.RestartWatch, abi, chosen.ReadAt));
+            }
+            catch (ErrnoException e) when (e.Errno == Errno.ESRCH && !oneThread && chosen.Tid != pid && ProcStatus.Read(pid) is not null)
+            {
+                continue; // that thread exited before it could be seized; the process lives on: choose again
+            }
+            if (session.LeftAttached) WaitUntilDetached(chosen.Tid);
+            var filters = session.OldestFirst.Reverse().ToArray();
+            return new FilterDumpResult(pid, (SeccompMode)chosen.SeccompMode, filters)
+            {
+                Thread = new DumpedThread(chosen, session.Outcome, session.Detail)
+                {
+                    CheckToStop = session.CheckToStop,
+                    InterruptedSyscall = session.Syscall,
+                },
+                ThreadsWithOtherFilterCounts = all.Where(t => t.SeccompFilters != chosen.SeccompFilters && t.Forecast != InterruptionForecast.Exited).ToArray(),
+            };
+        }
+    }
+
+    /// <summary>What every thread in <paramref name="tids"/> is doing now (threads gone meanwhile are left out).</summary>
+    private static List<ThreadActivity> Look(int tgid, IReadOnlyList<int> tids, Architecture abi)
+    {
+        var list = new List<ThreadActivity>(tids.Count);
+        foreach (int tid in tids)
+            if (ThreadActivityReader.Read(tgid, tid, abi) is { } activity) list.Add(activity);
+        return list;
+    }
+
+    private static bool Acceptable(ThreadActivity t, FilterDumpOptions options) => t.Forecast switch
+    {
+        InterruptionForecast.Transparent or InterruptionForecast.SlowToStop => true,
+        InterruptionForecast.RestartSyscall => !options.AvoidRestartSyscall,
+        _ => false,
+    };
+
+    /// <summary>
+    /// Lower is better: a thread asleep in a call the kernel makes again (it is unlikely to move before the stop), a
+    /// stopped or otherwise blocked thread, a running one, one that needs <c>restart_syscall</c> carried, then one that
+    /// stops only when its call ends. Untraced before traced (seizing a traced thread fails). The thread group leader
+    /// comes last while another thread sleeps in a call an interruption would disturb: a signal sent to the process is
+    /// checked against the leader, and while the leader is traced even one the process ignores is not dropped but
+    /// queued, and wakes another thread (complete_signal) whose call then fails or restarts through restart_syscall
+    /// (measured: <c>FilterDumpThreadSpecs</c>). Stopping any other thread leaves such signals dropped.
+    /// </summary>
+    private static (int, int, int, int) Rank(ThreadActivity t, int tgid, bool siblingsAtRisk)
+    {
+        int kind = t.Forecast switch
+        {
+            InterruptionForecast.Transparent when t.State is 'S' or 'T' => 0,
+            InterruptionForecast.Transparent when t.State != 'R' => 1,
+            InterruptionForecast.Transparent => 2,
+            InterruptionForecast.RestartSyscall => 3,
+            _ => 4,
+        };
+        return (t.TracerPid == 0 ? 0 : 1, t.Tid == tgid && siblingsAtRisk ? 1 : 0, kind, t.Tid);
+    }
+
+    /// <summary>True for a thread whose interruptible sleep a signal would disturb (it fails, restarts through restart_syscall, or is not known).</summary>
+    private static bool AtRisk(ThreadActivity t) =>
+        t.Forecast is not (InterruptionForecast.Transparent or InterruptionForecast.SlowToStop or InterruptionForecast.Exited);
+
+    /// <summary>
+    /// PTRACE_SECCOMP_GET_FILTER needs CAP_SYS_ADMIN and an unconfined caller. Checked before anything is done to the
+    /// process, so that a dump that cannot read never stops a thread it then could not let go as carefully.
+    /// </summary>
+    private static void RequireReadPrivileges(int pid)
+    {
+        var self = ProcStatus.Read(Environment.ProcessId);
+        if (self is null) return;
+        const string call = "ptrace(PTRACE_SECCOMP_GET_FILTER)";
+        if (self.Seccomp != 0)
+            throw new ErrnoException(call, Errno.EACCES,
+                $"this process itself runs under seccomp (Seccomp: {self.Seccomp}), and the kernel shows filters only to an unconfined tracer: run seccompkit outside the sandbox or container (checked before attaching: process {pid} was not touched)");
+        if (!self.HasCapability(ProcStatus.CAP_SYS_ADMIN))
+            throw new ErrnoException(call, Errno.EACCES,
+                $"reading filters needs CAP_SYS_ADMIN in the initial user namespace: run as root (sudo), not in a user namespace (checked before attaching: process {pid} was not touched)");
+    }
+
+    /// <summary>
+    /// After a session that left its thread attached (asleep in a carried restart_syscall), waits until the kernel has
+    /// detached it, which it does when the session's thread exits; another dump could not attach before that.
+    /// </summary>
+    private static void WaitUntilDetached(int tid)
+    {
+        var clock = Stopwatch.StartNew();
+        while (ProcStatus.Read(tid) is { TracerPid: not 0 } && clock.Elapsed < TimeSpan.FromSeconds(5))
+            Thread.Sleep(1);
     }
 
     /// <summary>Runs <paramref name="session"/> on a new thread that ends with it, so the kernel detaches anything it left traced.</summary>
@@ -106,206 +265,5 @@ public static class FilterDump
         return result!;
     }
 
-    /// <summary>Attach, stop, read every filter, detach: all on the calling thread (the tracer).</summary>
-    private static ImmutableArray<Instruction>[] ReadStopped(int pid, TimeSpan timeout)
-    {
-        if (Retry(() => ptrace(PTRACE_SEIZE, pid, 0, 0)) < 0)
-            throw SeizeFailed(pid, LastErrno());
-        int signalToDeliver = 0;
-        try
-        {
-            if (Retry(() => ptrace(PTRACE_INTERRUPT, pid, 0, 0)) < 0)
-                throw Failed("ptrace(PTRACE_INTERRUPT)", LastErrno(), pid);
-            signalToDeliver = WaitForStop(pid, timeout);
-
-            // The kernel numbers filters from the oldest (index 0 = first installed), and a filter added
-            // meanwhile (TSYNC from another thread) can only appear at the newest end: read up, then reverse.
-            var oldestFirst = new List<ImmutableArray<Instruction>>();
-            for (nint index = 0; ; index++)
-            {
-                long length = Retry(() => ptrace(PTRACE_SECCOMP_GET_FILTER, pid, index, 0));
-                if (length < 0)
-                {
-                    var errno = LastErrno();
-                    if (errno == Errno.ENOENT) break; // no filter at this index: every one has been read
-                    throw GetFilterFailed(pid, (int)index, errno);
-                }
-                var bytes = new byte[checked((int)length * Instruction.Size)];
-                long copied;
-                unsafe
-                {
-                    fixed (byte* buffer = bytes)
-                    {
-                        nint address = (nint)buffer;
-                        // SAFETY: `bytes` is pinned for the call and holds `length` struct sock_filter (8 bytes each),
-                        // exactly what the kernel copies for this index: a filter never changes once installed.
-                        copied = Retry(() => ptrace(PTRACE_SECCOMP_GET_FILTER, pid, index, address));
-                    }
-                }
-                if (copied < 0) throw GetFilterFailed(pid, (int)index, LastErrno());
-                if (copied != length)
-                    throw new SeccompException($"ptrace(PTRACE_SECCOMP_GET_FILTER) gave filter {index} of process {pid} as {length} instructions, then as {copied}; try again");
-                oldestFirst.Add(ImmutableArray.Create(BpfProgram.ParseRaw(bytes)));
-            }
-            oldestFirst.Reverse();
-            return [.. oldestFirst];
-        }
-        finally
-        {
-            // Resumes the tracee, handing back a signal that stopped it. If it is not in a ptrace stop (it never
-            // stopped in time, or it died) this fails with ESRCH; the kernel then detaches when this thread ends,
-            // and drops the pending PTRACE_INTERRUPT with it.
-            Retry(() => ptrace(PTRACE_DETACH, pid, 0, signalToDeliver));
-        }
-    }
-
-    /// <summary>
-    /// Waits until the tracee is in a ptrace stop and returns the signal to hand back on detach: 0 for the
-    /// PTRACE_EVENT_STOP of PTRACE_INTERRUPT or of a group-stop, the signal for a signal-delivery-stop.
-    /// </summary>
-    private static int WaitForStop(int pid, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        for (int attempt = 0; ; attempt++)
-        {
-            int status = 0;
-            int r;
-            unsafe
-            {
-                // SAFETY: `status` is a local that outlives the call; waitpid writes one int to it.
-                r = waitpid(pid, &status, __WALL | WNOHANG);
-            }
-            if (r == pid)
-            {
-                if (WIFSTOPPED(status))
-                    return PtraceEvent(status) == PTRACE_EVENT_STOP ? 0 : WSTOPSIG(status);
-                if (WIFEXITED(status) || WIFSIGNALED(status))
-                    throw new ErrnoException("waitpid", Errno.ESRCH, WIFEXITED(status)
-                        ? $"process {pid} exited (status {WEXITSTATUS(status)}) before its filters could be read"
-                        : $"process {pid} was killed by signal {WTERMSIG(status)} before its filters could be read");
-                continue; // a continued report (WIFCONTINUED) or the like: keep waiting for the stop
-            }
-            if (r < 0)
-            {
-                var errno = LastErrno();
-                if (errno == Errno.EINTR) continue;
-                // ECHILD: another waiter of this process took the report and reaped an exited tracee, or the
-                // tracee stopped and someone else collected that report (handled below like r == 0).
-                if (errno != Errno.ECHILD) throw Failed("waitpid", errno, pid);
-            }
-            // No report for us. Another thread of this process may have taken it (see the class remarks):
-            // the stop itself is what PTRACE_SECCOMP_GET_FILTER needs, and /proc shows it as state 't'.
-            var now = ProcStatus.Read(pid) ?? throw new ErrnoException("waitpid", Errno.ESRCH, $"process {pid} exited before its filters could be read");
-            if (now.State == 't')
-            {
-                // The report may simply not have been posted yet when waitpid looked: take it if it is there now.
-                int late = 0;
-                int r2;
-                unsafe
-                {
-                    // SAFETY: as above.
-                    r2 = waitpid(pid, &late, __WALL | WNOHANG);
-                }
-                if (r2 == pid && WIFSTOPPED(late)) return PtraceEvent(late) == PTRACE_EVENT_STOP ? 0 : WSTOPSIG(late);
-                return SignalOfCurrentStop(pid);
-            }
-            if (r < 0) throw new ErrnoException("waitpid", Errno.ECHILD, $"process {pid} is traced by this thread but cannot be waited for; is another part of this program waiting for it?");
-            if (clock.Elapsed > timeout)
-                throw new SeccompException(
-                    $"process {pid} did not stop within {timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s of PTRACE_INTERRUPT " +
-                    $"(state {now.State}); a process in uninterruptible sleep (D) or waiting for a vfork child cannot stop until that ends. " +
-                    "It was left as it was (detached, running); try again later.");
-            // A stop usually takes microseconds: yield a few times before sleeping.
-            if (attempt < 20) Thread.Yield(); else Thread.Sleep(1);
-        }
-    }
-
-    /// <summary>For a stop whose report someone else collected: the siginfo tells a PTRACE_EVENT_STOP from a signal.</summary>
-    private static int SignalOfCurrentStop(int pid)
-    {
-        siginfo_t info = default;
-        long r;
-        unsafe
-        {
-            // SAFETY: `info` is a local of the kernel's 128-byte siginfo_t size; it outlives the call.
-            r = ptrace(PTRACE_GETSIGINFO, pid, 0, (nint)(&info));
-        }
-        if (r < 0) return 0;
-        // ptrace_do_notify sets si_code = signal | PTRACE_EVENT_STOP << 8 for the stops PTRACE_INTERRUPT causes.
-        return (info.si_code >> 8) == PTRACE_EVENT_STOP ? 0 : info.si_signo;
-    }
-
-    /// <summary>Calls <paramref name="call"/> again while it fails with EINTR.</summary>
-    private static long Retry(Func<long> call)
-    {
-        long r;
-        do r = call();
-        while (r == -1 && LastErrno() == Errno.EINTR);
-        return r;
-    }
-
-    private static Errno LastErrno() => (Errno)Marshal.GetLastPInvokeError();
-
-    private static ErrnoException NoSuchProcess(int pid) =>
-        new("ptrace(PTRACE_SEIZE)", Errno.ESRCH, $"there is no process {pid} (it exited, or lives in another PID namespace); check the PID with ps");
-
-    private static ErrnoException Failed(string call, Errno errno, int pid) => errno == Errno.ESRCH
-        ? new(call, errno, $"process {pid} exited while its filters were being read")
-        : new(call, errno, "");
-
-    private static ErrnoException SeizeFailed(int pid, Errno errno)
-    {
-        if (errno == Errno.ESRCH) return NoSuchProcess(pid);
-        if (errno != Errno.EPERM) return new("ptrace(PTRACE_SEIZE)", errno, $"cannot attach to process {pid}");
-        var target = ProcStatus.Read(pid);
-        var self = ProcStatus.Read(Environment.ProcessId);
-        string advice =
-            target is null ? $"process {pid} exited meanwhile" :
-            target.Tgid == Environment.ProcessId ? "a process cannot trace itself (or its own threads); run seccompkit as a separate process" :
-            target.TracerPid != 0 ? $"process {pid} is already traced by process {target.TracerPid}{CommandOf(target.TracerPid)}, and a process has only one tracer: detach that debugger or strace first" :
-            target.State == 'Z' ? $"process {pid} is a zombie: it has exited and only waits for its parent to collect it" :
-            self is not null && !self.HasCapability(ProcStatus.CAP_SYS_PTRACE) ? "this process lacks CAP_SYS_PTRACE, which attaching needs unless the target runs as the same user with no capabilities this process lacks: run as root (sudo)" :
-            YamaScope() is 3 ? "kernel.yama.ptrace_scope is 3, which forbids every ptrace attach until reboot" :
-            $"the kernel refused ptrace on process {pid} although this process has CAP_SYS_PTRACE; it may be a kernel thread, or a security module (Yama, SELinux, AppArmor) forbids it";
-        return new("ptrace(PTRACE_SEIZE)", errno, advice);
-    }
-
-    private static ErrnoException GetFilterFailed(int pid, int index, Errno errno)
-    {
-        const string call = "ptrace(PTRACE_SECCOMP_GET_FILTER)";
-        string advice;
-        switch (errno)
-        {
-            case Errno.EACCES:
-                var self = ProcStatus.Read(Environment.ProcessId);
-                advice = self is { Seccomp: not 0 }
-                    ? $"this process itself runs under seccomp (Seccomp: {self.Seccomp}), and the kernel shows filters only to an unconfined tracer: run seccompkit outside the sandbox or container"
-                    : "reading filters needs CAP_SYS_ADMIN in the initial user namespace: run as root (sudo), not in a user namespace";
-                break;
-            case Errno.EIO:
-                advice = "this kernel lacks PTRACE_SECCOMP_GET_FILTER (it needs Linux 4.4 or later built with CONFIG_CHECKPOINT_RESTORE)";
-                break;
-            case Errno.EINVAL:
-                advice = $"process {pid} is not in seccomp filter mode (see Seccomp: in /proc/{pid}/status)";
-                break;
-            case Errno.EMEDIUMTYPE:
-                advice = $"filter {index} (counting from the oldest) of process {pid} is not classic BPF, so the kernel kept no copy of its instructions";
-                break;
-            case Errno.ESRCH:
-                advice = $"process {pid} exited (or left its ptrace stop) while its filters were being read";
-                break;
-            default:
-                advice = $"reading filter {index} (counting from the oldest) of process {pid}";
-                break;
-        }
-        return new(call, errno, advice);
-    }
-
-    private static string CommandOf(int pid) => ProcStatus.Read(pid) is { } s ? $" ({s.Name})" : "";
-
-    private static int? YamaScope()
-    {
-        try { return int.Parse(File.ReadAllText("/proc/sys/kernel/yama/ptrace_scope").Trim(), CultureInfo.InvariantCulture); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return null; }
-    }
+    internal static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 }

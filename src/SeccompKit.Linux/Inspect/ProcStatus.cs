@@ -13,6 +13,26 @@ namespace SeccompKit.Linux.Inspect;
 /// <param name="SeccompFilters">The number of filters attached (<c>Seccomp_filters:</c>, 5.9+; 0 when absent).</param>
 internal sealed record ProcStatus(string Name, char State, int Tgid, int TracerPid, uint EffectiveUid, ulong CapEff, int Seccomp, int SeccompFilters)
 {
+    /// <summary>Signals the process ignores with SIG_IGN (<c>SigIgn:</c>; bit N-1 = signal N).</summary>
+    internal ulong SigIgn { get; init; }
+
+    /// <summary>Signals the process has handlers for (<c>SigCgt:</c>).</summary>
+    internal ulong SigCgt { get; init; }
+
+    /// <summary>
+    /// True when delivering <paramref name="signal"/> does nothing: it is ignored with SIG_IGN, or has no handler and
+    /// its default action is to ignore it (SIGCHLD, SIGCONT, SIGURG, SIGWINCH: signal(7)).
+    /// </summary>
+    internal bool Ignores(int signal)
+    {
+        if (signal is < 1 or > 64) return false;
+        ulong bit = 1UL << (signal - 1);
+        if ((SigIgn & bit) != 0) return true;
+        return (SigCgt & bit) == 0 && signal is SIGCHLD or SIGCONT or SIGURG or SIGWINCH;
+    }
+
+    private const int SIGCHLD = 17, SIGCONT = 18, SIGURG = 23, SIGWINCH = 28;
+
     /// <summary>CAP_SYS_PTRACE: attach to any process.</summary>
     internal const int CAP_SYS_PTRACE = 19;
 
@@ -40,7 +60,7 @@ internal sealed record ProcStatus(string Name, char State, int Tgid, int TracerP
         char state = '?';
         int tgid = pid, tracer = 0, seccomp = -1, filters = 0;
         uint euid = uint.MaxValue;
-        ulong capEff = 0;
+        ulong capEff = 0, sigIgn = 0, sigCgt = 0;
         foreach (var line in lines)
         {
             int colon = line.IndexOf(':');
@@ -54,12 +74,14 @@ internal sealed record ProcStatus(string Name, char State, int Tgid, int TracerP
                 case "TracerPid": tracer = Int(value); break;
                 case "Uid": euid = uint.Parse(value.Split('\t', ' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture); break;
                 case "CapEff": capEff = ulong.Parse(value, NumberStyles.HexNumber, CultureInfo.InvariantCulture); break;
+                case "SigIgn": sigIgn = ulong.Parse(value, NumberStyles.HexNumber, CultureInfo.InvariantCulture); break;
+                case "SigCgt": sigCgt = ulong.Parse(value, NumberStyles.HexNumber, CultureInfo.InvariantCulture); break;
                 case "Seccomp": seccomp = Int(value); break;
                 case "Seccomp_filters": filters = Int(value); break;
             }
         }
         if (seccomp < 0) throw new SeccompException($"{path} has no 'Seccomp:' line; this kernel lacks CONFIG_SECCOMP");
-        return new ProcStatus(name, state, tgid, tracer, euid, capEff, seccomp, filters);
+        return new ProcStatus(name, state, tgid, tracer, euid, capEff, seccomp, filters) { SigIgn = sigIgn, SigCgt = sigCgt };
 
         static int Int(string s) => int.Parse(s, CultureInfo.InvariantCulture);
     }

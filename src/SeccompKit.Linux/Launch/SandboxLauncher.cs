@@ -120,10 +120,14 @@ public static class SandboxLauncher
             argv.Add(filterPipe[0].ToString(CultureInfo.InvariantCulture));
             argv.Add(statusPipe[1].ToString(CultureInfo.InvariantCulture));
             argv.Add(InheritedIgnoredSignals().ToString("x", CultureInfo.InvariantCulture));
+            // Stage two runs with the runtime's diagnostics off, so that it leaves no files behind; the program gets the
+            // caller's environment back (StageEnvironment).
+            var (environment, restore) = StageEnvironment.ForStage(StageEnvironment.Read(*EnvironAddress()));
+            argv.Add(restore);
             argv.Add(path);
             argv.Add(program);
             argv.AddRange(arguments);
-            pid = Spawn(stage.Executable, argv, filterPipe[0], statusPipe[1]);
+            pid = Spawn(stage.Executable, argv, environment, filterPipe[0], statusPipe[1]);
         }
         catch
         {
@@ -166,11 +170,12 @@ public static class SandboxLauncher
         }
     }
 
-    private static unsafe int Spawn(string executable, List<string> argv, int filterFd, int statusFd)
+    private static unsafe int Spawn(string executable, List<string> argv, List<byte[]> environment, int filterFd, int statusFd)
     {
         byte* actions = stackalloc byte[FileActionsSize];
         var strings = new List<nint>();
         byte** cArgv = (byte**)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)(argv.Count + 1), (nuint)sizeof(byte*));
+        byte** envp = StageEnvironment.ToNative(environment);
         try
         {
             for (int i = 0; i < argv.Count; i++)
@@ -189,9 +194,9 @@ public static class SandboxLauncher
                 posix_spawn_file_actions_adddup2(actions, filterFd, filterFd);
                 posix_spawn_file_actions_adddup2(actions, statusFd, statusFd);
                 int pid;
-                // SAFETY: path, argv (NULL-terminated) and environ are valid native memory for the call; posix_spawn copies
+                // SAFETY: path, argv and envp (both NULL-terminated) are valid native memory for the call; posix_spawn copies
                 // nothing it needs after it returns.
-                int err = posix_spawn(&pid, cPath, actions, null, cArgv, *EnvironAddress());
+                int err = posix_spawn(&pid, cPath, actions, null, cArgv, envp);
                 if (err != 0)
                     throw new LaunchException(LaunchFailure.StageFailed,
                         $"cannot start the launcher's stage two ({executable}): {(Errno)err}; is the seccompkit binary still there?", (Errno)err);
@@ -206,6 +211,7 @@ public static class SandboxLauncher
         {
             foreach (var s in strings) System.Runtime.InteropServices.NativeMemory.Free((void*)s);
             System.Runtime.InteropServices.NativeMemory.Free(cArgv);
+            System.Runtime.InteropServices.NativeMemory.Free(envp);
         }
     }
 

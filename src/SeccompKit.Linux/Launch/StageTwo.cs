@@ -66,14 +66,17 @@ public static class StageTwo
         return true;
     }
 
-    // Arguments: Marker FILTER_FD STATUS_FD IGNORED_SIGNALS(hex) PATH ARGV0 [ARGS...]; the filter message (flags,
-    // no_new_privs, program) arrives on FILTER_FD, possibly while this process is still starting.
+    // Arguments: Marker FILTER_FD STATUS_FD IGNORED_SIGNALS(hex) ENVIRONMENT PATH ARGV0 [ARGS...], ENVIRONMENT being what
+    // StageEnvironment.ForStage returned; the filter message (flags, no_new_privs, program) arrives on FILTER_FD,
+    // possibly while this process is still starting.
     private static unsafe int Run(string[] args)
     {
-        if (args.Length < 6
+        List<byte[]>? environment = null;
+        if (args.Length < 7
             || !int.TryParse(args[1], CultureInfo.InvariantCulture, out int filterFd)
             || !int.TryParse(args[2], CultureInfo.InvariantCulture, out int statusFd)
-            || !ulong.TryParse(args[3], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong ignored))
+            || !ulong.TryParse(args[3], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong ignored)
+            || (environment = StageEnvironment.ForProgram(StageEnvironment.Read(*EnvironAddress()), args[4])) is null)
         {
             Console.Error.WriteLine("seccompkit: the launcher's stage two was started with bad arguments; it is not meant to be run by hand");
             return FailureExit;
@@ -106,12 +109,12 @@ public static class StageTwo
         }
 
         // Everything execve needs, in native memory, before the filter goes on.
-        string path = args[4];
-        string[] argv = args[5..];
+        string path = args[5];
+        string[] argv = args[6..];
         byte* cPath = Utf8(path);
         byte** cArgv = (byte**)NativeMemory.AllocZeroed((nuint)(argv.Length + 1), (nuint)sizeof(byte*));
         for (int i = 0; i < argv.Length; i++) cArgv[i] = Utf8(argv[i]);
-        byte** envp = *EnvironAddress();
+        byte** envp = StageEnvironment.ToNative(environment); // the caller's environment, not stage two's
         var fprog = new Interop.Seccomp.sock_fprog { len = (ushort)program.Length, filter = NativeMemory.Alloc((nuint)raw.Length) };
         raw.AsSpan().CopyTo(new Span<byte>(fprog.filter, raw.Length));
 
@@ -169,7 +172,7 @@ public static class StageTwo
             write_nogc(statusFd, failure, 12);
             _exit_nogc(execErrno == (int)Errno.ENOENT ? 127 : 126);
         }
-        // SAFETY: path, argv (NULL-terminated) and environ are valid native memory; on success execve does not return.
+        // SAFETY: path, argv and envp (both NULL-terminated) are valid native memory; on success execve does not return.
         execve_nogc(cPath, cArgv, envp);
         int errno = Marshal.GetLastPInvokeError();
         // The filter is on now: no allocation, no GC transition; the filter may refuse even this write.

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using SeccompKit.Bpf;
 using SeccompKit.Policy;
+using SeccompKit.Policy.Oci;
 using SeccompKit.Syscalls;
 
 namespace SeccompKit.Learning;
@@ -21,7 +22,11 @@ public sealed record ComplainPatch(ImmutableArray<SyscallRule> Rules, ImmutableA
     /// refused, the baseline members the policy refuses (a learned profile needs them whatever the run did), and clone3's
     /// ERRNO(ENOSYS) when the program called it and the policy does not already answer it so.
     /// </summary>
-    public static ComplainPatch For(LearnedCalls refused, SeccompPolicy policy, long clone3Refused = 0)
+    /// <param name="refused">The calls the policy would have refused.</param>
+    /// <param name="policy">The policy complained about.</param>
+    /// <param name="clone3Refused">How many clone3 calls were answered ENOSYS.</param>
+    /// <param name="target">The runtime the patch is for (its ENOSYS stub); default <see cref="OciTarget.Default"/>.</param>
+    public static ComplainPatch For(LearnedCalls refused, SeccompPolicy policy, long clone3Refused = 0, OciTarget? target = null)
     {
         ArgumentNullException.ThrowIfNull(refused);
         ArgumentNullException.ThrowIfNull(policy);
@@ -35,13 +40,14 @@ public sealed record ComplainPatch(ImmutableArray<SyscallRule> Rules, ImmutableA
             DefaultAction = policy.DefaultAction,
             Architectures = policy.EffectiveArchitectures,
             Clone3 = clone3Refused > 0 && !clone3Answered ? Clone3Rule.Enosys : Clone3Rule.Omit,
+            Target = target,
         });
         var baseline = synthesis.Baseline.Where(b => Refuses(b.Syscall)).ToImmutableArray();
         var dropped = synthesis.Baseline.Select(b => b.Syscall).Except(baseline.Select(b => b.Syscall), StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal);
         var rules = synthesis.Policy.Rules.Where(r => !dropped.Contains(r.Syscall)).ToImmutableArray();
         var arches = synthesis.Policy.EffectiveArchitectures;
         var asPolicy = new SeccompPolicy(policy.DefaultAction, rules, arches, synthesis.Policy.BadArchAction,
-            enosysAbove: ProfileSynthesizer.RuncEnosysStub(policy.DefaultAction, arches, rules));
+            enosysAbove: ProfileSynthesizer.EnosysStub(target ?? OciTarget.Default, policy.DefaultAction, arches, rules));
         return new ComplainPatch(rules, baseline, synthesis.Notes, asPolicy);
     }
 }

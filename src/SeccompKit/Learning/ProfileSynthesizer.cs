@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using SeccompKit.Bpf;
 using SeccompKit.Compiler;
 using SeccompKit.Policy;
+using SeccompKit.Policy.Oci;
 using SeccompKit.Syscalls;
 
 namespace SeccompKit.Learning;
@@ -35,6 +36,13 @@ public sealed record SynthesisOptions
 
     /// <summary>What the profile says about clone3; default <see cref="Clone3Rule.Enosys"/>.</summary>
     public Clone3Rule Clone3 { get; init; } = Clone3Rule.Enosys;
+
+    /// <summary>
+    /// The OCI runtime the profile is for: its ENOSYS stub goes into the profile (<see cref="OciEnosysStub"/>: runc 1.1
+    /// the listed ABIs, runc 1.1.15+ also the native one, crun none), so that <c>run</c> and the runtime answer alike.
+    /// Default: <see cref="OciTarget.Default"/>.
+    /// </summary>
+    public OciTarget? Target { get; init; }
 }
 
 /// <summary>How a learned profile treats clone3, whose flags are in memory where no seccomp filter can read them.</summary>
@@ -145,23 +153,25 @@ public static class ProfileSynthesizer
             arches.OrderBy(a => a == Architecture.NativeHost ? 0 : 1).ThenBy(a => a.Name, StringComparer.Ordinal),
             // runc and crun always leave libseccomp's bad-arch action, KILL_THREAD (SCMP_ACT_KILL): the one an OCI profile can say.
             badArchAction: PolicyAction.KillThread,
-            enosysAbove: RuncEnosysStub(options.DefaultAction, arches, kept));
+            enosysAbove: EnosysStub(options.Target ?? OciTarget.Default, options.DefaultAction, arches, kept));
         foreach (var r in rules.Where(r => !arches.Any(a => a.Syscalls.Contains(r.Syscall))).Select(r => r.Syscall).Distinct())
             notes.Add($"{r} is not a syscall of {string.Join("/", arches.Select(a => a.Name))}; left out");
         return new SynthesisResult(policy, [.. notes], baseline.ToImmutable());
     }
 
     /// <summary>
-    /// The ENOSYS cutoffs runc gives the profile: runc returns ENOSYS above the largest number a profile names on each
-    /// ABI it lists, unless the default action lets calls run (libcontainer/seccomp/patchbpf), and an OCI profile lists
-    /// every ABI but the native one. Written into the policy so that <c>run</c> and runc answer alike and the profile
-    /// can be exported (<see cref="Policy.Oci.OciExporter"/> refuses a listed ABI without its cutoff).
+    /// The ENOSYS cutoffs the runtime gives the profile: runc returns ENOSYS above the largest number a profile names on
+    /// each ABI its stub covers, unless the default action lets calls run (libcontainer/seccomp/patchbpf); an exported
+    /// profile lists every ABI but the native one, which runc 1.1.15+ stubs anyway; crun has no stub. Written into the
+    /// policy so that <c>run</c> and the runtime answer alike.
     /// </summary>
-    internal static Dictionary<Architecture, uint>? RuncEnosysStub(PolicyAction defaultAction, IReadOnlyList<Architecture> arches, IReadOnlyList<SyscallRule> rules)
+    internal static Dictionary<Architecture, uint>? EnosysStub(OciTarget target, PolicyAction defaultAction, IReadOnlyList<Architecture> arches, IReadOnlyList<SyscallRule> rules)
     {
         if (defaultAction.Kind is SeccompAction.Allow or SeccompAction.Log or SeccompAction.Trace) return null;
+        if (target.Model.EnosysStub == OciEnosysStub.None) return null;
+        bool native = target.Model.EnosysStub == OciEnosysStub.ListedAndNative;
         var cutoffs = new Dictionary<Architecture, uint>();
-        foreach (var abi in arches.Where(a => a != Architecture.NativeHost))
+        foreach (var abi in arches.Where(a => native || a != Architecture.NativeHost))
         {
             int largest = rules.Select(r => abi.Syscalls.TryGetNumber(r.Syscall, out int nr) ? nr : 0).DefaultIfEmpty(0).Max();
             if (largest > 0) cutoffs[abi] = (uint)largest;

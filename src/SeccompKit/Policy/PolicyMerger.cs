@@ -165,9 +165,9 @@ public static class PolicyMerger
 
         public MergeResult Run()
         {
-            _default = Common(p => p.DefaultAction, "default action", "--default-action ACTION (MergeOptions.DefaultAction)",
+            _default = Common(p => p.DefaultAction, "default action", "--default-action ACTION",
                 "a call that no input allows would have no single answer");
-            var badArch = Common(p => p.BadArchAction, "bad-architecture action", "--bad-arch-action ACTION (MergeOptions.BadArchAction)",
+            var badArch = Common(p => p.BadArchAction, "bad-architecture action", "--bad-arch-action ACTION",
                 "a call from an architecture no input covers would have no single answer");
             var (listenerPath, listenerMetadata) = Listener();
             var flags = Flags();
@@ -176,7 +176,9 @@ public static class PolicyMerger
 
             var plans = inputs.SelectMany(p => p.SyscallNames).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
                 .Select(PlanFor).ToList();
-            var policy = new SeccompPolicy(_default, plans.SelectMany(p => p.Rules), arches, badArch, flags, listenerPath, listenerMetadata, enosys);
+            // Undeclared in every input stays undeclared, so that an OCI export still takes the runtime's own.
+            var policy = new SeccompPolicy(_default, plans.SelectMany(p => p.Rules), arches,
+                inputs.All(p => p.DeclaredBadArchAction is null) ? null : badArch, flags, listenerPath, listenerMetadata, enosys);
             foreach (var plan in plans) CheckEveryAbi(plan, policy);
             return new MergeResult(policy, inputs, names, [.. _notes]);
         }
@@ -375,7 +377,7 @@ public static class PolicyMerger
             return new PolicyException(
                 $"the merge would allow {what} on {abi.Name} because {names[from]} allows it, but {names[from]} {why}; {others}. " +
                 $"A policy's rules apply to every architecture it covers, so the union cannot keep them apart there: read every input with the same " +
-                $"architectures (seccompkit merge --arch {union}; MergeOptions.Architectures) or merge each architecture's profiles separately.");
+                $"architectures (seccompkit merge --arch {union}) or merge each architecture's profiles separately.");
         }
 
         private void Note(string location, string message) => _notes.Add(new PolicyDiagnostic(DiagnosticSeverity.Info, location, message));

@@ -38,7 +38,7 @@ public sealed class SeccompPolicy
     /// <param name="defaultAction">Action for calls no rule matches.</param>
     /// <param name="rules">The rules, in order.</param>
     /// <param name="architectures">ABIs the filter covers; empty means the host's (x86_64).</param>
-    /// <param name="badArchAction">Action for calls from any other ABI; by default KILL_PROCESS.</param>
+    /// <param name="badArchAction">Action for calls from any other ABI; null leaves it undeclared: KILL_PROCESS here, and an OCI export takes the runtime's KILL_THREAD (<see cref="DeclaredBadArchAction"/>).</param>
     /// <param name="flags">Filter flags.</param>
     /// <param name="listenerPath">OCI <c>listenerPath</c>: where the runtime sends the notification fd.</param>
     /// <param name="listenerMetadata">OCI <c>listenerMetadata</c>: opaque text passed to the agent.</param>
@@ -57,6 +57,7 @@ public sealed class SeccompPolicy
         DefaultAction = defaultAction;
         Rules = [.. rules];
         Architectures = architectures is null ? [] : [.. architectures.Distinct()];
+        DeclaredBadArchAction = badArchAction;
         BadArchAction = badArchAction ?? PolicyAction.KillProcess;
         Flags = flags;
         ListenerPath = string.IsNullOrEmpty(listenerPath) ? null : listenerPath;
@@ -85,8 +86,18 @@ public sealed class SeccompPolicy
     /// <summary>The ABIs the filter covers: <see cref="Architectures"/>, or the host's when none are given.</summary>
     public ImmutableArray<Architecture> EffectiveArchitectures { get; }
 
-    /// <summary>Action for calls from ABIs the policy does not cover.</summary>
+    /// <summary>Action for calls from ABIs the policy does not cover: <see cref="DeclaredBadArchAction"/>, or KILL_PROCESS when none was declared.</summary>
     public PolicyAction BadArchAction { get; }
+
+    /// <summary>
+    /// The bad-architecture action the policy was given (a policy file's <c>on-bad-arch</c> statement, an OCI profile's
+    /// fixed KILL_THREAD), or null when it was left unsaid. An OCI export of an undeclared one takes what the runtime
+    /// does (KILL_THREAD); a declared other one is refused there, as OCI has no field for it.
+    /// </summary>
+    public PolicyAction? DeclaredBadArchAction { get; }
+
+    /// <summary>Where the header statements were written (for messages); <see cref="PolicyOrigins.Unknown"/> when not from a file.</summary>
+    public PolicyOrigins Origins { get; init; } = PolicyOrigins.Unknown;
 
     /// <summary>Filter flags.</summary>
     public PolicyFlags Flags { get; }
@@ -142,24 +153,28 @@ public sealed class SeccompPolicy
 
     /// <summary>Returns a copy with other rules (everything else kept; validated again).</summary>
     public SeccompPolicy WithRules(IEnumerable<SyscallRule> rules) =>
-        new(DefaultAction, rules, Architectures, BadArchAction, Flags, ListenerPath, ListenerMetadata, EnosysAbove);
+        new(DefaultAction, rules, Architectures, DeclaredBadArchAction, Flags, ListenerPath, ListenerMetadata, EnosysAbove) { Origins = Origins };
 
     /// <summary>Returns a copy with another default action.</summary>
     public SeccompPolicy WithDefaultAction(PolicyAction action) =>
-        new(action, Rules, Architectures, BadArchAction, Flags, ListenerPath, ListenerMetadata, EnosysAbove);
+        new(action, Rules, Architectures, DeclaredBadArchAction, Flags, ListenerPath, ListenerMetadata, EnosysAbove) { Origins = Origins with { DefaultAction = null } };
 
     /// <summary>Returns a copy covering other ABIs.</summary>
     public SeccompPolicy WithArchitectures(IEnumerable<Architecture> architectures) =>
-        new(DefaultAction, Rules, architectures, BadArchAction, Flags, ListenerPath, ListenerMetadata,
-            EnosysAbove.Where(p => architectures.Contains(p.Key)).ToDictionary());
+        new(DefaultAction, Rules, architectures, DeclaredBadArchAction, Flags, ListenerPath, ListenerMetadata,
+            EnosysAbove.Where(p => architectures.Contains(p.Key)).ToDictionary()) { Origins = Origins with { Architectures = null } };
 
-    /// <summary>Returns a copy with another bad-architecture action.</summary>
+    /// <summary>Returns a copy with another bad-architecture action, declared.</summary>
     public SeccompPolicy WithBadArchAction(PolicyAction action) =>
-        new(DefaultAction, Rules, Architectures, action, Flags, ListenerPath, ListenerMetadata, EnosysAbove);
+        new(DefaultAction, Rules, Architectures, action, Flags, ListenerPath, ListenerMetadata, EnosysAbove) { Origins = Origins with { BadArchAction = null } };
 
     /// <summary>Returns a copy with other ENOSYS cutoffs.</summary>
     public SeccompPolicy WithEnosysAbove(IReadOnlyDictionary<Architecture, uint> enosysAbove) =>
-        new(DefaultAction, Rules, Architectures, BadArchAction, Flags, ListenerPath, ListenerMetadata, enosysAbove);
+        new(DefaultAction, Rules, Architectures, DeclaredBadArchAction, Flags, ListenerPath, ListenerMetadata, enosysAbove) { Origins = Origins with { EnosysAbove = ImmutableDictionary<Architecture, string>.Empty } };
+
+    /// <summary>Returns a copy with other filter flags.</summary>
+    public SeccompPolicy WithFlags(PolicyFlags flags) =>
+        new(DefaultAction, Rules, Architectures, DeclaredBadArchAction, flags, ListenerPath, ListenerMetadata, EnosysAbove) { Origins = Origins with { Flags = null } };
 
     private void Validate()
     {
@@ -207,4 +222,32 @@ public sealed class SeccompPolicy
         if (close.Count > 0) msg += $" Did you mean {Suggestions.OrList(close)}?";
         return new PolicyException(msg, where);
     }
+}
+
+/// <summary>
+/// Where a policy's header statements were written, as <c>file:line:column</c> (or a JSON path), so that a message about
+/// one (an OCI export refusing <c>on-bad-arch kill-process</c>) can point at it. Null fields are unknown or absent.
+/// </summary>
+public sealed record PolicyOrigins
+{
+    /// <summary>Nothing known.</summary>
+    public static PolicyOrigins Unknown { get; } = new();
+
+    /// <summary>The <c>default</c> statement.</summary>
+    public string? DefaultAction { get; init; }
+
+    /// <summary>The <c>architectures</c> statement.</summary>
+    public string? Architectures { get; init; }
+
+    /// <summary>The <c>on-bad-arch</c> statement.</summary>
+    public string? BadArchAction { get; init; }
+
+    /// <summary>The <c>flags</c> statement.</summary>
+    public string? Flags { get; init; }
+
+    /// <summary>The <c>listener</c> statement.</summary>
+    public string? Listener { get; init; }
+
+    /// <summary>Each ABI's entry of an <c>enosys-above</c> statement.</summary>
+    public ImmutableDictionary<Architecture, string> EnosysAbove { get; init; } = ImmutableDictionary<Architecture, string>.Empty;
 }

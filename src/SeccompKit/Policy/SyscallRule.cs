@@ -28,6 +28,12 @@ public sealed record SyscallRule
     /// <summary>Conditions that must all hold; empty means the rule matches every call.</summary>
     public ImmutableArray<ArgCondition> Conditions { get; }
 
+    /// <summary>
+    /// Where the rule was written, for messages about it: <c>file:line:column</c> of its item in a policy file, or the
+    /// JSON path of its OCI entry. Not part of the rule's meaning (equality ignores it); null when unknown.
+    /// </summary>
+    public string? Origin { get; init; }
+
     /// <summary>True when the rule has no conditions.</summary>
     public bool IsUnconditional => Conditions.IsEmpty;
 

@@ -145,8 +145,9 @@ public sealed class ContainerSignalSpecs(ContainerSignalRuns runs, ITestOutputHe
 
     /// <summary>
     /// The controls: under a profile learned with <c>--no-baseline</c> (neither the program nor runc/crun's set has
-    /// restart_syscall) the same stop, freeze, attach and dump kill the container's init with SIGSYS (exit 159): the
-    /// events above do reach the kernel path the baseline covers.
+    /// restart_syscall) the same stop, freeze and attach kill the container's init with SIGSYS (exit 159): the events
+    /// above do reach the kernel path the baseline covers. <c>seccompkit dump</c> carries the restart past the filters
+    /// (FilterDump), so it leaves even that container as it is without a profile.
     /// </summary>
     [Theory]
     [MemberData(nameof(Controls))]
@@ -157,6 +158,12 @@ public sealed class ContainerSignalSpecs(ContainerSignalRuns runs, ITestOutputHe
         Assert.SkipUnless(r.IsInstalled, r.WhyMissing);
         var killed = await runs.Of(runtime, ev, "no-baseline");
         output.WriteLine($"{runtime} {r.Version}, {ev}, learned with --no-baseline: {killed}");
+        if (ev == "seccompkit dump of the init")
+        {
+            var bare = await runs.Of(runtime, ev, "bare");
+            Assert.True(bare == killed, $"{runtime}, {ev}, without the baseline: {killed}; bare: {bare}");
+            return;
+        }
         Assert.True(killed.Exit == 159, $"{runtime}, {ev}, without the baseline: {killed}");
         Assert.Equal("ready\n", killed.Out);
     }

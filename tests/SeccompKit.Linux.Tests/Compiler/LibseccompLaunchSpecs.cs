@@ -20,7 +20,7 @@ public sealed class LibseccompLaunchSpecs(LibseccompFixture lib) : IClassFixture
         // The OCI JSON is runc's input (cutoffs and all); libseccomp makes no ENOSYS cutoffs (runc patches them in
         // afterwards) and, like runc, the launcher skips names libseccomp does not know: the oracle is the policy
         // without both.
-        var program = LibseccompLauncher.Export(OciExporter.Export(ProfilePolicies.LoadAsRunc(profile).Policy));
+        var program = LibseccompLauncher.Export(OciExporter.Export(ProfilePolicies.LoadAsRunc(profile).Policy, OciTarget.Default).Json);
         var (policy, _) = lib.CommonPart(ProfilePolicies.Load(profile));
         long vectors = 0;
         var problems = new List<string>();
@@ -45,7 +45,7 @@ public sealed class LibseccompLaunchSpecs(LibseccompFixture lib) : IClassFixture
     public void It_runs_the_program_under_the_Docker_filter(string desc, string[] argv, int exit, string stderr)
     {
         Assert.NotEmpty(desc);
-        var json = OciExporter.Export(ProfilePolicies.LoadAsRunc("docker-default").Policy);
+        var json = OciExporter.Export(ProfilePolicies.LoadAsRunc("docker-default").Policy, OciTarget.Default).Json;
         var (code, err) = LibseccompLauncher.Run(json, argv);
         Assert.Equal(exit, code);
         Assert.Contains(stderr, err);

@@ -25,6 +25,30 @@ public sealed class DumpInteropSpecs
         { "EMEDIUMTYPE", (long)Errno.EMEDIUMTYPE },
         { "sizeof(siginfo_t)", Marshal.SizeOf<siginfo_t>() },
         { "offsetof(siginfo_t, si_code)", Marshal.OffsetOf<siginfo_t>(nameof(siginfo_t.si_code)) },
+        { "PTRACE_SYSCALL", PTRACE_SYSCALL },
+        { "PTRACE_SETOPTIONS", PTRACE_SETOPTIONS },
+        { "PTRACE_GETREGSET", PTRACE_GETREGSET },
+        { "PTRACE_SETREGSET", PTRACE_SETREGSET },
+        { "PTRACE_GET_SYSCALL_INFO", PTRACE_GET_SYSCALL_INFO },
+        { "PTRACE_O_TRACESYSGOOD", PTRACE_O_TRACESYSGOOD },
+        { "PTRACE_O_SUSPEND_SECCOMP", PTRACE_O_SUSPEND_SECCOMP },
+        { "PTRACE_SYSCALL_INFO_NONE", PTRACE_SYSCALL_INFO_NONE },
+        { "PTRACE_SYSCALL_INFO_ENTRY", PTRACE_SYSCALL_INFO_ENTRY },
+        { "PTRACE_SYSCALL_INFO_EXIT", PTRACE_SYSCALL_INFO_EXIT },
+        { "NT_PRSTATUS", NT_PRSTATUS },
+        { "SIGTRAP", SIGTRAP },
+        { "sizeof(struct user_regs_struct)", Marshal.SizeOf<user_regs_struct>() },
+        { "offsetof(struct user_regs_struct, rax)", Marshal.OffsetOf<user_regs_struct>(nameof(user_regs_struct.rax)) },
+        { "offsetof(struct user_regs_struct, orig_rax)", Marshal.OffsetOf<user_regs_struct>(nameof(user_regs_struct.orig_rax)) },
+        { "offsetof(struct user_regs_struct, rip)", Marshal.OffsetOf<user_regs_struct>(nameof(user_regs_struct.rip)) },
+        { "offsetof(struct user_regs_struct, rdi)", Marshal.OffsetOf<user_regs_struct>(nameof(user_regs_struct.rdi)) },
+        { "offsetof(struct user_regs_struct, r10)", Marshal.OffsetOf<user_regs_struct>(nameof(user_regs_struct.r10)) },
+        { "offsetof(struct user_regs_struct, rbp)", Marshal.OffsetOf<user_regs_struct>(nameof(user_regs_struct.rbp)) },
+        { "sizeof(struct iovec)", Marshal.SizeOf<iovec>() },
+        { "sizeof(struct ptrace_syscall_info)", Marshal.SizeOf<ptrace_syscall_info>() },
+        { "offsetof(struct ptrace_syscall_info, arch)", Marshal.OffsetOf<ptrace_syscall_info>(nameof(ptrace_syscall_info.arch)) },
+        { "offsetof(struct ptrace_syscall_info, instruction_pointer)", Marshal.OffsetOf<ptrace_syscall_info>(nameof(ptrace_syscall_info.instruction_pointer)) },
+        { "offsetof(struct ptrace_syscall_info, entry.nr)", Marshal.OffsetOf<ptrace_syscall_info>(nameof(ptrace_syscall_info.nr_or_rval)) },
     };
 
     [Theory]
@@ -60,7 +84,10 @@ public sealed class DumpInteropSpecs
             #include <signal.h>
             #include <stddef.h>
             #include <stdio.h>
+            #include <elf.h>
             #include <sys/ptrace.h>
+            #include <sys/uio.h>
+            #include <sys/user.h>
             #include <sys/wait.h>
             #define P(name, value) printf("%s %ld\n", name, (long)(value))
             int main(void) {
@@ -77,6 +104,31 @@ public sealed class DumpInteropSpecs
                 P("EMEDIUMTYPE", EMEDIUMTYPE);
                 P("sizeof(siginfo_t)", sizeof(siginfo_t));
                 P("offsetof(siginfo_t, si_code)", offsetof(siginfo_t, si_code));
+                P("PTRACE_SYSCALL", PTRACE_SYSCALL);
+                P("PTRACE_SETOPTIONS", PTRACE_SETOPTIONS);
+                P("PTRACE_GETREGSET", PTRACE_GETREGSET);
+                P("PTRACE_SETREGSET", PTRACE_SETREGSET);
+                P("PTRACE_GET_SYSCALL_INFO", PTRACE_GET_SYSCALL_INFO);
+                P("PTRACE_O_TRACESYSGOOD", PTRACE_O_TRACESYSGOOD);
+                P("PTRACE_O_SUSPEND_SECCOMP", PTRACE_O_SUSPEND_SECCOMP);
+                P("PTRACE_SYSCALL_INFO_NONE", PTRACE_SYSCALL_INFO_NONE);
+                P("PTRACE_SYSCALL_INFO_ENTRY", PTRACE_SYSCALL_INFO_ENTRY);
+                P("PTRACE_SYSCALL_INFO_EXIT", PTRACE_SYSCALL_INFO_EXIT);
+                P("NT_PRSTATUS", NT_PRSTATUS);
+                P("SIGTRAP", SIGTRAP);
+                P("sizeof(struct user_regs_struct)", sizeof(struct user_regs_struct));
+                P("offsetof(struct user_regs_struct, rax)", offsetof(struct user_regs_struct, rax));
+                P("offsetof(struct user_regs_struct, orig_rax)", offsetof(struct user_regs_struct, orig_rax));
+                P("offsetof(struct user_regs_struct, rip)", offsetof(struct user_regs_struct, rip));
+                P("offsetof(struct user_regs_struct, rdi)", offsetof(struct user_regs_struct, rdi));
+                P("offsetof(struct user_regs_struct, r10)", offsetof(struct user_regs_struct, r10));
+                P("offsetof(struct user_regs_struct, rbp)", offsetof(struct user_regs_struct, rbp));
+                P("sizeof(struct iovec)", sizeof(struct iovec));
+                /* glibc names the kernel's struct ptrace_syscall_info __ptrace_syscall_info */
+                P("sizeof(struct ptrace_syscall_info)", sizeof(struct __ptrace_syscall_info));
+                P("offsetof(struct ptrace_syscall_info, arch)", offsetof(struct __ptrace_syscall_info, arch));
+                P("offsetof(struct ptrace_syscall_info, instruction_pointer)", offsetof(struct __ptrace_syscall_info, instruction_pointer));
+                P("offsetof(struct ptrace_syscall_info, entry.nr)", offsetof(struct __ptrace_syscall_info, entry.nr));
                 return 0;
             }
             """;

@@ -76,18 +76,5 @@ public sealed class DumpKernelSpecs
     }
 
     /// <summary>A tracer is a thread: the whole session runs on one that ends with it.</summary>
-    private static T OnOwnThread<T>(Func<T> session)
-    {
-        T result = default!;
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try { result = session(); }
-            catch (Exception e) { failure = e; }
-        });
-        thread.Start();
-        thread.Join();
-        if (failure is not null) throw new InvalidOperationException("the tracer thread failed", failure);
-        return result;
-    }
+    private static T OnOwnThread<T>(Func<T> session) => InterruptionKernelSpecs.OnOwnThread(session);
 }

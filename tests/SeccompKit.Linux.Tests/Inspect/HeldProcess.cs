@@ -120,6 +120,96 @@ public sealed class HeldProcess : IDisposable
         return (state, tracer);
     }
 
+    /// <summary>
+    /// <c>block KIND MS [FILE]</c>: a second thread of the held process blocks in system call <paramref name="kind"/>
+    /// (native/seccomp-hold.c lists the kinds), after installing <paramref name="threadFilter"/> on itself only if given.
+    /// Returns its thread id once it is about to make the call (see <see cref="WaitUntilBlocked"/>).
+    /// </summary>
+    public int Block(string kind, int ms, Instruction[]? threadFilter = null)
+    {
+        string command = $"block {kind} {ms.ToString(CultureInfo.InvariantCulture)}";
+        if (threadFilter is not null)
+        {
+            var file = Path.Combine(_dir.FullName, $"thread-{Guid.NewGuid():n}.bpf");
+            File.WriteAllBytes(file, BpfProgram.ToRaw(threadFilter));
+            command += " " + file;
+        }
+        var answer = Ask(command);
+        if (!answer.StartsWith("blocking ", StringComparison.Ordinal)) throw new InvalidOperationException($"'{command}' was answered '{answer}'");
+        return int.Parse(answer["blocking ".Length..], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// <c>loop KIND N SPIN MS</c>: a second thread alternates <paramref name="spinMicroseconds"/> of busy work with
+    /// the call <paramref name="kind"/> (timeout <paramref name="ms"/>), <paramref name="count"/> times. Returns its
+    /// thread id; <see cref="Looped"/> reads its summary.
+    /// </summary>
+    public int Loop(string kind, int count, int spinMicroseconds, int ms)
+    {
+        var answer = Ask(FormattableString.Invariant($"loop {kind} {count} {spinMicroseconds} {ms}"));
+        if (!answer.StartsWith("looping ", StringComparison.Ordinal)) throw new InvalidOperationException($"'loop {kind}' was answered '{answer}'");
+        return int.Parse(answer["looping ".Length..], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Ends the wait of the last blocked thread started the normal way for its kind (<c>wake</c>).</summary>
+    public void Wake() => Send("wake");
+
+    /// <summary>Ends the wait of blocked thread <paramref name="tid"/> (<c>wake TID</c>).</summary>
+    public void Wake(int tid) => Send(FormattableString.Invariant($"wake {tid}"));
+
+    /// <summary>Reads a blocked thread's <c>returned R errno E ms T tid TID</c> line.</summary>
+    public (long Return, int Errno, long Milliseconds) Returned()
+    {
+        var (ret, errno, ms, _) = ReturnedWithTid();
+        return (ret, errno, ms);
+    }
+
+    /// <summary>Reads a blocked thread's <c>returned R errno E ms T tid TID</c> line, with the thread's id.</summary>
+    public (long Return, int Errno, long Milliseconds, int Tid) ReturnedWithTid()
+    {
+        var answer = ReadLine("returned");
+        var p = answer.Split(' ');
+        if (p.Length != 8 || p[0] != "returned") throw new InvalidOperationException($"expected 'returned R errno E ms T tid TID', got '{answer}'");
+        return (long.Parse(p[1], CultureInfo.InvariantCulture), int.Parse(p[3], CultureInfo.InvariantCulture), long.Parse(p[5], CultureInfo.InvariantCulture), int.Parse(p[7], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Reads the looping thread's <c>looped N bad B ms T</c> line.</summary>
+    public (long Calls, long Bad, long Milliseconds) Looped()
+    {
+        var answer = ReadLine("looped");
+        var p = answer.Split(' ');
+        if (p.Length != 6 || p[0] != "looped") throw new InvalidOperationException($"expected 'looped N bad B ms T', got '{answer}'");
+        return (long.Parse(p[1], CultureInfo.InvariantCulture), long.Parse(p[3], CultureInfo.InvariantCulture), long.Parse(p[5], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Waits until thread <paramref name="tid"/> sleeps (state S or D) in system call <paramref name="nr"/>, as
+    /// <c>/proc/PID/task/TID/syscall</c> shows it.
+    /// </summary>
+    public void WaitUntilBlocked(int tid, int nr)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (!Directory.Exists($"/proc/{Pid}/task/{tid}"))
+                throw new InvalidOperationException($"thread {tid} ended before it was seen blocked in syscall {nr} (its call returned at once, or this test was not scheduled for the call's whole timeout)");
+            var (state, syscall) = ThreadState(tid);
+            if (state is 'S' or 'D' && syscall == nr) return;
+            if (clock.Elapsed > AnswerTimeout) throw new TimeoutException($"thread {tid} did not block in syscall {nr} (state {state}, syscall {syscall})");
+            Thread.Sleep(2);
+        }
+    }
+
+    /// <summary>The state letter of a thread of the held process and the number of the system call it is in (-1: none; -2: running).</summary>
+    public (char State, int Syscall) ThreadState(int tid)
+    {
+        string task = $"/proc/{Pid}/task/{tid}";
+        string stat = File.ReadAllText($"{task}/stat");
+        char state = stat[stat.LastIndexOf(')') + 2];
+        string first = File.ReadAllText($"{task}/syscall").Split(' ', '\n')[0];
+        return (state, first == "running" ? -2 : int.Parse(first, CultureInfo.InvariantCulture));
+    }
+
     /// <summary>Sends a signal with kill(1) (the tests have no P/Invoke of their own).</summary>
     public void Signal(string name)
     {
@@ -160,7 +250,7 @@ public sealed class HeldProcess : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         // Build next to the target and rename, so a concurrent test run never sees half a binary.
         string temp = $"{target}.{Environment.ProcessId}.tmp";
-        var psi = new ProcessStartInfo("gcc", ["-O2", "-Wall", "-Werror", "-o", temp, source])
+        var psi = new ProcessStartInfo("gcc", ["-O2", "-Wall", "-Werror", "-pthread", "-o", temp, source])
         {
             RedirectStandardError = true,
             UseShellExecute = false,

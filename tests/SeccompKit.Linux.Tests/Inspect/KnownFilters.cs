@@ -61,4 +61,23 @@ public static class KnownFilters
 
     /// <summary>The first <paramref name="count"/> filters, oldest first.</summary>
     public static Instruction[][] First(int count) => InstallationOrder.Take(count).ToArray();
+
+    /// <summary>x86_64 <c>restart_syscall</c>.</summary>
+    public const int RestartSyscall = 219;
+
+    /// <summary>
+    /// Allows everything but <c>restart_syscall</c> (x86_64 219, and i386 0 for <c>int 0x80</c>), which gets
+    /// <paramref name="action"/>: the profile of a program whose syscalls were learned while nothing interrupted it.
+    /// </summary>
+    public static Instruction[] RefusingRestartSyscall(uint action) =>
+    [
+        Instruction.Stmt(BPF_LD | BPF_W | BPF_ABS, 4),                  // 0: A = arch
+        Instruction.Jump(BPF_JMP | BPF_JEQ | BPF_K, 0x40000003, 0, 2),  // 1: i386 -> 2, else 4
+        Instruction.Stmt(BPF_LD | BPF_W | BPF_ABS, 0),                  // 2: A = sys_number
+        Instruction.Jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 2, 3),           // 3: i386 restart_syscall (0) -> 6, else 7
+        Instruction.Stmt(BPF_LD | BPF_W | BPF_ABS, 0),                  // 4: A = sys_number
+        Instruction.Jump(BPF_JMP | BPF_JEQ | BPF_K, RestartSyscall, 0, 1), // 5: restart_syscall -> 6, else 7
+        Instruction.Stmt(BPF_RET | BPF_K, action),                      // 6: the refusal
+        Instruction.Stmt(BPF_RET | BPF_K, 0x7fff0000),                  // 7: ALLOW
+    ];
 }

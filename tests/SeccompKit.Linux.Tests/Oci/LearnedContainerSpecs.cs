@@ -32,16 +32,18 @@ public sealed class LearnedContainerSpecs(ITestOutputHelper output, BusyboxBundl
         var runtime = OciRuntime.Named(runtimeName);
         Assert.SkipUnless(runtime.IsInstalled, runtime.WhyMissing);
         var calls = LearnBusybox();
-        var set = RuntimeSyscalls.For(runtimeName);
+        var target = OciTarget.Get(runtimeName, runtime.Version);
+        var set = RuntimeSyscalls.For(target);
         var learned = ProfileSynthesizer.Synthesize(calls, new SynthesisOptions
         {
             DefaultAction = PolicyAction.Errno(1),
             Extra = [.. set.Syscalls.Select(n => (n, runtimeName))],
+            Target = target,
         }).Policy;
         Assert.True(ReplayCheck.Run(learned, calls).AllAllowed);
         var spec = new OciContainerSpec("/bin/sh", "-c", Script) { NoNewPrivileges = noNewPrivileges, Uid = uid };
 
-        var run = fixture.Bundle.Run(runtime, spec.WithSeccomp(JsonNode.Parse(OciExporter.Export(learned))), Timeout);
+        var run = fixture.Bundle.Run(runtime, spec.WithSeccomp(JsonNode.Parse(OciExporter.Export(learned, target).Json)), Timeout);
         output.WriteLine($"{runtimeName} {runtime.Version} {spec.Describe()}: {learned.SyscallNames.Count()} syscalls learned+runtime: {run}");
         Assert.Equal(0, run.ExitCode);
         Assert.Equal("hi\n", run.Stdout);
@@ -49,9 +51,9 @@ public sealed class LearnedContainerSpecs(ITestOutputHelper output, BusyboxBundl
         // Without the runtime's set the same learned profile does not start the container: runc's Go runtime always needs
         // more than busybox does; crun needs more only without no_new_privs (capset, setresuid/gid follow the install;
         // with it, crun only closes descriptors and execs after the install, as busybox itself does).
-        var alone = ProfileSynthesizer.Synthesize(calls, new SynthesisOptions { DefaultAction = PolicyAction.Errno(1) }).Policy;
+        var alone = ProfileSynthesizer.Synthesize(calls, new SynthesisOptions { DefaultAction = PolicyAction.Errno(1), Target = target }).Policy;
         var missing = set.Syscalls.Except(alone.SyscallNames).ToList();
-        var without = fixture.Bundle.Run(runtime, spec.WithSeccomp(JsonNode.Parse(OciExporter.Export(alone))), Timeout);
+        var without = fixture.Bundle.Run(runtime, spec.WithSeccomp(JsonNode.Parse(OciExporter.Export(alone, target).Json)), Timeout);
         output.WriteLine($"without the {runtimeName} set ({string.Join(' ', missing)} missing): {without}");
         if (runtimeName == "runc" || !noNewPrivileges)
         {

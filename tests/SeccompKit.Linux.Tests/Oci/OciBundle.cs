@@ -99,7 +99,13 @@ public sealed class OciBundle : IDisposable
     /// than <paramref name="timeout"/> is killed and reported as a TimeoutException. The container is deleted afterwards
     /// in every case.
     /// </summary>
-    public OciRunResult Run(OciRuntime runtime, OciContainerSpec spec, TimeSpan timeout, OciLaunchMode mode = OciLaunchMode.Run)
+    /// <param name="runtime">The runtime.</param>
+    /// <param name="spec">What to run.</param>
+    /// <param name="timeout">How long the whole run may take.</param>
+    /// <param name="mode">run, or create then start.</param>
+    /// <param name="wrap">For <c>run</c> only: rewrites the runtime's command line (e.g. to run it under strace).</param>
+    public OciRunResult Run(OciRuntime runtime, OciContainerSpec spec, TimeSpan timeout, OciLaunchMode mode = OciLaunchMode.Run,
+        Func<ProcessStartInfo, ProcessStartInfo>? wrap = null)
     {
         WriteConfig(runtime, spec);
         string id = $"seccompkit-{runtime.Name}-{Guid.NewGuid():n}"[..32];
@@ -108,7 +114,7 @@ public sealed class OciBundle : IDisposable
         try
         {
             return mode == OciLaunchMode.Run
-                ? RunForeground(runtime, id, pidFile, timeout, clock)
+                ? RunForeground(runtime, id, pidFile, timeout, clock, wrap ?? (psi => psi))
                 : CreateAndStart(runtime, id, pidFile, timeout, clock);
         }
         finally
@@ -118,9 +124,9 @@ public sealed class OciBundle : IDisposable
         }
     }
 
-    private OciRunResult RunForeground(OciRuntime runtime, string id, string pidFile, TimeSpan timeout, Stopwatch clock)
+    private OciRunResult RunForeground(OciRuntime runtime, string id, string pidFile, TimeSpan timeout, Stopwatch clock, Func<ProcessStartInfo, ProcessStartInfo> wrap)
     {
-        using var p = Process.Start(runtime.Command("run", "--bundle", Dir.FullName, "--pid-file", pidFile, id))
+        using var p = Process.Start(wrap(runtime.Command("run", "--bundle", Dir.FullName, "--pid-file", pidFile, id)))
             ?? throw new InvalidOperationException($"could not start {runtime.Name}");
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -227,5 +233,20 @@ public sealed class OciBundle : IDisposable
     public void Dispose()
     {
         try { Dir.Delete(recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+/// <summary>One busybox bundle for the whole class (its tests run one after another, each rewriting config.json).</summary>
+public sealed class BusyboxBundleFixture : IDisposable
+{
+    private readonly Lazy<OciBundle> _bundle = new(OciBundle.Create);
+
+    /// <summary>The bundle, made on first use.</summary>
+    public OciBundle Bundle => _bundle.Value;
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_bundle.IsValueCreated) _bundle.Value.Dispose();
     }
 }

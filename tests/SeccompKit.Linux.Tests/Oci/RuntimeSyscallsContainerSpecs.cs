@@ -6,21 +6,6 @@ using SeccompKit.Syscalls;
 
 namespace SeccompKit.Linux.Tests.Oci;
 
-/// <summary>One busybox bundle for the whole class (its tests run one after another, each rewriting config.json).</summary>
-public sealed class BusyboxBundleFixture : IDisposable
-{
-    private readonly Lazy<OciBundle> _bundle = new(OciBundle.Create);
-
-    /// <summary>The bundle, made on first use.</summary>
-    public OciBundle Bundle => _bundle.Value;
-
-    /// <inheritdoc/>
-    public void Dispose()
-    {
-        if (_bundle.IsValueCreated) _bundle.Value.Dispose();
-    }
-}
-
 /// <summary>
 /// The shipped runtime syscall sets (<see cref="RuntimeSyscalls"/>, data/runtimes) under the real runc and crun: a
 /// profile that allows only what a busybox shell needs (measured here by the same SCMP_ACT_LOG method) plus the
@@ -166,6 +151,6 @@ public sealed class RuntimeSyscallsContainerSpecs(ITestOutputHelper output, Busy
             allowed.Distinct().Order(StringComparer.Ordinal).Select(n => new SyscallRule(n, PolicyAction.Allow)),
             [Architecture.X86_64],
             badArchAction: PolicyAction.KillThread);
-        return JsonNode.Parse(OciExporter.Export(policy))!;
+        return JsonNode.Parse(OciExporter.Export(policy, OciTarget.Default).Json)!;
     }
 }

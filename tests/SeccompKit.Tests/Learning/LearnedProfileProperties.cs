@@ -101,9 +101,9 @@ public class LearnedProfileProperties
             var calls = scenario.Record();
             var policy = ProfileSynthesizer.Synthesize(calls, scenario.Options).Policy;
             string json;
-            try { json = OciExporter.Export(policy); }
+            try { json = OciExporter.Export(policy, OciTarget.Default).Json; }
             catch (PolicyException e) { throw new InvalidOperationException($"{e.Message}\n{Describe(scenario, policy)}", e); }
-            var back = OciImporter.Import(json).Policy;
+            var back = OciImporter.Import(json, new OciImportOptions { Target = OciTarget.Default }).Policy;
             var filter = PolicyCompiler.Compile(policy).Program;
             var filterBack = PolicyCompiler.Compile(back).Program;
             var model = new LearnedProfileModel(calls, scenario.Options);

@@ -269,7 +269,7 @@ public class ProfileSynthesizerSpecs
         Assert.Equal(Eperm, Run(policy, Architecture.X86, "fcntl"));                         // 55: the default
         Assert.Equal(PolicyAction.Errno(38).ReturnValue, Run(policy, Architecture.X86, "openat")); // 295: ENOSYS
         Assert.Equal(Eperm, Run(policy, X64, "openat"));                                      // x86_64 is not listed: no stub
-        var back = SeccompKit.Policy.Oci.OciImporter.Import(SeccompKit.Policy.Oci.OciExporter.Export(policy)).Policy;
+        var back = SeccompKit.Policy.Oci.OciImporter.Import(SeccompKit.Policy.Oci.OciExporter.Export(policy, SeccompKit.Policy.Oci.OciTarget.Default).Json).Policy;
         Assert.Equal(policy.EnosysAbove, back.EnosysAbove);
     }
 

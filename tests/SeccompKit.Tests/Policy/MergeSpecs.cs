@@ -115,7 +115,7 @@ public class MergeSpecs(ITestOutputHelper output)
         var b = P("default kill-process\nallow { write }");
         var e = Assert.Throws<PolicyException>(() => PolicyMerger.Union([a, b], new MergeOptions { InputNames = ["a.policy", "b.policy"] }));
         Assert.Contains("different default actions (a.policy: ERRNO(EPERM), b.policy: KILL_PROCESS)", e.Message);
-        Assert.Contains("MergeOptions.DefaultAction", e.Message);
+        Assert.DoesNotContain("MergeOptions", e.Message); // messages speak CLI, not C#
         Assert.Contains("--default-action", e.Message);
 
         var m = MergeWith(new MergeOptions { DefaultAction = PolicyAction.Errno(13) }, a, b).Policy;
@@ -313,7 +313,7 @@ public class MergeSpecs(ITestOutputHelper output)
         Assert.Equal(11, r.SyscallCount);
         Assert.Equal(2, r.ConditionalSyscallCount);
         Assert.Equal(run2.EnosysAbove[Architecture.X86_64], r.Policy.EnosysAbove[Architecture.X86_64]); // rseq (334) is the largest
-        var back = OciImporter.Import(OciExporter.Export(r.Policy)).Policy;
+        var back = OciImporter.Import(OciExporter.Export(r.Policy, OciTarget.Default).Json).Policy;
         Assert.Equal(r.Policy.Rules, PolicyMerger.Union([back]).Policy.Rules);      // the same rules, in the merge's order
         Assert.Equal(0, MergeVerifier.Verify([r.Policy], back).Mismatches);        // and the same meaning
     }

@@ -70,6 +70,7 @@ internal static class ArgumentNames
             ("mmap", "flags") => "MAP",
             ("prctl", "option") => "PR",
             ("fcntl", "cmd") => "F",
+            ("ioctl", "cmd") => "IOCTL",
             ("futex", "op") => "FUTEX",
             ("kill" or "tkill" or "tgkill" or "rt_sigqueueinfo" or "rt_tgsigqueueinfo" or "pidfd_send_signal", "sig") => "SIG",
             ("personality", "personality") => "PER",

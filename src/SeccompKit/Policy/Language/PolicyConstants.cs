@@ -21,7 +21,7 @@ public sealed record PolicyConstant(string Name, long Value, string Family, bool
 /// <summary>
 /// The constants the policy language knows: socket families and types, IPPROTO and NETLINK protocols,
 /// open flags, AT_ values, clone flags, PROT and MAP bits, prctl options, fcntl commands, futex
-/// operations, signal numbers, personality values and errno names. Values are those of <b>x86_64</b>
+/// operations, signal numbers, personality values, ioctl requests (terminal and file) and errno names. Values are those of <b>x86_64</b>
 /// (most are the same on every Linux ABI; O_ and MAP_ bits differ on some, e.g. alpha, mips, parisc,
 /// sparc, ppc). Hand-written from the uapi headers named in <see cref="PolicyConstant.Header"/>; the
 /// values were checked against the headers of this machine with a small C program (see
@@ -42,6 +42,8 @@ public static class PolicyConstants
     private const string Signal = "arch/x86/include/uapi/asm/signal.h";
     private const string Personality = "include/uapi/linux/personality.h";
     private const string Errno = "include/uapi/asm-generic/errno-base.h, errno.h";
+    private const string Ioctls = "include/uapi/asm-generic/ioctls.h (x86_64's asm/ioctls.h includes it), include/uapi/asm-generic/termbits.h";
+    private const string FsIoctls = "include/uapi/linux/fs.h";
 
     // Order matters: when several names share a value in a family, the printer uses the first.
     private static readonly (string Name, long Value, string Family, bool Flag, string Header)[] Table =
@@ -173,6 +175,26 @@ public static class PolicyConstants
         ("ADDR_LIMIT_32BIT", 0x800000, "PER", true, Personality), ("SHORT_INODE", 0x1000000, "PER", true, Personality),
         ("WHOLE_SECONDS", 0x2000000, "PER", true, Personality), ("STICKY_TIMEOUTS", 0x4000000, "PER", true, Personality),
         ("ADDR_LIMIT_3GB", 0x8000000, "PER", true, Personality),
+
+        // ioctl requests (values printed by a C program against this machine's headers, Debian 12 linux-libc-dev, x86_64;
+        // alpha, mips, parisc, ppc and sparc number the terminal ioctls differently).
+        ("TCGETS", 0x5401, "IOCTL", false, Ioctls), ("TCSETS", 0x5402, "IOCTL", false, Ioctls), ("TCSETSW", 0x5403, "IOCTL", false, Ioctls),
+        ("TCSETSF", 0x5404, "IOCTL", false, Ioctls), ("TCGETA", 0x5405, "IOCTL", false, Ioctls), ("TCSETA", 0x5406, "IOCTL", false, Ioctls),
+        ("TCSETAW", 0x5407, "IOCTL", false, Ioctls), ("TCSETAF", 0x5408, "IOCTL", false, Ioctls), ("TCSBRK", 0x5409, "IOCTL", false, Ioctls),
+        ("TCXONC", 0x540a, "IOCTL", false, Ioctls), ("TCFLSH", 0x540b, "IOCTL", false, Ioctls), ("TIOCEXCL", 0x540c, "IOCTL", false, Ioctls),
+        ("TIOCNXCL", 0x540d, "IOCTL", false, Ioctls), ("TIOCSCTTY", 0x540e, "IOCTL", false, Ioctls), ("TIOCGPGRP", 0x540f, "IOCTL", false, Ioctls),
+        ("TIOCSPGRP", 0x5410, "IOCTL", false, Ioctls), ("TIOCOUTQ", 0x5411, "IOCTL", false, Ioctls), ("TIOCSTI", 0x5412, "IOCTL", false, Ioctls),
+        ("TIOCGWINSZ", 0x5413, "IOCTL", false, Ioctls), ("TIOCSWINSZ", 0x5414, "IOCTL", false, Ioctls), ("TIOCMGET", 0x5415, "IOCTL", false, Ioctls),
+        ("TIOCMBIS", 0x5416, "IOCTL", false, Ioctls), ("TIOCMBIC", 0x5417, "IOCTL", false, Ioctls), ("TIOCMSET", 0x5418, "IOCTL", false, Ioctls),
+        ("FIONREAD", 0x541b, "IOCTL", false, Ioctls), ("TIOCLINUX", 0x541c, "IOCTL", false, Ioctls), ("TIOCCONS", 0x541d, "IOCTL", false, Ioctls),
+        ("TIOCPKT", 0x5420, "IOCTL", false, Ioctls), ("FIONBIO", 0x5421, "IOCTL", false, Ioctls), ("TIOCNOTTY", 0x5422, "IOCTL", false, Ioctls),
+        ("TIOCSETD", 0x5423, "IOCTL", false, Ioctls), ("TIOCGETD", 0x5424, "IOCTL", false, Ioctls), ("TCSBRKP", 0x5425, "IOCTL", false, Ioctls),
+        ("TIOCSBRK", 0x5427, "IOCTL", false, Ioctls), ("TIOCCBRK", 0x5428, "IOCTL", false, Ioctls), ("TIOCGSID", 0x5429, "IOCTL", false, Ioctls),
+        ("TCGETS2", 0x802c542a, "IOCTL", false, Ioctls), ("TCSETS2", 0x402c542b, "IOCTL", false, Ioctls), ("TCSETSW2", 0x402c542c, "IOCTL", false, Ioctls),
+        ("TCSETSF2", 0x402c542d, "IOCTL", false, Ioctls), ("TIOCGPTN", 0x80045430, "IOCTL", false, Ioctls), ("TIOCSPTLCK", 0x40045431, "IOCTL", false, Ioctls),
+        ("TIOCVHANGUP", 0x5437, "IOCTL", false, Ioctls), ("TIOCGPTPEER", 0x5441, "IOCTL", false, Ioctls), ("FIONCLEX", 0x5450, "IOCTL", false, Ioctls),
+        ("FIOCLEX", 0x5451, "IOCTL", false, Ioctls), ("FIOASYNC", 0x5452, "IOCTL", false, Ioctls), ("FIOQSIZE", 0x5460, "IOCTL", false, Ioctls),
+        ("FICLONE", 0x40049409, "IOCTL", false, FsIoctls), ("FS_IOC_GETFLAGS", 0x80086601, "IOCTL", false, FsIoctls), ("FS_IOC_SETFLAGS", 0x40086602, "IOCTL", false, FsIoctls),
     ];
 
     private static readonly ImmutableArray<PolicyConstant> AllConstants =

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Text.RegularExpressions;
 using SeccompKit.Bpf;
 using SeccompKit.Syscalls;
@@ -229,7 +230,7 @@ internal sealed partial class PolicyParser
     private void Include(Token path)
     {
         if (_resolver is null)
-            throw Error(path, "includes are not available here", "parse with an IPolicyIncludeResolver (PolicyLanguage.ParseFile uses the file system).");
+            throw Error(path, "includes are not available here: this text was read without access to other files", "put the included statements into this text, or read it from a file (seccompkit reads includes relative to it).");
         if (_includeStack.Count > MaxIncludeDepth)
             throw Error(path, $"includes are nested more than {MaxIncludeDepth} deep", "flatten the include structure.");
         string name;
@@ -724,8 +725,20 @@ internal sealed partial class PolicyParser
             }
         try
         {
-            return new SeccompPolicy(_default!.Value.Action, _rules.Select(r => r.Rule), arches, _badArch?.Action, _flags?.Flags ?? PolicyFlags.None,
-                _listener?.Path, _metadata?.Text, _enosys.ToDictionary(p => p.Key, p => p.Value.Cutoff));
+            // Locations travel with the policy, so that later users (the OCI exporter) can point at the statement to change.
+            return new SeccompPolicy(_default!.Value.Action, _rules.Select(r => r.Rule with { Origin = r.File.Location(r.Offset) }), arches,
+                _badArch?.Action, _flags?.Flags ?? PolicyFlags.None, _listener?.Path, _metadata?.Text, _enosys.ToDictionary(p => p.Key, p => p.Value.Cutoff))
+            {
+                Origins = new PolicyOrigins
+                {
+                    DefaultAction = _default.Value.At,
+                    Architectures = _arches?.At,
+                    BadArchAction = _badArch?.At,
+                    Flags = _flags?.At,
+                    Listener = _listener?.At,
+                    EnosysAbove = _enosys.ToImmutableDictionary(p => p.Key, p => p.Value.File.Location(p.Value.Offset)),
+                },
+            };
         }
         catch (PolicyException e) when (e is not PolicyParseException)
         {

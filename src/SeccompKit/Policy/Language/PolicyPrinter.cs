@@ -14,17 +14,14 @@ internal static class PolicyPrinter
         sb.Append("default ").Append(ActionText(p.DefaultAction)).Append('\n');
         if (!p.Architectures.IsEmpty)
             sb.Append("architectures ").Append(string.Join(", ", p.Architectures.Select(a => a.Name))).Append('\n');
-        if (p.BadArchAction != PolicyAction.KillProcess)
-            sb.Append("on-bad-arch ").Append(ActionText(p.BadArchAction)).Append('\n');
+        // Written whenever it was declared, so that an OCI export of the printed text still refuses (or takes) the same.
+        if (p.DeclaredBadArchAction is { } badArch)
+            sb.Append("on-bad-arch ").Append(ActionText(badArch)).Append('\n');
         if (p.Flags != PolicyFlags.None)
         {
-            var names = new List<string>();
-            if (p.Flags.HasFlag(PolicyFlags.Tsync)) names.Add("tsync");
-            if (p.Flags.HasFlag(PolicyFlags.Log)) names.Add("log");
-            if (p.Flags.HasFlag(PolicyFlags.SpecAllow)) names.Add("spec-allow");
-            if (p.Flags.HasFlag(PolicyFlags.WaitKillableRecv)) names.Add("wait-killable-recv");
             var unknown = p.Flags & ~(PolicyFlags.Tsync | PolicyFlags.Log | PolicyFlags.SpecAllow | PolicyFlags.WaitKillableRecv);
             if (unknown != 0) throw new PolicyException($"filter flags 0x{(int)unknown:x} have no name in the policy language; only tsync, log, spec-allow and wait-killable-recv can be written.");
+            var names = new[] { PolicyFlags.Tsync, PolicyFlags.Log, PolicyFlags.SpecAllow, PolicyFlags.WaitKillableRecv }.Where(f => p.Flags.HasFlag(f)).Select(FlagText);
             sb.Append("flags ").Append(string.Join(", ", names)).Append('\n');
         }
         if (p.ListenerPath is not null) sb.Append("listener ").Append(Quote(p.ListenerPath, "listener path")).Append('\n');
@@ -56,6 +53,24 @@ internal static class PolicyPrinter
         _ => throw new PolicyException($"action {a} cannot be written in the policy language."),
     };
 
+    /// <summary>The word of one flag in a <c>flags</c> statement: <c>tsync</c>, <c>log</c>, <c>spec-allow</c>, <c>wait-killable-recv</c>.</summary>
+    public static string FlagText(PolicyFlags flag) => flag switch
+    {
+        PolicyFlags.Tsync => "tsync",
+        PolicyFlags.Log => "log",
+        PolicyFlags.SpecAllow => "spec-allow",
+        PolicyFlags.WaitKillableRecv => "wait-killable-recv",
+        _ => throw new ArgumentOutOfRangeException(nameof(flag), flag, "one flag"),
+    };
+
+    /// <summary>One rule as a block of one item, for messages: <c>allow { openat(flags &amp; O_ACCMODE == O_RDONLY) }</c>.</summary>
+    public static string RuleText(SyscallRule rule)
+    {
+        string item = rule.IsUnconditional ? rule.Syscall
+            : $"{rule.Syscall}({string.Join(" && ", rule.Conditions.OrderBy(c => c.Index).Select(c => Condition(rule.Syscall, c)).Distinct())})";
+        return $"{ActionText(rule.Action)} {{ {item} }}";
+    }
+
     /// <summary>
     /// Rules grouped into blocks. Rules of one syscall whose actions have the same precedence but
     /// different data (errno(EPERM) vs errno(ENOSYS)) are decided by order, so that order is kept:
@@ -65,13 +80,24 @@ internal static class PolicyPrinter
     private static List<(PolicyAction Action, List<SyscallRule> Rules)> Blocks(SeccompPolicy p)
     {
         var rules = new List<SyscallRule>();
+        var keys = new List<string>();
         foreach (var r in p.Rules)
         {
             foreach (var c in r.Conditions)
                 _ = ArgumentNames.Name(r.Syscall, c.Index);
             if (!(r.Syscall.Length > 0 && Lexer.IsIdentStart(r.Syscall[0]) && r.Syscall.All(Lexer.IsIdentPart)))
                 throw new PolicyException($"syscall name '{r.Syscall}' cannot be written in the policy language.");
-            if (!rules.Any(x => x.Syscall == r.Syscall && x.Action == r.Action && x.HasSameConditions(r))) rules.Add(r);
+            // Rules whose conditions print alike are equivalent (x:32 == v and x & 0xffffffff == v), so only the one that
+            // wins among them (the most restrictive, then the earlier) ever decides: keep it, in its place.
+            // (Conditions that print alike within one rule are one condition: an AND of equals.)
+            string key = r.Syscall + "(" + string.Join(" && ", r.Conditions.Select(c => Condition(r.Syscall, c)).Distinct().Order(StringComparer.Ordinal)) + ")";
+            int same = keys.IndexOf(key);
+            if (same < 0) { rules.Add(r); keys.Add(key); }
+            else if (r.Action.Precedence < rules[same].Action.Precedence)
+            {
+                rules.RemoveAt(same); keys.RemoveAt(same);
+                rules.Add(r); keys.Add(key);
+            }
         }
         var actions = rules.Select(r => r.Action).Distinct().ToList();
         var edges = new HashSet<(PolicyAction, PolicyAction)>();
@@ -113,7 +139,7 @@ internal static class PolicyPrinter
         {
             if (g.Any(r => r.IsUnconditional)) yield return g.Key;
             var alts = g.Where(r => !r.IsUnconditional)
-                .Select(r => string.Join(" && ", r.Conditions.Select(c => (c.Index, Text: Condition(g.Key, c))).OrderBy(c => c.Index).ThenBy(c => c.Text, StringComparer.Ordinal).Select(c => c.Text)))
+                .Select(r => string.Join(" && ", r.Conditions.Select(c => (c.Index, Text: Condition(g.Key, c))).Distinct().OrderBy(c => c.Index).ThenBy(c => c.Text, StringComparer.Ordinal).Select(c => c.Text)))
                 .Distinct().Order(StringComparer.Ordinal).ToList();
             if (alts.Count > 1) alts = [.. alts.Select(a => a.Contains(" && ", StringComparison.Ordinal) ? $"({a})" : a)];
             if (alts.Count > 0) yield return $"{g.Key}({string.Join(" || ", alts)})";
@@ -122,17 +148,26 @@ internal static class PolicyPrinter
 
     private static string Condition(string syscall, ArgCondition c)
     {
-        var name = ArgumentNames.Name(syscall, c.Index);
-        if (c.Width != ArgumentNames.DefaultWidth(syscall, c.Index)) name += c.Width == ArgumentWidth.Bits32 ? ":32" : ":64";
-        if (c.Operator == ArgOperator.MaskedEqual)
+        var defaultWidth = ArgumentNames.DefaultWidth(syscall, c.Index);
+        var (op, width) = (c.Operator, c.Width);
+        if (op == ArgOperator.MaskedEqual && c.Mask <= uint.MaxValue && c.Value <= uint.MaxValue)
         {
-            var mask = Value(syscall, c.Index, c.Width, c.Mask, mask: true);
+            // (x & 0xffffffff) == v is x:32 == v (what a learned rule or runc's MASKED_EQ of an int says); a mask within
+            // 32 bits compares the same at either width, so the argument's own width needs no suffix.
+            if (c.Mask == uint.MaxValue) (op, width) = (ArgOperator.Equal, ArgumentWidth.Bits32);
+            else width = defaultWidth;
+        }
+        var name = ArgumentNames.Name(syscall, c.Index);
+        if (width != defaultWidth) name += width == ArgumentWidth.Bits32 ? ":32" : ":64";
+        if (op == ArgOperator.MaskedEqual)
+        {
+            var mask = Value(syscall, c.Index, width, c.Mask, mask: true);
             bool enumMask = PolicyConstants.TryGet(mask, out var mc) && !mc.IsFlag;
-            var value = c.Value == 0 && !enumMask ? "0" : Value(syscall, c.Index, c.Width, c.Value, mask: false);
+            var value = c.Value == 0 && !enumMask ? "0" : Value(syscall, c.Index, width, c.Value, mask: false);
             if (mask.Contains('|', StringComparison.Ordinal)) mask = $"({mask})";
             return $"{name} & {mask} == {value}";
         }
-        return $"{name} {ArgCondition.OperatorText(c.Operator)} {Value(syscall, c.Index, c.Width, c.Value, mask: false)}";
+        return $"{name} {ArgCondition.OperatorText(op)} {Value(syscall, c.Index, width, c.Value, mask: false)}";
     }
 
     private static string Value(string syscall, int index, ArgumentWidth width, ulong value, bool mask)

@@ -12,6 +12,15 @@ public sealed record OciImportOptions
     /// native arch), whatever <c>architectures</c> lists. Default: <see cref="Architecture.NativeHost"/>.
     /// </summary>
     public Architecture Native { get; init; } = Architecture.NativeHost;
+
+    /// <summary>
+    /// Read the profile exactly as this runtime version does (<see cref="OciTarget"/>): which flags, actions and
+    /// architectures it accepts, what an absent <c>flags</c> means, which architectures get its ENOSYS stub (none for
+    /// crun), whether errnoRet on other actions is an error. Null (the default) reads it as runc does with the
+    /// runtime-spec's flags (an absent list is SPEC_ALLOW, every known flag accepted) and runc 1.1's stub over the listed
+    /// architectures.
+    /// </summary>
+    public OciTarget? Target { get; init; }
 }
 
 /// <summary>
@@ -42,6 +51,8 @@ public static class OciImporter
     {
         ArgumentNullException.ThrowIfNull(seccomp);
         var native = (options ?? new()).Native;
+        var model = options?.Target?.Model;
+        string runtime = options?.Target?.ToString() ?? "runc";
         var notes = new List<PolicyDiagnostic>();
         var syscalls = seccomp.Syscalls ?? [];
 
@@ -53,18 +64,21 @@ public static class OciImporter
         var flags = PolicyFlags.None;
         if (seccomp.Flags is null)
         {
-            flags = PolicyFlags.SpecAllow;
-            notes.Add(new(DiagnosticSeverity.Info, "$.flags", "no flags given, so runc sets SECCOMP_FILTER_FLAG_SPEC_ALLOW (when libseccomp and the kernel support it); write \"flags\": [] for none."));
+            flags = model?.AbsentFlags ?? PolicyFlags.SpecAllow;
+            if (flags == PolicyFlags.SpecAllow)
+                notes.Add(new(DiagnosticSeverity.Info, "$.flags", $"no flags given, so {runtime} sets SECCOMP_FILTER_FLAG_SPEC_ALLOW (when libseccomp and the kernel support it); write \"flags\": [] for none."));
         }
         else
         {
+            if (model is { Flags.IsEmpty: true } && seccomp.Flags.Count > 0)
+                throw new PolicyException($"seccomp flags are not yet supported by runc: {runtime} refuses any flag; write \"flags\": [] (or target runc 1.2+ or crun).", "$.flags");
             for (int i = 0; i < seccomp.Flags.Count; i++)
             {
                 string f = seccomp.Flags[i];
-                if (!OciNames.Flags.TryGetValue(f, out var flag))
-                    throw new PolicyException($"seccomp flag {f} is not known to runc; use one of {OciNames.List(OciNames.Flags.Keys)}.", $"$.flags[{i}]");
-                if (flag == PolicyFlags.WaitKillableRecv)
-                    notes.Add(new(DiagnosticSeverity.Warning, $"$.flags[{i}]", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is in the runtime-spec but runc (1.1/1.2) refuses it as 'not known to runc'; crun supports it."));
+                if (!OciNames.Flags.TryGetValue(f, out var flag) || (model is not null && !model.Flags.Contains(f)))
+                    throw new PolicyException($"seccomp flag {f} is not known to {runtime}; use one of {OciNames.List(model?.Flags ?? [.. OciNames.Flags.Keys])}.", $"$.flags[{i}]");
+                if (flag == PolicyFlags.WaitKillableRecv && model is null)
+                    notes.Add(new(DiagnosticSeverity.Warning, $"$.flags[{i}]", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is in the runtime-spec but runc (1.1-1.5) refuses it as 'not known to runc'; crun 1.6+ supports it."));
                 flags |= flag;
             }
         }
@@ -74,17 +88,20 @@ public static class OciImporter
         var archs = seccomp.Architectures ?? [];
         for (int i = 0; i < archs.Count; i++)
         {
-            if (!OciNames.Architectures.TryGetValue(archs[i], out var a))
-                throw new PolicyException($"string {archs[i]} is not a valid arch for seccomp; use one of {OciNames.List(OciNames.Architectures.Keys)}.", $"$.architectures[{i}]");
+            if (!OciNames.Architectures.TryGetValue(archs[i], out var a) || (model is not null && !model.Architectures.Contains(archs[i])))
+                throw new PolicyException($"string {archs[i]} is not a valid arch for seccomp ({runtime}); use one of {OciNames.List(model?.Architectures ?? [.. OciNames.Architectures.Keys])}.", $"$.architectures[{i}]");
+            // libseccomp's seccomp_arch_add refuses an arch of the other byte order (EDOM), so runc and crun fail (seen on x86_64).
+            if (a.IsLittleEndian != native.IsLittleEndian)
+                throw new PolicyException($"{archs[i]} has another byte order than the native {native.Name}; libseccomp refuses to mix them in one filter (EDOM), so the runtime fails to start the container. Remove it (or read the profile for a {a.Name} host with --arch).", $"$.architectures[{i}]");
             if (!listed.Contains(a)) listed.Add(a);
         }
         var architectures = new List<Architecture> { native };
         architectures.AddRange(listed.Where(a => a != native));
 
         // ---- default action.
-        var defaultKind = ParseAction(seccomp.DefaultAction ?? "", "$.defaultAction");
-        var defaultAction = MakeAction(defaultKind, seccomp.DefaultErrnoRet, "$.defaultErrnoRet", "defaultAction", notes);
-        if (defaultKind == SeccompAction.UserNotif)
+        var defaultKind = ParseAction(seccomp.DefaultAction ?? "", "$.defaultAction", model, runtime);
+        var defaultAction = MakeAction(defaultKind, seccomp.DefaultErrnoRet, "$.defaultErrnoRet", "defaultAction", notes, model, runtime);
+        if (defaultKind == SeccompAction.UserNotif && model?.RefusesNotifyDefaultAndWrite != false)
             throw new PolicyException("SCMP_ACT_NOTIFY cannot be used as default action (runc refuses it: the runtime itself must still make syscalls, e.g. write, to hand over the listener fd). Use SCMP_ACT_NOTIFY on specific syscalls.", "$.defaultAction");
 
         // ---- rules, one libseccomp rule per name (specconv expands names).
@@ -95,8 +112,8 @@ public static class OciImporter
         {
             var entry = syscalls[i];
             string at = entry.Origin ?? $"$.syscalls[{i}]";
-            var kind = ParseAction(entry.Action, $"{at}.action");
-            var action = MakeAction(kind, entry.ErrnoRet, $"{at}.errnoRet", "this entry's action", notes);
+            var kind = ParseAction(entry.Action, $"{at}.action", model, runtime);
+            var action = MakeAction(kind, entry.ErrnoRet, $"{at}.errnoRet", "this entry's action", notes, model, runtime);
             var conditions = ParseConditions(entry.Args, at, notes);
             if (entry.Names.Count == 0)
             {
@@ -117,7 +134,7 @@ public static class OciImporter
                 string namePath = $"{at}.names[{j}]";
                 if (name.Length == 0)
                     throw new PolicyException("empty string is not a valid syscall; remove it or write a name.", namePath);
-                if (kind == SeccompAction.UserNotif && name == "write")
+                if (kind == SeccompAction.UserNotif && name == "write" && model?.RefusesNotifyDefaultAndWrite != false)
                     throw new PolicyException("SCMP_ACT_NOTIFY cannot be used for the write syscall (runc must write the listener fd to its parent after installing the filter and would hang). Use another action for write.", namePath);
                 if (sameAsDefault) continue;
                 if (!architectures.Any(a => a.Syscalls.Contains(name)))
@@ -127,7 +144,7 @@ public static class OciImporter
                 }
                 foreach (var (conds, condPath) in Alternatives(conditions, at))
                 {
-                    var rule = new SyscallRule(name, action, conds);
+                    var rule = new SyscallRule(name, action, conds) { Origin = condPath is null ? namePath : $"{namePath} with {condPath}" };
                     CheckArgumentCount(rule, architectures, condPath ?? namePath);
                     candidates.Add((rule, condPath is null ? namePath : $"{namePath} with {condPath}"));
                 }
@@ -141,25 +158,34 @@ public static class OciImporter
         var rules = ApplyRuleDatabase(candidates, notes);
 
         // ---- patchbpf's ENOSYS stub.
-        var enosys = EnosysCutoffs(seccomp, defaultKind, listed, syscalls, notes);
+        var stub = model?.EnosysStub ?? OciEnosysStub.ListedArchitectures;
+        var stubbed = stub switch
+        {
+            OciEnosysStub.None => [],
+            OciEnosysStub.ListedAndNative => listed.Contains(native) ? listed : [native, .. listed],
+            _ => listed,
+        };
+        var enosys = EnosysCutoffs(seccomp, defaultKind, stubbed, syscalls, notes);
 
         var policy = new SeccompPolicy(defaultAction, rules, architectures, PolicyAction.KillThread, flags,
             seccomp.ListenerPath, seccomp.ListenerMetadata, enosys);
         return (policy, [.. notes]);
     }
 
-    private static SeccompAction ParseAction(string name, string path) =>
-        OciNames.Actions.TryGetValue(name, out var kind) ? kind
-            : throw new PolicyException($"string {(name.Length == 0 ? "\"\"" : name)} is not a valid action for seccomp; use one of {OciNames.List(OciNames.Actions.Keys)}.", path);
+    private static SeccompAction ParseAction(string name, string path, OciRuntimeModel? model, string runtime) =>
+        OciNames.Actions.TryGetValue(name, out var kind) && (model is null || model.Actions.Contains(name)) ? kind
+            : throw new PolicyException($"string {(name.Length == 0 ? "\"\"" : name)} is not a valid action for seccomp ({runtime}); use one of {OciNames.List(model?.Actions ?? [.. OciNames.Actions.Keys])}.", path);
 
     /// <summary>
     /// runc's getAction: errnoRet only means something for ERRNO and TRACE (default EPERM for both); it is cast
     /// to int16 and libseccomp keeps its low 16 bits. The kernel caps an ERRNO value at MAX_ERRNO (4095).
     /// </summary>
-    private static PolicyAction MakeAction(SeccompAction kind, ulong? errnoRet, string path, string what, List<PolicyDiagnostic> notes)
+    private static PolicyAction MakeAction(SeccompAction kind, ulong? errnoRet, string path, string what, List<PolicyDiagnostic> notes, OciRuntimeModel? model, string runtime)
     {
         if (kind is not (SeccompAction.Errno or SeccompAction.Trace))
         {
+            if (errnoRet is not null && model is { RefusesErrnoRetOnOtherActions: true })
+                throw new PolicyException($"errno value specified for action {OciNames.ActionName(kind)}: {runtime} accepts errnoRet only with SCMP_ACT_ERRNO and SCMP_ACT_TRACE; remove it.", path);
             if (errnoRet is not null)
                 notes.Add(new(DiagnosticSeverity.Warning, path, $"errnoRet is ignored for {OciNames.ActionName(kind)} (runc uses it only for SCMP_ACT_ERRNO and SCMP_ACT_TRACE); remove it."));
             return PolicyAction.Of(kind);

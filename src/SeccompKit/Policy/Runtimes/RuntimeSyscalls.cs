@@ -29,7 +29,21 @@ public sealed record RuntimeConfiguration(bool NoNewPrivileges, int Uid, string 
 /// <param name="Configurations">The set of each configuration measured.</param>
 public sealed record RuntimeSyscallSet(
     string Runtime, string Version, Architecture Architecture, ImmutableArray<string> Syscalls,
-    DateOnly Measured, string Kernel, int Runs, string Method, ImmutableArray<RuntimeConfiguration> Configurations);
+    DateOnly Measured, string Kernel, int Runs, string Method, ImmutableArray<RuntimeConfiguration> Configurations)
+{
+    /// <summary>
+    /// Why the set may not fit <paramref name="target"/>: it was measured with another version of the runtime, which may
+    /// make other calls after installing the filter. Null when the versions agree.
+    /// </summary>
+    public string? Mismatch(Oci.OciTarget target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var measured = Oci.OciTarget.ParseVersion(Version);
+        if (measured == target.Version) return null;
+        return $"the syscalls {Runtime} makes after installing the filter were measured for {Runtime} {Version}, not {target}; " +
+               "another version may call more: measure it with tools/measure-runtime-syscalls.sh";
+    }
+}
 
 /// <summary>No measurement ships for the runtime asked for.</summary>
 public sealed class UnknownRuntimeException : PolicyException
@@ -63,6 +77,10 @@ public static class RuntimeSyscalls
 
     /// <summary>The runtimes with a measured set, sorted ("crun", "runc").</summary>
     public static ImmutableArray<string> Known { get; } = [.. Sets.Keys.Order(StringComparer.Ordinal)];
+
+    /// <summary>The measured set of <paramref name="target"/>'s runtime (see <see cref="RuntimeSyscallSet.Mismatch"/> for its version).</summary>
+    /// <exception cref="UnknownRuntimeException">No data for that runtime; the message lists the known ones.</exception>
+    public static RuntimeSyscallSet For(Oci.OciTarget target) => For(target?.Runtime ?? throw new ArgumentNullException(nameof(target)));
 
     /// <summary>The measured set of <paramref name="runtime"/> ("runc" or "crun", any case).</summary>
     /// <exception cref="UnknownRuntimeException">No data for that runtime; the message lists the known ones.</exception>

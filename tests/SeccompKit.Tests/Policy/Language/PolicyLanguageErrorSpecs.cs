@@ -40,7 +40,7 @@ public class PolicyLanguageErrorSpecs
         { "= instead of ==", "default allow\nallow { read(fd = 1) }", 2, 17, "expected a comparison", "use '=='" },
         { "condition that never holds", "default allow\nallow { read(!(fd & 0 == 0)) }", 2, 9, "can never hold", "remove the rule" },
         { "expansion beyond the limit", "default allow\nallow { mmap(addr & 0xfff != 1 && len & 0xfff != 1) }", 2, 9, "expands to more than 64 rules", "Split the item" },
-        { "includes without a resolver", "default allow\ninclude \"x.policy\"", 2, 9, "includes are not available", "IPolicyIncludeResolver" },
+        { "includes without a resolver", "default allow\ninclude \"x.policy\"", 2, 9, "includes are not available", "read it from a file" },
     };
 
     [Theory]

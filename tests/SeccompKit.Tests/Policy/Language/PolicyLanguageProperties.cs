@@ -20,7 +20,7 @@ public class PolicyLanguageProperties
         [[], [Architecture.X86_64], [Architecture.X86_64, Architecture.X86], [Architecture.X86_64, Architecture.X32], [Architecture.Aarch64], [Architecture.X86, Architecture.X32]];
 
     private static readonly ulong[] Interesting =
-        [0, 1, 2, 3, 10, 0x40, 0x800, 0x80000, 0xffffff9c, 0x7fffffff, 0x80000000, 0xffffffff, 0x1_0000_0000, 0xffff_ffff_ffff_ff9c, ulong.MaxValue, 0x10000000, 0x20000, 0x3, 0x59616d61];
+        [0, 1, 2, 3, 10, 0x40, 0x800, 0x80000, 0xffffff9c, 0x7fffffff, 0x80000000, 0xffffffff, 0x1_0000_0000, 0xffff_ffff_ffff_ff9c, ulong.MaxValue, 0x10000000, 0x20000, 0x3, 0x59616d61, 0x5401, 0x5413, 0x80045430];
 
     private static readonly Gen<ulong> AnyValue = Gen.OneOf(Gen.Int[0, Interesting.Length - 1].Select(i => Interesting[i]), Gen.ULong, Gen.UInt.Select(u => (ulong)u), Gen.ULong[0, 300]);
 
@@ -51,13 +51,13 @@ public class PolicyLanguageProperties
                 bool anyIndex = !arches.Contains(Architecture.X86_64) && arches.Length > 0;
                 var rule = Gen.Int[0, Syscalls.Length - 1].SelectMany(si =>
                     Gen.Select(Gen.Const(Syscalls[si]), AnyAction, Condition(Syscalls[si], anyIndex).Array[0, 3], Gen.Int[0, 4]));
-                return Gen.Select(rule.Array[ruleCount], Gen.String[Gen.Char["abc/-_. \"\\\n"], 0, 8], Gen.Int[0, 3], Gen.UInt[0, 600]).Select((rules, text, extras, cutoff) =>
+                return Gen.Select(rule.Array[ruleCount], Gen.String[Gen.Char["abc/-_. \"\\\n"], 0, 8], Gen.Int[0, 7], Gen.UInt[0, 600]).Select((rules, text, extras, cutoff) =>
                 {
                     try
                     {
                         var effective = arches.Length == 0 ? [Architecture.X86_64] : arches;
                         var enosys = (extras & 1) != 0 ? new Dictionary<Architecture, uint> { [effective[0]] = cutoff } : null;
-                        return new SeccompPolicy(def, rules.Select(r => new SyscallRule(r.Item1, r.Item2, r.Item4 == 0 ? [] : r.Item3)), arches, bad,
+                        return new SeccompPolicy(def, rules.Select(r => new SyscallRule(r.Item1, r.Item2, r.Item4 == 0 ? [] : r.Item3)), arches, (extras & 4) != 0 ? null : bad,
                             (PolicyFlags)flags, (extras & 2) != 0 ? "/run/" + text : null, text, enosys);
                     }
                     catch (PolicyException) { return null; }
@@ -101,6 +101,7 @@ public class PolicyLanguageProperties
             Assert.Equal(p.DefaultAction, q.DefaultAction);
             Assert.Equal(p.Architectures, q.Architectures);
             Assert.Equal(p.BadArchAction, q.BadArchAction);
+            Assert.Equal(p.DeclaredBadArchAction, q.DeclaredBadArchAction);
             Assert.Equal(p.Flags, q.Flags);
             Assert.Equal(p.ListenerPath, q.ListenerPath);
             Assert.Equal(p.ListenerMetadata, q.ListenerMetadata);

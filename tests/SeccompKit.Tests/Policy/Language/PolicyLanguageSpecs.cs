@@ -172,6 +172,77 @@ public class PolicyLanguageSpecs
         Assert.Equal(PolicyEvaluator.Evaluate(p, d).Action, PolicyEvaluator.Evaluate(again, d).Action);
     }
 
+    private const ulong Low32 = 0xffff_ffff;
+
+    /// <summary>Rules as learn writes them: MASKED_EQ with 0xffffffff on int arguments (SecurityArguments), plus runc-style masks.</summary>
+    public static TheoryData<string, SyscallRule, string> LearnedRules => new()
+    {
+        { "open flags", new("openat", PolicyAction.Allow, [new(2, ArgOperator.MaskedEqual, 0, Low32)]), "openat(flags == O_RDONLY)" },
+        { "open flags with bits", new("openat", PolicyAction.Allow, [new(2, ArgOperator.MaskedEqual, 0x80241, Low32)]), "openat(flags == O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC)" },
+        { "terminal ioctl", new("ioctl", PolicyAction.Allow, [new(1, ArgOperator.MaskedEqual, 0x5401, Low32)]), "ioctl(cmd == TCGETS)" },
+        { "window size ioctl", new("ioctl", PolicyAction.Allow, [new(1, ArgOperator.MaskedEqual, 0x5413, Low32)]), "ioctl(cmd == TIOCGWINSZ)" },
+        { "an _IOR ioctl above 31 bits", new("ioctl", PolicyAction.Allow, [new(1, ArgOperator.MaskedEqual, 0x80045430, Low32)]), "ioctl(cmd == TIOCGPTN)" },
+        { "an ioctl without a name", new("ioctl", PolicyAction.Allow, [new(1, ArgOperator.MaskedEqual, 0x1234, Low32)]), "ioctl(cmd == 0x1234)" },
+        { "fcntl command", new("fcntl", PolicyAction.Allow, [new(1, ArgOperator.MaskedEqual, 3, Low32)]), "fcntl(cmd == F_GETFL)" },
+        { "socket triple", new("socket", PolicyAction.Allow, [new(0, ArgOperator.MaskedEqual, 1, Low32), new(1, ArgOperator.MaskedEqual, 1, 0xf), new(2, ArgOperator.MaskedEqual, 0, Low32)]),
+            "socket(family == AF_UNIX && type & 0xf == SOCK_STREAM && protocol == 0)" },
+        { "prctl option", new("prctl", PolicyAction.Allow, [new(0, ArgOperator.MaskedEqual, 38, Low32)]), "prctl(option == PR_SET_NO_NEW_PRIVS)" },
+        { "mmap prot on a 64-bit argument", new("mmap", PolicyAction.Allow, [new(2, ArgOperator.MaskedEqual, 3, Low32)]), "mmap(prot:32 == PROT_READ|PROT_WRITE)" },
+        { "clone namespace mask", new("clone", PolicyAction.Allow, [new(0, ArgOperator.MaskedEqual, 0, 0x7E02_0000)]),
+            "clone(clone_flags & (CLONE_NEWNS|CLONE_NEWCGROUP|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWNET) == 0)" },
+        { "negative dfd", new("openat", PolicyAction.Allow, [new(0, ArgOperator.MaskedEqual, 0xffffff9c, Low32)]), "openat(dfd == AT_FDCWD)" },
+        { "a 32-bit mask at 32 bits needs no suffix", new("mmap", PolicyAction.Allow, [new(2, ArgOperator.MaskedEqual, 0, 4, ArgumentWidth.Bits32)]), "mmap(prot & PROT_EXEC == 0)" },
+        { "a wide mask keeps its width", new("lseek", PolicyAction.Allow, [new(1, ArgOperator.MaskedEqual, 0, 0xffff_ffff_0000_0000)]), "lseek(offset & 0xffffffff00000000 == 0)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(LearnedRules))]
+    public void Learned_rules_print_as_comparisons_that_parse_back_to_the_same_meaning(string desc, SyscallRule rule, string item)
+    {
+        _ = desc;
+        var p = new SeccompPolicy(PolicyAction.Errno(1), [rule], [Architecture.X86_64, Architecture.X86]);
+        var text = PolicyLanguage.Print(p);
+        Assert.Contains($"    {item},\n", text);
+        var back = PolicyLanguage.Parse(text);
+        Assert.Null(SeccompKit.Tests.Policy.Oci.OciTestData.FirstDifference(p, back));
+        Assert.Equal(text, PolicyLanguage.Print(back));
+    }
+
+    [Fact]
+    public void Rules_that_print_alike_keep_only_the_one_that_decides()
+    {
+        // fd:32 == 1 and fd & 0xffffffff == 1 are the same condition; the more restrictive rule wins, so only it is written
+        // (two blocks with the same item would be conflicting rules when read back).
+        var p = new SeccompPolicy(PolicyAction.Allow,
+            [new("read", PolicyAction.Errno(5), [new(0, ArgOperator.Equal, 1, width: ArgumentWidth.Bits32)]),
+             new("read", PolicyAction.KillProcess, [new(0, ArgOperator.MaskedEqual, 1, Low32)])]);
+        var text = PolicyLanguage.Print(p);
+        Assert.DoesNotContain("errno", text);
+        Assert.Null(SeccompKit.Tests.Policy.Oci.OciTestData.FirstDifference(p, PolicyLanguage.Parse(text)));
+    }
+
+    [Fact]
+    public void A_declared_bad_arch_action_is_printed_even_when_it_is_the_default_one()
+    {
+        var declared = PolicyLanguage.Parse("default allow\non-bad-arch kill-process\n");
+        var silent = PolicyLanguage.Parse("default allow\n");
+        Assert.Equal(PolicyAction.KillProcess, declared.DeclaredBadArchAction);
+        Assert.Null(silent.DeclaredBadArchAction);
+        Assert.Equal(PolicyAction.KillProcess, silent.BadArchAction);
+        Assert.Contains("on-bad-arch kill-process", PolicyLanguage.Print(declared));
+        Assert.DoesNotContain("on-bad-arch", PolicyLanguage.Print(silent));
+    }
+
+    [Fact]
+    public void Parsed_rules_and_statements_keep_their_file_line_and_column()
+    {
+        var p = PolicyLanguage.Parse("default allow\non-bad-arch kill-thread\nflags log\nerrno(EPERM) {\n  read,\n  write(fd == 1 || fd == 2) }\n", "app.policy");
+        Assert.Equal(["app.policy:5:3", "app.policy:6:3", "app.policy:6:3"], p.Rules.Select(r => r.Origin));
+        Assert.Equal("app.policy:1:1", p.Origins.DefaultAction);
+        Assert.Equal("app.policy:2:1", p.Origins.BadArchAction);
+        Assert.Equal("app.policy:3:1", p.Origins.Flags);
+    }
+
     public static TheoryData<string, string, ulong, ArgumentWidth, string> Symbols => new()
     {
         { "exact single constant", "AF", 10UL, ArgumentWidth.Bits32, "AF_INET6" },
