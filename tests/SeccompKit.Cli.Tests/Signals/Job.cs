@@ -97,6 +97,21 @@ internal static partial class Procfs
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
         }).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).Distinct()];
 
+    /// <summary>Every process below <paramref name="pid"/>, nearest first.</summary>
+    public static List<int> Descendants(int pid)
+    {
+        var all = new List<int>();
+        for (var level = Children(pid).ToList(); level.Count > 0; level = [.. level.SelectMany(Children)]) all.AddRange(level);
+        return all;
+    }
+
+    /// <summary>/proc/PID/cmdline (NUL-separated), or empty when it is gone.</summary>
+    public static string CommandLine(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/cmdline"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return ""; }
+    }
+
     /// <summary>Polls <paramref name="condition"/> every 2 ms until it holds; false after <paramref name="timeout"/>.</summary>
     public static bool WaitFor(Func<bool> condition, TimeSpan timeout)
     {

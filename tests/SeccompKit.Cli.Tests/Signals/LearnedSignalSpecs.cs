@@ -381,11 +381,14 @@ public sealed class LearnedSignalSpecs(LearnedSignalRuns runs) : IClassFixture<L
         (int Exit, bool VictimSignalled) Interrupt(string p, string name)
         {
             string victimReady = Path.Combine(dir, name + ".victim-ready"), victimHit = Path.Combine(dir, name + ".victim-signalled");
-            // In the namespace: a victim that records a SIGINT, then jobctl (pid 1) running the program under the profile.
+            // In the namespace, under sh as its init (which kill(-1) spares): a victim that records a SIGINT, and jobctl running
+            // the program under the profile. The namespace ends with its init, killing what is left, so the init waits up to
+            // 2 s for the victim's record before it exits with the job's status.
             string victim = $"import signal, time\nsignal.signal(signal.SIGINT, lambda s, f: open('{victimHit}', 'w').close())\nopen('{victimReady}', 'w').close()\ntime.sleep(30)";
+            const string init = "\"$0\" -c \"$1\" & \"$2\" \"$3\" run --profile \"$4\" -- \"$0\" -c \"$5\"; rc=$?; " +
+                "i=0; while [ $i -lt 40 ] && [ ! -e \"$6\" ]; do sleep 0.05; i=$((i+1)); done; exit $rc";
             var psi = new System.Diagnostics.ProcessStartInfo("unshare",
-                ["--fork", "--pid", "--mount-proc", "sh", "-c", "\"$0\" -c \"$1\" & exec \"$2\" \"$3\" run --profile \"$4\" -- \"$0\" -c \"$5\"",
-                 Python, victim, SignalHelpers.JobControl, Cli, p, script])
+                ["--fork", "--pid", "--mount-proc", "sh", "-c", init, Python, victim, SignalHelpers.JobControl, Cli, p, script, victimHit])
             {
                 RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir,
             };
@@ -394,8 +397,7 @@ public sealed class LearnedSignalSpecs(LearnedSignalRuns runs) : IClassFixture<L
             {
                 Assert.Equal("ready", ns.StandardOutput.ReadLine());
                 Assert.True(Procfs.WaitFor(() => File.Exists(victimReady), TimeSpan.FromSeconds(30)), "the victim did not start");
-                int init = Procfs.Children(ns.Id).Single();
-                int seccompkit = Procfs.Children(init).Single(c => File.ReadAllText($"/proc/{c}/cmdline").StartsWith(Cli + "\0", StringComparison.Ordinal));
+                int seccompkit = Procfs.Descendants(ns.Id).Single(c => Procfs.CommandLine(c).StartsWith(Cli + "\0", StringComparison.Ordinal));
                 int program = Procfs.Children(seccompkit).Single();
                 Procfs.Kill(program, 2);
                 var err = ns.StandardError.ReadToEndAsync();

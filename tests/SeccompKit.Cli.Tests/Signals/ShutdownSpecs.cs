@@ -65,12 +65,12 @@ public sealed class ShutdownSpecs(ITestOutputHelper output) : IDisposable
         }
 
         // When, in an undisturbed run here and now (as many at once as below), seccompkit has caught the signals (its stage
-        // two exists: Catch() comes first) and when it ends. A tenth of the delays fall before that first point, to show
+        // two exists: Catch() comes first; the slowest of them) and when it ends. A tenth of the delays fall before that, to show
         // what a signal does there (mostly the default action: the JIT runtime starts in 0.1-0.5 s), the rest after it,
         // up to 1.3 times the whole life: before the start, while the program runs, after it ended, and past the end.
         var calibration = Enumerable.Range(0, AtOnce).AsParallel().WithDegreeOfParallelism(AtOnce)
             .Select(i => Calibrate(Command(mode, Directory.CreateDirectory(Path.Combine(_dir, $"calibrate-{i}")).FullName, profile))).ToList();
-        double caught = calibration.Select(c => c.Caught).Order().ElementAt(AtOnce / 2);
+        double caught = calibration.Max(c => c.Caught);
         double life = calibration.Select(c => c.Life).Order().ElementAt(AtOnce / 2);
 
         int[] signals = [15, 2, 1];
@@ -93,7 +93,7 @@ public sealed class ShutdownSpecs(ITestOutputHelper output) : IDisposable
             if (those.Count > 0) output.WriteLine($"    e.g. #{those[0].Index} signal {those[0].Signal} {(those[0].Group ? "group" : "alone")}: stderr [{string.Join(" | ", those[0].Err.Split('\n').Take(3))}]");
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{mode}: undisturbed, {AtOnce} at once: signals caught after {caught:0.000} s, the end after {life:0.000} s (medians); lost: {all.Count(o => o.Lost is not null)}"));
+            $"{mode}: undisturbed, {AtOnce} at once: signals caught after {caught:0.000} s (the slowest), the end after {life:0.000} s (median); lost: {all.Count(o => o.Lost is not null)}"));
         foreach (var o in all.Where(o => o.Lost is not null))
             output.WriteLine($"LOST #{o.Index} signal {o.Signal} {(o.Group ? "group" : "alone")} delay {o.Delay:0.000}: {o.Lost}; exit {o.Exit}; stderr [{o.Err.Trim()}]");
 
@@ -104,10 +104,11 @@ public sealed class ShutdownSpecs(ITestOutputHelper output) : IDisposable
         Assert.Contains(all, o => o.Phase == Phase.BeforeStart);
         Assert.Contains(all, o => o.Phase == Phase.WhileRunning);
         Assert.Contains(all, o => o.Phase == Phase.AfterEnd);
-        // Runs that died before Main caught the signals (the JIT runtime's start) are few, and ran nothing (no marker, no
-        // file, no message: that is how they are told apart above).
+        // Runs that died before Main caught the signals (the JIT runtime's start) ran nothing (no marker, no file, no
+        // message, and the signal came before stage two existed: checked per run above), and are few: a tenth of the
+        // delays aim there, and load can stretch the runtime's start into the next ones.
         var early = all.Where(o => o.Phase == Phase.BeforeHandlers).ToList();
-        Assert.True(early.Count <= Runs / 5, $"{early.Count} runs ended before seccompkit caught the signal");
+        Assert.True(early.Count <= Runs / 4, $"{early.Count} runs ended before seccompkit caught the signal");
     }
 
     private Outcome RunOnce(string mode, string profile, int index, int signal, bool group, double delay)
@@ -135,7 +136,7 @@ public sealed class ShutdownSpecs(ITestOutputHelper output) : IDisposable
                 Thread.Sleep(1);
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default) : Task.CompletedTask;
-        var r = Exec([.. timeout, .. Command(mode, dir, profile)]);
+        var (r, stageTwo) = ExecWatchingStageTwo([.. timeout, .. Command(mode, dir, profile)]);
         done.Cancel();
         watcher.Wait();
 
@@ -161,7 +162,13 @@ public sealed class ShutdownSpecs(ITestOutputHelper output) : IDisposable
             if (started || anyFile || r.Exit != 128 + signal) lost = $"said the program did not run, but exit {r.Exit}, started {started}, file {anyFile}";
         }
         else if (!started && !written && !anyFile && r.Exit == 128 + signal && !err.Contains("seccompkit:", StringComparison.Ordinal))
-            phase = Phase.BeforeHandlers; // the default action: no message, nothing started (no marker, no stage two yet)
+        {
+            // The default action: no message, nothing started. Only possible if timeout signalled before seccompkit had
+            // started its stage two (it catches the signals before that): timeout's clock starts after ours, and stage two
+            // is seen no earlier than it appeared, so a delay past the sighting means seccompkit died silently.
+            phase = Phase.BeforeHandlers;
+            if (delay > stageTwo) lost = $"ended by the signal without a word, {delay:0.000} s in, though its stage two had started at {stageTwo:0.000} s";
+        }
         else
         {
             phase = !started ? Phase.BeforeFirstCommand : ended ? Phase.AfterEnd : Phase.WhileRunning;
@@ -228,6 +235,34 @@ public sealed class ShutdownSpecs(ITestOutputHelper output) : IDisposable
             if (File.Exists(Path.Combine(dir, "child")) && int.TryParse(File.ReadAllText(Path.Combine(dir, "child")).Trim(), out int child))
                 Procfs.TryKill(child, 9);
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="argv"/> (timeout over seccompkit) to its end, and the seconds after which a grandchild of it
+    /// (seccompkit's stage two) was first seen, or infinity.
+    /// </summary>
+    private static ((int Exit, string Out, string Err) Result, double StageTwo) ExecWatchingStageTwo(string[] argv)
+    {
+        var psi = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in argv[1..]) psi.ArgumentList.Add(a);
+        var clock = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        double stageTwo = double.PositiveInfinity;
+        var look = Task.Factory.StartNew(() =>
+        {
+            while (!p.HasExited)
+            {
+                if (Procfs.Descendants(p.Id).Count >= 2) { stageTwo = clock.Elapsed.TotalSeconds; return; }
+                Thread.Sleep(1);
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        p.StandardInput.Close();
+        var err = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(60_000)) { p.Kill(true); throw new TimeoutException(string.Join(' ', argv)); }
+        p.WaitForExit();
+        look.Wait();
+        return ((p.ExitCode, stdout, err.Result), stageTwo);
     }
 
     /// <summary>One undisturbed run: seconds until seccompkit had a child (stage two: the signals are caught by then), and until it ended.</summary>

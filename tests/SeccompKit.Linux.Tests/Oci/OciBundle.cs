@@ -219,7 +219,9 @@ public sealed class OciBundle : IDisposable
         if (OperatingSystem.IsLinux()) File.SetUnixFileMode(Path.Combine(rootfs, "tmp"), (UnixFileMode)0b1_111_111_111); // 1777
         string busybox = Path.Combine(rootfs, "bin", "busybox");
         File.Copy(Busybox, busybox);
-        using (var list = Process.Start(new ProcessStartInfo(busybox, ["--list"]) { RedirectStandardOutput = true, UseShellExecute = false })!)
+        // The applets of the original, not of the fresh copy: exec'ing a file just written fails with ETXTBSY while
+        // another thread's fork still holds the writing descriptor (seen with the signal suites starting processes at once).
+        using (var list = Process.Start(new ProcessStartInfo(Busybox, ["--list"]) { RedirectStandardOutput = true, UseShellExecute = false })!)
         {
             foreach (var applet in list.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 if (applet != "busybox") File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
