@@ -28,7 +28,7 @@ public sealed record BaselineSyscall(string Syscall, string Group, string Reason
 /// sees 130 either way); with a kill default it dies of SIGSYS at kill (159), and if the traceback quotes a library's
 /// source (an interrupt inside threading.py), already at the fcntl calls that open it. abort(3) ends in SIGSEGV
 /// instead of SIGABRT. Learn with the program being interrupted, or add those calls, when that matters
-/// (tests/SeccompKit.Cli.Tests/LearnedSignalSpecs.cs shows each case).
+/// (the CLI tests' Signals/LearnedSignalSpecs.cs show each case).
 /// </remarks>
 public static class LearnedBaseline
 {
