@@ -63,8 +63,10 @@ public static class LearnCommand
             "The baseline: a profile learned from one quiet run also allows what any program may need without having made\n" +
             "it then: rt_sigreturn (every signal handler returns through it), restart_syscall (the kernel resumes a sleep\n" +
             "with it after Ctrl-Z/SIGCONT, a debugger or `seccompkit dump`), exit_group and exit (a run ended by a signal\n" +
-            "never exits), the vDSO's clock calls (real syscalls on machines whose clock source has no vDSO), and futex and\n" +
-            "sched_yield (lock contention is timing). The summary names what it added; --no-baseline leaves it out.\n\n" +
+            "never exits), the vDSO's clock calls (real syscalls on machines whose clock source has no vDSO), futex and\n" +
+            "sched_yield (lock contention is timing), and getpid, gettid, getppid and getpgrp (they cannot fail, so nobody\n" +
+            "checks them: refused, getpid returns -1 and kill(getpid(), sig) signals every process). The summary names\n" +
+            "what it added; --no-baseline leaves it out.\n\n" +
             "Namespaces stay closed unless learned: clone, unshare and setns are allowed only with the namespace flags\n" +
             "seen (CLONE_NEW*), and clone3, whose flags no filter can read, is answered ENOSYS while learning and in the\n" +
             "profile (glibc then falls back to clone, which the profile checks), as Docker does; --allow-clone3 allows it.\n\n" +

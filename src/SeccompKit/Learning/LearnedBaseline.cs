@@ -22,8 +22,9 @@ public sealed record BaselineSyscall(string Syscall, string Group, string Reason
 /// this is narrower: calls that depend on the program's own logic (mmap, brk, rt_sigaction, kill...) are left to
 /// learning, because a run that did not make them did not need them. In particular self-signalling (abort(3),
 /// <c>raise</c>, a shell or Python re-raising SIGINT after cleanup) is left out: kill, tgkill and tkill can signal other
-/// processes of the same user too. Only the pid and tid those calls ask for first are in (getpid, gettid), because a
-/// refused getpid returns a negative pid that turns a learned kill(2) into a broadcast. With an errno default (the
+/// processes of the same user too. Only the ids those calls ask for are in (getpid, gettid, getppid, getpgrp), because
+/// they cannot fail, so nobody checks them: a refused one returns a negative id that turns a learned kill(2) into a
+/// broadcast. With an errno default (the
 /// default of learn), Python then ends a KeyboardInterrupt with exit status 130 instead of dying of SIGINT (a shell
 /// sees 130 either way); with a kill default it dies of SIGSYS at kill (159), and if the traceback quotes a library's
 /// source (an interrupt inside threading.py), already at the fcntl calls that open it. abort(3) ends in SIGSEGV
@@ -54,8 +55,14 @@ public static class LearnedBaseline
         // (Modules/main.c, exit_sigint). These cannot fail (getpid(2): "always successful"), so callers never check:
         // refused with errno(E) they return -E, and kill(-1, sig) signals every process the caller may signal. Seen:
         // Python learned with kill (but not getpid) and interrupted sent SIGINT to every process of its pid namespace.
-        new("getpid", "exit", "raise(3), abort(3) and Python's re-raised SIGINT ask for it when the run ends by a signal; refused with errno(E) it returns the pid -E, and kill(-1) signals every process"),
-        new("gettid", "exit", "raise(3) and abort(3) ask for it before tgkill; refused with errno(E) it returns the tid -E"),
+        new("getpid", "identity", "raise(3), abort(3) and Python's re-raised SIGINT ask for it when the run ends by a signal; refused with errno(E) it returns the pid -E, and kill(-1) signals every process"),
+        new("gettid", "identity", "raise(3) and abort(3) ask for it before tgkill; refused with errno(E) it returns the tid -E"),
+        // The same hazard for the parent and the process group: getppid(2) and getpgrp(2) "are always successful", so
+        // callers hand the result to kill(2) unchecked (a daemon telling its parent it is ready, a job killing its own
+        // group with kill(-getpgrp(), sig)); refused with errno(E) they return -E, and kill(-1, sig) or kill(1, sig)
+        // reaches every process, or init.
+        new("getppid", "identity", "cannot fail (getppid(2)), so its result goes to kill(2) unchecked; refused with errno(E) it returns -E and kill(-1) signals every process"),
+        new("getpgrp", "identity", "cannot fail (getpgrp(2)), so kill(-getpgrp(), sig) is written unchecked; refused with errno(E) it returns -E and that kill reaches pid E (init for EPERM)"),
         // vdso(7): these are answered in user space only while the clock source supports it (tsc, kvm-clock); with
         // hpet or acpi_pm, or once the TSC is marked unstable, the vDSO falls back to the real syscall.
         new("clock_gettime", "vdso", "answered by the vDSO on this machine, a real syscall where the clock source has no vDSO support (vdso(7))"),

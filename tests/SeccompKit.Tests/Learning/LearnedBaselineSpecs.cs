@@ -35,6 +35,8 @@ public class LearnedBaselineSpecs
         var result = ProfileSynthesizer.Synthesize(Record(abi, "read", "kill", "exit_group"));
         Assert.Equal(Allow, Run(result.Policy, abi, "getpid"));
         Assert.Equal(Allow, Run(result.Policy, abi, "gettid"));
+        Assert.Equal(Allow, Run(result.Policy, abi, "getppid")); // kill(getppid(), sig)
+        Assert.Equal(Allow, Run(result.Policy, abi, "getpgrp")); // kill(-getpgrp(), sig)
         Assert.Equal(Allow, Run(result.Policy, abi, "kill"));
         // tgkill and tkill stay with learning: they can signal other processes of the same user.
         Assert.Equal(PolicyAction.Errno(1).ReturnValue, Run(result.Policy, abi, "tgkill"));
