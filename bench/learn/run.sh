@@ -17,6 +17,7 @@
 # mostly strace on find (its time varies several-fold on this shared VM); the committed run took 6.5 min at load 8-13.
 # Run it on a quiet machine: the 1-minute load average at the start (before this script adds its own) is recorded,
 # with a warning above 0.5, and at the end.
+# The timed learn commands write the same -o file every round, hence --force (learn refuses to replace a file without it).
 # Usage: bench/learn/run.sh [ROUNDS]   (default 11 timed rounds of part 1; env SECCOMPKIT=path and LEARNBENCH=path use
 # those binaries instead of publishing them; LEARN_BENCH_KEEP=DIR keeps the raw measurements in DIR)
 set -euo pipefail
@@ -86,8 +87,8 @@ for w, argv in argvs.items():
     spec += [
         {"workload": w, "variant": "bare", "argv": argv},
         {"workload": w, "variant": "strace", "argv": ["/usr/bin/strace", "-f", "-qq", "-c", "-o", "/dev/null", "--"] + argv},
-        {"workload": w, "variant": "learn", "argv": [sk, "learn", "-q", "-o", f"{work}/{w}-out-learn.json", "--"] + argv},
-        {"workload": w, "variant": "learn-from", "argv": [sk, "learn", "-q", "--from", f"{work}/{w}-profile.json", "-o", f"{work}/{w}-out-from.json", "--"] + argv},
+        {"workload": w, "variant": "learn", "argv": [sk, "learn", "-q", "--force", "-o", f"{work}/{w}-out-learn.json", "--"] + argv},
+        {"workload": w, "variant": "learn-from", "argv": [sk, "learn", "-q", "--force", "--from", f"{work}/{w}-profile.json", "-o", f"{work}/{w}-out-from.json", "--"] + argv},
     ]
 json.dump(spec, sys.stdout, indent=1)
 EOF
