@@ -86,7 +86,7 @@ echo "== NativeAOT vs JIT: --version startup and compiling the Docker profile"
 hyperfine -N --warmup 5 --runs 50 --export-json "$work/startup.json" \
   -n "NativeAOT" "$SECCOMPKIT --version" -n "JIT" "dotnet $jit_dll --version"
 hyperfine -N --warmup 3 --runs 20 --export-json "$work/compile.json" \
-  -n "NativeAOT" "$SECCOMPKIT compile $profile -q -o $work/aot.bpf" -n "JIT" "dotnet $jit_dll compile $profile -q -o $work/jit.bpf"
+  -n "NativeAOT" "$SECCOMPKIT compile $profile -q --force -o $work/aot.bpf" -n "JIT" "dotnet $jit_dll compile $profile -q --force -o $work/jit.bpf"
 cmp "$work/aot.bpf" "$work/jit.bpf"
 load_after=$(load1)
 
