@@ -11,7 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 filter=bench/data/docker-default.bpf
 sk=./seccompkit # the NativeAOT binary (published on first use, about a minute)
+# The demo's own outputs start afresh each time: seccompkit replaces an existing -o file only with --force, and a
+# demo should show the plain commands.
 mkdir -p artifacts
+rm -f artifacts/tar.json artifacts/profiles.tgz artifacts/profiles2.tgz artifacts/docker-seccompkit.bpf artifacts/docker-default.policy \
+  artifacts/docker-default.oci.json artifacts/docker-default.roundtrip.bpf
 
 echo "== seccompkit learn -o artifacts/tar.json -- tar czf artifacts/profiles.tgz data/profiles"
 $sk learn -o artifacts/tar.json -- tar czf artifacts/profiles.tgz data/profiles
