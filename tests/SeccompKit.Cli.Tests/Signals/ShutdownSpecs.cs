@@ -225,7 +225,9 @@ public sealed class ShutdownSpecs(ITestOutputHelper output) : IDisposable
         {
             Assert.True(File.Exists(Path.Combine(dir, "started")), r.Err);
             Assert.True(r.Exit == 143, $"exit {r.Exit} after {seconds:0.0} s (137: killed by timeout -k, the profile lost): {r.Err}");
-            Assert.True(seconds < 4, $"{seconds:0.0} s");
+            // Not waiting for the 30 s child: before timeout's SIGKILL (-k 4, at 5.5 s; that would be exit 137 above). The
+            // JIT start, the run and the report take 2-4 s on a loaded CI machine.
+            Assert.True(seconds < 5.5, $"{seconds:0.0} s");
             if (mode == "learn") Assert.True(Complete(File.ReadAllText(Path.Combine(dir, "p.json"))), r.Err);
             else Assert.True(ReportComplete(r.Err), r.Err);
             Assert.Contains("no longer supervised", r.Err); // says the child runs on unsupervised
