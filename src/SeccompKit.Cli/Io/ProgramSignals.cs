@@ -12,7 +12,7 @@ namespace SeccompKit.Cli.Io;
 /// <remarks>
 /// <list type="bullet">
 /// <item>Before the program runs: the signal is remembered and the program is not started (<see cref="Interrupted"/>);
-/// if it arrives while the program is being started, the program gets it as soon as it runs. A group signal may end the
+/// if it arrives while the program is being started, it counts as one that came while the program ran (below). A group signal may end the
 /// launcher's stage two first (it has no handlers): the command then says the program did not run, with 128 + that
 /// signal (<see cref="LaunchFailed"/>, <see cref="EndedBeforeExec"/>), and writes nothing.</item>
 /// <item>While the program runs: SIGTERM and SIGHUP are passed on to it (a signal sent to seccompkit alone, as systemd's
@@ -65,16 +65,21 @@ internal sealed class ProgramSignals : IDisposable
     /// <summary>Cancelled when a signal arrives after the program ended (stop waiting for its descendants).</summary>
     public CancellationToken StopWaiting => _stopWaiting.Token;
 
-    /// <summary>The program runs: from now on SIGTERM and SIGHUP go to it. A signal that came while it was being started goes to it now.</summary>
+    /// <summary>
+    /// The program runs: from now on SIGTERM and SIGHUP go to it. A SIGTERM or SIGHUP that came while it was being started
+    /// goes to it now, as it would have had it come a moment later; SIGINT and SIGQUIT are not passed on, as while it runs.
+    /// </summary>
     public void ProgramRunning(SandboxedProcess program)
     {
         lock (_gate)
         {
             _program = program;
             _phase = Phase.Running;
-            // It arrived while stage two was becoming the program, so the program never saw it (a group signal would have
-            // ended stage two, and then the launch fails instead): hand it over, whichever it was.
-            if (_first != 0) program.Signal(_first);
+            // The launch returns a little after the execve, so a signal seen "while starting" may have been sent to the
+            // group when the program already ran and got its own copy (a group signal before the execve ends stage two,
+            // and the launch fails instead). Treat it as one that came while the program ran: relaying Ctrl-C's SIGINT
+            // would deliver it twice (seen: a shell's INT trap, then a second SIGINT that killed it).
+            if (_first is 15 or 1) program.Signal(_first);
         }
     }
 
