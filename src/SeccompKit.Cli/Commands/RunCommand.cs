@@ -53,7 +53,8 @@ public static class RunCommand
             "no_new_privs: seccomp needs it unless the caller is root, and under it set-user-ID, set-group-ID and\n" +
             "file-capability programs (su, passwd, ping) run without their privileges. run warns when PROGRAM is one\n" +
             "(complain mode also for every such program it executes); as root, --no-nnp installs the filter without it.\n\n" +
-            "Signals: SIGTERM and SIGHUP sent to seccompkit reach the program; SIGINT and SIGQUIT reach it from the\n" +
+            "Signals: SIGTERM and SIGHUP sent to seccompkit reach the program (a quarter of a second later, unless a copy\n" +
+            "sent to the whole process group ended it first); SIGINT and SIGQUIT reach it from the\n" +
             "terminal. A signal that arrives before the program started stops the launch (the program never runs);\n" +
             "one that arrives after it ended never cuts the complain report or the kill explanation short.\n\n" +
             "Exit status: the program's own; if it is killed by a signal, 128 + the signal. Before the program runs:\n" +

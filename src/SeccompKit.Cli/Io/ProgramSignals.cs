@@ -15,8 +15,9 @@ namespace SeccompKit.Cli.Io;
 /// if it arrives while the program is being started, it counts as one that came while the program ran (below). A group signal may end the
 /// launcher's stage two first (it has no handlers): the command then says the program did not run, with 128 + that
 /// signal (<see cref="LaunchFailed"/>, <see cref="EndedBeforeExec"/>), and writes nothing.</item>
-/// <item>While the program runs: SIGTERM and SIGHUP are passed on to it (a signal sent to seccompkit alone, as systemd's
-/// KillMode=mixed and `kill PID` do, must still reach the program). SIGINT and SIGQUIT are not: the terminal sends
+/// <item>While the program runs: SIGTERM and SIGHUP are passed on to it after a quarter of a second unless it has ended
+/// by then (a signal sent to seccompkit alone, as systemd's KillMode=mixed and `kill PID` do, must still reach the
+/// program; one sent to the group has reached it already, see <see cref="RelayLater"/>). SIGINT and SIGQUIT are not: the terminal sends
 /// them to the whole foreground process group, the program included, and a second copy would count twice in programs
 /// that treat a repeated Ctrl-C as "force".</item>
 /// <item>After the program ended: a signal stops waiting for descendants that outlive it (<see cref="StopWaiting"/>),
@@ -79,9 +80,24 @@ internal sealed class ProgramSignals : IDisposable
             // group when the program already ran and got its own copy (a group signal before the execve ends stage two,
             // and the launch fails instead). Treat it as one that came while the program ran: relaying Ctrl-C's SIGINT
             // would deliver it twice (seen: a shell's INT trap, then a second SIGINT that killed it).
-            if (_first is 15 or 1) program.Signal(_first);
+            if (_first is 15 or 1) RelayLater(program, _first);
         }
     }
+
+    /// <summary>How long a relayed SIGTERM/SIGHUP waits: a group's copy has reached the program and been acted on by then.</summary>
+    internal static readonly TimeSpan RelayGrace = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Passes <paramref name="signal"/> on after <see cref="RelayGrace"/>, unless the program has ended by then. .NET's
+    /// signal API gives no siginfo, so seccompkit cannot tell a signal sent to it alone (which must be relayed, or the
+    /// program never hears it) from one sent to its whole process group (which reached the program directly). Relaying at
+    /// once would give most programs of a group kill (timeout, a shell's hangup) a second copy while their handler still
+    /// runs (a shell's TERM trap ending in `exit 3` was killed by it); waiting lets every program that ends on its copy end
+    /// first, and a signal to seccompkit alone reaches the program a quarter of a second later. A program that handles the
+    /// signal for longer than that (a graceful shutdown) can still get it twice from a group kill.
+    /// </summary>
+    private static void RelayLater(SandboxedProcess program, int signal) =>
+        _ = Task.Delay(RelayGrace).ContinueWith(_ => program.Signal(signal), TaskScheduler.Default);
 
     /// <summary>
     /// The program exited: a signal now only stops waiting for its descendants. If one already came while it ran, stop
@@ -105,7 +121,7 @@ internal sealed class ProgramSignals : IDisposable
             switch (_phase)
             {
                 case Phase.Running when signal is 15 or 1:
-                    _program!.Signal(signal);
+                    RelayLater(_program!, signal);
                     break;
                 case Phase.Ended:
                     _stopWaiting.Cancel();

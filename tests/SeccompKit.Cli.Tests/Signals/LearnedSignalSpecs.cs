@@ -156,8 +156,9 @@ public sealed class LearnedSignalSpecs(LearnedSignalRuns runs) : IClassFixture<L
             "exit_sigint); a run without Ctrl-C never calls kill, and LearnedBaseline leaves self-signalling to learning. With an " +
             "errno default kill fails and Python exits 130 itself: a shell sees 130 either way.";
         const string relay = "seccompkit passes SIGTERM and SIGHUP on to the program (a sender that signals seccompkit alone must " +
-            "reach it), but a sender that signals the whole group reaches the program directly too. A program whose handler is " +
-            "still running when the relayed copy arrives (here a 0.3 s clean-up) counts two signals; bare, one. seccompkit " +
+            "reach it), but a sender that signals the whole group reaches the program directly too. seccompkit relays 0.25 s later, " +
+            "and only if the program still runs, so a program whose handler is still running by then (here a 0.3 s clean-up) counts " +
+            "two signals; bare, one. seccompkit " +
             "cannot tell the two senders apart: .NET's PosixSignalRegistration gives no siginfo (si_code, si_pid).";
         return (program, ev) switch
         {
