@@ -52,6 +52,7 @@
  *                user-notification listener the main thread holds: the main thread receives the notification at
  *                once and answers it (42) only on 'wake'; notify_killable: the same with
  *                SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, so that the received call waits killably. For these two,
+ *                a second line "received" follows "blocking TID" once the main thread holds the notification;
  *                'wake' answers "answering after N withdrawn" first, N counting the notifications found withdrawn
  *                (NOTIF_ID_VALID fails) and replaced by a new one of the call made again
  *
@@ -560,6 +561,9 @@ static void start_blocker(void)
 			memset(&n, 0, sizeof n);
 		}
 		blk.notif_id = n.id;
+		/* After "blocking TID" (said before the call is made): from here the notification is received, so an
+		 * interrupt withdraws a received notification, not one still queued. */
+		say("received\n");
 	}
 }
 

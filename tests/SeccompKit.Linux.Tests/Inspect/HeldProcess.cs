@@ -136,6 +136,10 @@ public sealed class HeldProcess : IDisposable
         }
         var answer = Ask(command);
         if (!answer.StartsWith("blocking ", StringComparison.Ordinal)) throw new InvalidOperationException($"'{command}' was answered '{answer}'");
+        // notify kinds: the thread says "blocking" before its call; wait until the main thread has received the
+        // notification, or an interrupt could withdraw one still queued (then nothing received is withdrawn).
+        if (kind.StartsWith("notify", StringComparison.Ordinal) && ReadLine(command) is var received && received != "received")
+            throw new InvalidOperationException($"'{command}' said '{received}' instead of 'received'");
         return int.Parse(answer["blocking ".Length..], CultureInfo.InvariantCulture);
     }
 
@@ -192,7 +196,7 @@ public sealed class HeldProcess : IDisposable
         while (true)
         {
             if (!Directory.Exists($"/proc/{Pid}/task/{tid}"))
-                throw new InvalidOperationException($"thread {tid} ended before it was seen blocked in syscall {nr} (its call returned at once, or this test was not scheduled for the call's whole timeout)");
+                throw new NotSeenBlockedException($"thread {tid} ended before it was seen blocked in syscall {nr} (its call returned at once, or this test was not scheduled for the call's whole timeout)");
             var (state, syscall) = ThreadState(tid);
             if (state is 'S' or 'D' && syscall == nr) return;
             if (clock.Elapsed > AnswerTimeout) throw new TimeoutException($"thread {tid} did not block in syscall {nr} (state {state}, syscall {syscall})");
@@ -275,3 +279,9 @@ public sealed class HeldProcess : IDisposable
         throw new InvalidOperationException($"native/seccomp-hold.c was not found above {AppContext.BaseDirectory}; run the tests from a SeccompKit checkout");
     }
 }
+
+/// <summary>
+/// A timed call ended before the test saw it blocked: under a loaded machine the test thread may not run for the whole
+/// timeout. A precondition of the experiment, not its outcome: a test may try again.
+/// </summary>
+public sealed class NotSeenBlockedException(string message) : InvalidOperationException(message);
