@@ -150,6 +150,13 @@ public sealed class LearnedSignalSpecs(LearnedSignalRuns runs) : IClassFixture<L
     /// <summary>The program may get the signal twice (the group's copy and seccompkit's relay); otherwise as bare.</summary>
     private sealed record RelayedTwice(string Why) : Difference(Why);
 
+    /// <summary>
+    /// The program's handler ends it as bare, unless it is still ending when the relayed copy arrives: then that copy,
+    /// meeting the default action the program has restored on its way out, ends it with 128 + <paramref name="Signal"/>.
+    /// Same output either way.
+    /// </summary>
+    private sealed record RelayedDuringExit(int Signal, string Why) : Difference(Why);
+
     private static Difference? Known(string program, string ev)
     {
         const string reraise = "Python ends a KeyboardInterrupt by re-raising SIGINT, kill(getpid(), SIGINT) (Modules/main.c " +
@@ -171,6 +178,9 @@ public sealed class LearnedSignalSpecs(LearnedSignalRuns runs) : IClassFixture<L
                 "dash reaps children (wait4) on every SIGCHLD; a shell that never had a child never reaped one while learning. " +
                 "A shell that has children reaps them in its learning run too."),
             ("python3 graceful SIGTERM", "SIGTERM to the group (timeout)" or "SIGHUP to the group (hangup)") => new RelayedTwice(relay),
+            // Seen in full-suite runs on 2 busy cores: dash ran its trap (output as bare) but was still exiting 0.25 s later.
+            ("sh read with traps", "SIGTERM to the group (timeout)") => new RelayedDuringExit(15, relay),
+            ("sh read with traps", "SIGHUP to the group (hangup)") => new RelayedDuringExit(1, relay),
             _ => null,
         };
     }
@@ -241,6 +251,11 @@ public sealed class LearnedSignalSpecs(LearnedSignalRuns runs) : IClassFixture<L
                 Assert.True(b.Exit == e.Exit, $"with errno(EPERM): exit {e.Exit}, bare {b.Exit}: {context}\n  errno: {e}");
                 Assert.Equal(b.Out, e.Out);
                 Assert.Equal(b.Err, e.Err[..log]);
+                break;
+            case RelayedDuringExit during:
+                Assert.True(u.Exit == b.Exit || u.Exit == 128 + during.Signal, $"exit status differs beyond the relay: {context}");
+                Assert.Equal(b.Out, u.Out);
+                Assert.Equal(b.Err, u.Err);
                 break;
             case RelayedTwice:
                 Assert.True(b.Exit == u.Exit, $"exit status differs: {context}");
