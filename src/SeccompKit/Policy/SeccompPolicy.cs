@@ -176,51 +176,66 @@ public sealed class SeccompPolicy
     public SeccompPolicy WithFlags(PolicyFlags flags) =>
         new(DefaultAction, Rules, Architectures, DeclaredBadArchAction, flags, ListenerPath, ListenerMetadata, EnosysAbove) { Origins = Origins with { Flags = null } };
 
+    /// <summary>
+    /// The one validation of a policy's whole (each <see cref="SyscallRule"/> and <see cref="ArgCondition"/> checks
+    /// itself): every frontend (the policy language, OCI and Docker profiles, merges, learned profiles) builds a
+    /// <see cref="SeccompPolicy"/> and gets these errors, located by rule index or statement; a frontend places that
+    /// location in its input with <see cref="PolicyException.At"/>.
+    /// </summary>
     private void Validate()
     {
         if (EffectiveArchitectures.Count(a => a.AuditArch == Architecture.X86_64.AuditArch) > 2)
-            throw new PolicyException("internal: more than two ABIs share AUDIT_ARCH_X86_64.");
+            throw new PolicyException("internal: more than two ABIs share AUDIT_ARCH_X86_64.", PolicyLocation.AtStatement(PolicyStatement.Architectures));
         foreach (var (abi, _) in EnosysAbove)
             if (!EffectiveArchitectures.Contains(abi))
-                throw new PolicyException($"an ENOSYS cutoff is given for {abi.Name}, which the policy does not cover; add {abi.Name} to the architectures or drop the cutoff.");
+                throw new PolicyException($"an ENOSYS cutoff is given for {abi.Name}, which the policy does not cover",
+                    $"add {abi.Name} to the architectures or drop the cutoff (the policy covers {Names(EffectiveArchitectures)}).",
+                    PolicyLocation.AtStatement(PolicyStatement.EnosysAbove, abi));
 
         for (int i = 0; i < Rules.Length; i++)
         {
             var rule = Rules[i];
-            string where = $"rule {i + 1} ({rule.Syscall})";
             if (!EffectiveArchitectures.Any(a => a.Syscalls.Contains(rule.Syscall)))
-                throw UnknownSyscall(rule.Syscall, where);
+                throw UnknownSyscall(rule.Syscall, PolicyLocation.AtRule(i, rule.Syscall));
             if (rule.Conditions.Length > 0 && SyscallSignatures.TryGet(rule.Syscall, out var sig) && EffectiveArchitectures.Contains(SyscallSignatures.Architecture))
                 foreach (var c in rule.Conditions)
                     if (c.Index >= sig.Arguments.Length)
                         throw new PolicyException(
-                            $"{rule.Syscall} has {sig.Arguments.Length} argument{(sig.Arguments.Length == 1 ? "" : "s")} ({string.Join(", ", sig.Arguments.Select(a => a.Name))}), so a condition on argument {c.Index} compares an unused register; remove it or fix the index.",
-                            where);
+                            $"{rule.Syscall} has {sig.Arguments.Length} argument{(sig.Arguments.Length == 1 ? "" : "s")}{(sig.Arguments.Length == 0 ? "" : $" ({string.Join(", ", sig.Arguments.Select(a => a.Name))})")}, so a condition on argument {c.Index} compares an unused register, whose value is whatever the caller left there",
+                            "remove the condition or fix the argument.",
+                            PolicyLocation.AtRule(i, rule.Syscall, c.Index));
         }
 
         var groups = Rules.Select((r, i) => (r, i)).GroupBy(t => t.r.Syscall, StringComparer.Ordinal);
         foreach (var g in groups)
         {
             var list = g.ToList();
-            for (int a = 0; a < list.Count; a++)
-                for (int b = a + 1; b < list.Count; b++)
+            for (int b = 1; b < list.Count; b++)
+                for (int a = 0; a < b; a++)
                     if (list[a].r.Action != list[b].r.Action && list[a].r.HasSameConditions(list[b].r))
+                    {
+                        var (first, second) = (list[a], list[b]);
+                        var other = first.r.Origin is null ? $"rule {first.i + 1}" : $"{first.r.Origin} (rule {first.i + 1})";
                         throw new PolicyException(
-                            $"conflicting rules for {g.Key}: rule {list[a].i + 1} says {list[a].r.Action} and rule {list[b].i + 1} says {list[b].r.Action} for the same {(list[a].r.IsUnconditional ? "calls (both unconditional)" : "conditions")}; keep one of them.",
-                            $"rule {list[b].i + 1} ({g.Key})");
+                            $"conflicting rules for {g.Key}: {second.r.Action} here, but {first.r.Action} at {other} for the same {(first.r.IsUnconditional ? "calls" : "conditions")}",
+                            "keep one of the two; a syscall with several actions needs conditions that tell them apart.",
+                            PolicyLocation.AtRule(second.i, g.Key));
+                    }
         }
     }
 
-    private PolicyException UnknownSyscall(string name, string where)
+    private static string Names(IEnumerable<Architecture> arches) => string.Join(", ", arches.Select(a => a.Name));
+
+    private PolicyException UnknownSyscall(string name, PolicyLocation where)
     {
-        var arches = string.Join(", ", EffectiveArchitectures.Select(a => a.Name));
         var elsewhere = Architecture.All.Where(a => a.Syscalls.Contains(name)).Select(a => a.Name).ToList();
         var candidates = EffectiveArchitectures.SelectMany(a => a.Syscalls.All.Select(e => e.Name)).Distinct().Order(StringComparer.Ordinal);
         var close = Suggestions.Closest(name, candidates);
-        var msg = $"unknown system call '{name}' on {arches}.";
-        if (elsewhere.Count > 0) msg += $" It exists on {string.Join(", ", elsewhere)}; add one of those architectures or drop the rule.";
-        if (close.Count > 0) msg += $" Did you mean {Suggestions.OrList(close)}?";
-        return new PolicyException(msg, where);
+        var hints = new List<string>();
+        if (elsewhere.Count > 0) hints.Add($"it exists on {string.Join(", ", elsewhere)}; add one of those to the architectures, or drop the rule.");
+        if (close.Count > 0) hints.Add($"did you mean {Suggestions.OrList(close)}?");
+        if (hints.Count == 0) hints.Add("check the name against the syscall tables (seccompkit emulate --all lists them).");
+        return new PolicyException($"unknown system call '{name}' on {Names(EffectiveArchitectures)}", string.Join(" ", hints), where);
     }
 }
 

@@ -40,7 +40,7 @@ public static class PolicyLanguage
         try { text = File.ReadAllText(full); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new PolicyException($"cannot read the policy file: {e.Message}", path);
+            throw new PolicyException($"cannot read the policy file: {e.Message}", PolicyLocation.InFile(path));
         }
         return new PolicyParser(resolver).Parse(text, full);
     }
@@ -54,7 +54,7 @@ public static class PolicyLanguage
     /// </summary>
     /// <param name="text">The action text.</param>
     /// <param name="origin">Where it came from, for the error location (e.g. "--default-action").</param>
-    /// <exception cref="PolicyParseException">Not an action; <see cref="PolicyParseException.Problem"/> and <see cref="PolicyParseException.Hint"/> say why and what to write.</exception>
+    /// <exception cref="PolicyParseException">Not an action; <see cref="PolicyException.Problem"/> and <see cref="PolicyException.Hint"/> say why and what to write.</exception>
     public static PolicyAction ParseAction(string text, string origin = "<action>")
     {
         ArgumentNullException.ThrowIfNull(text);

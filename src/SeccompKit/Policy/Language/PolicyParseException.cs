@@ -10,20 +10,27 @@ namespace SeccompKit.Policy.Language;
 ///     ^
 ///   hint: what to do
 /// </code>
-/// <see cref="PolicyException.Location"/> is <c>file:line:column</c>.
+/// <see cref="PolicyException.Location"/> is <c>file:line:column</c> (with the rule or statement the model refused,
+/// when the problem was found by <see cref="SeccompPolicy"/>'s validation).
 /// </summary>
 public sealed class PolicyParseException : PolicyException
 {
     /// <summary>Creates the exception; lines and columns are 1-based.</summary>
     public PolicyParseException(string fileName, int line, int column, string message, string sourceLine, string? hint, IReadOnlyList<string>? includeChain = null)
-        : base(Compose(message, sourceLine, column, hint, includeChain), $"{fileName}:{line}:{column}")
+        : this(fileName, line, column, message, sourceLine, hint, includeChain, null) { }
+
+    /// <summary>
+    /// Creates the exception for a problem the policy model found in what the text says: <paramref name="found"/> keeps
+    /// its rule or statement in <see cref="PolicyException.Location"/>, and becomes the inner exception.
+    /// </summary>
+    internal PolicyParseException(string fileName, int line, int column, string message, string sourceLine, string? hint, IReadOnlyList<string>? includeChain, PolicyException? found)
+        : base(Compose(message, sourceLine, column, hint, includeChain), message, hint,
+            (found?.Location ?? new PolicyLocation()) with { File = fileName, Line = line, Column = column }, found)
     {
         FileName = fileName;
         Line = line;
         Column = column;
-        Problem = message;
         SourceLine = sourceLine;
-        Hint = hint;
         IncludeChain = includeChain ?? [];
     }
 
@@ -36,14 +43,8 @@ public sealed class PolicyParseException : PolicyException
     /// <summary>1-based column (in UTF-16 code units, tabs counting one).</summary>
     public int Column { get; }
 
-    /// <summary>The one-line problem statement, without location, source excerpt or hint.</summary>
-    public string Problem { get; }
-
     /// <summary>The source line the problem is on.</summary>
     public string SourceLine { get; }
-
-    /// <summary>What to do about it, if there is advice.</summary>
-    public string? Hint { get; }
 
     /// <summary>Where the file was included from, outermost first (<c>file:line:column</c>); empty for the top-level file.</summary>
     public IReadOnlyList<string> IncludeChain { get; }
@@ -97,7 +98,12 @@ internal sealed class SourceFile
         return $"{Name}:{l}:{c}";
     }
 
-    public PolicyParseException Error(int offset, string message, string? hint = null)
+    public PolicyParseException Error(int offset, string message, string? hint = null) => Error(offset, message, hint, null);
+
+    /// <summary>A problem the policy model found (<paramref name="found"/>), placed at <paramref name="offset"/>.</summary>
+    public PolicyParseException Error(int offset, PolicyException found) => Error(offset, found.Problem, found.Hint, found);
+
+    private PolicyParseException Error(int offset, string message, string? hint, PolicyException? found)
     {
         var (line, col) = Position(offset);
         int start = _lineStarts[line - 1];
@@ -105,6 +111,6 @@ internal sealed class SourceFile
         if (end < 0) end = Text.Length;
         var src = Text[start..end].TrimEnd('\r');
         var printable = new string([.. src.Select(ch => ch != '\t' && char.IsControl(ch) ? '?' : ch)]);
-        return new PolicyParseException(Name, line, col, message, printable, hint, IncludeChain);
+        return new PolicyParseException(Name, line, col, message, printable, hint, IncludeChain, found);
     }
 }

@@ -1,12 +1,11 @@
 using System.Collections.Immutable;
-using System.Text.RegularExpressions;
 using SeccompKit.Bpf;
 using SeccompKit.Syscalls;
 
 namespace SeccompKit.Policy.Language;
 
 /// <summary>Reads policy text (and its includes) into a <see cref="SeccompPolicy"/>. One instance per parse.</summary>
-internal sealed partial class PolicyParser
+internal sealed class PolicyParser
 {
     /// <summary>Most rules one item may lower to; beyond this the condition is probably a mistake.</summary>
     public const int MaxAlternatives = 64;
@@ -295,7 +294,7 @@ internal sealed partial class PolicyParser
         }
         catch (PolicyException e) when (e is not PolicyParseException)
         {
-            throw Error(t, e.Reason);
+            throw _file.Error(t.Offset, e);
         }
         throw Error(t, $"unknown action '{t.Text}'", Suggest(t.Text, ActionKeywords, "actions are allow, log, kill-process (or kill), kill-thread, trap(N), errno(NAME or N), trace(N) and notify."));
     }
@@ -504,7 +503,7 @@ internal sealed partial class PolicyParser
         }
         catch (PolicyException e)
         {
-            throw Error(at, e.Reason);
+            throw _file.Error(at.Offset, e);
         }
         return a;
     }
@@ -693,40 +692,17 @@ internal sealed partial class PolicyParser
 
     // ---- building the model ----
 
-    [GeneratedRegex(@"^rule (\d+) ")]
-    private static partial Regex RuleLocation();
-
+    /// <summary>
+    /// Builds the model, which does all whole-policy validation (unknown syscalls, unused arguments, conflicting rules,
+    /// ENOSYS cutoffs); its error names a rule index or statement, and the rule-index → item map (<see cref="_rules"/>,
+    /// in the order the model is given the rules) or the statement's position places it in the text.
+    /// </summary>
     private SeccompPolicy Build(SourceFile top)
     {
-        var arches = _arches?.List ?? [];
-        var effective = arches.Count == 0 ? [Architecture.NativeHost] : arches;
-        foreach (var (rule, file, offset) in _rules)
-        {
-            if (effective.Any(a => a.Syscalls.Contains(rule.Syscall))) continue;
-            var names = string.Join(", ", effective.Select(a => a.Name));
-            var elsewhere = Architecture.All.Where(a => a.Syscalls.Contains(rule.Syscall)).Select(a => a.Name).ToList();
-            var close = Suggestions.Closest(rule.Syscall, effective.SelectMany(a => a.Syscalls.All.Select(e => e.Name)).Distinct().Order(StringComparer.Ordinal));
-            string hint = close.Count > 0 ? $"did you mean {Suggestions.OrList(close)}?" : "check the name against the syscall tables (seccompkit emulate --all lists them).";
-            if (elsewhere.Count > 0) hint = $"it exists on {string.Join(", ", elsewhere)}; add one of those to 'architectures', or drop it. " + (close.Count > 0 ? hint : "");
-            throw file.Error(offset, $"unknown system call '{rule.Syscall}' on {names}", hint.TrimEnd());
-        }
-        foreach (var (arch, (_, file, offset)) in _enosys)
-            if (!effective.Contains(arch))
-                throw file.Error(offset, $"an ENOSYS cutoff is given for {arch.Name}, which the policy does not cover",
-                    $"add {arch.Name} to 'architectures' or drop the cutoff (the policy covers {string.Join(", ", effective.Select(a => a.Name))}).");
-        for (int j = 0; j < _rules.Count; j++)
-            for (int i = 0; i < j; i++)
-            {
-                var (a, b) = (_rules[i].Rule, _rules[j].Rule);
-                if (a.Syscall == b.Syscall && a.Action != b.Action && a.HasSameConditions(b))
-                    throw _rules[j].File.Error(_rules[j].Offset,
-                        $"conflicting rules for {b.Syscall}: {PolicyPrinter.ActionText(b.Action)} here, but {PolicyPrinter.ActionText(a.Action)} at {_rules[i].File.Location(_rules[i].Offset)} for the same {(a.IsUnconditional ? "calls" : "conditions")}",
-                        "keep one of the two; a syscall with several actions needs conditions that tell them apart.");
-            }
         try
         {
             // Locations travel with the policy, so that later users (the OCI exporter) can point at the statement to change.
-            return new SeccompPolicy(_default!.Value.Action, _rules.Select(r => r.Rule with { Origin = r.File.Location(r.Offset) }), arches,
+            return new SeccompPolicy(_default!.Value.Action, _rules.Select(r => r.Rule with { Origin = r.File.Location(r.Offset) }), _arches?.List ?? [],
                 _badArch?.Action, _flags?.Flags ?? PolicyFlags.None, _listener?.Path, _metadata?.Text, _enosys.ToDictionary(p => p.Key, p => p.Value.Cutoff))
             {
                 Origins = new PolicyOrigins
@@ -742,14 +718,14 @@ internal sealed partial class PolicyParser
         }
         catch (PolicyException e) when (e is not PolicyParseException)
         {
-            var m = e.Location is null ? null : RuleLocation().Match(e.Location);
-            if (m is { Success: true } && int.TryParse(m.Groups[1].Value, out int n) && n >= 1 && n <= _rules.Count)
+            var (file, offset) = e.Location switch
             {
-                var (_, file, offset) = _rules[n - 1];
-                throw file.Error(offset, e.Reason);
-            }
-            if (_archesAt is { } at) throw at.File.Error(at.Offset, e.Reason);
-            throw top.Error(0, e.Reason);
+                { RuleIndex: int n } when n >= 0 && n < _rules.Count => (_rules[n].File, _rules[n].Offset),
+                { Statement: PolicyStatement.EnosysAbove, Abi: { } abi } when _enosys.TryGetValue(abi, out var cut) => (cut.File, cut.Offset),
+                { Statement: PolicyStatement.Architectures } when _archesAt is { } at => (at.File, at.Offset),
+                _ => (top, 0),
+            };
+            throw file.Error(offset, e);
         }
     }
 }

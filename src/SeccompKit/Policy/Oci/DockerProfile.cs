@@ -84,9 +84,9 @@ public static partial class DockerProfile
         var kernel = ParseRelease(options.KernelVersion);
 
         if (string.IsNullOrEmpty(p.DefaultAction) && p.Syscalls.Count == 0)
-            throw new PolicyException("defaultAction is missing and there are no syscalls: the engine then runs the container without seccomp, which a policy cannot express. Set defaultAction.", "$.defaultAction");
+            throw new PolicyException("defaultAction is missing and there are no syscalls: the engine then runs the container without seccomp, which a policy cannot express. Set defaultAction.", PolicyLocation.AtJsonPath("$.defaultAction"));
         if (p.Architectures.Count != 0 && p.ArchMap.Count != 0)
-            throw new PolicyException("'architectures' and 'archMap' were specified in the seccomp profile, use either 'architectures' or 'archMap'.", "$.archMap");
+            throw new PolicyException("'architectures' and 'archMap' were specified in the seccomp profile, use either 'architectures' or 'archMap'.", PolicyLocation.AtJsonPath("$.archMap"));
 
         // The engine's name for the host arch, and the archMap entry it selects.
         string arch = EngineArchName(options.Architecture, options.Engine);
@@ -109,7 +109,7 @@ public static partial class DockerProfile
         {
             if (!Applies(s, arch, caps, kernel, options.Engine, notes)) continue;
             if (s.Name.Length != 0 && s.Names is { Count: > 0 })
-                throw new PolicyException("'name' and 'names' were specified in the seccomp profile, use either 'name' or 'names'.", s.Path);
+                throw new PolicyException("'name' and 'names' were specified in the seccomp profile, use either 'name' or 'names'.", PolicyLocation.AtJsonPath(s.Path));
             ulong? errno = s.Errno is { } e ? ParseErrno(e, $"{s.Path}.errno") : s.ErrnoRet;
             // moby folds name into names; containers/common emits a separate entry for each form (same effect).
             var names = s.Name.Length != 0 ? [s.Name] : s.Names ?? [];
@@ -165,7 +165,7 @@ public static partial class DockerProfile
     {
         var m = ReleasePattern().Match(release);
         if (!m.Success || !int.TryParse(m.Groups[1].Value, CultureInfo.InvariantCulture, out int k) || !int.TryParse(m.Groups[2].Value, CultureInfo.InvariantCulture, out int j))
-            throw new PolicyException($"failed to parse kernel version \"{release}\"; give it as major.minor, e.g. \"6.18\".", nameof(DockerResolveOptions.KernelVersion));
+            throw new PolicyException($"failed to parse kernel version \"{release}\" (the kernel the profile's minKernel conditions are resolved for)", "give it as major.minor, e.g. \"6.18\" (seccompkit: --kernel 6.18).", null);
         return (k, j);
     }
 
@@ -223,7 +223,7 @@ public static partial class DockerProfile
         if (ulong.TryParse(errno, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= uint.MaxValue) return n;
         if (ErrnoNames.TryGetValue(errno, out int v)) return (ulong)v;
         var close = Suggestions.Closest(errno, ErrnoNames.Keys.Order(StringComparer.Ordinal));
-        throw new PolicyException($"unknown errno {errno}; write a number or a name such as EPERM or ENOSYS{(close.Count > 0 ? $" (did you mean {Suggestions.OrList(close)}?)" : "")}.", path);
+        throw new PolicyException($"unknown errno {errno}; write a number or a name such as EPERM or ENOSYS{(close.Count > 0 ? $" (did you mean {Suggestions.OrList(close)}?)" : "")}.", PolicyLocation.AtJsonPath(path));
     }
 
     /// <summary>asm-generic errno values (x86, arm, s390, ppc, riscv...). MIPS, SPARC, Alpha and PA-RISC number some differently.</summary>
@@ -350,14 +350,14 @@ public static partial class DockerProfile
     {
         const string expected = "expected \"<kernel>.<major>\", e.g. \"4.8\"";
         if (v.ValueKind != JsonValueKind.String)
-            throw new PolicyException($"invalid kernel version {v.GetRawText()}, {expected}.", at);
+            throw new PolicyException($"invalid kernel version {v.GetRawText()}, {expected}.", PolicyLocation.AtJsonPath(at));
         string s = v.GetString()!;
         if (s.Length == 0) return null;
         var parts = s.Split('.', 3);
         if (parts.Length != 2 || !byte.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var k) || !byte.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var m))
-            throw new PolicyException($"invalid kernel version \"{s}\", {expected} with numbers 0..255.", at);
+            throw new PolicyException($"invalid kernel version \"{s}\", {expected} with numbers 0..255.", PolicyLocation.AtJsonPath(at));
         if (k == 0 && m == 0)
-            throw new PolicyException($"invalid kernel version \"{s}\": version cannot be 0.0.", at);
+            throw new PolicyException($"invalid kernel version \"{s}\": version cannot be 0.0.", PolicyLocation.AtJsonPath(at));
         return (k, m);
     }
 }

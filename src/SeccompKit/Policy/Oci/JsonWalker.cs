@@ -24,7 +24,7 @@ internal sealed class JsonWalker(List<PolicyDiagnostic> diagnostics)
         catch (JsonException e)
         {
             long line = (e.LineNumber ?? 0) + 1, col = (e.BytePositionInLine ?? 0) + 1;
-            throw new PolicyException($"the text is not valid JSON ({FirstSentence(e.Message)}); fix the syntax there.", $"line {line}, column {col}");
+            throw new PolicyException($"the text is not valid JSON ({FirstSentence(e.Message)}); fix the syntax there.", PolicyLocation.AtText((int)line, (int)col));
         }
     }
 
@@ -80,7 +80,7 @@ internal sealed class JsonWalker(List<PolicyDiagnostic> diagnostics)
     public static void Expect(JsonElement e, JsonValueKind kind, string path, string what)
     {
         if (e.ValueKind != kind)
-            throw new PolicyException($"{what} must be {KindName(kind)}, not {KindName(e.ValueKind)}.", path);
+            throw new PolicyException($"{what} must be {KindName(kind)}, not {KindName(e.ValueKind)}.", PolicyLocation.AtJsonPath(path));
     }
 
     private static string KindName(JsonValueKind k) => k switch
@@ -106,7 +106,7 @@ internal sealed class JsonWalker(List<PolicyDiagnostic> diagnostics)
         Expect(e, JsonValueKind.Number, path, what);
         string raw = e.GetRawText();
         if (raw.Contains('.') || raw.Contains('e') || raw.Contains('E') || raw.StartsWith('-') || !e.TryGetUInt64(out var v))
-            throw new PolicyException($"{what} must be a whole number from 0 to 18446744073709551615 (no sign, fraction or exponent), not {raw}.", path);
+            throw new PolicyException($"{what} must be a whole number from 0 to 18446744073709551615 (no sign, fraction or exponent), not {raw}.", PolicyLocation.AtJsonPath(path));
         return v;
     }
 

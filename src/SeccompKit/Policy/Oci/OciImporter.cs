@@ -58,7 +58,7 @@ public static class OciImporter
 
         // specconv: no defaultAction and no syscalls means "no seccomp at all", which no policy expresses.
         if (string.IsNullOrEmpty(seccomp.DefaultAction) && syscalls.Count == 0)
-            throw new PolicyException("defaultAction is missing and there are no syscalls: runc then installs no seccomp filter at all, which a policy cannot express. Set defaultAction (e.g. SCMP_ACT_ALLOW) or remove linux.seccomp.", "$.defaultAction");
+            throw new PolicyException("defaultAction is missing and there are no syscalls: runc then installs no seccomp filter at all, which a policy cannot express. Set defaultAction (e.g. SCMP_ACT_ALLOW) or remove linux.seccomp.", PolicyLocation.AtJsonPath("$.defaultAction"));
 
         // ---- flags (specconv: absent means SPEC_ALLOW when supported; present means exactly these).
         var flags = PolicyFlags.None;
@@ -71,12 +71,12 @@ public static class OciImporter
         else
         {
             if (model is { Flags.IsEmpty: true } && seccomp.Flags.Count > 0)
-                throw new PolicyException($"seccomp flags are not yet supported by runc: {runtime} refuses any flag; write \"flags\": [] (or target runc 1.2+ or crun).", "$.flags");
+                throw new PolicyException($"seccomp flags are not yet supported by runc: {runtime} refuses any flag; write \"flags\": [] (or target runc 1.2+ or crun).", PolicyLocation.AtJsonPath("$.flags"));
             for (int i = 0; i < seccomp.Flags.Count; i++)
             {
                 string f = seccomp.Flags[i];
                 if (!OciNames.Flags.TryGetValue(f, out var flag) || (model is not null && !model.Flags.Contains(f)))
-                    throw new PolicyException($"seccomp flag {f} is not known to {runtime}; use one of {OciNames.List(model?.Flags ?? [.. OciNames.Flags.Keys])}.", $"$.flags[{i}]");
+                    throw new PolicyException($"seccomp flag {f} is not known to {runtime}; use one of {OciNames.List(model?.Flags ?? [.. OciNames.Flags.Keys])}.", PolicyLocation.AtJsonPath($"$.flags[{i}]"));
                 if (flag == PolicyFlags.WaitKillableRecv && model is null)
                     notes.Add(new(DiagnosticSeverity.Warning, $"$.flags[{i}]", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is in the runtime-spec but runc (1.1-1.5) refuses it as 'not known to runc'; crun 1.6+ supports it."));
                 flags |= flag;
@@ -89,10 +89,10 @@ public static class OciImporter
         for (int i = 0; i < archs.Count; i++)
         {
             if (!OciNames.Architectures.TryGetValue(archs[i], out var a) || (model is not null && !model.Architectures.Contains(archs[i])))
-                throw new PolicyException($"string {archs[i]} is not a valid arch for seccomp ({runtime}); use one of {OciNames.List(model?.Architectures ?? [.. OciNames.Architectures.Keys])}.", $"$.architectures[{i}]");
+                throw new PolicyException($"string {archs[i]} is not a valid arch for seccomp ({runtime}); use one of {OciNames.List(model?.Architectures ?? [.. OciNames.Architectures.Keys])}.", PolicyLocation.AtJsonPath($"$.architectures[{i}]"));
             // libseccomp's seccomp_arch_add refuses an arch of the other byte order (EDOM), so runc and crun fail (seen on x86_64).
             if (a.IsLittleEndian != native.IsLittleEndian)
-                throw new PolicyException($"{archs[i]} has another byte order than the native {native.Name}; libseccomp refuses to mix them in one filter (EDOM), so the runtime fails to start the container. Remove it (or read the profile for a {a.Name} host with --arch).", $"$.architectures[{i}]");
+                throw new PolicyException($"{archs[i]} has another byte order than the native {native.Name}; libseccomp refuses to mix them in one filter (EDOM), so the runtime fails to start the container. Remove it (or read the profile for a {a.Name} host with --arch).", PolicyLocation.AtJsonPath($"$.architectures[{i}]"));
             if (!listed.Contains(a)) listed.Add(a);
         }
         var architectures = new List<Architecture> { native };
@@ -102,10 +102,11 @@ public static class OciImporter
         var defaultKind = ParseAction(seccomp.DefaultAction ?? "", "$.defaultAction", model, runtime);
         var defaultAction = MakeAction(defaultKind, seccomp.DefaultErrnoRet, "$.defaultErrnoRet", "defaultAction", notes, model, runtime);
         if (defaultKind == SeccompAction.UserNotif && model?.RefusesNotifyDefaultAndWrite != false)
-            throw new PolicyException("SCMP_ACT_NOTIFY cannot be used as default action (runc refuses it: the runtime itself must still make syscalls, e.g. write, to hand over the listener fd). Use SCMP_ACT_NOTIFY on specific syscalls.", "$.defaultAction");
+            throw new PolicyException("SCMP_ACT_NOTIFY cannot be used as default action (runc refuses it: the runtime itself must still make syscalls, e.g. write, to hand over the listener fd). Use SCMP_ACT_NOTIFY on specific syscalls.", PolicyLocation.AtJsonPath("$.defaultAction"));
 
         // ---- rules, one libseccomp rule per name (specconv expands names).
-        var candidates = new List<(SyscallRule Rule, string Path)>();
+        // Path: where notes about the rule point; Entry: the JSON path of what made it (a name, or the one condition of an alternative).
+        var candidates = new List<(SyscallRule Rule, string Path, string Entry)>();
         bool anyNotify = false;
         string? firstNotify = null;
         for (int i = 0; i < syscalls.Count; i++)
@@ -133,9 +134,9 @@ public static class OciImporter
                 string name = entry.Names[j];
                 string namePath = $"{at}.names[{j}]";
                 if (name.Length == 0)
-                    throw new PolicyException("empty string is not a valid syscall; remove it or write a name.", namePath);
+                    throw new PolicyException("empty string is not a valid syscall; remove it or write a name.", PolicyLocation.AtJsonPath(namePath));
                 if (kind == SeccompAction.UserNotif && name == "write" && model?.RefusesNotifyDefaultAndWrite != false)
-                    throw new PolicyException("SCMP_ACT_NOTIFY cannot be used for the write syscall (runc must write the listener fd to its parent after installing the filter and would hang). Use another action for write.", namePath);
+                    throw new PolicyException("SCMP_ACT_NOTIFY cannot be used for the write syscall (runc must write the listener fd to its parent after installing the filter and would hang). Use another action for write.", PolicyLocation.AtJsonPath(namePath));
                 if (sameAsDefault) continue;
                 if (!architectures.Any(a => a.Syscalls.Contains(name)))
                 {
@@ -145,15 +146,14 @@ public static class OciImporter
                 foreach (var (conds, condPath) in Alternatives(conditions, at))
                 {
                     var rule = new SyscallRule(name, action, conds) { Origin = condPath is null ? namePath : $"{namePath} with {condPath}" };
-                    CheckArgumentCount(rule, architectures, condPath ?? namePath);
-                    candidates.Add((rule, condPath is null ? namePath : $"{namePath} with {condPath}"));
+                    candidates.Add((rule, condPath is null ? namePath : $"{namePath} with {condPath}", condPath ?? namePath));
                 }
             }
         }
         // runc sets SECCOMP_FILTER_FLAG_NEW_LISTENER for any NOTIFY rule and then fails container creation
         // with "seccomp listenerPath is not set" when there is nowhere to send the fd.
         if (anyNotify && string.IsNullOrEmpty(seccomp.ListenerPath))
-            throw new PolicyException("seccomp listenerPath is not set: an SCMP_ACT_NOTIFY rule needs a listenerPath (a UNIX socket of the seccomp agent) to receive the notification fd. Add listenerPath or change the action.", firstNotify);
+            throw new PolicyException("seccomp listenerPath is not set: an SCMP_ACT_NOTIFY rule needs a listenerPath (a UNIX socket of the seccomp agent) to receive the notification fd. Add listenerPath or change the action.", PolicyLocation.AtJsonPath(firstNotify!));
 
         var rules = ApplyRuleDatabase(candidates, notes);
 
@@ -167,14 +167,23 @@ public static class OciImporter
         };
         var enosys = EnosysCutoffs(seccomp, defaultKind, stubbed, syscalls, notes);
 
-        var policy = new SeccompPolicy(defaultAction, rules, architectures, PolicyAction.KillThread, flags,
-            seccomp.ListenerPath, seccomp.ListenerMetadata, enosys);
-        return (policy, [.. notes]);
+        try
+        {
+            var policy = new SeccompPolicy(defaultAction, rules.Select(r => r.Rule), architectures, PolicyAction.KillThread, flags,
+                seccomp.ListenerPath, seccomp.ListenerMetadata, enosys);
+            return (policy, [.. notes]);
+        }
+        catch (PolicyException e) when (e.Location is { RuleIndex: int n } && n >= 0 && n < rules.Count)
+        {
+            // The model's validation (e.g. a condition on an argument the syscall lacks, which runc accepts but whose
+            // result depends on leftover register contents) names the rule; point at the profile entry that made it.
+            throw e.At(e.Location with { JsonPath = rules[n].Entry });
+        }
     }
 
     private static SeccompAction ParseAction(string name, string path, OciRuntimeModel? model, string runtime) =>
         OciNames.Actions.TryGetValue(name, out var kind) && (model is null || model.Actions.Contains(name)) ? kind
-            : throw new PolicyException($"string {(name.Length == 0 ? "\"\"" : name)} is not a valid action for seccomp ({runtime}); use one of {OciNames.List(model?.Actions ?? [.. OciNames.Actions.Keys])}.", path);
+            : throw new PolicyException($"string {(name.Length == 0 ? "\"\"" : name)} is not a valid action for seccomp ({runtime}); use one of {OciNames.List(model?.Actions ?? [.. OciNames.Actions.Keys])}.", PolicyLocation.AtJsonPath(path));
 
     /// <summary>
     /// runc's getAction: errnoRet only means something for ERRNO and TRACE (default EPERM for both); it is cast
@@ -185,7 +194,7 @@ public static class OciImporter
         if (kind is not (SeccompAction.Errno or SeccompAction.Trace))
         {
             if (errnoRet is not null && model is { RefusesErrnoRetOnOtherActions: true })
-                throw new PolicyException($"errno value specified for action {OciNames.ActionName(kind)}: {runtime} accepts errnoRet only with SCMP_ACT_ERRNO and SCMP_ACT_TRACE; remove it.", path);
+                throw new PolicyException($"errno value specified for action {OciNames.ActionName(kind)}: {runtime} accepts errnoRet only with SCMP_ACT_ERRNO and SCMP_ACT_TRACE; remove it.", PolicyLocation.AtJsonPath(path));
             if (errnoRet is not null)
                 notes.Add(new(DiagnosticSeverity.Warning, path, $"errnoRet is ignored for {OciNames.ActionName(kind)} (runc uses it only for SCMP_ACT_ERRNO and SCMP_ACT_TRACE); remove it."));
             return PolicyAction.Of(kind);
@@ -212,9 +221,9 @@ public static class OciImporter
             var a = args[k];
             string p = $"{at}.args[{k}]";
             if (!OciNames.Operators.TryGetValue(a.Op, out var op))
-                throw new PolicyException($"string {(a.Op.Length == 0 ? "\"\"" : a.Op)} is not a valid operator for seccomp; use one of {OciNames.List(OciNames.Operators.Keys)}.", $"{p}.op");
+                throw new PolicyException($"string {(a.Op.Length == 0 ? "\"\"" : a.Op)} is not a valid operator for seccomp; use one of {OciNames.List(OciNames.Operators.Keys)}.", PolicyLocation.AtJsonPath($"{p}.op"));
             if (a.Index > 5)
-                throw new PolicyException($"argument index {a.Index} is out of range: a system call has at most six arguments, numbered 0 to 5 (libseccomp refuses the rule, so runc fails).", $"{p}.index");
+                throw new PolicyException($"argument index {a.Index} is out of range: a system call has at most six arguments, numbered 0 to 5 (libseccomp refuses the rule, so runc fails).", PolicyLocation.AtJsonPath($"{p}.index"));
             ArgCondition c;
             if (op == ArgOperator.MaskedEqual)
                 c = new ArgCondition((int)a.Index, op, value: a.ValueTwo, mask: a.Value);
@@ -250,14 +259,6 @@ public static class OciImporter
             yield return ([c], p);
     }
 
-    private static void CheckArgumentCount(SyscallRule rule, List<Architecture> architectures, string path)
-    {
-        if (rule.Conditions.IsEmpty || !architectures.Contains(SyscallSignatures.Architecture) || !SyscallSignatures.TryGet(rule.Syscall, out var sig)) return;
-        foreach (var c in rule.Conditions)
-            if (c.Index >= sig.Arguments.Length)
-                throw new PolicyException($"{rule.Syscall} has {sig.Arguments.Length} argument(s), so a condition on argument {c.Index} compares an unused register (runc accepts it; SeccompKit refuses it because the result depends on leftover register contents). Remove the condition or fix the index.", path);
-    }
-
     private static string UnknownName(string name, List<Architecture> architectures)
     {
         var arches = string.Join(", ", architectures.Select(a => a.Name));
@@ -280,9 +281,9 @@ public static class OciImporter
     /// even with another action); two conditional rules with the same conditions and different actions make
     /// seccomp_rule_add fail with EEXIST (so runc fails); exact duplicates are merged.
     /// </summary>
-    private static List<SyscallRule> ApplyRuleDatabase(List<(SyscallRule Rule, string Path)> candidates, List<PolicyDiagnostic> notes)
+    private static List<(SyscallRule Rule, string Path, string Entry)> ApplyRuleDatabase(List<(SyscallRule Rule, string Path, string Entry)> candidates, List<PolicyDiagnostic> notes)
     {
-        var keep = new List<(SyscallRule Rule, string Path)>();
+        var keep = new List<(SyscallRule Rule, string Path, string Entry)>();
         foreach (var group in candidates.GroupBy(c => c.Rule.Syscall, StringComparer.Ordinal))
         {
             var list = group.ToList();
@@ -300,18 +301,18 @@ public static class OciImporter
                 keep.Add(uncond[0]);
                 continue;
             }
-            var kept = new List<(SyscallRule Rule, string Path)>();
+            var kept = new List<(SyscallRule Rule, string Path, string Entry)>();
             foreach (var c in list)
             {
                 var same = kept.FirstOrDefault(k => k.Rule.HasSameConditions(c.Rule));
                 if (same.Rule is null) { kept.Add(c); continue; }
                 if (same.Rule.Action != c.Rule.Action)
-                    throw new PolicyException($"{group.Key} has two rules with the same conditions and different actions: {same.Rule} (at {same.Path}) and {c.Rule.Action} (here); libseccomp refuses the second (EEXIST), so runc fails. Keep one.", c.Path);
+                    throw new PolicyException($"{group.Key} has two rules with the same conditions and different actions: {same.Rule} (at {same.Path}) and {c.Rule.Action} (here); libseccomp refuses the second (EEXIST), so runc fails. Keep one.", PolicyLocation.AtJsonPath(c.Path));
             }
             keep.AddRange(kept);
         }
         // Keep the input order of first appearance.
-        return keep.OrderBy(k => candidates.FindIndex(c => ReferenceEquals(c.Rule, k.Rule))).Select(k => k.Rule).ToList();
+        return [.. keep.OrderBy(k => candidates.FindIndex(c => ReferenceEquals(c.Rule, k.Rule)))];
     }
 
     /// <summary>

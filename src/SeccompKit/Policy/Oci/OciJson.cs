@@ -26,7 +26,7 @@ public static class OciJson
         {
             path = "$.linux.seccomp";
             if (linux.ValueKind != JsonValueKind.Object || !linux.TryGetProperty("seccomp", out root))
-                throw new PolicyException("this config.json has no linux.seccomp object; add one or pass the seccomp object itself.", "$.linux");
+                throw new PolicyException("this config.json has no linux.seccomp object; add one or pass the seccomp object itself.", PolicyLocation.AtJsonPath("$.linux"));
         }
         var seccomp = ReadSeccomp(new JsonWalker(diagnostics), root, path);
         return (seccomp, [.. diagnostics]);

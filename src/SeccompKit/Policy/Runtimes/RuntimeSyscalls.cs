@@ -107,17 +107,17 @@ public static class RuntimeSyscalls
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json); }
-        catch (JsonException e) { throw new PolicyException($"{origin} is not JSON: {e.Message}", origin); }
+        catch (JsonException e) { throw new PolicyException($"{origin} is not JSON: {e.Message}", PolicyLocation.InFile(origin)); }
         using (doc)
         {
             var root = doc.RootElement;
             Fields(root, "$", origin, ["runtime", "version", "versionOutput", "measured", "kernel", "arch", "runs", "syscalls", "method", "configurations", "seenInRuns"]);
             string archName = String(root, "arch", "$", origin);
             if (!Architecture.TryGet(archName, out var arch))
-                throw new PolicyException($"unknown arch '{archName}'", $"{origin}: $.arch");
+                throw new PolicyException($"unknown arch '{archName}'", PolicyLocation.AtJsonPath("$.arch", origin));
             string measured = String(root, "measured", "$", origin);
             if (!DateOnly.TryParseExact(measured, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
-                throw new PolicyException($"'{measured}' is not a yyyy-MM-dd date", $"{origin}: $.measured");
+                throw new PolicyException($"'{measured}' is not a yyyy-MM-dd date", PolicyLocation.AtJsonPath("$.measured", origin));
             var configurations = Array(root, "configurations", "$", origin).Select((c, i) =>
             {
                 string path = $"$.configurations[{i}]";
@@ -132,7 +132,7 @@ public static class RuntimeSyscalls
             var syscalls = Names(root, "syscalls", "$", origin, arch);
             var missing = configurations.SelectMany(c => c.Syscalls).Except(syscalls).ToList();
             if (missing.Count > 0)
-                throw new PolicyException($"the union lacks {string.Join(", ", missing)}, which a configuration lists", $"{origin}: $.syscalls");
+                throw new PolicyException($"the union lacks {string.Join(", ", missing)}, which a configuration lists", PolicyLocation.AtJsonPath("$.syscalls", origin));
             return new RuntimeSyscallSet(
                 String(root, "runtime", "$", origin), String(root, "version", "$", origin), arch, syscalls, day,
                 String(root, "kernel", "$", origin), Int(root, "runs", "$", origin), String(root, "method", "$", origin), configurations);
@@ -141,16 +141,16 @@ public static class RuntimeSyscalls
 
     private static void Fields(JsonElement e, string path, string origin, string[] expected)
     {
-        if (e.ValueKind != JsonValueKind.Object) throw new PolicyException("expected an object", $"{origin}: {path}");
+        if (e.ValueKind != JsonValueKind.Object) throw new PolicyException("expected an object", PolicyLocation.AtJsonPath(path, origin));
         foreach (var p in e.EnumerateObject())
             if (!expected.Contains(p.Name))
-                throw new PolicyException($"unknown field '{p.Name}' (expected {string.Join(", ", expected)})", $"{origin}: {path}");
+                throw new PolicyException($"unknown field '{p.Name}' (expected {string.Join(", ", expected)})", PolicyLocation.AtJsonPath(path, origin));
     }
 
     private static JsonElement Property(JsonElement e, string name, string path, string origin, params JsonValueKind[] kinds)
     {
-        if (!e.TryGetProperty(name, out var v)) throw new PolicyException($"missing field '{name}'", $"{origin}: {path}");
-        if (!kinds.Contains(v.ValueKind)) throw new PolicyException($"expected {string.Join(" or ", kinds)}, found {v.ValueKind}", $"{origin}: {path}.{name}");
+        if (!e.TryGetProperty(name, out var v)) throw new PolicyException($"missing field '{name}'", PolicyLocation.AtJsonPath(path, origin));
+        if (!kinds.Contains(v.ValueKind)) throw new PolicyException($"expected {string.Join(" or ", kinds)}, found {v.ValueKind}", PolicyLocation.AtJsonPath($"{path}.{name}", origin));
         return v;
     }
 
@@ -158,7 +158,7 @@ public static class RuntimeSyscalls
 
     private static int Int(JsonElement e, string name, string path, string origin) =>
         Property(e, name, path, origin, JsonValueKind.Number).TryGetInt32(out int v) && v >= 0 ? v
-            : throw new PolicyException("expected a non-negative 32-bit integer", $"{origin}: {path}.{name}");
+            : throw new PolicyException("expected a non-negative 32-bit integer", PolicyLocation.AtJsonPath($"{path}.{name}", origin));
 
     private static JsonElement.ArrayEnumerator Array(JsonElement e, string name, string path, string origin) =>
         Property(e, name, path, origin, JsonValueKind.Array).EnumerateArray();
@@ -168,7 +168,7 @@ public static class RuntimeSyscalls
         var names = new List<string>();
         foreach (var (item, i) in Array(e, name, path, origin).Select((x, i) => (x, i)))
         {
-            string at = $"{origin}: {path}.{name}[{i}]";
+            var at = PolicyLocation.AtJsonPath($"{path}.{name}[{i}]", origin);
             if (item.ValueKind != JsonValueKind.String) throw new PolicyException("expected a syscall name", at);
             string s = item.GetString()!;
             if (!arch.Syscalls.Contains(s)) throw new PolicyException($"'{s}' is not a {arch.Name} syscall", at);

@@ -51,7 +51,7 @@ public class PolicyLanguageErrorSpecs
         var e = Assert.Throws<PolicyParseException>(() => PolicyLanguage.Parse(text));
         Assert.Equal(line, e.Line);
         Assert.Equal(column, e.Column);
-        Assert.Equal($"<policy>:{line}:{column}", e.Location);
+        Assert.Equal($"<policy>:{line}:{column}", e.Location?.ToString());
         Assert.Contains(message, e.Problem);
         Assert.Contains(hint, e.Hint ?? "");
         var lines = e.Message.Split('\n');
@@ -84,7 +84,7 @@ public class PolicyLanguageErrorSpecs
             ["dir/sub/x.policy"] = "\n\nallow { red }",
         };
         var e = Assert.Throws<PolicyParseException>(() => PolicyLanguage.Parse(files["dir/main.policy"], "dir/main.policy", new InMemoryIncludeResolver(files)));
-        Assert.Equal("dir/sub/x.policy:3:9", e.Location);
+        Assert.Equal("dir/sub/x.policy:3:9", e.Location?.ToString());
         Assert.Contains("did you mean 'read'", e.Hint);
     }
 

@@ -146,7 +146,7 @@ public class DockerProfileSpecs(ITestOutputHelper output)
     public void Name_and_names_together_are_refused()
     {
         var e = Assert.Throws<PolicyException>(() => R("""{ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ { "name": "read", "names": ["write"], "action": "SCMP_ACT_ALLOW" } ] }"""));
-        Assert.Equal("$.syscalls[0]", e.Location);
+        Assert.Equal("$.syscalls[0]", e.Location?.JsonPath);
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public class DockerProfileSpecs(ITestOutputHelper output)
     public void Architectures_and_archMap_together_are_refused()
     {
         var e = Assert.Throws<PolicyException>(() => R("""{ "defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86"], "archMap": [ { "architecture": "SCMP_ARCH_X86_64", "subArchitectures": [] } ] }"""));
-        Assert.Equal("$.archMap", e.Location);
+        Assert.Equal("$.archMap", e.Location?.JsonPath);
     }
 
     public static TheoryData<string, string, bool> FilterCases => new()
@@ -197,7 +197,7 @@ public class DockerProfileSpecs(ITestOutputHelper output)
     public void Bad_min_kernel_values_are_refused_with_their_path(string version)
     {
         var e = Assert.Throws<PolicyException>(() => R($$"""{ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ { "names": ["read"], "action": "SCMP_ACT_ALLOW", "includes": { "minKernel": "{{version}}" } } ] }"""));
-        Assert.Equal("$.syscalls[0].includes.minKernel", e.Location);
+        Assert.Equal("$.syscalls[0].includes.minKernel", e.Location?.JsonPath);
     }
 
     [Fact]
@@ -207,7 +207,7 @@ public class DockerProfileSpecs(ITestOutputHelper output)
         var (p, _) = R("""{ "defaultAction": "SCMP_ACT_ALLOW", "syscalls": [ { "names": ["read"], "action": "SCMP_ACT_ERRNO", "errno": "EACCES", "errnoRet": 1 } ] }""", o);
         Assert.Equal(PolicyAction.Errno(13), Eval(p, Architecture.X86_64, "read"));
         var e = Assert.Throws<PolicyException>(() => R("""{ "defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "ENOSYSS" }""", o));
-        Assert.Equal("$.defaultErrno", e.Location);
+        Assert.Equal("$.defaultErrno", e.Location?.JsonPath);
         Assert.Contains("ENOSYS", e.Message);
     }
 

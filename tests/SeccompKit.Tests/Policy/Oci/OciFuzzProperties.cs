@@ -41,7 +41,7 @@ public class OciFuzzProperties
         try { action(); }
         catch (PolicyException e)
         {
-            Assert.False(string.IsNullOrEmpty(e.Location), e.Message);
+            Assert.False(string.IsNullOrEmpty(e.Location?.ToString()), e.Message);
             Assert.False(string.IsNullOrWhiteSpace(e.Reason));
         }
     }

@@ -160,7 +160,7 @@ public sealed class OciTargetSpecs
     {
         var e = Assert.Throws<PolicyException>(() => OciImporter.Import("""{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_LOG"]}""", For(Runc115)));
         Assert.Contains("seccomp flags are not yet supported by runc", e.Message);
-        Assert.Equal("$.flags", e.Location);
+        Assert.Equal("$.flags", e.Location?.JsonPath);
     }
 
     [Fact]
@@ -204,7 +204,7 @@ public sealed class OciTargetSpecs
     public void Importing_a_big_endian_architecture_beside_a_little_endian_native_one_is_refused_as_runc_and_crun_do()
     {
         var e = Assert.Throws<PolicyException>(() => OciImporter.Import("""{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_S390X"]}"""));
-        Assert.Equal("$.architectures[1]", e.Location);
+        Assert.Equal("$.architectures[1]", e.Location?.JsonPath);
         Assert.Contains("EDOM", e.Message);
     }
 
