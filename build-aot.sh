@@ -3,7 +3,10 @@
 # ./seccompkit runs this by itself when the binary is missing or a source changed; run it by hand to retry after
 # fixing what made it fail (./seccompkit then uses the binary again).
 #   ./build-aot.sh                 # linux-x64 into artifacts/aot/
-#   ./build-aot.sh linux-arm64 DIR # another RID (needs that target's C toolchain and sysroot) and output directory
+#   ./build-aot.sh linux-x64 DIR   # into another output directory
+# linux-x64 is the only target: the kernel layer (SeccompKit.Linux) supports only x86_64 hosts today (its syscall
+# numbers, register layouts and its own filters are x86_64's; HostSupport refuses other hosts), so a binary for
+# another RID would refuse run, learn, dump and features. Other RIDs are refused here until that changes.
 # Needs the .NET 10 SDK (restore fetches the ILCompiler packages from NuGet) and, to link, gcc or clang with
 # libc6-dev, plus objcopy (binutils) to strip symbols. zlib1g-dev is not needed: the runtime's zlib is built in.
 # Takes about a minute on 2 cores (ILC compiles the CLI, the libraries and the framework parts they use).
@@ -11,8 +14,19 @@
 # rename, so a seccompkit still running the old one is not disturbed; DIR/.built records when the build started.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+usage="usage: ./build-aot.sh [linux-x64 [OUTPUT-DIR]]   (publishes the seccompkit NativeAOT binary; default OUTPUT-DIR artifacts/aot)"
+case "${1:-}" in -h|--help) echo "$usage"; exit 0 ;; esac
 rid="${1:-linux-x64}"
 out="${2:-$here/artifacts/aot}"
+if [ "$rid" != linux-x64 ]; then
+  echo "build-aot.sh: runtime identifier '$rid' is not supported: SeccompKit's kernel layer supports only x86_64 Linux hosts today, so the only target is linux-x64. On other hosts the pure core works through the JIT build (SECCOMPKIT_JIT=1 ./seccompkit compile|convert|check|emulate ...)." >&2
+  echo "$usage" >&2
+  exit 2
+fi
+if [ "$(uname -m)" != x86_64 ]; then
+  echo "build-aot.sh: this host is $(uname -m), and SeccompKit's kernel layer supports only x86_64 Linux hosts today, so a linux-x64 binary would not run here. The pure core works through the JIT build (SECCOMPKIT_JIT=1 ./seccompkit compile|convert|check|emulate ...)." >&2
+  exit 2
+fi
 mkdir -p "$here/artifacts" "$out"
 # ./seccompkit takes the lock itself (it checks staleness under it) and says so with SECCOMPKIT_BUILD_LOCK_HELD=1.
 if [ "${SECCOMPKIT_BUILD_LOCK_HELD:-}" != 1 ]; then

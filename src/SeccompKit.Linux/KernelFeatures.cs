@@ -18,6 +18,7 @@ public static class KernelFeatures
     /// </summary>
     public static bool IsActionAvailable(uint actionBits)
     {
+        HostSupport.EnsureSupported();
         uint action = actionBits & SeccompReturn.SECCOMP_RET_ACTION_FULL;
         long r;
         unsafe
@@ -34,6 +35,7 @@ public static class KernelFeatures
     /// <summary><c>seccomp(SECCOMP_GET_NOTIF_SIZES)</c> (5.0+): check these before using the notification structures.</summary>
     public static NotifSizes GetNotifSizes()
     {
+        HostSupport.EnsureSupported();
         seccomp_notif_sizes sizes = default;
         long r;
         unsafe
@@ -57,6 +59,7 @@ public static class KernelFeatures
     /// </summary>
     public static bool IsFlagSupported(SeccompFilterFlags flag)
     {
+        HostSupport.EnsureSupported();
         if (flag == SeccompFilterFlags.None || (flag & (flag - 1)) != 0)
             throw new ArgumentException("ask about one flag at a time", nameof(flag));
         var asked = flag == SeccompFilterFlags.WaitKillableRecv ? flag | SeccompFilterFlags.NewListener : flag;
@@ -80,6 +83,7 @@ public static class KernelFeatures
     /// <summary>Everything <see cref="Detect"/> reports, asked of the running kernel.</summary>
     public static SeccompFeatureSet Detect()
     {
+        HostSupport.EnsureSupported();
         var actions = new List<(string Name, uint Value, bool Available)>();
         foreach (var (name, value) in ActionValues)
             actions.Add((name, value, IsActionAvailable(value)));

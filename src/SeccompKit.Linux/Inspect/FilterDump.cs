@@ -108,6 +108,7 @@ public static class FilterDump
         ArgumentOutOfRangeException.ThrowIfLessThan(options.StopTimeout, TimeSpan.Zero, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SafeThreadWait, TimeSpan.Zero, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RestartWatch, TimeSpan.Zero, nameof(options));
+        HostSupport.EnsureSupported();
         var status = ProcStatus.Read(pid) ?? throw TracerSession.NoSuchProcess(pid);
         var abi = ThreadActivityReader.AbiOf(status.Tgid);
         // A thread id (not a thread group leader) asks for that thread; a process id for any of its threads.

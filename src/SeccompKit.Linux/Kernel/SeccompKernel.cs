@@ -54,19 +54,36 @@ public sealed record ProcessFilterOptions
 public static class SeccompKernel
 {
     /// <summary><c>prctl(PR_GET_NO_NEW_PRIVS)</c>: is no_new_privs set on the calling thread?</summary>
-    public static bool NoNewPrivileges => Errors.Check(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), "prctl(PR_GET_NO_NEW_PRIVS)") == 1;
+    public static bool NoNewPrivileges
+    {
+        get
+        {
+            HostSupport.EnsureSupported();
+            return Errors.Check(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), "prctl(PR_GET_NO_NEW_PRIVS)") == 1;
+        }
+    }
 
     /// <summary>
     /// <c>prctl(PR_SET_NO_NEW_PRIVS, 1)</c>: execve can no longer grant privileges (setuid, file capabilities).
     /// Required before installing a filter without CAP_SYS_ADMIN; inherited and never unset.
     /// </summary>
-    public static void SetNoNewPrivileges() =>
+    public static void SetNoNewPrivileges()
+    {
+        HostSupport.EnsureSupported();
         Errors.Check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)",
             e => e == Errno.EINVAL ? "this kernel predates 3.5" : "a security module refused it");
+    }
 
     /// <summary><c>prctl(PR_GET_SECCOMP)</c>: the calling thread's mode.</summary>
-    public static SeccompMode Mode => (SeccompMode)Errors.Check(prctl(PR_GET_SECCOMP, 0, 0, 0, 0), "prctl(PR_GET_SECCOMP)",
-        e => e == Errno.EINVAL ? "this kernel has no CONFIG_SECCOMP" : "");
+    public static SeccompMode Mode
+    {
+        get
+        {
+            HostSupport.EnsureSupported();
+            return (SeccompMode)Errors.Check(prctl(PR_GET_SECCOMP, 0, 0, 0, 0), "prctl(PR_GET_SECCOMP)",
+                e => e == Errno.EINVAL ? "this kernel has no CONFIG_SECCOMP" : "");
+        }
+    }
 
     /// <summary>
     /// <c>seccomp(SECCOMP_SET_MODE_FILTER, flags, &amp;prog)</c>. Returns the listener fd with
@@ -76,6 +93,7 @@ public static class SeccompKernel
     public static SafeFileDescriptorHandle? InstallFilter(BpfProgram program, SeccompFilterFlags flags = SeccompFilterFlags.None)
     {
         ArgumentNullException.ThrowIfNull(program);
+        HostSupport.EnsureSupported();
         byte[] raw = program.ToRaw();
         long r;
         unsafe
@@ -103,6 +121,7 @@ public static class SeccompKernel
     public static void ApplyToCurrentProcess(BpfProgram program, ProcessFilterOptions? options = null)
     {
         options ??= new ProcessFilterOptions();
+        HostSupport.EnsureSupported();
         if (!NoNewPrivileges) SetNoNewPrivileges();
         var flags = SeccompFilterFlags.Tsync
             | (options.Log ? SeccompFilterFlags.Log : 0)

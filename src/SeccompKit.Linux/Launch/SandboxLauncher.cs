@@ -86,6 +86,7 @@ public static class SandboxLauncher
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(arguments);
+        HostSupport.EnsureSupported();
         string path = ProgramResolver.Resolve(program);
         stage ??= StageCommand.ForCurrentProcess();
 

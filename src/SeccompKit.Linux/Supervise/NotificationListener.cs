@@ -53,6 +53,7 @@ public sealed unsafe class NotificationListener : IDisposable
     {
         ArgumentNullException.ThrowIfNull(listener);
         if (listener.IsInvalid || listener.IsClosed) throw new ArgumentException("the listener handle is closed or invalid", nameof(listener));
+        HostSupport.EnsureSupported();
         _fd = listener;
         var sizes = KernelFeatures.GetNotifSizes();
         if (sizes.Notif < sizeof(seccomp_notif) || sizes.Response < sizeof(seccomp_notif_resp))
