@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test SeccompKit has: the generated-tables check, the native probe build, the NativeAOT
+# Runs every test SeccompKit has: the generated-tables check, the native probe build, the NuGet packages (pack.sh), the NativeAOT
 # binary (published, then compared with the JIT build), and all xunit suites (pure, kernel differential,
 # libseccomp interop, CLI). Needs root for the kernel tests (CI runs as root). Ends with one line: "N passed, N failed, N skipped".
 set -uo pipefail
@@ -87,6 +87,15 @@ aot_smoke() {
   return $ok
 }
 if aot_smoke; then
+  extra_passed=$((extra_passed+1))
+else
+  extra_failed=$((extra_failed+1)); status=1
+fi
+
+echo "== NuGet packages (pack.sh): SeccompKit, SeccompKit.Linux and the seccompkit tool, used from artifacts/packages"
+# One check: the three packages (README, XML docs, one version), samples/PackageConsumer restored from that folder only,
+# built and run, and the tool installed from it.
+if bash pack.sh; then
   extra_passed=$((extra_passed+1))
 else
   extra_failed=$((extra_failed+1)); status=1
