@@ -177,7 +177,9 @@ public static class OciImporter
         {
             // The model's validation (e.g. a condition on an argument the syscall lacks, which runc accepts but whose
             // result depends on leftover register contents) names the rule; point at the profile entry that made it.
-            throw e.At(e.Location with { JsonPath = rules[n].Entry });
+            var at = e.Location with { JsonPath = rules[n].Entry };
+            throw e.Location.Argument is null ? e.At(at)
+                : new PolicyException(e.Problem, $"runc accepts such a condition, but the filter's answer would depend on what the caller left in that register; {e.Hint}", at);
         }
     }
 
