@@ -215,7 +215,8 @@ public sealed class SeccompPolicy
                     if (list[a].r.Action != list[b].r.Action && list[a].r.HasSameConditions(list[b].r))
                     {
                         var (first, second) = (list[a], list[b]);
-                        var other = first.r.Origin is null ? $"rule {first.i + 1}" : $"{first.r.Origin} (rule {first.i + 1})";
+                        // Where the other rule was written, when known (a policy file's item lowers to several rules: their numbers mean nothing there).
+                        var other = first.r.Origin ?? $"rule {first.i + 1}";
                         throw new PolicyException(
                             $"conflicting rules for {g.Key}: {second.r.Action} here, but {first.r.Action} at {other} for the same {(first.r.IsUnconditional ? "calls" : "conditions")}",
                             "keep one of the two; a syscall with several actions needs conditions that tell them apart.",
