@@ -126,7 +126,8 @@ public static class LearnCommand
             SeccompPolicy? basePolicy = null;
             if (parse.GetValue(from) is { } basePath)
             {
-                try { basePolicy = PolicyInput.Load(basePath, PolicyFormat.Auto, new ProfileOptions(null, null, null), console).Policy; }
+                try { basePolicy = PolicyInput.Load(basePath, new PolicyFileOptions(), console).Policy; }
+                catch (PolicyFileException e) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
                 catch (SeccompException e) when (e is not CliInputException) { throw new CliInputException($"{basePath}: {e.Message}", ExitCodes.RunPolicyInvalid); }
                 catch (CliInputException e) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
             }

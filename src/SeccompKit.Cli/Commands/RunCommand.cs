@@ -212,6 +212,7 @@ public static class RunCommand
     {
         try { return options.Load(parse, path, console, summarize: true).Policy; }
         catch (CliInputException e) when (e.ExitCode == ExitCodes.BadInput) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
+        catch (PolicyFileException e) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
         catch (SeccompException e) when (e is not CliInputException) { throw new CliInputException($"{path}: {e.Message}", ExitCodes.RunPolicyInvalid); }
     }
 
