@@ -186,56 +186,13 @@ public static class DumpCommand
 
     private static void WriteJson(ICliConsole console, FilterDumpResult dump)
     {
-        using var w = new Utf8JsonWriter(CheckCommand.Stream(console), new JsonWriterOptions { Indented = true });
-        w.WriteStartObject();
-        w.WriteNumber("pid", dump.Pid);
-        w.WriteString("mode", ModeName(dump.Mode));
-        w.WriteNumber("filterCount", dump.Filters.Count);
-        w.WriteStartArray("filters");
-        for (int i = 0; i < dump.Filters.Count; i++)
-        {
-            w.WriteStartObject();
-            w.WriteNumber("index", i);
-            w.WriteNumber("length", dump.Filters[i].Length);
-            w.WriteStartArray("instructions");
-            foreach (var ins in dump.Filters[i])
-            {
-                w.WriteStartObject();
-                w.WriteNumber("code", ins.Code);
-                w.WriteNumber("jt", ins.Jt);
-                w.WriteNumber("jf", ins.Jf);
-                w.WriteNumber("k", ins.K);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        if (dump.Thread is { } t)
-        {
-            w.WriteStartObject("thread");
-            w.WriteNumber("tid", t.Before.Tid);
-            w.WriteString("name", t.Before.Name);
-            w.WriteString("state", t.Before.State.ToString());
-            w.WriteString("was", t.Before.Doing);
-            w.WriteString("forecast", Kebab(t.Before.Forecast.ToString()));
-            w.WriteString("outcome", Kebab(t.Outcome.ToString()));
-            w.WriteString("detail", t.Detail);
-            w.WriteEndObject();
-        }
-        w.WriteStartArray("threadsWithOtherFilterCounts");
-        foreach (var other in dump.ThreadsWithOtherFilterCounts)
-        {
-            w.WriteStartObject();
-            w.WriteNumber("tid", other.Tid);
-            w.WriteString("name", other.Name);
-            w.WriteNumber("filters", other.SeccompFilters);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteEndObject();
-        w.Flush();
-        console.Out.WriteLine();
+        var doc = new DumpJson(dump.Pid, ModeName(dump.Mode), dump.Filters.Count,
+            [.. dump.Filters.Select((f, i) => new DumpFilterJson(i, f.Length, [.. f.Select(ins => new InstructionJson(ins.Code, ins.Jt, ins.Jf, ins.K))]))],
+            dump.Thread is { } t
+                ? new DumpThreadJson(t.Before.Tid, t.Before.Name, t.Before.State.ToString(), t.Before.Doing, Kebab(t.Before.Forecast.ToString()), Kebab(t.Outcome.ToString()), t.Detail)
+                : null,
+            [.. dump.ThreadsWithOtherFilterCounts.Select(o => new DumpOtherThreadJson(o.Tid, o.Name, o.SeccompFilters))]);
+        console.Out.WriteLine(JsonSerializer.Serialize(doc, CliJsonContext.Default.DumpJson));
     }
 
     private static void WriteFiles(ICliConsole console, FilterDumpResult dump, string dir, bool force)
