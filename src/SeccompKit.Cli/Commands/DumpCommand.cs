@@ -122,30 +122,13 @@ public static class DumpCommand
         }
     }
 
-    /// <summary>
-    /// Diagnostics on stderr: which thread was read when it is not the process's main thread or needed more than a
-    /// plain stop, and a warning for threads under other filter stacks or a program that saw EINTR.
-    /// </summary>
+    /// <summary>The dump's notes on stderr; a thread under another stack gets the command that reads its own filters.</summary>
     private static void WriteNotes(ICliConsole console, FilterDumpResult dump)
     {
-        var err = console.Error;
-        if (dump.Thread is { } t)
-        {
-            if (t.ProgramSawIt)
-                err.WriteLine($"seccompkit: warning: {t.Before} was stopped while entering a call that then failed with EINTR: {t.Detail}");
-            else if (t.Before.Tid != dump.Pid || Notable(t.Outcome))
-                err.WriteLine($"seccompkit: note: read {t.Before}, {t.Before.Doing}: {t.Detail}");
-        }
-        foreach (var other in dump.ThreadsWithOtherFilterCounts)
-        {
-            int read = dump.Thread?.Before.SeccompFilters ?? dump.Filters.Count;
-            err.WriteLine($"seccompkit: warning: {other} has {other.SeccompFilters} filter{(other.SeccompFilters == 1 ? "" : "s")}, not {read} like the thread read: " +
-                $"it runs under another stack (filters installed without TSYNC); 'seccompkit dump {other.Tid.ToString(CultureInfo.InvariantCulture)}' reads its own");
-        }
+        foreach (var n in dump.Notes)
+            console.Error.WriteLine($"seccompkit: {(n.Kind == DumpNoteKind.Warning ? "warning" : "note")}: {n.Message}" +
+                (n.OtherThread is { } other ? $"; 'seccompkit dump {other.Tid.ToString(CultureInfo.InvariantCulture)}' reads its own" : ""));
     }
-
-    private static bool Notable(StopOutcome outcome) => outcome is StopOutcome.RestartSyscallCarried or StopOutcome.EintrPrevented
-        or StopOutcome.SignalHandedBack or StopOutcome.RestartSyscallAllowed;
 
     private static string Kebab(string pascal) => string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));
 

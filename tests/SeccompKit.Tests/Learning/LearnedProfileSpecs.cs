@@ -17,12 +17,7 @@ public class LearnedProfileSpecs
 {
     private static readonly Architecture X64 = Architecture.X86_64;
 
-    private static LearnedCalls Record(params (string Name, ulong[] Args)[] calls)
-    {
-        var r = new SyscallRecorder();
-        foreach (var (name, args) in calls) r.Record(X64.AuditArch, X64.Syscalls.GetNumber(name), 100, 0, args);
-        return r.Snapshot();
-    }
+    private static LearnedCalls Record(params (string Name, ulong[] Args)[] calls) => ComplainPatchSpecs.Record(calls);
 
     private static PolicyAction Action(SeccompPolicy p, string name, params ulong[] args) =>
         PolicyEvaluator.Evaluate(p, new SeccompData(X64.Syscalls.GetNumber(name), X64.AuditArch, 0, args)).Action;
