@@ -199,7 +199,7 @@ public static class PolicyFile
         try { return File.ReadAllText("/proc/sys/kernel/osrelease").Trim(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new PolicyException("cannot read /proc/sys/kernel/osrelease to resolve the profile's minKernel conditions; pass --kernel VERSION (library: PolicyFileOptions.Kernel)");
+            throw new PolicyException("cannot read /proc/sys/kernel/osrelease to resolve the profile's minKernel conditions; pass --kernel VERSION");
         }
     }
 }
