@@ -14,15 +14,18 @@ internal static class CliProcess
     public static Result Run(string cwd, params string[] args) => Run(cwd, TimeSpan.FromMinutes(2), args);
 
     /// <summary>Runs <c>seccompkit ARGS</c> in <paramref name="cwd"/>; killed (TimeoutException) after <paramref name="timeout"/>.</summary>
-    public static Result Run(string cwd, TimeSpan timeout, params string[] args)
+    public static Result Run(string cwd, TimeSpan timeout, params string[] args) => RunProgram(Path, cwd, timeout, args);
+
+    /// <summary>Runs another program the tests build (e.g. the library sample) the same way.</summary>
+    public static Result RunProgram(string program, string cwd, TimeSpan timeout, params string[] args)
     {
-        var psi = new ProcessStartInfo(Path) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, WorkingDirectory = cwd };
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, WorkingDirectory = cwd };
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         p.StandardInput.Close();
         var err = p.StandardError.ReadToEndAsync();
         string output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(timeout)) { p.Kill(true); throw new TimeoutException("seccompkit " + string.Join(' ', args)); }
+        if (!p.WaitForExit(timeout)) { p.Kill(true); throw new TimeoutException(program + " " + string.Join(' ', args)); }
         p.WaitForExit();
         return new Result(p.ExitCode, output, err.Result);
     }

@@ -45,29 +45,9 @@ public static class CheckCommand
             bool ok = results.All(r => r.Error is null) && !stackTooBig;
             if (json)
             {
-                using var w = new Utf8JsonWriter(Stream(console), new JsonWriterOptions { Indented = true });
-                w.WriteStartObject();
-                w.WriteBoolean("accepted", ok);
-                w.WriteStartArray("filters");
-                foreach (var r in results)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("file", r.Path);
-                    w.WriteNumber("instructions", r.Length);
-                    w.WriteBoolean("accepted", r.Error is null);
-                    if (r.Error is { } e)
-                    {
-                        w.WriteNumber("pc", e.Pc);
-                        w.WriteString("rule", e.Rule.ToString());
-                        w.WriteString("message", e.Message);
-                    }
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                if (stackTooBig) w.WriteString("stackError", StackMessage(total));
-                w.WriteEndObject();
-                w.Flush();
-                console.Out.WriteLine();
+                console.Out.WriteLine(JsonSerializer.Serialize(new CheckReportJson(ok,
+                    [.. results.Select(r => new CheckFilterJson(r.Path, r.Length, r.Error is null, r.Error?.Pc, r.Error?.Rule.ToString(), r.Error?.Message))],
+                    stackTooBig ? StackMessage(total) : null), CliJsonContext.Default.CheckReportJson));
             }
             else
             {
@@ -84,21 +64,4 @@ public static class CheckCommand
 
     private static string StackMessage(int total) =>
         $"the stack charges {total} instructions (the kernel's converted lengths plus 4 per older filter); the kernel allows {FilterStack.MaxInstructionsPerPath} (ENOMEM)";
-
-    internal static Stream Stream(ICliConsole console) => new TextWriterStream(console.Out);
-}
-
-/// <summary>Lets Utf8JsonWriter write through the console's TextWriter (keeps ordering with other text output).</summary>
-internal sealed class TextWriterStream(TextWriter writer) : Stream
-{
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() => writer.Flush();
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => writer.Write(System.Text.Encoding.UTF8.GetString(buffer, offset, count));
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SeccompKit.Cli.Io;
+using SeccompKit.Policy;
 using SeccompKit.Policy.Language;
 
 namespace SeccompKit.Cli.Commands;

@@ -122,30 +122,13 @@ public static class DumpCommand
         }
     }
 
-    /// <summary>
-    /// Diagnostics on stderr: which thread was read when it is not the process's main thread or needed more than a
-    /// plain stop, and a warning for threads under other filter stacks or a program that saw EINTR.
-    /// </summary>
+    /// <summary>The dump's notes on stderr; a thread under another stack gets the command that reads its own filters.</summary>
     private static void WriteNotes(ICliConsole console, FilterDumpResult dump)
     {
-        var err = console.Error;
-        if (dump.Thread is { } t)
-        {
-            if (t.ProgramSawIt)
-                err.WriteLine($"seccompkit: warning: {t.Before} was stopped while entering a call that then failed with EINTR: {t.Detail}");
-            else if (t.Before.Tid != dump.Pid || Notable(t.Outcome))
-                err.WriteLine($"seccompkit: note: read {t.Before}, {t.Before.Doing}: {t.Detail}");
-        }
-        foreach (var other in dump.ThreadsWithOtherFilterCounts)
-        {
-            int read = dump.Thread?.Before.SeccompFilters ?? dump.Filters.Count;
-            err.WriteLine($"seccompkit: warning: {other} has {other.SeccompFilters} filter{(other.SeccompFilters == 1 ? "" : "s")}, not {read} like the thread read: " +
-                $"it runs under another stack (filters installed without TSYNC); 'seccompkit dump {other.Tid.ToString(CultureInfo.InvariantCulture)}' reads its own");
-        }
+        foreach (var n in dump.Notes)
+            console.Error.WriteLine($"seccompkit: {(n.Kind == DumpNoteKind.Warning ? "warning" : "note")}: {n.Message}" +
+                (n.OtherThread is { } other ? $"; 'seccompkit dump {other.Tid.ToString(CultureInfo.InvariantCulture)}' reads its own" : ""));
     }
-
-    private static bool Notable(StopOutcome outcome) => outcome is StopOutcome.RestartSyscallCarried or StopOutcome.EintrPrevented
-        or StopOutcome.SignalHandedBack or StopOutcome.RestartSyscallAllowed;
 
     private static string Kebab(string pascal) => string.Concat(pascal.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));
 
@@ -186,56 +169,13 @@ public static class DumpCommand
 
     private static void WriteJson(ICliConsole console, FilterDumpResult dump)
     {
-        using var w = new Utf8JsonWriter(CheckCommand.Stream(console), new JsonWriterOptions { Indented = true });
-        w.WriteStartObject();
-        w.WriteNumber("pid", dump.Pid);
-        w.WriteString("mode", ModeName(dump.Mode));
-        w.WriteNumber("filterCount", dump.Filters.Count);
-        w.WriteStartArray("filters");
-        for (int i = 0; i < dump.Filters.Count; i++)
-        {
-            w.WriteStartObject();
-            w.WriteNumber("index", i);
-            w.WriteNumber("length", dump.Filters[i].Length);
-            w.WriteStartArray("instructions");
-            foreach (var ins in dump.Filters[i])
-            {
-                w.WriteStartObject();
-                w.WriteNumber("code", ins.Code);
-                w.WriteNumber("jt", ins.Jt);
-                w.WriteNumber("jf", ins.Jf);
-                w.WriteNumber("k", ins.K);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        if (dump.Thread is { } t)
-        {
-            w.WriteStartObject("thread");
-            w.WriteNumber("tid", t.Before.Tid);
-            w.WriteString("name", t.Before.Name);
-            w.WriteString("state", t.Before.State.ToString());
-            w.WriteString("was", t.Before.Doing);
-            w.WriteString("forecast", Kebab(t.Before.Forecast.ToString()));
-            w.WriteString("outcome", Kebab(t.Outcome.ToString()));
-            w.WriteString("detail", t.Detail);
-            w.WriteEndObject();
-        }
-        w.WriteStartArray("threadsWithOtherFilterCounts");
-        foreach (var other in dump.ThreadsWithOtherFilterCounts)
-        {
-            w.WriteStartObject();
-            w.WriteNumber("tid", other.Tid);
-            w.WriteString("name", other.Name);
-            w.WriteNumber("filters", other.SeccompFilters);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteEndObject();
-        w.Flush();
-        console.Out.WriteLine();
+        var doc = new DumpJson(dump.Pid, ModeName(dump.Mode), dump.Filters.Count,
+            [.. dump.Filters.Select((f, i) => new DumpFilterJson(i, f.Length, [.. f.Select(ins => new InstructionJson(ins.Code, ins.Jt, ins.Jf, ins.K))]))],
+            dump.Thread is { } t
+                ? new DumpThreadJson(t.Before.Tid, t.Before.Name, t.Before.State.ToString(), t.Before.Doing, Kebab(t.Before.Forecast.ToString()), Kebab(t.Outcome.ToString()), t.Detail)
+                : null,
+            [.. dump.ThreadsWithOtherFilterCounts.Select(o => new DumpOtherThreadJson(o.Tid, o.Name, o.SeccompFilters))]);
+        console.Out.WriteLine(JsonSerializer.Serialize(doc, CliJsonContext.Default.DumpJson));
     }
 
     private static void WriteFiles(ICliConsole console, FilterDumpResult dump, string dir, bool force)

@@ -151,47 +151,11 @@ public static class EmulateCommand
     private static void WriteJson(ICliConsole c, Architecture arch, SeccompData d, string? name, string[] paths, List<int> order,
         StackResult r, int decidingFile, int pathFilter)
     {
-        using var w = new Utf8JsonWriter(CheckCommand.Stream(c), new JsonWriterOptions { Indented = true });
-        w.WriteStartObject();
-        w.WriteNumber("value", r.Value);
-        w.WriteString("action", r.Result.ActionName);
-        w.WriteNumber("data", r.Result.Data);
-        w.WriteString("text", r.Result.ToString());
-        w.WriteNumber("executed", r.Executed);
-        w.WriteStartArray("path");
-        foreach (var pc in r.PerFilter[pathFilter].Path) w.WriteNumberValue(pc);
-        w.WriteEndArray();
-        w.WriteNumber("filter", decidingFile);
-        w.WriteBoolean("exempt", r.ExemptFromFiltering);
-        w.WriteStartArray("filters");
-        for (int i = 0; i < r.PerFilter.Length; i++)
-        {
-            var f = r.PerFilter[i];
-            w.WriteStartObject();
-            w.WriteString("file", paths[order[i]]);
-            w.WriteNumber("value", f.Value);
-            w.WriteString("action", f.Result.ActionName);
-            w.WriteNumber("data", f.Result.Data);
-            w.WriteNumber("executed", f.Executed);
-            w.WriteStartArray("path");
-            foreach (var pc in f.Path) w.WriteNumberValue(pc);
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartObject("input");
-        w.WriteString("arch", arch.Name);
-        w.WriteNumber("auditArch", arch.AuditArch);
-        w.WriteNumber("nr", d.Nr);
-        if (name is not null) w.WriteString("syscall", name); else w.WriteNull("syscall");
-        w.WriteNumber("instructionPointer", d.InstructionPointer);
-        w.WriteStartArray("args");
-        foreach (var a in d.Args) w.WriteNumberValue(a);
-        w.WriteEndArray();
-        w.WriteEndObject();
-        w.WriteEndObject();
-        w.Flush();
-        c.Out.WriteLine();
+        var doc = new EmulateJson(r.Value, r.Result.ActionName, r.Result.Data, r.Result.ToString(), r.Executed, r.PerFilter[pathFilter].Path, decidingFile,
+            r.ExemptFromFiltering,
+            [.. r.PerFilter.Select((f, i) => new EmulateFilterJson(paths[order[i]], f.Value, f.Result.ActionName, f.Result.Data, f.Executed, f.Path))],
+            new EmulateInputJson(arch.Name, arch.AuditArch, d.Nr, name, d.InstructionPointer, [.. d.Args]));
+        c.Out.WriteLine(JsonSerializer.Serialize(doc, CliJsonContext.Default.EmulateJson));
     }
 
     private static void RunAll(ICliConsole c, Architecture arch, FilterStack stack, ulong[] args, ulong ip, bool json)
@@ -207,28 +171,11 @@ public static class EmulateCommand
             Cached: s.Number >= 0 && s.Number < bitmapSize && cache[s.Number])).ToList();
         if (json)
         {
-            using var w = new Utf8JsonWriter(CheckCommand.Stream(c), new JsonWriterOptions { Indented = true });
-            w.WriteStartObject();
-            w.WriteString("arch", arch.Name);
-            w.WriteNumber("auditArch", arch.AuditArch);
-            w.WriteStartArray("syscalls");
-            foreach (var (name, nr, value, cached) in rows)
+            c.Out.WriteLine(JsonSerializer.Serialize(new EmulateAllJson(arch.Name, arch.AuditArch, [.. rows.Select(row =>
             {
-                var r = new SeccompResult(value);
-                w.WriteStartObject();
-                w.WriteNumber("nr", nr);
-                w.WriteString("syscall", name);
-                w.WriteNumber("value", value);
-                w.WriteString("action", r.ActionName);
-                w.WriteNumber("data", r.Data);
-                w.WriteString("text", r.ToString());
-                w.WriteBoolean("cached", cached);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-            w.Flush();
-            c.Out.WriteLine();
+                var r = new SeccompResult(row.Value);
+                return new EmulateAllSyscallJson(row.Number, row.Name, row.Value, r.ActionName, r.Data, r.ToString(), row.Cached);
+            })]), CliJsonContext.Default.EmulateAllJson));
             return;
         }
         int nameWidth = Math.Max(7, rows.Max(r => r.Name.Length));

@@ -25,32 +25,9 @@ public static class FeaturesCommand
             var f = KernelFeatures.Detect();
             if (parse.GetValue(format) == OutputFormat.Json)
             {
-                using var stream = console.OpenStandardOutput();
-                using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-                {
-                    w.WriteStartObject();
-                    w.WriteString("kernel", f.KernelRelease);
-                    w.WriteStartObject("actions");
-                    foreach (var a in f.Actions) w.WriteBoolean(a.Name, a.Available);
-                    w.WriteEndObject();
-                    w.WriteStartObject("flags");
-                    foreach (var (flag, ok) in f.Flags) w.WriteBoolean(FlagName(flag), ok);
-                    w.WriteEndObject();
-                    if (f.NotifSizes is { } s)
-                    {
-                        w.WriteStartObject("notifSizes");
-                        w.WriteNumber("seccomp_notif", s.Notif);
-                        w.WriteNumber("seccomp_notif_resp", s.Response);
-                        w.WriteNumber("seccomp_data", s.Data);
-                        w.WriteEndObject();
-                    }
-                    else w.WriteNull("notifSizes");
-                    w.WriteStartArray("actionsLogged");
-                    foreach (var a in f.ActionsLogged) w.WriteStringValue(a);
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }
-                stream.WriteByte((byte)'\n');
+                var doc = new FeaturesJson(f.KernelRelease, f.Actions.ToDictionary(a => a.Name, a => a.Available), f.Flags.ToDictionary(x => FlagName(x.Flag), x => x.Supported),
+                    f.NotifSizes is { } s ? new NotifSizesJson(s.Notif, s.Response, s.Data) : null, [.. f.ActionsLogged]);
+                console.Out.WriteLine(JsonSerializer.Serialize(doc, CliJsonContext.Default.FeaturesJson));
                 return ExitCodes.Success;
             }
             var o = console.Out;

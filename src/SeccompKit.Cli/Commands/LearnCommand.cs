@@ -126,248 +126,129 @@ public static class LearnCommand
             SeccompPolicy? basePolicy = null;
             if (parse.GetValue(from) is { } basePath)
             {
-                try { basePolicy = PolicyInput.Load(basePath, PolicyFormat.Auto, new ProfileOptions(null, null, null), console).Policy; }
+                try { basePolicy = PolicyInput.Load(basePath, new PolicyFileOptions(), console).Policy; }
+                catch (PolicyFileException e) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
                 catch (SeccompException e) when (e is not CliInputException) { throw new CliInputException($"{basePath}: {e.Message}", ExitCodes.RunPolicyInvalid); }
                 catch (CliInputException e) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
             }
 
-            var options = new LearnOptions { Base = basePolicy, OpenFlags = parse.GetValue(openFlags), AllowClone3 = parse.GetValue(allowClone3), NoNewPrivileges = nnp };
-            LearningSession.PendingLearning pending;
-            try { pending = LearningSession.Prepare(argv[0], argv[1..], options); }
-            catch (LaunchException e) { return signals.LaunchFailed("learn", e, console); }
-            LearningSession session;
-            using (pending)
+            using var observer = new LearnProgressObserver(signals, quietMode, console);
+            LearnResult result;
+            try
             {
-                if (signals.Received is { } early) return ProgramSignals.NotStarted("learn", early, console);
-                try { session = pending.Start(); }
-                catch (LaunchException e) { return signals.LaunchFailed("learn", e, console); }
-            }
-            using (session)
-            {
-                signals.ProgramRunning(session.Process);
-                var clock = Stopwatch.StartNew();
-                ExitStatus status;
-                bool complete;
-                using (var progress = !quietMode && !Console.IsErrorRedirected ? new ProgressLine(session, Path.GetFileName(pending.Path), console) : null)
+                result = Learner.Learn(new LearnRequest
                 {
-                    status = session.Process.WaitForExit();
-                    signals.ProgramEnded();
-                    complete = session.WaitForDescendants(() =>
-                    {
-                        progress?.Pause();
-                        if (!quietMode) console.Error.WriteLine("seccompkit: learn: the program exited; still learning from its descendants that run on (stop them, or press Ctrl-C to stop learning and write the profile)");
-                    }, signals.StopWaiting);
-                }
-                clock.Stop();
-                if (!session.ProgramExecuted) return signals.EndedBeforeExec("learn", status, console);
-                if (!complete)
-                    console.Error.WriteLine($"seccompkit: learn: stopped learning on {ExitStatus.SignalName(signals.Received ?? 0)}; descendants still running are no longer supervised: their calls that the learning filter notifies now fail with ENOSYS");
-                var calls = session.Snapshot();
-                var synthesis = ProfileSynthesizer.Synthesize(calls, new SynthesisOptions
-                {
-                    DefaultAction = basePolicy?.DefaultAction ?? deflt,
-                    Arguments = argMode,
-                    Architectures = basePolicy?.EffectiveArchitectures ?? [],
-                    Extra = runtime is null ? [] : [.. runtime.Syscalls.Select(n => (n, $"{runtime.Runtime} {runtime.Version} calls it after installing the filter"))],
-                    Baseline = !parse.GetValue(noBaseline),
-                    Clone3 = options.AllowClone3 ? Clone3Rule.Allow : Clone3Rule.Enosys,
+                    Program = argv[0],
+                    Arguments = argv[1..],
+                    Base = basePolicy,
+                    DefaultAction = deflt,
+                    ArgumentConditions = argMode,
+                    OpenFlags = parse.GetValue(openFlags),
+                    Runtime = runtime,
                     Target = target,
-                });
-                var profile = basePolicy is null ? synthesis.Policy : Combine(basePolicy, synthesis.Policy);
-                var replay = ReplayCheck.Run(profile, calls);
-                if (!quietMode) WriteSummary(calls, synthesis, profile, clock.Elapsed, session, status, console);
-                if (!quietMode && runtime is not null)
-                {
-                    var recorded = calls.Syscalls.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-                    var added = runtime.Syscalls.Where(n => !recorded.Contains(n)).ToList();
-                    console.Error.WriteLine($"seccompkit: learn: --for {runtime.Runtime}: {runtime.Syscalls.Length} syscalls {runtime.Runtime} {runtime.Version} makes after installing the filter" +
-                        (added.Count > 0 ? $"; added {added.Count} the program did not make: {string.Join(", ", added)}" : "; the program made them all"));
-                }
-                foreach (var note in synthesis.Notes) console.Error.WriteLine($"seccompkit: learn: note: {note}");
-                WritePrivilegeWarnings(session, console);
-                if (!replay.AllAllowed)
-                {
-                    console.Error.WriteLine($"seccompkit: learn: the profile would refuse {replay.Refused.Length} recorded call(s); it was not written:");
-                    foreach (var (s, data, action) in replay.Refused.Take(20))
-                        console.Error.WriteLine($"  {s.Display} {data} -> {action}");
-                    return ExitCodes.LearnProfileFailed;
-                }
-                string text;
-                try
-                {
-                    string? oci = fmt == LearnFormat.Policy ? null : OciOutput.Export(profile, target, console, "learn", quietMode).Json;
-                    text = fmt switch
-                    {
-                        LearnFormat.Policy => PolicyLanguage.Print(profile),
-                        LearnFormat.Json => JsonReport(calls, oci!, replay, status, clock.Elapsed, session, synthesis, argv),
-                        _ => oci!,
-                    };
-                }
-                catch (PolicyException e)
-                {
-                    console.Error.WriteLine($"seccompkit: learn: the profile cannot be written as {fmt.ToString().ToLowerInvariant()}: {e.Message}");
-                    return ExitCodes.LearnProfileFailed;
-                }
-                if (!text.EndsWith('\n')) text += "\n";
-                destination.Write(console, text, ExitCodes.LearnProfileFailed);
-                if (fmt != LearnFormat.Json)
-                    console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"seccompkit: learn: replayed {replay.Replayed} distinct recorded call(s) through the profile: all allowed; wrote {(destination.IsStandardOutput ? "the profile" : destination.Display)} ({profile.SyscallNames.Count()} syscalls, {profile.Rules.Count(r => !r.IsUnconditional)} rule(s) with argument conditions)"));
-                return status.ShellCode;
+                    Baseline = !parse.GetValue(noBaseline),
+                    AllowClone3 = parse.GetValue(allowClone3),
+                    NoNewPrivileges = nnp,
+                }, observer);
             }
+            catch (LaunchException e) { return signals.LaunchFailed("learn", e, console); }
+            if (observer.NotRecorded(result, "learn", console) is { } code) return code;
+            if (!result.Complete)
+                console.Error.WriteLine($"seccompkit: learn: stopped learning on {ExitStatus.SignalName(signals.Received ?? 0)}; descendants still running are no longer supervised: their calls that the learning filter notifies now fail with ENOSYS");
+            var learned = result.Learned!;
+            var profile = learned.Profile;
+            if (!quietMode) WriteSummary(result, learned.Synthesis, console);
+            if (!quietMode && runtime is not null)
+                console.Error.WriteLine($"seccompkit: learn: --for {runtime.Runtime}: {runtime.Syscalls.Length} syscalls {runtime.Runtime} {runtime.Version} makes after installing the filter" +
+                    (learned.RuntimeAdded.Length > 0 ? $"; added {learned.RuntimeAdded.Length} the program did not make: {string.Join(", ", learned.RuntimeAdded)}" : "; the program made them all"));
+            foreach (var note in learned.Synthesis.Notes) console.Error.WriteLine($"seccompkit: learn: note: {note}");
+            WritePrivilegeWarnings(result, console);
+            var replay = learned.Replay;
+            if (!replay.AllAllowed)
+            {
+                console.Error.WriteLine($"seccompkit: learn: the profile would refuse {replay.Refused.Length} recorded call(s); it was not written:");
+                foreach (var (s, data, action) in replay.Refused.Take(20))
+                    console.Error.WriteLine($"  {s.Display} {data} -> {action}");
+                return ExitCodes.LearnProfileFailed;
+            }
+            string text;
+            try
+            {
+                if (fmt == LearnFormat.Policy) text = PolicyLanguage.Print(profile);
+                else
+                {
+                    var export = result.ExportOci();
+                    OciOutput.Report(export, console, "learn", quietMode);
+                    text = fmt == LearnFormat.Json ? JsonSerializer.Serialize(result.Report(export), CliJsonContext.Default.LearnReport) : export.Json;
+                }
+            }
+            catch (PolicyException e)
+            {
+                console.Error.WriteLine($"seccompkit: learn: the profile cannot be written as {fmt.ToString().ToLowerInvariant()}: {e.Message}");
+                return ExitCodes.LearnProfileFailed;
+            }
+            if (!text.EndsWith('\n')) text += "\n";
+            destination.Write(console, text, ExitCodes.LearnProfileFailed);
+            if (fmt != LearnFormat.Json)
+                console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"seccompkit: learn: replayed {replay.Replayed} distinct recorded call(s) through the profile: all allowed; wrote {(destination.IsStandardOutput ? "the profile" : destination.Display)} ({profile.SyscallNames.Count()} syscalls, {profile.Rules.Count(r => !r.IsUnconditional)} rule(s) with argument conditions)"));
+            return result.Status.ShellCode;
         });
         return cmd;
     }
 
     /// <summary>Warns about set-id and file-capability programs that ran without their privileges (no_new_privs).</summary>
-    private static void WritePrivilegeWarnings(LearningSession session, ICliConsole console)
+    private static void WritePrivilegeWarnings(LearnResult result, ICliConsole console)
     {
-        foreach (var p in session.PrivilegedExecs)
-            console.Error.WriteLine(session.NoNewPrivileges
+        foreach (var p in result.PrivilegedExecs)
+            console.Error.WriteLine(result.NoNewPrivileges
                 ? $"seccompkit: learn: warning: {p.Path} is {p.Describe()}, but under no_new_privs (which seccomp needs without root) it ran without those privileges: " +
                   $"what was learned is its unprivileged behaviour. {(Environment.IsPrivilegedProcess ? "Learn again with --no-nnp to run it with them." : "As root, learn with --no-nnp to run it with them.")}"
                 : $"seccompkit: learn: note: {p.Path} is {p.Describe()} and ran with those privileges (--no-nnp)");
     }
 
-    /// <summary>
-    /// The base profile plus the learned rules. The learned calls are exactly those the base refused, so for each learned
-    /// syscall the base's refusing rules go (a call of it that was not learned then gets the base's default, still a
-    /// refusal) and the learned ALLOW rules come in; everything else is the base's. runc's ENOSYS cutoffs are the larger
-    /// of the two, as runc derives them from the highest number a profile names. The replay check then proves every
-    /// recorded call is allowed.
-    /// </summary>
-    private static SeccompPolicy Combine(SeccompPolicy basePolicy, SeccompPolicy learned)
+    private static void WriteSummary(LearnResult result, SynthesisResult synthesis, ICliConsole console)
     {
-        var learnedNames = learned.SyscallNames.ToHashSet(StringComparer.Ordinal);
-        var cutoffs = new Dictionary<Syscalls.Architecture, uint>(basePolicy.EnosysAbove);
-        foreach (var (abi, n) in learned.EnosysAbove)
-            cutoffs[abi] = cutoffs.TryGetValue(abi, out var b) ? Math.Max(b, n) : n;
-        return new SeccompPolicy(basePolicy.DefaultAction,
-            basePolicy.Rules.Where(r => r.Action.LetsCallRun || !learnedNames.Contains(r.Syscall)).Concat(learned.Rules),
-            basePolicy.EffectiveArchitectures.Union(learned.EffectiveArchitectures), basePolicy.DeclaredBadArchAction, basePolicy.Flags,
-            basePolicy.ListenerPath, basePolicy.ListenerMetadata, cutoffs.Count > 0 ? cutoffs : null);
-    }
-
-    internal static string Values(LearnedSyscall s, int max = 6)
-    {
-        if (s.Arguments.IsDefaultOrEmpty) return "";
-        if (s.TooManyValues) return $"(> {SyscallRecorder.MaxDistinctValues} values)";
-        var parts = s.Values.OrderByDescending(v => v.Count).Take(max)
-            .Select(v => string.Join("/", s.Arguments.Select((a, i) => FormatValue(a, v.Values[i]))));
-        return string.Join(" ", parts) + (s.Values.Length > max ? $" +{s.Values.Length - max}" : "");
-    }
-
-    private static string FormatValue(RecordedArgument a, ulong v) =>
-        a.Mask is SecurityArguments.CloneNamespaceFlags or SecurityArguments.NamespaceFlags ? (v == 0 ? "no-ns" : $"ns:0x{v:x}") : v < 16 ? v.ToString(CultureInfo.InvariantCulture) : $"0x{v:x}";
-
-    private static void WriteSummary(LearnedCalls calls, SynthesisResult synthesis, SeccompPolicy profile, TimeSpan elapsed, LearningSession session, ExitStatus status, ICliConsole console)
-    {
+        var (calls, elapsed, status) = (result.Calls, result.Elapsed, result.Status);
         var e = console.Error;
         e.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"seccompkit: learn: {calls.Total:N0} notified call(s) of {calls.Syscalls.Length} distinct syscall(s) in {elapsed.TotalSeconds:0.00} s ({calls.Total / Math.Max(elapsed.TotalSeconds, 0.001):N0}/s{(session.SyncWakeUp ? ", sync wake-up" : "")}); the program ended with {status.Describe()}"));
+            $"seccompkit: learn: {calls.Total:N0} notified call(s) of {calls.Syscalls.Length} distinct syscall(s) in {elapsed.TotalSeconds:0.00} s ({calls.Total / Math.Max(elapsed.TotalSeconds, 0.001):N0}/s{(result.SyncWakeUp ? ", sync wake-up" : "")}); the program ended with {status.Describe()}"));
         e.WriteLine(FormattableString.Invariant($"  {"calls",10}  {"abi",-7} {"syscall",-22} values seen (security arguments)"));
         foreach (var s in calls.Syscalls.OrderByDescending(s => s.Count).ThenBy(s => s.Display, StringComparer.Ordinal))
-            e.WriteLine(FormattableString.Invariant($"  {s.Count,10:N0}  {s.Abi?.Name ?? "?",-7} {s.Display,-22} {Values(s)}").TrimEnd());
+            e.WriteLine(FormattableString.Invariant($"  {s.Count,10:N0}  {s.Abi?.Name ?? "?",-7} {s.Display,-22} {LearnedText.Values(s)}").TrimEnd());
         if (!synthesis.Baseline.IsEmpty)
             e.WriteLine($"seccompkit: learn: baseline: also allowed though the program did not make them ({synthesis.Baseline.Length}; --no-baseline leaves them out): " +
                 string.Join("; ", synthesis.Baseline.GroupBy(b => b.Group).Select(g => $"{g.Key}: {string.Join(", ", g.Select(b => b.Syscall))}")));
-        if (session.Clone3Refused > 0)
+        if (result.Clone3Refused > 0)
             e.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"seccompkit: learn: clone3 was answered ENOSYS {session.Clone3Refused:N0} time(s), as the profile answers it: the program fell back to clone, whose namespace flags the profile checks (--allow-clone3 allows clone3 instead)"));
+                $"seccompkit: learn: clone3 was answered ENOSYS {result.Clone3Refused:N0} time(s), as the profile answers it: the program fell back to clone, whose namespace flags the profile checks (--allow-clone3 allows clone3 instead)"));
     }
 
-    private static string JsonReport(LearnedCalls calls, string ociProfile, ReplayResult replay, ExitStatus status, TimeSpan elapsed,
-        LearningSession session, SynthesisResult synthesis, string[] argv)
+    /// <summary>Signals as every program-running command handles them, plus the progress line and the note about descendants.</summary>
+    private sealed class LearnProgressObserver(ProgramSignals signals, bool quiet, ICliConsole console)
+        : SignalLearnObserver(signals, () => { }), IDisposable
     {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
+        private ProgressLine? _progress;
+
+        public override void Started(LearningSession session)
         {
-            w.WriteStartObject();
-            w.WriteStartArray("command");
-            foreach (var a in argv) w.WriteStringValue(a);
-            w.WriteEndArray();
-            w.WriteStartObject("exit");
-            if (status.ExitCode is { } c) w.WriteNumber("code", c); else w.WriteNull("code");
-            if (status.Signal is { } sig) w.WriteNumber("signal", sig); else w.WriteNull("signal");
-            w.WriteEndObject();
-            w.WriteNumber("seconds", Math.Round(elapsed.TotalSeconds, 3));
-            w.WriteNumber("notifications", calls.Total);
-            w.WriteBoolean("syncWakeUp", session.SyncWakeUp);
-            w.WriteStartArray("syscalls");
-            foreach (var s in calls.Syscalls)
-            {
-                w.WriteStartObject();
-                w.WriteString("abi", s.Abi?.Name);
-                w.WriteNumber("nr", s.Nr);
-                if (s.Name is null) w.WriteNull("name"); else w.WriteString("name", s.Name);
-                w.WriteNumber("count", s.Count);
-                w.WriteNumber("firstPid", s.FirstPid);
-                if (!s.Arguments.IsDefaultOrEmpty)
-                {
-                    w.WriteStartArray("arguments");
-                    foreach (var a in s.Arguments)
-                    {
-                        w.WriteStartObject();
-                        w.WriteNumber("index", a.Index);
-                        w.WriteNumber("mask", a.Mask);
-                        w.WriteString("meaning", a.Meaning);
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
-                    w.WriteBoolean("tooManyValues", s.TooManyValues);
-                    w.WriteStartArray("values");
-                    foreach (var v in s.Values)
-                    {
-                        w.WriteStartObject();
-                        w.WriteStartArray("values");
-                        for (int i = 0; i < s.Arguments.Length; i++) w.WriteNumberValue(v.Values[i]);
-                        w.WriteEndArray();
-                        w.WriteNumber("count", v.Count);
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
-                }
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartObject("replay");
-            w.WriteNumber("replayed", replay.Replayed);
-            w.WriteNumber("refused", replay.Refused.Length);
-            w.WriteEndObject();
-            w.WriteStartArray("notes");
-            foreach (var n in synthesis.Notes) w.WriteStringValue(n);
-            w.WriteEndArray();
-            w.WriteStartArray("baseline");
-            foreach (var b in synthesis.Baseline)
-            {
-                w.WriteStartObject();
-                w.WriteString("syscall", b.Syscall);
-                w.WriteString("group", b.Group);
-                w.WriteString("reason", b.Reason);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteNumber("clone3Refused", session.Clone3Refused);
-            w.WriteBoolean("noNewPrivileges", session.NoNewPrivileges);
-            w.WriteStartArray("privilegedExecs");
-            foreach (var p in session.PrivilegedExecs)
-            {
-                w.WriteStartObject();
-                w.WriteString("path", p.Path);
-                w.WriteNumber("pid", p.Pid);
-                w.WriteBoolean("setUid", p.Privileges.SetUid);
-                w.WriteBoolean("setGid", p.Privileges.SetGid);
-                w.WriteBoolean("fileCapabilities", p.Privileges.FileCapabilities);
-                w.WriteNumber("uid", p.Privileges.Uid);
-                w.WriteNumber("gid", p.Privileges.Gid);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WritePropertyName("profile");
-            using (var doc = JsonDocument.Parse(ociProfile)) doc.RootElement.WriteTo(w);
-            w.WriteEndObject();
+            base.Started(session);
+            if (!quiet && !Console.IsErrorRedirected) _progress = new ProgressLine(session, Path.GetFileName(session.Process.Path), console);
         }
-        return Encoding.UTF8.GetString(ms.ToArray());
+
+        public override void DescendantsOutlive()
+        {
+            _progress?.Pause();
+            if (!quiet) console.Error.WriteLine("seccompkit: learn: the program exited; still learning from its descendants that run on (stop them, or press Ctrl-C to stop learning and write the profile)");
+        }
+
+        public override void Stopped() => Dispose();
+
+        public void Dispose()
+        {
+            _progress?.Dispose();
+            _progress = null;
+        }
     }
 
     /// <summary>The live line on a terminal: calls, distinct syscalls, notifications per second.</summary>

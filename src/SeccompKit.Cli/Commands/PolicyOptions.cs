@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SeccompKit.Cli.Io;
+using SeccompKit.Policy;
 
 namespace SeccompKit.Cli.Commands;
 
@@ -32,7 +33,7 @@ internal sealed class PolicyOptions
 
     // summarize: print one line with the number of warnings instead of each (for `run`, whose standard error
     // belongs to the program); notes are then not printed.
-    public (Policy.SeccompPolicy Policy, PolicyFormat Format) Load(ParseResult parse, string path, ICliConsole console, bool summarize = false)
+    public (SeccompPolicy Policy, PolicyFormat Format) Load(ParseResult parse, string path, ICliConsole console, bool summarize = false)
     {
         var arches = (parse.GetValue(Arch) ?? []).SelectMany(a => a.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .Select(PolicyInput.ParseArch).Distinct().ToList();
@@ -42,17 +43,17 @@ internal sealed class PolicyOptions
             : null;
         var format = parse.GetValue(From);
         string text = PolicyInput.ReadText(path, console);
-        var detected = format == PolicyFormat.Auto ? PolicyInput.Detect(text) : format;
+        var detected = format == PolicyFormat.Auto ? PolicyFile.Detect(text) : format;
         bool docker = detected is PolicyFormat.Docker or PolicyFormat.Podman;
         if (docker && arches.Count > 1)
             throw new CliInputException("--arch: a Docker profile is resolved for one host arch (its archMap entry names the others); give one --arch", ExitCodes.Usage);
         if (!docker && (caps is not null || parse.GetValue(Kernel) is not null))
-            throw new CliInputException("--cap and --kernel only apply to Docker-format profiles (archMap, includes/excludes); this input is " + detected.ToString().ToLowerInvariant(), ExitCodes.Usage);
-        var (policy, fmt, notes) = PolicyInput.Load(path, text, format, new ProfileOptions(docker && arches.Count == 1 ? arches[0] : null, caps, parse.GetValue(Kernel)));
-        if (!summarize) PolicyInput.Report(notes, path, console, parse.GetValue(Quiet));
-        else if (!parse.GetValue(Quiet) && notes.Count(n => n.Severity == Policy.DiagnosticSeverity.Warning) is > 0 and int warnings)
+            throw new CliInputException("--cap and --kernel only apply to Docker-format profiles (archMap, includes/excludes); this input is " + PolicyFile.FormatName(detected), ExitCodes.Usage);
+        var loaded = PolicyFile.Parse(text, PolicyInput.FileName(path),
+            new PolicyFileOptions { Format = detected, Architectures = arches, Capabilities = caps, Kernel = parse.GetValue(Kernel) });
+        if (!summarize) PolicyInput.Report(loaded.Diagnostics, path, console, parse.GetValue(Quiet));
+        else if (!parse.GetValue(Quiet) && loaded.WarningCount is > 0 and int warnings)
             console.Error.WriteLine($"seccompkit: {path}: {warnings} warning(s) about what the filter leaves out; see them with `seccompkit compile {path} --report` (-q hides this line)");
-        if (!docker && arches.Count > 0) policy = policy.WithArchitectures(arches);
-        return (policy, fmt);
+        return (loaded.Policy, loaded.Format);
     }
 }

@@ -123,84 +123,57 @@ public static class RunCommand
 
     private static int Complain(ParseResult parse, PolicyOptions options, string path, PolicyAction? defaultOverride, string[] argv, bool nnp, Policy.Oci.OciTarget target, ProgramSignals signals, ICliConsole console)
     {
-        Linux.Learn.LearningSession.PendingLearning pending;
         var p = LoadPolicy(parse, options, path, console);
         if (defaultOverride is { } d) p = p.WithDefaultAction(d);
-        var host = Architecture.NativeHost;
-        if (!p.EffectiveArchitectures.Contains(host))
-            throw new CliInputException($"the policy covers {string.Join(", ", p.EffectiveArchitectures.Select(a => a.Name))} but this machine is {host.Name}; add {host.Name}", ExitCodes.RunArchMissing);
-        try { pending = Linux.Learn.LearningSession.Prepare(argv[0], argv[1..], new Linux.Learn.LearnOptions { Base = p, NoNewPrivileges = nnp }); }
+        var observer = new SignalLearnObserver(signals,
+            () => console.Error.WriteLine("seccompkit: complain: the program exited; still watching its descendants that run on (stop them, or press Ctrl-C to stop and report)"));
+        Linux.Learn.ComplainResult result;
+        try
+        {
+            result = Linux.Learn.Complainer.Complain(new Linux.Learn.ComplainRequest { Program = argv[0], Arguments = argv[1..], Policy = p, Target = target, NoNewPrivileges = nnp }, observer);
+        }
+        catch (Linux.Learn.HostArchitectureMissingException e) { throw new CliInputException(e.Message, ExitCodes.RunArchMissing); }
         catch (LaunchException e) { return signals.LaunchFailed("run", e, console); }
-        Linux.Learn.LearningSession session;
-        using (pending)
-        {
-            if (signals.Received is { } early) return ProgramSignals.NotStarted("run", early, console);
-            try { session = pending.Start(); }
-            catch (LaunchException e) { return signals.LaunchFailed("run", e, console); }
-        }
-        using (session)
-        {
-            signals.ProgramRunning(session.Process);
-            var status = session.Process.WaitForExit();
-            signals.ProgramEnded();
-            if (!session.ProgramExecuted) return signals.EndedBeforeExec("run", status, console);
-            if (!session.WaitForDescendants(
-                    () => console.Error.WriteLine("seccompkit: complain: the program exited; still watching its descendants that run on (stop them, or press Ctrl-C to stop and report)"),
-                    signals.StopWaiting))
-                console.Error.WriteLine($"seccompkit: complain: stopped on {ExitStatus.SignalName(signals.Received ?? 0)}; descendants still running are no longer supervised: their calls that the policy would refuse now fail with ENOSYS");
-            WriteComplaints(session.Snapshot(), session.Clone3Refused, p, path, argv, Path.GetFileName(session.Process.Path), target, console);
-            foreach (var x in session.PrivilegedExecs)
-                console.Error.WriteLine(nnp
-                    ? $"seccompkit: complain: warning: {x.Path} is {x.Describe()}, but under no_new_privs it ran without those privileges{(Environment.IsPrivilegedProcess ? "; --no-nnp runs it with them" : "")}"
-                    : $"seccompkit: complain: note: {x.Path} is {x.Describe()} and ran with those privileges (--no-nnp)");
-            return status.ShellCode;
-        }
+        if (observer.NotRecorded(result, "run", console) is { } code) return code;
+        if (!result.Complete)
+            console.Error.WriteLine($"seccompkit: complain: stopped on {ExitStatus.SignalName(signals.Received ?? 0)}; descendants still running are no longer supervised: their calls that the policy would refuse now fail with ENOSYS");
+        WriteComplaints(result.Report!, path, argv, Path.GetFileName(result.ProgramPath), console);
+        foreach (var x in result.PrivilegedExecs)
+            console.Error.WriteLine(nnp
+                ? $"seccompkit: complain: warning: {x.Path} is {x.Describe()}, but under no_new_privs it ran without those privileges{(Environment.IsPrivilegedProcess ? "; --no-nnp runs it with them" : "")}"
+                : $"seccompkit: complain: note: {x.Path} is {x.Describe()} and ran with those privileges (--no-nnp)");
+        return result.Status.ShellCode;
     }
 
-    private static void WriteComplaints(Learning.LearnedCalls calls, long clone3Refused, SeccompPolicy policy, string path, string[] argv, string name, Policy.Oci.OciTarget target, ICliConsole console)
+    private static void WriteComplaints(Learning.ComplainReport report, string path, string[] argv, string name, ICliConsole console)
     {
         var e = console.Error;
-        if (calls.Syscalls.IsEmpty)
+        if (report.RefusedNothing)
             e.WriteLine($"seccompkit: complain: {path} refused nothing that {name} did");
         else
         {
             e.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"seccompkit: complain: {path} would have refused {calls.Total:N0} call(s) of {calls.Syscalls.Length} syscall(s); they were allowed:"));
+                $"seccompkit: complain: {path} would have refused {report.Total:N0} call(s) of {report.Complaints.Length} syscall(s); they were allowed:"));
             e.WriteLine(FormattableString.Invariant($"  {"calls",8}  {"first pid",9}  {"syscall",-20} {"the policy would",-22} arguments that matter"));
-            foreach (var s in calls.Syscalls.OrderByDescending(s => s.Count).ThenBy(s => s.Display, StringComparer.Ordinal))
-            {
-                // The action for the representative of each value seen (conditions may differ per value); one line per syscall.
-                var actions = (s.Values.IsDefaultOrEmpty ? s.Samples.Take(1) : s.Values.Select(v => v.Representative))
-                    .Select(v => PolicyEvaluator.Evaluate(policy, new SeccompData(s.Nr, s.AuditArch, 0, v.ToArray())).Action.ToString())
-                    .Distinct().ToList();
-                e.WriteLine(FormattableString.Invariant($"  {s.Count,8:N0}  {s.FirstPid,9}  {s.Display,-20} {string.Join("/", actions),-22} {LearnCommand.Values(s)}").TrimEnd());
-            }
+            foreach (var (s, actions) in report.Complaints)
+                e.WriteLine(FormattableString.Invariant($"  {s.Count,8:N0}  {s.FirstPid,9}  {s.Display,-20} {string.Join("/", actions),-22} {LearnedText.Values(s)}").TrimEnd());
         }
-        if (clone3Refused > 0)
+        if (report.Clone3Refused > 0)
             e.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"seccompkit: complain: clone3 was answered ENOSYS {clone3Refused:N0} time(s), as learned profiles answer it (the program fell back to clone, which the policy judged)"));
-        var patch = Learning.ComplainPatch.For(calls, policy, clone3Refused, target);
+                $"seccompkit: complain: clone3 was answered ENOSYS {report.Clone3Refused:N0} time(s), as learned profiles answer it (the program fell back to clone, which the policy judged)"));
+        var patch = report.Patch;
         if (patch.IsEmpty) return;
         if (!patch.Baseline.IsEmpty)
             e.WriteLine($"seccompkit: complain: {path} also refuses {patch.Baseline.Length} baseline syscall(s) any program may need without having made them in this run: " +
                 string.Join(", ", patch.Baseline.Select(b => b.Syscall)) + " (see `seccompkit learn --help`)");
-        // Only the entries are shown, so the export's notes about the profile as a whole do not matter here.
-        Policy.Oci.OciExport export;
-        try { export = Policy.Oci.OciExporter.Export(patch.AsPolicy, target); }
-        catch (Policy.Oci.OciExportException ex)
+        if (report.PatchProblem is { } problem)
         {
-            e.WriteLine($"seccompkit: complain: no suggested patch: {ex.Message}");
+            e.WriteLine($"seccompkit: complain: no suggested patch: {problem}");
             return;
         }
-        e.WriteLine($"seccompkit: complain: suggested patch for {target}: add these entries to the profile's \"syscalls\" (or write the patched profile with");
+        e.WriteLine($"seccompkit: complain: suggested patch for {report.Target}: add these entries to the profile's \"syscalls\" (or write the patched profile with");
         e.WriteLine($"  seccompkit learn --from {ShellQuote(path)} -o patched.json -- {string.Join(' ', argv.Select(ShellQuote))}):");
-        using var doc = System.Text.Json.JsonDocument.Parse(export.Json);
-        foreach (var entry in doc.RootElement.GetProperty("syscalls").EnumerateArray())
-        {
-            using var ms = new MemoryStream();
-            using (var w = new System.Text.Json.Utf8JsonWriter(ms)) entry.WriteTo(w);
-            e.WriteLine("  " + System.Text.Encoding.UTF8.GetString(ms.ToArray()) + ",");
-        }
+        foreach (var entry in report.PatchEntries) e.WriteLine("  " + Policy.Oci.OciJson.WriteEntry(entry) + ",");
         foreach (var note in patch.Notes) e.WriteLine($"seccompkit: complain: note: {note}");
     }
 
@@ -212,6 +185,7 @@ public static class RunCommand
     {
         try { return options.Load(parse, path, console, summarize: true).Policy; }
         catch (CliInputException e) when (e.ExitCode == ExitCodes.BadInput) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
+        catch (PolicyFileException e) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
         catch (SeccompException e) when (e is not CliInputException) { throw new CliInputException($"{path}: {e.Message}", ExitCodes.RunPolicyInvalid); }
     }
 

@@ -22,7 +22,47 @@ public sealed record FilterDumpResult(int Pid, SeccompMode Mode, IReadOnlyList<I
     /// thread's id to read its own. Empty when every thread has as many filters.
     /// </summary>
     public IReadOnlyList<ThreadActivity> ThreadsWithOtherFilterCounts { get; init; } = [];
+
+    /// <summary>
+    /// What the reader should know about how the dump went: a warning when the program saw the stop (a call failed with
+    /// EINTR), a note naming the thread read when it is not <see cref="Pid"/> or its stop needed more than a plain stop,
+    /// and a warning for each of <see cref="ThreadsWithOtherFilterCounts"/> (<see cref="DumpNote.OtherThread"/>).
+    /// </summary>
+    public IReadOnlyList<DumpNote> Notes
+    {
+        get
+        {
+            var notes = new List<DumpNote>();
+            if (Thread is { } t)
+            {
+                if (t.ProgramSawIt)
+                    notes.Add(new(DumpNoteKind.Warning, $"{t.Before} was stopped while entering a call that then failed with EINTR: {t.Detail}"));
+                else if (t.Before.Tid != Pid || t.WorthNoting)
+                    notes.Add(new(DumpNoteKind.Note, $"read {t.Before}, {t.Before.Doing}: {t.Detail}"));
+            }
+            int read = Thread?.Before.SeccompFilters ?? Filters.Count;
+            foreach (var other in ThreadsWithOtherFilterCounts)
+                notes.Add(new(DumpNoteKind.Warning, $"{other} has {other.SeccompFilters} filter{(other.SeccompFilters == 1 ? "" : "s")}, not {read} like the thread read: " +
+                    "it runs under another stack (filters installed without TSYNC)", other));
+            return notes;
+        }
+    }
 }
+
+/// <summary>How much a <see cref="DumpNote"/> matters.</summary>
+public enum DumpNoteKind
+{
+    /// <summary>How the dump went (which thread, what the stop needed); nothing the program noticed.</summary>
+    Note,
+    /// <summary>The program may have noticed the dump, or the filters read are not every thread's.</summary>
+    Warning,
+}
+
+/// <summary>One of <see cref="FilterDumpResult.Notes"/>.</summary>
+/// <param name="Kind">Note or warning.</param>
+/// <param name="Message">What happened.</param>
+/// <param name="OtherThread">For a thread under another filter stack: that thread (dump its id to read its own filters).</param>
+public sealed record DumpNote(DumpNoteKind Kind, string Message, ThreadActivity? OtherThread = null);
 
 /// <summary>The thread <see cref="FilterDump"/> stopped, what it was doing, and how it was let go.</summary>
 /// <param name="Before">What it was doing at the last look before the stop, and the forecast that chose it.</param>
@@ -41,6 +81,10 @@ public sealed record DumpedThread(ThreadActivity Before, StopOutcome Outcome, st
 
     /// <summary>True when the program can notice the stop (<see cref="StopOutcome.EintrNotPrevented"/>).</summary>
     public bool ProgramSawIt => Outcome == StopOutcome.EintrNotPrevented;
+
+    /// <summary>The stop needed more than a plain stop and resume (a restart_syscall carried or allowed, an EINTR prevented, a signal handed back).</summary>
+    public bool WorthNoting => Outcome is StopOutcome.RestartSyscallCarried or StopOutcome.EintrPrevented
+        or StopOutcome.SignalHandedBack or StopOutcome.RestartSyscallAllowed;
 }
 
 /// <summary>

@@ -1,295 +1,260 @@
-using SeccompKit.Compiler;
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Text.Json;
 using SeccompKit.Learning;
-using SeccompKit.Linux.Kernel;
 using SeccompKit.Linux.Launch;
-using SeccompKit.Linux.Supervise;
 using SeccompKit.Policy;
+using SeccompKit.Policy.Oci;
+using SeccompKit.Policy.Runtimes;
 
 namespace SeccompKit.Linux.Learn;
 
-/// <summary>How to run a program while learning.</summary>
-public sealed record LearnOptions
+/// <summary>What <see cref="Learner.Learn"/> runs and how it turns the run into a profile.</summary>
+public sealed record LearnRequest
 {
-    /// <summary>Calls this profile lets run are not notified (nor recorded): only what is new is learned.</summary>
+    /// <summary>The program: a path, or a name looked up in PATH.</summary>
+    public required string Program { get; init; }
+
+    /// <summary>Its arguments (after the program name).</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+
+    /// <summary>
+    /// A profile whose allowed calls are not notified: the result is that profile plus what is new
+    /// (<see cref="LearnedProfile.Combine"/>), with its default action and architectures.
+    /// </summary>
     public SeccompPolicy? Base { get; init; }
 
-    /// <summary>Also record the flags of open/openat.</summary>
+    /// <summary>The action for everything not learned (without <see cref="Base"/>). Default ERRNO(EPERM), as Docker.</summary>
+    public PolicyAction DefaultAction { get; init; } = PolicyAction.Errno(1);
+
+    /// <summary>Argument conditions from the values seen (default) or syscalls only.</summary>
+    public ArgumentMode ArgumentConditions { get; init; } = ArgumentMode.Auto;
+
+    /// <summary>Also record the flags of open/openat (and write them as conditions).</summary>
     public bool OpenFlags { get; init; }
 
-    /// <summary>Ask for SYNC_WAKE_UP (Linux 6.6) when the kernel has it: lower latency per notification. Default true.</summary>
-    public bool SyncWakeUp { get; init; } = true;
+    /// <summary>Also allow what this runtime calls after installing a container's filter (<see cref="RuntimeSyscalls.For(OciTarget)"/>).</summary>
+    public RuntimeSyscallSet? Runtime { get; init; }
+
+    /// <summary>The runtime the profile is written for (its ENOSYS stub); default <see cref="OciTarget.Default"/>.</summary>
+    public OciTarget? Target { get; init; }
+
+    /// <summary>Allow <see cref="LearnedBaseline"/> although the run did not make it (default true).</summary>
+    public bool Baseline { get; init; } = true;
+
+    /// <summary>Let clone3 run while learning and allow it (its flags cannot be checked); default: answered ENOSYS, as Docker does.</summary>
+    public bool AllowClone3 { get; init; }
+
+    /// <summary>Set no_new_privs (default true); only root may install a filter without it (seccomp(2)).</summary>
+    public bool NoNewPrivileges { get; init; } = true;
 
     /// <summary>How to start stage two; default <see cref="StageCommand.ForCurrentProcess"/>.</summary>
     public StageCommand? Stage { get; init; }
-
-    /// <summary>
-    /// Let clone3 run (true) or answer it ENOSYS (false, the default): learned profiles answer clone3 ENOSYS
-    /// (<see cref="Clone3Rule.Enosys"/>), so the program is learned as it will run, with glibc falling back to clone.
-    /// </summary>
-    public bool AllowClone3 { get; init; }
-
-    /// <summary>
-    /// Set no_new_privs before installing the filter (default true). Without it, set-user-ID, set-group-ID and
-    /// file-capability programs keep their privileges; only a caller with CAP_SYS_ADMIN (root) may install a filter
-    /// without it (seccomp(2)).
-    /// </summary>
-    public bool NoNewPrivileges { get; init; } = true;
 }
-
-/// <summary>A privileged executable the program ran while it was learned (set-id bits or file capabilities).</summary>
-/// <param name="Path">The path as the program passed it to execve.</param>
-/// <param name="Pid">The caller.</param>
-/// <param name="Privileges">What executing it would have given the caller without no_new_privs.</param>
-public sealed record PrivilegedExec(string Path, int Pid, ExecPrivileges Privileges)
-{
-    /// <summary>"set-user-ID (owner 0)", "set-group-ID (group 42)", "file capabilities".</summary>
-    public string Describe() => Privileges.Describe();
-}
-
-/// <summary>Live counters of a learning run, readable from any thread.</summary>
-/// <param name="Calls">Notified calls recorded.</param>
-/// <param name="Distinct">Distinct (ABI, syscall) pairs.</param>
-public readonly record struct LearnProgress(long Calls, int Distinct);
 
 /// <summary>
-/// Runs a program with all its threads, children and execs under a filter that notifies every syscall the base profile
-/// (if any) does not allow, answers each with Continue (the call runs unchanged: learning decides nothing, so the TOCTOU
-/// rule is not at stake) and records it (<see cref="SyscallRecorder"/>). Needs no privilege: seccomp needs only
-/// no_new_privs, and the supervisor is the program's parent.
+/// Hooks into a learning or complain run, for a caller that shows progress or handles signals. Every method has a
+/// default that does nothing; they are called on the calling thread, in this order.
 /// </summary>
-public sealed class LearningSession : IDisposable
+public class LearnObserver
 {
-    private readonly Recorder _recorder;
-    private readonly NotificationSupervisor _supervisor;
-    private readonly NotificationListener _listener;
-    private readonly Task<SupervisorExit> _loop;
+    /// <summary>Asked just before the filter is installed: false stops the launch (the program never runs; <see cref="LearnOutcome.NotStarted"/>).</summary>
+    public virtual bool ShouldStart() => true;
 
-    private LearningSession(SandboxedProcess process, NotificationListener listener, NotificationSupervisor supervisor, Recorder recorder, Task<SupervisorExit> loop)
+    /// <summary>The program runs (its live counters are <see cref="LearningSession.Progress"/>).</summary>
+    public virtual void Started(LearningSession session) { }
+
+    /// <summary>The program exited; learning goes on while descendants that outlive it run under the filter.</summary>
+    public virtual void ProgramExited(ExitStatus status) { }
+
+    /// <summary>Called once when descendants still run half a second after the program exited.</summary>
+    public virtual void DescendantsOutlive() { }
+
+    /// <summary>Cancelled to stop waiting for descendants (their notified calls then fail with ENOSYS).</summary>
+    public virtual CancellationToken StopWaiting => default;
+
+    /// <summary>Recording is over (nothing runs under the supervisor any more).</summary>
+    public virtual void Stopped() { }
+}
+
+/// <summary>How a learning or complain run ended.</summary>
+public enum LearnOutcome
+{
+    /// <summary>The program ran and what it did was recorded.</summary>
+    Recorded,
+    /// <summary><see cref="LearnObserver.ShouldStart"/> said no: the program never ran.</summary>
+    NotStarted,
+    /// <summary>Stage two ended (e.g. by a signal to the process group) before it executed the program: nothing recorded is the program's.</summary>
+    EndedBeforeExec,
+}
+
+/// <summary>What a learning run recorded, before any profile is made of it (shared by learn and complain).</summary>
+public class LearningRun
+{
+    internal LearningRun(LearningRun other)
     {
-        Process = process;
-        _listener = listener;
-        _supervisor = supervisor;
-        _recorder = recorder;
-        _loop = loop;
+        Outcome = other.Outcome; ProgramPath = other.ProgramPath; Command = other.Command; Status = other.Status; Elapsed = other.Elapsed;
+        Complete = other.Complete; Calls = other.Calls; SyncWakeUp = other.SyncWakeUp; Clone3Refused = other.Clone3Refused;
+        NoNewPrivileges = other.NoNewPrivileges; PrivilegedExecs = other.PrivilegedExecs;
     }
 
-    /// <summary>The program.</summary>
-    public SandboxedProcess Process { get; }
+    internal LearningRun() { }
 
-    /// <summary>Whether the listener runs with SYNC_WAKE_UP.</summary>
-    public bool SyncWakeUp => _listener.SyncWakeUp;
+    /// <summary>How the run ended; only <see cref="LearnOutcome.Recorded"/> has calls worth using.</summary>
+    public LearnOutcome Outcome { get; internal init; }
 
-    /// <summary>The counters so far.</summary>
-    public LearnProgress Progress => new(Volatile.Read(ref _recorder.Calls), Volatile.Read(ref _recorder.DistinctCount));
+    /// <summary>The program as resolved (an absolute path).</summary>
+    public string ProgramPath { get; internal init; } = "";
 
-    /// <summary>The supervisor's counters.</summary>
-    public SupervisorStatistics Statistics => _supervisor.Statistics;
+    /// <summary>The program and its arguments as requested.</summary>
+    public ImmutableArray<string> Command { get; internal init; } = [];
 
-    /// <summary>How many clone3 calls were answered ENOSYS (<see cref="LearnOptions.AllowClone3"/> off).</summary>
-    public long Clone3Refused => Volatile.Read(ref _recorder.Clone3Refused);
+    /// <summary>How the program ended (default when it did not start).</summary>
+    public ExitStatus Status { get; internal init; }
+
+    /// <summary>From the start of the program to the end of recording.</summary>
+    public TimeSpan Elapsed { get; internal init; }
+
+    /// <summary>False when <see cref="LearnObserver.StopWaiting"/> ended recording while descendants still ran.</summary>
+    public bool Complete { get; internal init; } = true;
+
+    /// <summary>What was recorded (empty when nothing ran).</summary>
+    public LearnedCalls Calls { get; internal init; } = new([], 0);
+
+    /// <summary>Whether the listener ran with SYNC_WAKE_UP.</summary>
+    public bool SyncWakeUp { get; internal init; }
+
+    /// <summary>How many clone3 calls were answered ENOSYS.</summary>
+    public long Clone3Refused { get; internal init; }
+
+    /// <summary>Whether no_new_privs was set.</summary>
+    public bool NoNewPrivileges { get; internal init; } = true;
+
+    /// <summary>Set-id and file-capability programs the program executed.</summary>
+    public IReadOnlyList<PrivilegedExec> PrivilegedExecs { get; internal init; } = [];
 
     /// <summary>
-    /// Whether the program was executed: stage two's execve was notified (learning always notifies execve) and let run.
-    /// False when stage two ended before it, e.g. killed by a SIGTERM or SIGINT sent to the process group while it was
-    /// becoming the program: then the program never ran, and anything recorded was stage two's own (the .NET runtime's
-    /// signal handling: rt_sigaction, kill), not the program's. Call after the program's exit.
+    /// Runs <paramref name="program"/> under the learning filter of <paramref name="options"/> and records until it and
+    /// every descendant under the filter have exited (or <see cref="LearnObserver.StopWaiting"/>).
     /// </summary>
-    public bool ProgramExecuted => Volatile.Read(ref _recorder.ExecutedByLaunched) != 0;
-
-    /// <summary>
-    /// Set-id and file-capability programs the program executed (execve and execveat are watched). Under no_new_privs
-    /// they ran without their privileges, so what was learned is their unprivileged behaviour. Call after
-    /// <see cref="WaitForExit"/>.
-    /// </summary>
-    public IReadOnlyList<PrivilegedExec> PrivilegedExecs
+    /// <exception cref="LaunchException">The program could not be started (not found, not executable, filter refused...).</exception>
+    internal static LearningRun Record(string program, IReadOnlyList<string> arguments, LearnOptions options, LearnObserver observer)
     {
-        get { lock (_recorder.Execs) return [.. _recorder.Execs]; }
-    }
-
-    /// <summary>Whether no_new_privs was set for the program.</summary>
-    public bool NoNewPrivileges { get; private init; } = true;
-
-    /// <summary>
-    /// Resolves the program and starts stage two, which waits for the filter; <see cref="PendingLearning.Start"/> installs
-    /// it. Throws <see cref="LaunchException"/> when the program cannot be found or stage two cannot start.
-    /// </summary>
-    public static PendingLearning Prepare(string program, IReadOnlyList<string> arguments, LearnOptions? options = null)
-    {
-        options ??= new LearnOptions();
-        var pending = SandboxLauncher.Prepare(program, arguments, collectAuditRecords: false, options.Stage);
-        return new PendingLearning(pending, options);
-    }
-
-    /// <summary>A learning run whose stage two waits for its filter.</summary>
-    public sealed class PendingLearning : IDisposable
-    {
-        private readonly PendingLaunch _pending;
-        private readonly LearnOptions _options;
-
-        internal PendingLearning(PendingLaunch pending, LearnOptions options)
+        ImmutableArray<string> command = [program, .. arguments];
+        LearningSession session;
+        string path;
+        using (var pending = LearningSession.Prepare(program, arguments, options))
         {
-            _pending = pending;
-            _options = options;
+            path = pending.Path;
+            if (!observer.ShouldStart()) return new LearningRun { Outcome = LearnOutcome.NotStarted, ProgramPath = path, Command = command, NoNewPrivileges = options.NoNewPrivileges };
+            session = pending.Start();
         }
-
-        /// <summary>The resolved program path.</summary>
-        public string Path => _pending.Path;
-
-        /// <summary>Installs the learning filter, starts supervising, and returns once the program runs.</summary>
-        public LearningSession Start()
+        using (session)
         {
-            var filter = PolicyCompiler.Compile(LearningFilter.NotifyUnless(_options.Base, watchExecs: true)).Program;
-            var launch = _pending.StartSupervised(filter, setNoNewPrivileges: _options.NoNewPrivileges);
-            var listener = launch.Listener;
-            try
+            observer.Started(session);
+            var clock = Stopwatch.StartNew();
+            var status = session.Process.WaitForExit();
+            observer.ProgramExited(status);
+            bool complete = session.WaitForDescendants(observer.DescendantsOutlive, observer.StopWaiting);
+            clock.Stop();
+            observer.Stopped();
+            return new LearningRun
             {
-                if (_options.SyncWakeUp) listener.TryEnableSyncWakeUp();
-                var recorder = new Recorder(new SyscallRecorder(_options.OpenFlags), _options, launch.Process.Pid);
-                var supervisor = new NotificationSupervisor(listener, recorder);
-                var loop = supervisor.Start();
-                var process = launch.WaitUntilRunning();
-                return new LearningSession(process, listener, supervisor, recorder, loop) { NoNewPrivileges = _options.NoNewPrivileges };
-            }
-            catch
-            {
-                launch.Process.Kill();
-                listener.Dispose();
-                throw;
-            }
+                Outcome = session.ProgramExecuted ? LearnOutcome.Recorded : LearnOutcome.EndedBeforeExec,
+                ProgramPath = path,
+                Command = command,
+                Status = status,
+                Elapsed = clock.Elapsed,
+                Complete = complete,
+                Calls = session.ProgramExecuted ? session.Snapshot() : new([], 0),
+                SyncWakeUp = session.SyncWakeUp,
+                Clone3Refused = session.Clone3Refused,
+                NoNewPrivileges = session.NoNewPrivileges,
+                PrivilegedExecs = session.PrivilegedExecs,
+            };
         }
+    }
+}
 
-        /// <summary>Stops stage two if <see cref="Start"/> was not called.</summary>
-        public void Dispose() => _pending.Dispose();
+/// <summary>A learning run and the profile learned from it.</summary>
+public sealed class LearnResult : LearningRun
+{
+    internal LearnResult(LearningRun run, LearnedProfile? learned, OciTarget target) : base(run)
+    {
+        Learned = learned;
+        Target = target;
     }
 
-    /// <summary>Waits for the program to exit, then for every descendant that still uses the filter (they are learned too).</summary>
-    public ExitStatus WaitForExit(Action? stillRunning = null)
+    /// <summary>The profile and its proof; null unless <see cref="LearningRun.Outcome"/> is <see cref="LearnOutcome.Recorded"/>.</summary>
+    public LearnedProfile? Learned { get; }
+
+    /// <summary>The learned profile (null when nothing was recorded). Check <see cref="Verified"/> before using it.</summary>
+    public SeccompPolicy? Profile => Learned?.Profile;
+
+    /// <summary>Every recorded call is allowed by <see cref="Profile"/> (replayed through it in the BPF interpreter).</summary>
+    public bool Verified => Learned?.Verified ?? false;
+
+    /// <summary>The runtime the profile is written for.</summary>
+    public OciTarget Target { get; }
+
+    /// <summary>The profile as OCI <c>linux.seccomp</c> for <see cref="Target"/>.</summary>
+    /// <exception cref="InvalidOperationException">Nothing was recorded.</exception>
+    /// <exception cref="OciExportException">The target cannot run the profile (the message lists every problem).</exception>
+    public OciExport ExportOci() => OciExporter.Export(Profile ?? throw new InvalidOperationException("the program did not run: there is no profile"), Target);
+
+    /// <summary>Everything the run found, with <paramref name="profile"/> (from <see cref="ExportOci"/>) inside, as data.</summary>
+    public LearnReport Report(OciExport profile)
     {
-        var status = Process.WaitForExit();
-        WaitForDescendants(stillRunning);
-        return status;
+        ArgumentNullException.ThrowIfNull(profile);
+        var learned = Learned ?? throw new InvalidOperationException("the program did not run: there is nothing to report");
+        using var doc = JsonDocument.Parse(profile.Json);
+        return new LearnReport(Command, new LearnReportExit(Status.ExitCode, Status.Signal), Math.Round(Elapsed.TotalSeconds, 3), Calls.Total, SyncWakeUp,
+            [.. Calls.Syscalls.Select(LearnReportSyscall.From)], new LearnReportReplay(learned.Replay.Replayed, learned.Replay.Refused.Length),
+            learned.Synthesis.Notes, learned.Synthesis.Baseline, Clone3Refused, NoNewPrivileges,
+            [.. PrivilegedExecs.Select(p => new LearnReportPrivilegedExec(p.Path, p.Pid, p.Privileges.SetUid, p.Privileges.SetGid, p.Privileges.FileCapabilities, p.Privileges.Uid, p.Privileges.Gid))],
+            doc.RootElement.Clone());
     }
+}
 
-    /// <summary>
-    /// After the program exited: waits until every descendant that still runs under the filter has exited too (they
-    /// are learned as well). <paramref name="stillRunning"/> is called once when some are still running after half a
-    /// second. When <paramref name="stop"/> is cancelled first, learning stops: the descendants keep running, but their
-    /// calls that the filter notifies fail with ENOSYS from then on (no supervisor answers them); returns false then.
-    /// </summary>
-    public bool WaitForDescendants(Action? stillRunning = null, CancellationToken stop = default)
+/// <summary>
+/// Learns a program's seccomp profile in one call: runs it with every syscall notified and let run
+/// (<see cref="LearningSession"/>), synthesizes the minimal profile (<see cref="ProfileSynthesizer"/>), adds it to the
+/// base profile if any (<see cref="LearnedProfile.Combine"/>) and replays every recorded call through the result.
+/// </summary>
+/// <example>
+/// <code>
+/// // Main must start with StageTwo.RunIfRequested(args): the launcher re-executes the current program.
+/// var result = Learner.Learn(new LearnRequest { Program = "/bin/ls", Arguments = ["-l", "/"] });
+/// if (result.Verified) File.WriteAllText("ls.json", result.ExportOci().Json);
+/// </code>
+/// </example>
+public static class Learner
+{
+    /// <summary>Runs and learns <see cref="LearnRequest.Program"/>; <paramref name="observer"/> sees the run's steps.</summary>
+    /// <exception cref="LaunchException">The program could not be started (not found, not executable, filter refused...).</exception>
+    public static LearnResult Learn(LearnRequest request, LearnObserver? observer = null)
     {
-        bool all = true;
-        if (!_loop.Wait(TimeSpan.FromMilliseconds(500)))
+        ArgumentNullException.ThrowIfNull(request);
+        var options = new LearnOptions
         {
-            stillRunning?.Invoke();
-            try { _loop.Wait(stop); }
-            catch (OperationCanceledException)
-            {
-                all = _loop.IsCompleted;
-                _supervisor.Stop();
-                _loop.Wait();
-            }
-        }
-        if (_loop.IsFaulted) throw new SeccompException("the learning supervisor failed: " + _loop.Exception!.GetBaseException().Message, _loop.Exception.GetBaseException());
-        return all;
-    }
-
-    /// <summary>What was recorded (call after <see cref="WaitForExit"/>).</summary>
-    public LearnedCalls Snapshot()
-    {
-        if (!_loop.IsCompleted) throw new InvalidOperationException("the program's tasks are still running; call WaitForExit first");
-        return _recorder.Inner.Snapshot();
-    }
-
-    /// <summary>Stops supervising (pending notified calls then fail with ENOSYS) and releases the listener.</summary>
-    public void Dispose()
-    {
-        _supervisor.Stop();
-        _loop.Wait(TimeSpan.FromSeconds(5));
-        _supervisor.Dispose();
-        _listener.Dispose();
-        Process.Dispose();
-    }
-
-    private sealed class Recorder : INotificationHandler
-    {
-        public readonly SyscallRecorder Inner;
-        public long Calls;
-        public int DistinctCount;
-        public long Clone3Refused;
-        public int ExecutedByLaunched;
-        public readonly List<PrivilegedExec> Execs = [];
-        private readonly LearnOptions _options;
-        private readonly int _launched;
-        private readonly HashSet<(uint Arch, int Nr)> _clone3 = [];
-        private readonly Dictionary<(uint Arch, int Nr), bool> _execs = []; // value: execveat
-        private readonly HashSet<string> _execPathsSeen = new(StringComparer.Ordinal);
-
-        public Recorder(SyscallRecorder inner, LearnOptions options, int launched)
+            Base = request.Base,
+            OpenFlags = request.OpenFlags,
+            AllowClone3 = request.AllowClone3,
+            NoNewPrivileges = request.NoNewPrivileges,
+            Stage = request.Stage,
+        };
+        var target = request.Target ?? OciTarget.Default;
+        var run = LearningRun.Record(request.Program, request.Arguments, options, observer ?? new LearnObserver());
+        var learned = run.Outcome != LearnOutcome.Recorded ? null : LearnedProfile.Build(run.Calls, new LearnedProfileOptions
         {
-            Inner = inner;
-            _options = options;
-            _launched = launched;
-            foreach (var abi in LearningFilter.HostAbis)
-            {
-                if (abi.Syscalls.TryGetNumber("clone3", out int c)) _clone3.Add((abi.AuditArch, c));
-                if (abi.Syscalls.TryGetNumber("execve", out int e)) _execs[(abi.AuditArch, e)] = false;
-                if (abi.Syscalls.TryGetNumber("execveat", out int ea)) _execs[(abi.AuditArch, ea)] = true;
-            }
-        }
-
-        public NotificationResponse Handle(in SeccompNotification n, NotificationContext context)
-        {
-            if (!_options.AllowClone3 && _clone3.Contains((n.Arch, n.Nr)))
-            {
-                // As the learned profile will (Clone3Rule.Enosys): glibc then retries with clone, which is what gets learned.
-                Interlocked.Increment(ref Clone3Refused);
-                return NotificationResponse.Fail(Errno.ENOSYS);
-            }
-            if (_execs.TryGetValue((n.Arch, n.Nr), out bool at))
-            {
-                // Stage two's execve of the program (it made no other notified call before: it spins until the hand-over).
-                if (n.Pid == _launched) Volatile.Write(ref ExecutedByLaunched, 1);
-                WatchExec(n, context, at);
-                // execve is notified even where the base profile allows it (to see what is executed); only what the base
-                // refuses is learned.
-                if (_options.Base is { } b && PolicyEvaluator.Evaluate(b, n.ToSeccompData()).Action.LetsCallRun)
-                    return NotificationResponse.Continue;
-            }
-            var args = n.Arguments;
-            if (Inner.Record(n.Arch, n.Nr, n.Pid, n.InstructionPointer, args)) Volatile.Write(ref DistinctCount, Inner.Distinct);
-            Volatile.Write(ref Calls, Inner.Total);
-            // Learning only records: the call runs as the program made it, and nothing read decides anything.
-            return NotificationResponse.Continue;
-        }
-
-        /// <summary>
-        /// Notes a set-id or file-capability executable. The path is read for the record only (it decides nothing: the call
-        /// runs either way), resolved through the caller's own root and working directory in /proc, and kept only if the
-        /// notification is still pending afterwards, so a pid that died meanwhile is never attributed.
-        /// </summary>
-        private void WatchExec(in SeccompNotification n, NotificationContext context, bool execveat)
-        {
-            try
-            {
-                Span<byte> buffer = stackalloc byte[4096];
-                int read = context.ReadForRecord(execveat ? n.Arg(1) : n.Arg(0), buffer);
-                int nul = buffer[..read].IndexOf((byte)0);
-                if (nul < 0) return;
-                string path = System.Text.Encoding.UTF8.GetString(buffer[..nul]);
-                string where;
-                if (path.StartsWith('/')) where = $"/proc/{n.Pid}/root{path}";
-                else if (!execveat || (int)n.Arg(0) == -100) where = $"/proc/{n.Pid}/cwd/{path}";
-                else if (path.Length == 0) where = $"/proc/{n.Pid}/fd/{(int)n.Arg(0)}"; // AT_EMPTY_PATH: fexecve
-                else where = $"/proc/{n.Pid}/fd/{(int)n.Arg(0)}/{path}";
-                if (ExecPrivileges.Of(where) is not { } privileges || !context.IsValid()) return;
-                lock (Execs)
-                    if (_execPathsSeen.Add(path)) Execs.Add(new PrivilegedExec(path, n.Pid, privileges));
-            }
-            catch (SeccompException)
-            {
-                // The caller died or was interrupted (TargetGoneException), or the file vanished: nothing to warn about.
-            }
-        }
+            Base = request.Base,
+            DefaultAction = request.DefaultAction,
+            Arguments = request.ArgumentConditions,
+            Runtime = request.Runtime,
+            Baseline = request.Baseline,
+            Clone3 = request.AllowClone3 ? Clone3Rule.Allow : Clone3Rule.Enosys,
+            Target = target,
+        });
+        return new LearnResult(run, learned, target);
     }
 }

@@ -14,7 +14,7 @@ public class ComplainPatchSpecs
 {
     private static readonly Architecture X64 = Architecture.X86_64;
 
-    private static LearnedCalls Record(params (string Name, ulong[] Args)[] calls)
+    internal static LearnedCalls Record(params (string Name, ulong[] Args)[] calls)
     {
         var r = new SyscallRecorder();
         foreach (var (name, args) in calls) r.Record(X64.AuditArch, X64.Syscalls.GetNumber(name), 100, 0, args);

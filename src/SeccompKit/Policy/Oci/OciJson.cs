@@ -95,33 +95,44 @@ public static class OciJson
             if (seccomp.Syscalls is not null)
             {
                 j.WriteStartArray("syscalls");
-                foreach (var s in seccomp.Syscalls)
-                {
-                    j.WriteStartObject();
-                    WriteStrings(j, "names", s.Names);
-                    j.WriteString("action", s.Action);
-                    if (s.ErrnoRet is { } e) j.WriteNumber("errnoRet", e);
-                    if (s.Args.Count > 0)
-                    {
-                        j.WriteStartArray("args");
-                        foreach (var a in s.Args)
-                        {
-                            j.WriteStartObject();
-                            j.WriteNumber("index", a.Index);
-                            j.WriteNumber("value", a.Value);
-                            j.WriteNumber("valueTwo", a.ValueTwo);
-                            j.WriteString("op", a.Op);
-                            j.WriteEndObject();
-                        }
-                        j.WriteEndArray();
-                    }
-                    j.WriteEndObject();
-                }
+                foreach (var s in seccomp.Syscalls) WriteSyscall(j, s);
                 j.WriteEndArray();
             }
             j.WriteEndObject();
         }
         return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+    }
+
+    /// <summary>One <c>syscalls</c> entry as compact JSON on one line (as complain mode prints a patch), fields as <see cref="Write"/> writes them.</summary>
+    public static string WriteEntry(OciSyscall syscall)
+    {
+        ArgumentNullException.ThrowIfNull(syscall);
+        using var ms = new MemoryStream();
+        using (var j = new Utf8JsonWriter(ms)) WriteSyscall(j, syscall);
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    private static void WriteSyscall(Utf8JsonWriter j, OciSyscall s)
+    {
+        j.WriteStartObject();
+        WriteStrings(j, "names", s.Names);
+        j.WriteString("action", s.Action);
+        if (s.ErrnoRet is { } e) j.WriteNumber("errnoRet", e);
+        if (s.Args.Count > 0)
+        {
+            j.WriteStartArray("args");
+            foreach (var a in s.Args)
+            {
+                j.WriteStartObject();
+                j.WriteNumber("index", a.Index);
+                j.WriteNumber("value", a.Value);
+                j.WriteNumber("valueTwo", a.ValueTwo);
+                j.WriteString("op", a.Op);
+                j.WriteEndObject();
+            }
+            j.WriteEndArray();
+        }
+        j.WriteEndObject();
     }
 
     private static void WriteStrings(Utf8JsonWriter j, string name, IReadOnlyList<string>? values)
