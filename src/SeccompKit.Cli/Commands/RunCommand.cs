@@ -86,8 +86,9 @@ public static class RunCommand
 
             // Stage two starts first and waits for the filter, so its start-up overlaps reading and compiling the
             // policy. If anything below fails, disposing the pending launch stops it: the program never runs.
+            using var observer = KillObserver.Open();
             PendingLaunch pending;
-            try { pending = SandboxLauncher.Prepare(argv[0], argv[1..]); }
+            try { pending = SandboxLauncher.Prepare(argv[0], argv[1..], observer); }
             catch (LaunchException e) { return signals.LaunchFailed("run", e, console); }
             using (pending)
             {
@@ -107,7 +108,7 @@ public static class RunCommand
                 SandboxedProcess process;
                 try { process = pending.Start(compiled.Program, flags, nnp); }
                 catch (LaunchException ex) { return signals.LaunchFailed("run", ex, console); }
-                return Supervise(process, p, console, parse.GetValue(log), signals);
+                return Supervise(process, observer, p, console, parse.GetValue(log), signals);
             }
         });
         return cmd;
@@ -243,7 +244,7 @@ public static class RunCommand
     }
 
 
-    private static int Supervise(SandboxedProcess process, SeccompPolicy policy, ICliConsole console, bool log, ProgramSignals signals)
+    private static int Supervise(SandboxedProcess process, KillObserver observer, SeccompPolicy policy, ICliConsole console, bool log, ProgramSignals signals)
     {
         using (process)
         {
@@ -253,32 +254,32 @@ public static class RunCommand
             string name = Path.GetFileName(process.Path);
             if (status.KilledBySigsys)
             {
-                var record = process.FindKillRecord(AuditWait);
+                var record = observer.FindKillRecord(process.Pid, AuditWait);
                 if (record is not null)
                     console.Error.WriteLine($"seccompkit: {name} (pid {process.Pid}) was killed by seccomp: {Describe(record, policy)}");
                 else
                     console.Error.WriteLine(
-                        process.AuditUnavailableReason is { } why
+                        observer.AuditUnavailableReason is { } why
                             ? $"seccompkit: {name} (pid {process.Pid}) was killed by SIGSYS, most likely by the filter, but the syscall is unknown: the audit log cannot be read ({why})"
                             : $"seccompkit: {name} (pid {process.Pid}) was killed by SIGSYS, but no audit record names a syscall: not a seccomp kill (a SIGSYS sent by a process), or a TRAP without a handler (logged only with --log)");
             }
             // Children killed by SIGSYS are known exactly from the process-events connector; wait for their records only
             // then (records trail the kill by a few ms). Without the connector, wait only when the program failed.
-            var killedChildren = process.DescendantsKilledBySigsys();
+            var killedChildren = observer.DescendantsKilledBySigsys();
             var deadline = DateTime.UtcNow + AuditWait;
             foreach (var pid in killedChildren ?? [])
             {
                 var left = deadline - DateTime.UtcNow;
-                var r = process.FindKillRecord(pid, left > TimeSpan.Zero ? left : TimeSpan.Zero);
+                var r = observer.FindKillRecord(pid, left > TimeSpan.Zero ? left : TimeSpan.Zero);
                 console.Error.WriteLine(r is not null
                     ? $"seccompkit: {r.Comm} (pid {r.Pid}, a child of the program) was killed by seccomp: {Describe(r, policy)}"
                     : $"seccompkit: pid {pid} (a child of the program) was killed by SIGSYS, but no audit record names a syscall: not a seccomp kill, or a TRAP without a handler (logged only with --log)");
             }
-            var records = process.AuditRecords(settle: log || (killedChildren is null && status.ShellCode != 0));
+            var records = observer.AuditRecords(settle: log || (killedChildren is null && status.ShellCode != 0));
             if (killedChildren is null)
                 foreach (var r in records.Where(r => r.IsKill && r.Pid != process.Pid))
                     console.Error.WriteLine($"seccompkit: {r.Comm} (pid {r.Pid}, a child of the program) was killed by seccomp: {Describe(r, policy)}");
-            if (log) WriteLogSummary(records.Where(r => !r.IsKill).ToList(), process, console);
+            if (log) WriteLogSummary(records.Where(r => !r.IsKill).ToList(), observer, console);
             return status.KilledBySigsys ? ExitCodes.RunKilledBySeccomp : status.ShellCode;
         }
     }
@@ -300,9 +301,9 @@ public static class RunCommand
         _ => $"newer than the policy: {d.Action}",
     };
 
-    private static void WriteLogSummary(List<SeccompAuditRecord> records, SandboxedProcess process, ICliConsole console)
+    private static void WriteLogSummary(List<SeccompAuditRecord> records, KillObserver observer, ICliConsole console)
     {
-        if (process.AuditUnavailableReason is { } why)
+        if (observer.AuditUnavailableReason is { } why)
         {
             console.Error.WriteLine($"seccompkit: --log: the kernel logged the refused syscalls, but seccompkit cannot read the audit log ({why})");
             return;
