@@ -16,7 +16,7 @@ public sealed class MissingStageSpecs : IDisposable
     public void An_application_that_launches_again_as_stage_two_is_stopped_at_the_second_process_with_what_to_add_to_main()
     {
         string pids = Path.Combine(_dir, "pids");
-        var (exit, output, err) = Victim.Run("forgetful-launch", pids, "/bin/echo", "the program must not run");
+        var (exit, output, err) = Victim.Run("forgetful-launch", pids);
 
         // Exactly two processes ran the application: the launcher and the copy started as its stage two, which refused.
         var started = File.ReadAllLines(pids);
