@@ -67,6 +67,7 @@ public static class SandboxLauncher
                 argv.Add(InheritedIgnoredSignals().ToString("x", CultureInfo.InvariantCulture));
                 // Stage two runs with the runtime's diagnostics off, so that it leaves no files behind; the program gets the
                 // caller's environment back (StageEnvironment).
+                // SAFETY: EnvironAddress is glibc's `environ` variable: reading it gives the process's environ(7) array.
                 var (environment, restore) = StageEnvironment.ForStage(StageEnvironment.Read(*EnvironAddress()));
                 argv.Add(restore);
                 argv.Add(path);

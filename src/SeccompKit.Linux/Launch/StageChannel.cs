@@ -124,6 +124,7 @@ internal sealed class StageChannel : IDisposable
                     Interop.Notify.recvmsg(a.socket.Fd, (Interop.Notify.msghdr*)a.Item2, Interop.Notify.MSG_CMSG_CLOEXEC));
                 if (msg.msg_controllen >= (nuint)Interop.Notify.CmsgLenOneFd)
                 {
+                    // SAFETY: the kernel says (msg_controllen) that at least one cmsghdr and an int were written to `control`.
                     var cmsg = (Interop.Notify.cmsghdr*)control;
                     if (cmsg->cmsg_level == Interop.Notify.SOL_SOCKET && cmsg->cmsg_type == Interop.Notify.SCM_RIGHTS)
                     {

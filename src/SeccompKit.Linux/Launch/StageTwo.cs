@@ -78,6 +78,7 @@ public static class StageTwo
     private static unsafe int Run(string[] args)
     {
         List<byte[]>? environment = null;
+        // SAFETY (the `*EnvironAddress()` below): it is glibc's `environ` variable; reading it gives the environ(7) array.
         if (args.Length < 7
             || !int.TryParse(args[1], CultureInfo.InvariantCulture, out int filterFd)
             || !int.TryParse(args[2], CultureInfo.InvariantCulture, out int statusFd)
@@ -243,6 +244,7 @@ public static class StageTwo
         StageWire.WriteStatus(record, Step.Listener, listenerFd);
         byte* control = stackalloc byte[Interop.Notify.CmsgSpaceOneFd];
         new Span<byte>(control, Interop.Notify.CmsgSpaceOneFd).Clear();
+        // SAFETY: `control` is CmsgSpaceOneFd zeroed bytes of stack: room for one cmsghdr and the int after it.
         var cmsg = (Interop.Notify.cmsghdr*)control;
         cmsg->cmsg_len = Interop.Notify.CmsgLenOneFd;
         cmsg->cmsg_level = Interop.Notify.SOL_SOCKET;

@@ -133,12 +133,15 @@ public sealed unsafe class NotificationListener : IDisposable
             if (e == Errno.ENOENT) { notification = default; return false; }
             throw new ErrnoException("ioctl(SECCOMP_IOCTL_NOTIF_RECV)", e, "");
         }
+        // SAFETY: `_buffer` holds at least the kernel's seccomp_notif (sized from GET_NOTIF_SIZES), just filled by NOTIF_RECV;
+        // the args span (6 u64) lies inside it and is copied by SeccompNotification before the buffer is reused.
         var n = (seccomp_notif*)_buffer;
         notification = new SeccompNotification(n->id, (int)n->pid, n->nr, n->arch, n->instruction_pointer, new ReadOnlySpan<ulong>(n->args, 6));
         return true;
     }
 
     /// <summary>Is notification <paramref name="id"/> still pending (its target alive and still in that syscall)? (NOTIF_ID_VALID)</summary>
+    // SAFETY: `id` is a parameter (a local) that outlives the call; the kernel reads 8 bytes from it.
     public bool IsValid(ulong id) => Ioctl(SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 
     /// <summary>Answers notification <paramref name="id"/> with <paramref name="response"/>.</summary>
@@ -158,6 +161,7 @@ public sealed unsafe class NotificationListener : IDisposable
             case ResponseKind.Fail: resp.error = -(int)response.Errno; break;
             case ResponseKind.Return: resp.val = response.Value; break;
         }
+        // SAFETY: `resp` is a local of the kernel's seccomp_notif_resp layout that outlives the call.
         return SendRaw(&resp);
     }
 
