@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using SeccompKit.Bpf;
 using SeccompKit.Linux.Kernel;
+using SeccompKit.Linux.SafeHandles;
 using Step = SeccompKit.Linux.Launch.StageWire.Step;
 using static SeccompKit.Linux.Interop.Proc;
 
@@ -89,7 +90,8 @@ public static class StageTwo
             return FailureExit;
         }
         // The status socket must close when execve succeeds: mark it close-on-exec here (the parent cleared the flag
-        // so that the descriptor would survive the spawn).
+        // so that the descriptor would survive the spawn). It stays a plain number, not a SafeHandle: it must stay open
+        // until execve closes it, and the calls after the install (write_nogc) may touch no managed object.
         fcntl(statusFd, F_SETFD, FD_CLOEXEC);
 
         byte[] raw;
@@ -98,8 +100,8 @@ public static class StageTwo
         bool noNewPrivs;
         try
         {
-            byte[] message = ReadAll(filterFd);
-            close(filterFd);
+            byte[] message;
+            using (var filterPipe = new SafeFileDescriptorHandle(filterFd)) message = ReadAll(filterPipe);
             // Only a whole message counts: header, exactly `count` instructions, then end of file.
             var decoded = StageWire.DecodeFilter(message);
             flags = (uint)decoded.Flags;
@@ -293,7 +295,7 @@ public static class StageTwo
         write(fd, record, StageWire.StatusSize);
     }
 
-    private static unsafe byte[] ReadAll(int fd)
+    private static unsafe byte[] ReadAll(SafeFileDescriptorHandle fd)
     {
         var ms = new MemoryStream();
         byte[] buffer = new byte[8192];
@@ -304,7 +306,7 @@ public static class StageTwo
             fixed (byte* p = buffer)
             {
                 // SAFETY: `p` is pinned for the call; the kernel writes at most buffer.Length bytes.
-                (n, e) = Errors.RetryEintr((fd, (nint)p, (nuint)buffer.Length), static a => read(a.fd, (byte*)a.Item2, a.Item3));
+                (n, e) = Errors.RetryEintr((fd, (nint)p, (nuint)buffer.Length), static a => read(a.fd.Fd, (byte*)a.Item2, a.Item3));
             }
             if (n == 0) return ms.ToArray();
             if (n < 0) throw new IOException($"reading the filter pipe: {e}");
