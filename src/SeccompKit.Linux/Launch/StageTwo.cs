@@ -26,7 +26,9 @@ namespace SeccompKit.Linux.Launch;
 public static class StageTwo
 {
     /// <summary>The first argument that selects stage two. Applications that use <see cref="SandboxLauncher"/>
-    /// with their own executable must call <see cref="RunIfRequested"/> first thing in Main.</summary>
+    /// with their own executable must call <see cref="RunIfRequested"/> first thing in Main; one that does not gets
+    /// <see cref="LaunchFailure.StageNotHandled"/> (the copy started as stage two refuses to launch again and tells
+    /// its launcher), never a chain of copies of itself.</summary>
     public const string Marker = "__seccompkit-stage2";
 
     /// <summary>
