@@ -9,6 +9,12 @@
 //                           with EPERM, as a confining security module might, then execvp's CMD.
 //   launch PROGRAM ARGS     runs PROGRAM under an allow-all-but-personality-kill filter with SandboxLauncher, with this
 //                           executable as stage two; prints the exit status.
+//   forgetful-launch PIDS   launches `/bin/echo the program must not run` the same way, but as an application whose Main
+//                           forgets StageTwo.RunIfRequested and ignores the rest of its arguments: stage two is this executable
+//                           with "forgetful-launch PIDS" before the marker, so the copy started as stage two runs this command
+//                           again. Each copy appends its pid to the file PIDS first (and stops at 10, so that a
+//                           broken guard fails the test instead of filling the machine); prints pid= and the failure.
+//   forgetful-exit          launches /bin/true with stage two "exit-quietly": an application that ignores its arguments and exits 0.
 using System.Globalization;
 using System.Runtime.InteropServices;
 using SeccompKit.Bpf;
@@ -25,9 +31,12 @@ switch (args.FirstOrDefault())
     case "nnp": return Nnp();
     case "pad-full": return PadFull(args[2..]);
     case "launch": return Launch(args[1], args[2..]);
+    case "forgetful-launch": return ForgetfulLaunch(args[1]);
+    case "forgetful-exit": return Launch("/bin/true", [], new StageCommand(Environment.ProcessPath!, ["exit-quietly"]));
+    case "exit-quietly": return 0;
     case "deny-nnp": return DenyNnp(args[2..]);
     default:
-        Console.Error.WriteLine("usage: TestVictim tsync N | tsync-conflict | nnp | pad-full -- CMD... | launch PROGRAM ARGS...");
+        Console.Error.WriteLine("usage: TestVictim tsync N | tsync-conflict | nnp | pad-full -- CMD... | launch PROGRAM ARGS... | forgetful-launch PIDS | forgetful-exit");
         return 2;
 }
 
@@ -174,7 +183,15 @@ static int DenyNnp(string[] command)
     return 127;
 }
 
-static int Launch(string program, string[] arguments)
+static int ForgetfulLaunch(string pids)
+{
+    File.AppendAllText(pids, Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n");
+    if (File.ReadAllLines(pids).Length >= 10) return 3;
+    Console.WriteLine(FormattableString.Invariant($"pid={Environment.ProcessId}"));
+    return Launch("/bin/echo", ["the program must not run"], new StageCommand(Environment.ProcessPath!, ["forgetful-launch", pids]));
+}
+
+static int Launch(string program, string[] arguments, StageCommand? stage = null)
 {
     // personality (x86_64 135) → KILL_PROCESS, the rest allowed (shells call getppid at start, nothing calls personality).
     var filter = BpfProgram.Create(
@@ -186,16 +203,18 @@ static int Launch(string program, string[] arguments)
     ]);
     try
     {
-        using var p = SandboxLauncher.Start(new LaunchRequest(program, arguments, filter));
+        using var observer = KillObserver.Open();
+        using var p = SandboxLauncher.Start(new LaunchRequest(program, arguments, filter) { Observer = observer, Stage = stage });
         var status = p.WaitForExit();
         Console.WriteLine($"status={status.Describe()}");
-        if (status.KilledBySigsys && p.FindKillRecord(TimeSpan.FromSeconds(2)) is { } r)
+        if (status.KilledBySigsys && observer.FindKillRecord(p.Pid, TimeSpan.FromSeconds(2)) is { } r)
             Console.WriteLine($"killed_by={r.SyscallName} action={r.ActionName} pid_matches={r.Pid == p.Pid}");
         return 0;
     }
     catch (LaunchException e)
     {
         Console.WriteLine($"failure={e.Failure} errno={e.Errno}");
+        if (stage is not null) Console.WriteLine("message=" + e.Message);
         return 0;
     }
 }

@@ -52,7 +52,7 @@ internal static class Bench
     {
         var policy = new SeccompPolicy(PolicyAction.Allow, [new SyscallRule("getppid", PolicyAction.UserNotif)]);
         var filter = PolicyCompiler.Compile(policy).Program;
-        using var pending = SandboxLauncher.Prepare(program, programArgs, collectAuditRecords: false, StageCommand.ForCurrentProcess());
+        using var pending = SandboxLauncher.Prepare(program, programArgs, observer: null, StageCommand.ForCurrentProcess());
         var launch = pending.StartSupervised(filter);
         using var listener = launch.Listener;
         if (sync && !listener.TryEnableSyncWakeUp())

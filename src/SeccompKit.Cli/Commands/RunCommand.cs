@@ -2,9 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using SeccompKit.Bpf;
 using SeccompKit.Cli.Io;
-using SeccompKit.Compiler;
-using SeccompKit.Linux.Audit;
-using SeccompKit.Linux.Kernel;
 using SeccompKit.Linux.Launch;
 using SeccompKit.Policy;
 using SeccompKit.Syscalls;
@@ -14,9 +11,6 @@ namespace SeccompKit.Cli.Commands;
 /// <summary><c>seccompkit run --profile FILE -- PROGRAM ARGS...</c>: run a program under a policy, fail closed.</summary>
 public static class RunCommand
 {
-    /// <summary>How long to wait for the kernel's audit record after a SIGSYS death (records arrive asynchronously).</summary>
-    private static readonly TimeSpan AuditWait = TimeSpan.FromSeconds(2);
-
     /// <summary>Builds the command.</summary>
     public static Command Create(ICliConsole console)
     {
@@ -85,29 +79,32 @@ public static class RunCommand
             }
 
             // Stage two starts first and waits for the filter, so its start-up overlaps reading and compiling the
-            // policy. If anything below fails, disposing the pending launch stops it: the program never runs.
-            PendingLaunch pending;
-            try { pending = SandboxLauncher.Prepare(argv[0], argv[1..]); }
+            // policy. If anything below fails, disposing the pending run stops it: the program never runs.
+            bool logMode = parse.GetValue(log);
+            PendingPolicyRun pending;
+            try { pending = PolicyRunner.Prepare(argv[0], argv[1..], new RunOptions { Log = logMode, SetNoNewPrivileges = nnp }); }
             catch (LaunchException e) { return signals.LaunchFailed("run", e, console); }
             using (pending)
             {
                 var p = LoadPolicy(parse, policy, profilePath ?? policyPath!, console);
                 if (DefaultOverride(parse, defaultAction, errnoDefault) is { } d) p = p.WithDefaultAction(d);
-                Preflight(p);
-                CompiledPolicy compiled;
-                try { compiled = PolicyCompiler.Compile(p); }
-                catch (SeccompException ex) { throw new CliInputException(ex.Message, ExitCodes.RunPolicyInvalid); }
-
-                // The policy's own flags as runc applies them: LOG and SPEC_ALLOW. TSYNC changes nothing here (execve leaves
-                // one thread) and WAIT_KILLABLE_RECV needs a listener, which run refuses above.
-                var flags = (parse.GetValue(log) || p.Flags.HasFlag(PolicyFlags.Log) ? SeccompFilterFlags.Log : 0)
-                    | (p.Flags.HasFlag(PolicyFlags.SpecAllow) ? SeccompFilterFlags.SpecAllow : 0);
-                if (nnp) WarnIfPrivileged(pending.Path, console);
-                if (signals.Received is { } early) return ProgramSignals.NotStarted("run", early, console);
-                SandboxedProcess process;
-                try { process = pending.Start(compiled.Program, flags, nnp); }
+                PolicyRun run;
+                try
+                {
+                    PolicyRunner.Check(p); // before the warning: a policy that cannot run anything is the first thing to fix
+                    if (nnp) WarnIfPrivileged(pending.Path, console);
+                    if (signals.Received is { } early) return ProgramSignals.NotStarted("run", early, console);
+                    run = pending.Start(p);
+                }
+                catch (PolicyRunException e) { throw Refusal(e); }
                 catch (LaunchException ex) { return signals.LaunchFailed("run", ex, console); }
-                return Supervise(process, p, console, parse.GetValue(log), signals);
+                using (run)
+                {
+                    signals.ProgramRunning(run.Process);
+                    run.Process.WaitForExit();
+                    signals.ProgramEnded();
+                    return Render(run.Wait(), logMode, console);
+                }
             }
         });
         return cmd;
@@ -198,89 +195,40 @@ public static class RunCommand
         return action is not null ? CliActions.Parse(action, "--default-action") : errno is not null ? CliActions.ParseErrno(errno, "--errno-default") : null;
     }
 
-    /// <summary>Refuses, before anything starts, what cannot work: a policy without this machine's arch, notify rules, no execve.</summary>
-    private static void Preflight(SeccompPolicy p)
+    /// <summary>A policy that cannot run a program here, as the CLI error with its exit code (and the CLI's own hint).</summary>
+    private static CliInputException Refusal(PolicyRunException e) => e.Problem switch
     {
-        var host = Architecture.NativeHost;
-        if (!p.EffectiveArchitectures.Contains(host))
-            throw new CliInputException(
-                $"the policy covers {string.Join(", ", p.EffectiveArchitectures.Select(a => a.Name))} but this machine is {host.Name}: every syscall would get the bad-arch action. " +
-                $"Add {host.Name} to the policy's architectures (OCI: SCMP_ARCH_X86_64), or for a Docker profile pass --arch {host.Name}", ExitCodes.RunArchMissing);
-        if (p.DefaultAction.Kind == SeccompAction.UserNotif || p.Rules.Any(r => r.Action.Kind == SeccompAction.UserNotif))
-            throw new CliInputException(
-                "the policy sends syscalls to a supervisor (notify / SCMP_ACT_NOTIFY), which run does not provide: without one those syscalls fail with ENOSYS. " +
-                "Give those rules another action", ExitCodes.RunPolicyInvalid);
-        var execve = PolicyEvaluator.Evaluate(p, new SeccompData(host.Syscalls.GetNumber("execve"), host.AuditArch));
-        if (execve.Action.Kind is not (SeccompAction.Allow or SeccompAction.Log))
-            throw new CliInputException(
-                $"the policy does not allow execve ({Because(execve)}), so no program can start under it: allow execve", ExitCodes.RunCannotExecute);
-    }
-
-
-    private static int Supervise(SandboxedProcess process, SeccompPolicy policy, ICliConsole console, bool log, ProgramSignals signals)
-    {
-        using (process)
-        {
-            signals.ProgramRunning(process);
-            var status = process.WaitForExit();
-            signals.ProgramEnded();
-            string name = Path.GetFileName(process.Path);
-            if (status.KilledBySigsys)
-            {
-                var record = process.FindKillRecord(AuditWait);
-                if (record is not null)
-                    console.Error.WriteLine($"seccompkit: {name} (pid {process.Pid}) was killed by seccomp: {Describe(record, policy)}");
-                else
-                    console.Error.WriteLine(
-                        process.AuditUnavailableReason is { } why
-                            ? $"seccompkit: {name} (pid {process.Pid}) was killed by SIGSYS, most likely by the filter, but the syscall is unknown: the audit log cannot be read ({why})"
-                            : $"seccompkit: {name} (pid {process.Pid}) was killed by SIGSYS, but no audit record names a syscall: not a seccomp kill (a SIGSYS sent by a process), or a TRAP without a handler (logged only with --log)");
-            }
-            // Children killed by SIGSYS are known exactly from the process-events connector; wait for their records only
-            // then (records trail the kill by a few ms). Without the connector, wait only when the program failed.
-            var killedChildren = process.DescendantsKilledBySigsys();
-            var deadline = DateTime.UtcNow + AuditWait;
-            foreach (var pid in killedChildren ?? [])
-            {
-                var left = deadline - DateTime.UtcNow;
-                var r = process.FindKillRecord(pid, left > TimeSpan.Zero ? left : TimeSpan.Zero);
-                console.Error.WriteLine(r is not null
-                    ? $"seccompkit: {r.Comm} (pid {r.Pid}, a child of the program) was killed by seccomp: {Describe(r, policy)}"
-                    : $"seccompkit: pid {pid} (a child of the program) was killed by SIGSYS, but no audit record names a syscall: not a seccomp kill, or a TRAP without a handler (logged only with --log)");
-            }
-            var records = process.AuditRecords(settle: log || (killedChildren is null && status.ShellCode != 0));
-            if (killedChildren is null)
-                foreach (var r in records.Where(r => r.IsKill && r.Pid != process.Pid))
-                    console.Error.WriteLine($"seccompkit: {r.Comm} (pid {r.Pid}, a child of the program) was killed by seccomp: {Describe(r, policy)}");
-            if (log) WriteLogSummary(records.Where(r => !r.IsKill).ToList(), process, console);
-            return status.KilledBySigsys ? ExitCodes.RunKilledBySeccomp : status.ShellCode;
-        }
-    }
-
-    private static string Describe(SeccompAuditRecord r, SeccompPolicy policy)
-    {
-        var decision = PolicyEvaluator.Evaluate(policy, new SeccompData(r.Syscall, r.AuditArch));
-        string why = decision.Action.Kind is SeccompAction.Allow or SeccompAction.Log
-            ? $"this policy allows it ({Because(decision)}), so another filter of the stack killed it (the program's own, or one seccompkit inherited)"
-            : Because(decision);
-        return $"{r.Describe()} at ip 0x{r.InstructionPointer:x}, action {r.ActionName}; {why}";
-    }
-
-    private static string Because(PolicyDecision d) => d.Reason switch
-    {
-        DecisionReason.Rule => $"the rule `{d.Rule}` gives {d.Action} (with zero arguments; the record has none)",
-        DecisionReason.Default => $"the policy's default action is {d.Action}",
-        DecisionReason.BadArch => $"the policy does not cover this ABI: bad-arch action {d.Action}",
-        _ => $"newer than the policy: {d.Action}",
+        PolicyRunProblem.ArchitectureMissing => new CliInputException(e.Message + $", or for a Docker profile pass --arch {Architecture.NativeHost.Name}", ExitCodes.RunArchMissing),
+        PolicyRunProblem.ExecveRefused => new CliInputException(e.Message, ExitCodes.RunCannotExecute),
+        _ => new CliInputException(e.Message, ExitCodes.RunPolicyInvalid),
     };
 
-    private static void WriteLogSummary(List<SeccompAuditRecord> records, SandboxedProcess process, ICliConsole console)
+    /// <summary>How the program ended: each seccomp kill named (stderr), the --log summary, and the exit code.</summary>
+    private static int Render(RunResult result, bool log, ICliConsole console)
     {
-        if (process.AuditUnavailableReason is { } why)
+        string name = Path.GetFileName(result.ProgramPath);
+        foreach (var kill in result.Kills)
+        {
+            string who = kill.IsProgram ? $"{name} (pid {kill.Pid})"
+                : kill.Record is { } r ? $"{r.Comm} (pid {r.Pid}, a child of the program)" : $"pid {kill.Pid} (a child of the program)";
+            console.Error.WriteLine(kill.Explanation is { } why
+                ? $"seccompkit: {who} was killed by seccomp: {why}"
+                : kill.IsProgram && result.AuditUnavailableReason is { } noAudit
+                    ? $"seccompkit: {who} was killed by SIGSYS, most likely by the filter, but the syscall is unknown: the audit log cannot be read ({noAudit})"
+                    : $"seccompkit: {who} was killed by SIGSYS, but no audit record names a syscall: not a seccomp kill{(kill.IsProgram ? " (a SIGSYS sent by a process)" : "")}, or a TRAP without a handler (logged only with --log)");
+        }
+        if (log) WriteLogSummary(result, console);
+        return result.Status.KilledBySigsys ? ExitCodes.RunKilledBySeccomp : result.Status.ShellCode;
+    }
+
+    private static void WriteLogSummary(RunResult result, ICliConsole console)
+    {
+        if (result.AuditUnavailableReason is { } why)
         {
             console.Error.WriteLine($"seccompkit: --log: the kernel logged the refused syscalls, but seccompkit cannot read the audit log ({why})");
             return;
         }
+        var records = result.Logged;
         var refused = records.Where(r => r.ActionName != "ALLOW").GroupBy(r => (r.ActionName, Name: r.SyscallName ?? r.Describe()))
             .OrderByDescending(g => g.Count()).ToList();
         if (refused.Count == 0)

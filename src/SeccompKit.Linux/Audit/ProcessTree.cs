@@ -50,6 +50,7 @@ public sealed class ProcessTree : IDisposable
         }
         // nlmsghdr (16) + struct cn_msg { cb_id { u32 idx, val }, u32 seq, u32 ack, u16 len, u16 flags } (20) + u32 op.
         byte* msg = stackalloc byte[40];
+        // SAFETY: `msg` is 40 bytes of stack; every write below goes through a span of those 40 bytes (bounds-checked).
         new Span<byte>(msg, 40).Clear();
         var m = new Span<byte>(msg, 40);
         BinaryPrimitives.WriteUInt32LittleEndian(m, 40);                 // nlmsg_len

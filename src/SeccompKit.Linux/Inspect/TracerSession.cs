@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using SeccompKit.Bpf;
+using SeccompKit.Linux.Kernel;
 using static SeccompKit.Linux.Interop.Ptrace;
 using Architecture = SeccompKit.Syscalls.Architecture;
 
@@ -60,12 +61,12 @@ internal sealed class TracerSession
 
     private Result Run(long checkedAt)
     {
-        if (Retry(() => ptrace(PTRACE_SEIZE, _tid, 0, 0)) < 0)
+        if (Errors.RetryEintr(() => ptrace(PTRACE_SEIZE, _tid, 0, 0)).Result < 0)
             throw SeizeFailed(_tid, LastErrno());
         bool attached = true;
         try
         {
-            if (Retry(() => ptrace(PTRACE_INTERRUPT, _tid, 0, 0)) < 0)
+            if (Errors.RetryEintr(() => ptrace(PTRACE_INTERRUPT, _tid, 0, 0)).Result < 0)
                 throw Failed("ptrace(PTRACE_INTERRUPT)", LastErrno(), _tid);
             var stop = NextStop(sleepingEnds: false);
             var checkToStop = Stopwatch.GetElapsedTime(checkedAt);
@@ -97,7 +98,7 @@ internal sealed class TracerSession
             // Only reached attached when something above threw: let the thread go as it was. If it is not in a
             // ptrace stop (it never stopped in time, or died) this fails with ESRCH, and the kernel detaches it when
             // this thread ends, dropping the pending PTRACE_INTERRUPT with it.
-            if (attached) Retry(() => ptrace(PTRACE_DETACH, _tid, 0, 0));
+            if (attached) _ = Errors.RetryEintr(() => ptrace(PTRACE_DETACH, _tid, 0, 0));
         }
     }
 
@@ -197,7 +198,7 @@ internal sealed class TracerSession
         // fallback: make the thread repeat its original call (-ERESTARTNOINTR), which its filters allowed; only its
         // timeout starts afresh.
         if (Interop.Ptrace.GetSyscallInfo(_tid, out _) < 0
-            || Retry(() => ptrace(PTRACE_SETOPTIONS, _tid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)) < 0)
+            || Errors.RetryEintr(() => ptrace(PTRACE_SETOPTIONS, _tid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)).Result < 0)
         {
             var errno = LastErrno();
             var regs = GetRegs();
@@ -303,7 +304,7 @@ internal sealed class TracerSession
     private bool Ignored(int signal) => ProcStatus.Read(_tid)?.Ignores(signal) ?? false;
 
     /// <summary>Clears the options (PT_SUSPEND_SECCOMP with them) while the thread is stopped; on failure it is detached by the caller or at thread exit.</summary>
-    private void ClearOptionsOrLeave() => Retry(() => ptrace(PTRACE_SETOPTIONS, _tid, 0, 0));
+    private void ClearOptionsOrLeave() => _ = Errors.RetryEintr(() => ptrace(PTRACE_SETOPTIONS, _tid, 0, 0));
 
     /// <summary>
     /// The stack's verdict on <paramref name="data"/> by SeccompKit's interpreter, or <see cref="uint.MaxValue"/> when the
@@ -331,7 +332,7 @@ internal sealed class TracerSession
         var oldestFirst = new List<ImmutableArray<Instruction>>();
         for (nint index = 0; ; index++)
         {
-            long length = Retry(() => ptrace(PTRACE_SECCOMP_GET_FILTER, _tid, index, 0));
+            long length = Errors.RetryEintr(() => ptrace(PTRACE_SECCOMP_GET_FILTER, _tid, index, 0)).Result;
             if (length < 0)
             {
                 var errno = LastErrno();
@@ -347,7 +348,7 @@ internal sealed class TracerSession
                     nint address = (nint)buffer;
                     // SAFETY: `bytes` is pinned for the call and holds `length` struct sock_filter (8 bytes each),
                     // exactly what the kernel copies for this index: a filter never changes once installed.
-                    copied = Retry(() => ptrace(PTRACE_SECCOMP_GET_FILTER, _tid, index, address));
+                    copied = Errors.RetryEintr(() => ptrace(PTRACE_SECCOMP_GET_FILTER, _tid, index, address)).Result;
                 }
             }
             if (copied < 0) throw GetFilterFailed(_tid, (int)index, LastErrno());
@@ -392,12 +393,12 @@ internal sealed class TracerSession
 
     private void Resume(int request, int signal)
     {
-        if (Retry(() => ptrace(request, _tid, 0, signal)) < 0)
+        if (Errors.RetryEintr(() => ptrace(request, _tid, 0, signal)).Result < 0)
             throw Failed(request == PTRACE_SYSCALL ? "ptrace(PTRACE_SYSCALL)" : "ptrace", LastErrno(), _tid);
     }
 
     /// <summary>Resumes and detaches the stopped thread, handing back <paramref name="signal"/> (0: none).</summary>
-    private void Detach(int signal) => Retry(() => ptrace(PTRACE_DETACH, _tid, 0, signal));
+    private void Detach(int signal) => _ = Errors.RetryEintr(() => ptrace(PTRACE_DETACH, _tid, 0, signal));
 
     /// <summary>
     /// Waits for the thread's next ptrace stop (or its end) and says what it is. With <paramref name="sleepingEnds"/>,
@@ -410,7 +411,8 @@ internal sealed class TracerSession
         var clock = Stopwatch.StartNew();
         for (int attempt = 0; ; attempt++)
         {
-            int r = waitpid(_tid, out int status, __WALL | WNOHANG);
+            int status = 0;
+            var (r, errno) = Errors.RetryEintr(() => waitpid(_tid, out status, __WALL | WNOHANG));
             if (r == _tid)
             {
                 if (WIFEXITED(status) || WIFSIGNALED(status)) return new Stop(StopKind.Exited);
@@ -419,8 +421,6 @@ internal sealed class TracerSession
             }
             if (r < 0)
             {
-                var errno = LastErrno();
-                if (errno == Errno.EINTR) continue;
                 // ECHILD: another waiter of this process took the report (and may have reaped an exited tracee).
                 if (errno != Errno.ECHILD) throw Failed("waitpid", errno, _tid);
             }
@@ -477,15 +477,6 @@ internal sealed class TracerSession
         Interruption.ERESTART_RESTARTBLOCK => "-ERESTART_RESTARTBLOCK",
         _ => error.ToString(CultureInfo.InvariantCulture),
     };
-
-    /// <summary>Calls <paramref name="call"/> again while it fails with EINTR.</summary>
-    internal static long Retry(Func<long> call)
-    {
-        long r;
-        do r = call();
-        while (r == -1 && LastErrno() == Errno.EINTR);
-        return r;
-    }
 
     internal static Errno LastErrno() => (Errno)Marshal.GetLastPInvokeError();
 

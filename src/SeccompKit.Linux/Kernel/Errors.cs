@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace SeccompKit.Linux.Kernel;
@@ -17,15 +18,35 @@ internal static class Errors
     }
 
     /// <summary>
-    /// Runs <paramref name="call"/> again while it fails with EINTR (a signal arrived; the kernel did nothing),
-    /// so that EINTR never escapes SeccompKit. Returns the result and the errno of a failure.
+    /// Runs <paramref name="call"/> again while it fails with EINTR (a signal arrived; the kernel did nothing: signal(7)),
+    /// so that EINTR never escapes SeccompKit. Returns the last result and, when it is negative, the errno it left.
+    /// The one EINTR loop of the library: every interrupted call goes through it (or its stateful overload).
     /// </summary>
-    internal static (long Result, Errno Errno) RetryEintr(Func<long> call)
+    internal static (T Result, Errno Errno) RetryEintr<T>(Func<T> call) where T : struct, IBinaryInteger<T>, ISignedNumber<T>
     {
         while (true)
         {
-            long r = call();
-            if (r >= 0) return (r, 0);
+            T r = call();
+            if (!T.IsNegative(r)) return (r, 0);
+            var e = Last(); // read at once: nothing may make another P/Invoke in between
+            if (e != Errno.EINTR) return (r, e);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="RetryEintr{T}(Func{T})"/> with the call's arguments passed as <paramref name="state"/>, so that a
+    /// <c>static</c> lambda does: no closure is allocated per call. For hot paths (a supervisor's receive loop) and for
+    /// stage two's listener courier, which must not allocate once the filter is on (the lambda's delegate is cached at
+    /// its first use, which stage two makes before the install).
+    /// </summary>
+    internal static (T Result, Errno Errno) RetryEintr<TState, T>(TState state, Func<TState, T> call)
+        where T : struct, IBinaryInteger<T>, ISignedNumber<T>
+        where TState : allows ref struct
+    {
+        while (true)
+        {
+            T r = call(state);
+            if (!T.IsNegative(r)) return (r, 0);
             var e = Last();
             if (e != Errno.EINTR) return (r, e);
         }

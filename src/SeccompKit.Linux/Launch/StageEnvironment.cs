@@ -117,6 +117,8 @@ internal static class StageEnvironment
         foreach (var e in entries) size += (nuint)e.Length + 1;
         byte* block = (byte*)NativeMemory.Alloc(size);
         var array = (byte**)block;
+        // SAFETY: `block` is `size` bytes: the pointer array (entries.Count + 1 slots) first, then every entry and its NUL;
+        // `next` never passes the end (the loop writes exactly what `size` counted).
         byte* next = block + pointers;
         for (int i = 0; i < entries.Count; i++)
         {
@@ -126,7 +128,7 @@ internal static class StageEnvironment
             next[entries[i].Length] = 0;
             next += entries[i].Length + 1;
         }
-        array[entries.Count] = null;
+        array[entries.Count] = null; // SAFETY: the last of the entries.Count + 1 slots: the terminating NULL
         return array;
     }
 }

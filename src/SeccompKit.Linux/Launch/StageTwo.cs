@@ -4,6 +4,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using SeccompKit.Bpf;
 using SeccompKit.Linux.Kernel;
+using SeccompKit.Linux.SafeHandles;
+using Step = SeccompKit.Linux.Launch.StageWire.Step;
 using static SeccompKit.Linux.Interop.Proc;
 
 namespace SeccompKit.Linux.Launch;
@@ -24,33 +26,20 @@ namespace SeccompKit.Linux.Launch;
 public static class StageTwo
 {
     /// <summary>The first argument that selects stage two. Applications that use <see cref="SandboxLauncher"/>
-    /// with their own executable must call <see cref="RunIfRequested"/> first thing in Main.</summary>
+    /// with their own executable must call <see cref="RunIfRequested"/> first thing in Main; one that does not gets
+    /// <see cref="LaunchFailure.StageNotHandled"/> (the copy started as stage two refuses to launch again and tells
+    /// its launcher), never a chain of copies of itself.</summary>
     public const string Marker = "__seccompkit-stage2";
 
-    internal const uint StatusMagic = 0x32534b53; // "SKS2"
-    internal const uint FilterMagic = 0x31464b53; // "SKF1"
-    internal const int FilterHeaderSize = 16;
-
-    /// <summary>The steps stage two reports on its status pipe.</summary>
-    internal enum Step : uint
-    {
-        /// <summary>Started and read the filter; about to set no_new_privs and install.</summary>
-        Ready = 1,
-        /// <summary>Its arguments were malformed (a SeccompKit bug).</summary>
-        Arguments = 2,
-        /// <summary>Reading or validating the filter failed.</summary>
-        Filter = 3,
-        /// <summary>prctl(PR_SET_NO_NEW_PRIVS) failed.</summary>
-        NoNewPrivs = 4,
-        /// <summary>seccomp(SET_MODE_FILTER) failed.</summary>
-        Install = 5,
-        /// <summary>execve failed (the filter is on; this report may itself be refused by it).</summary>
-        Exec = 6,
-        /// <summary>The filter is on and its listener descriptor travels with this record (SCM_RIGHTS); execve follows.</summary>
-        Listener = 7,
-        /// <summary>The listener could not be handed over (errno of sendmsg); stage two exits without running the program.</summary>
-        Handover = 8,
-    }
+    /// <summary>
+    /// What a process started as stage two must do, said when it did not (<see cref="LaunchFailure.StageNotHandled"/>):
+    /// the launcher and the program's Main are the same executable, so Main decides.
+    /// </summary>
+    internal const string NotHandledMessage =
+        "the launcher started this program's own executable as its stage two, but Main did not hand the arguments to it, " +
+        "so the application ran instead (and would have launched another copy of itself, and so on); the program did not run. " +
+        "Make this the first statement of Main: `if (StageTwo.RunIfRequested(args)) return 0;` (namespace SeccompKit.Linux.Launch), " +
+        "or start stage two with another executable that does (LaunchRequest.Stage)";
 
     /// <summary>The exit status of stage two when it fails before execve (the parent reports the real cause).</summary>
     internal const int FailureExit = 125;
@@ -66,12 +55,33 @@ public static class StageTwo
         return true;
     }
 
+    /// <summary>
+    /// Throws <see cref="LaunchFailure.StageNotHandled"/> when this process was started as stage two (its command line
+    /// holds <see cref="Marker"/> and the two channel numbers) but is about to launch instead: its Main did not call
+    /// <see cref="RunIfRequested"/>. First it tells the launcher that started it (a NotHandled record on the status socket,
+    /// which it inherited), so that that launch fails with the same advice instead of waiting, and no copy of the
+    /// application starts another. Reads the command line only: no syscall.
+    /// </summary>
+    internal static void RefuseUnhandledStage()
+    {
+        string[] args = Environment.GetCommandLineArgs();
+        int at = Array.IndexOf(args, Marker, 1);
+        if (at < 0) return;
+        if (at + 2 < args.Length && int.TryParse(args[at + 2], NumberStyles.None, CultureInfo.InvariantCulture, out int statusFd)
+            && int.TryParse(args[at + 1], NumberStyles.None, CultureInfo.InvariantCulture, out _)
+            // Still the inherited socket? The application may have closed it and opened a file under that number since.
+            && FileStatus.Of(string.Create(CultureInfo.InvariantCulture, $"/proc/self/fd/{statusFd}"))?.Kind == FileKind.Socket)
+            Report(statusFd, Step.NotHandled, 0);
+        throw new LaunchException(LaunchFailure.StageNotHandled, NotHandledMessage);
+    }
+
     // Arguments: Marker FILTER_FD STATUS_FD IGNORED_SIGNALS(hex) ENVIRONMENT PATH ARGV0 [ARGS...], ENVIRONMENT being what
     // StageEnvironment.ForStage returned; the filter message (flags, no_new_privs, program) arrives on FILTER_FD,
     // possibly while this process is still starting.
     private static unsafe int Run(string[] args)
     {
         List<byte[]>? environment = null;
+        // SAFETY (the `*EnvironAddress()` below): it is glibc's `environ` variable; reading it gives the environ(7) array.
         if (args.Length < 7
             || !int.TryParse(args[1], CultureInfo.InvariantCulture, out int filterFd)
             || !int.TryParse(args[2], CultureInfo.InvariantCulture, out int statusFd)
@@ -81,8 +91,9 @@ public static class StageTwo
             Console.Error.WriteLine("seccompkit: the launcher's stage two was started with bad arguments; it is not meant to be run by hand");
             return FailureExit;
         }
-        // The status pipe must close when execve succeeds: mark it close-on-exec here (the parent cleared the flag
-        // so that the descriptor would survive the spawn).
+        // The status socket must close when execve succeeds: mark it close-on-exec here (the parent cleared the flag
+        // so that the descriptor would survive the spawn). It stays a plain number, not a SafeHandle: it must stay open
+        // until execve closes it, and the calls after the install (write_nogc) may touch no managed object.
         fcntl(statusFd, F_SETFD, FD_CLOEXEC);
 
         byte[] raw;
@@ -91,18 +102,16 @@ public static class StageTwo
         bool noNewPrivs;
         try
         {
-            byte[] message = ReadAll(filterFd);
-            close(filterFd);
+            byte[] message;
+            using (var filterPipe = new SafeFileDescriptorHandle(filterFd)) message = ReadAll(filterPipe);
             // Only a whole message counts: header, exactly `count` instructions, then end of file.
-            if (message.Length < FilterHeaderSize || BitConverter.ToUInt32(message, 0) != FilterMagic
-                || message.Length != FilterHeaderSize + 8L * BitConverter.ToUInt32(message, 12))
-                throw new IOException("incomplete filter message");
-            flags = BitConverter.ToUInt32(message, 4);
-            noNewPrivs = BitConverter.ToUInt32(message, 8) != 0;
-            raw = message[FilterHeaderSize..];
+            var decoded = StageWire.DecodeFilter(message);
+            flags = (uint)decoded.Flags;
+            noNewPrivs = decoded.NoNewPrivileges;
+            raw = decoded.Program;
             program = BpfProgram.FromRaw(raw);
         }
-        catch (Exception e) when (e is SeccompException or IOException)
+        catch (Exception e) when (e is SeccompException or IOException or StageProtocolException)
         {
             Report(statusFd, Step.Filter, (int)Errno.EINVAL);
             return FailureExit;
@@ -113,10 +122,15 @@ public static class StageTwo
         string[] argv = args[6..];
         byte* cPath = Utf8(path);
         byte** cArgv = (byte**)NativeMemory.AllocZeroed((nuint)(argv.Length + 1), (nuint)sizeof(byte*));
+        // SAFETY: `cArgv` has argv.Length + 1 slots (the last stays NULL); i < argv.Length.
         for (int i = 0; i < argv.Length; i++) cArgv[i] = Utf8(argv[i]);
         byte** envp = StageEnvironment.ToNative(environment); // the caller's environment, not stage two's
         var fprog = new Interop.Seccomp.sock_fprog { len = (ushort)program.Length, filter = NativeMemory.Alloc((nuint)raw.Length) };
+        // SAFETY: `fprog.filter` was just allocated with raw.Length bytes.
         raw.AsSpan().CopyTo(new Span<byte>(fprog.filter, raw.Length));
+        // The record a failed execve reports, written now: with the filter on, only its errno is filled in (by
+        // WriteStatus, which the Ready report below runs - and so compiles - before the install).
+        byte* execFailure = stackalloc byte[StageWire.StatusSize];
 
         RestoreIgnoredSignals(ignored);
 
@@ -165,22 +179,19 @@ public static class StageTwo
             // in preemptive mode a GC started meanwhile by another runtime thread need not wait for it.
             execve(cPath, cArgv, envp);
             int execErrno = Marshal.GetLastPInvokeError();
-            int* failure = stackalloc int[3];
-            failure[0] = unchecked((int)StatusMagic);
-            failure[1] = (int)Step.Exec;
-            failure[2] = execErrno;
-            write_nogc(statusFd, failure, 12);
+            // SAFETY: `execFailure` is StatusSize bytes of this frame's stack.
+            StageWire.WriteStatus(execFailure, Step.Exec, execErrno);
+            write_nogc(statusFd, execFailure, StageWire.StatusSize);
             _exit_nogc(execErrno == (int)Errno.ENOENT ? 127 : 126);
         }
         // SAFETY: path, argv and envp (both NULL-terminated) are valid native memory; on success execve does not return.
         execve_nogc(cPath, cArgv, envp);
         int errno = Marshal.GetLastPInvokeError();
-        // The filter is on now: no allocation, no GC transition; the filter may refuse even this write.
-        int* record = stackalloc int[3];
-        record[0] = unchecked((int)StatusMagic);
-        record[1] = (int)Step.Exec;
-        record[2] = errno;
-        write_nogc(statusFd, record, 12);
+        // The filter is on now: no allocation, no GC transition, no compilation (WriteStatus already ran); the filter may
+        // refuse even this write.
+        // SAFETY: `execFailure` is StatusSize bytes of this frame's stack.
+        StageWire.WriteStatus(execFailure, Step.Exec, errno);
+        write_nogc(statusFd, execFailure, StageWire.StatusSize);
         _exit_nogc(errno == (int)Errno.ENOENT ? 127 : 126);
         return 126;
     }
@@ -233,29 +244,26 @@ public static class StageTwo
 
     private static unsafe int SendListener(int socketFd, int listenerFd)
     {
-        int* record = stackalloc int[3];
-        record[0] = unchecked((int)StatusMagic);
-        record[1] = (int)Step.Listener;
-        record[2] = listenerFd;
+        byte* record = stackalloc byte[StageWire.StatusSize];
+        StageWire.WriteStatus(record, Step.Listener, listenerFd);
         byte* control = stackalloc byte[Interop.Notify.CmsgSpaceOneFd];
         new Span<byte>(control, Interop.Notify.CmsgSpaceOneFd).Clear();
+        // SAFETY: `control` is CmsgSpaceOneFd zeroed bytes of stack: room for one cmsghdr and the int after it.
         var cmsg = (Interop.Notify.cmsghdr*)control;
         cmsg->cmsg_len = Interop.Notify.CmsgLenOneFd;
         cmsg->cmsg_level = Interop.Notify.SOL_SOCKET;
         cmsg->cmsg_type = Interop.Notify.SCM_RIGHTS;
+        // SAFETY: CmsgSpaceOneFd bytes hold the cmsghdr and one int right after it (CMSG_DATA).
         *(int*)(control + sizeof(Interop.Notify.cmsghdr)) = listenerFd;
-        var iov = new Interop.Notify.iovec { iov_base = record, iov_len = 12 };
+        var iov = new Interop.Notify.iovec { iov_base = record, iov_len = StageWire.StatusSize };
         var msg = new Interop.Notify.msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = Interop.Notify.CmsgSpaceOneFd };
-        while (true)
-        {
-            // SAFETY: the record, iovec and control buffer are stack memory alive for the call; the kernel takes its own
-            // reference to the listener's file, so the descriptor can close at execve afterwards.
-            nint n = Interop.Notify.sendmsg(socketFd, &msg, Interop.Notify.MSG_NOSIGNAL);
-            if (n == 12) return 0;
-            int e = Marshal.GetLastPInvokeError();
-            if (n < 0 && e == (int)Errno.EINTR) continue;
-            return n < 0 ? e : (int)Errno.EIO;
-        }
+        // SAFETY: the record, iovec and control buffer are stack memory alive for the call; the kernel takes its own
+        // reference to the listener's file, so the descriptor can close at execve afterwards. A static lambda with its
+        // arguments as state: no allocation (the courier runs this once before the install, which caches the delegate).
+        var (n, e) = Errors.RetryEintr((socketFd, (nint)(&msg)), static a =>
+            Interop.Notify.sendmsg(a.socketFd, (Interop.Notify.msghdr*)a.Item2, Interop.Notify.MSG_NOSIGNAL));
+        if (n == StageWire.StatusSize) return 0;
+        return n < 0 ? (int)e : (int)Errno.EIO;
     }
 
     /// <summary>
@@ -283,32 +291,27 @@ public static class StageTwo
 
     private static unsafe void Report(int fd, Step step, int errno)
     {
-        int* record = stackalloc int[3];
-        record[0] = unchecked((int)StatusMagic);
-        record[1] = (int)step;
-        record[2] = errno;
-        // SAFETY: 12 bytes of stack memory, alive for the call.
-        write(fd, record, 12);
+        byte* record = stackalloc byte[StageWire.StatusSize];
+        StageWire.WriteStatus(record, step, errno);
+        // SAFETY: StatusSize bytes of stack memory, alive for the call.
+        write(fd, record, StageWire.StatusSize);
     }
 
-    private static unsafe byte[] ReadAll(int fd)
+    private static unsafe byte[] ReadAll(SafeFileDescriptorHandle fd)
     {
         var ms = new MemoryStream();
         byte[] buffer = new byte[8192];
         while (true)
         {
             nint n;
+            Errno e;
             fixed (byte* p = buffer)
             {
                 // SAFETY: `p` is pinned for the call; the kernel writes at most buffer.Length bytes.
-                n = read(fd, p, (nuint)buffer.Length);
+                (n, e) = Errors.RetryEintr((fd, (nint)p, (nuint)buffer.Length), static a => read(a.fd.Fd, (byte*)a.Item2, a.Item3));
             }
             if (n == 0) return ms.ToArray();
-            if (n < 0)
-            {
-                if ((Errno)Marshal.GetLastPInvokeError() == Errno.EINTR) continue;
-                throw new IOException($"reading the filter pipe: {(Errno)Marshal.GetLastPInvokeError()}");
-            }
+            if (n < 0) throw new IOException($"reading the filter pipe: {e}");
             ms.Write(buffer, 0, (int)n);
         }
     }

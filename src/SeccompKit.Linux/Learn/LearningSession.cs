@@ -116,7 +116,7 @@ public sealed class LearningSession : IDisposable
     public static PendingLearning Prepare(string program, IReadOnlyList<string> arguments, LearnOptions? options = null)
     {
         options ??= new LearnOptions();
-        var pending = SandboxLauncher.Prepare(program, arguments, collectAuditRecords: false, options.Stage);
+        var pending = SandboxLauncher.Prepare(program, arguments, observer: null, options.Stage);
         return new PendingLearning(pending, options);
     }
 

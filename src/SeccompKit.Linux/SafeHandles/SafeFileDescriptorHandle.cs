@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using SeccompKit.Linux.Kernel;
 
 namespace SeccompKit.Linux.SafeHandles;
 
@@ -22,4 +23,25 @@ public sealed class SafeFileDescriptorHandle : SafeHandle
 
     /// <inheritdoc/>
     protected override bool ReleaseHandle() => Interop.Proc.close((int)handle) == 0;
+
+    /// <summary>A pipe whose two ends are close-on-exec (pipe2(2) with O_CLOEXEC): read end, write end.</summary>
+    /// <exception cref="ErrnoException">The kernel refused (EMFILE, ENFILE).</exception>
+    internal static unsafe (SafeFileDescriptorHandle Read, SafeFileDescriptorHandle Write) CreatePipe()
+    {
+        int* fds = stackalloc int[2];
+        // SAFETY: `fds` is 2 ints of stack memory for the kernel to fill.
+        if (Interop.Proc.pipe2(fds, Interop.Proc.O_CLOEXEC) != 0) throw new ErrnoException("pipe2", Errors.Last(), "");
+        return (new SafeFileDescriptorHandle(fds[0]), new SafeFileDescriptorHandle(fds[1]));
+    }
+
+    /// <summary>A connected pair of close-on-exec unix stream sockets (socketpair(2) with SOCK_CLOEXEC).</summary>
+    /// <exception cref="ErrnoException">The kernel refused (EMFILE, ENFILE).</exception>
+    internal static unsafe (SafeFileDescriptorHandle First, SafeFileDescriptorHandle Second) CreateSocketPair()
+    {
+        int* fds = stackalloc int[2];
+        // SAFETY: `fds` is 2 ints of stack memory for the kernel to fill.
+        if (Interop.Notify.socketpair(Interop.Notify.AF_UNIX, Interop.Notify.SOCK_STREAM | Interop.Notify.SOCK_CLOEXEC, 0, fds) != 0)
+            throw new ErrnoException("socketpair", Errors.Last(), "");
+        return (new SafeFileDescriptorHandle(fds[0]), new SafeFileDescriptorHandle(fds[1]));
+    }
 }

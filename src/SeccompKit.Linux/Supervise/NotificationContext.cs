@@ -88,6 +88,7 @@ public sealed unsafe class NotificationContext
     {
         MemoryWasRead = true;
         T v = default;
+        // SAFETY: `v` is an unmanaged local of sizeof(T) bytes, alive while the span is used (ReadChecked does not keep it).
         int n = ReadChecked(address, new Span<byte>(&v, sizeof(T)));
         value = v;
         return n == sizeof(T);

@@ -98,14 +98,10 @@ public sealed unsafe class NotificationListener : IDisposable
             fds[1] = new Interop.Netlink.pollfd { fd = interruptFd, events = POLLIN };
             while (true)
             {
-                // SAFETY: two pollfd structs on the stack; the kernel writes revents only.
-                int n = poll(fds, interruptFd >= 0 ? 2UL : 1UL, timeoutMs);
-                if (n < 0)
-                {
-                    var e = Errors.Last();
-                    if (e == Errno.EINTR) continue;
-                    throw new ErrnoException("poll(listener)", e, "");
-                }
+                // SAFETY: two pollfd structs on the stack (alive for the call, passed as their address); the kernel writes revents only.
+                var (n, e) = Errors.RetryEintr(((nint)fds, interruptFd >= 0 ? 2UL : 1UL, timeoutMs),
+                    static a => poll((Interop.Netlink.pollfd*)a.Item1, a.Item2, a.timeoutMs));
+                if (n < 0) throw new ErrnoException("poll(listener)", e, "");
                 if (n == 0) return ListenerEvent.Timeout;
                 if (interruptFd >= 0 && fds[1].revents != 0) return ListenerEvent.Interrupted;
                 // POLLIN wins over POLLHUP: a notification may still be pending when the last task exits... it cannot,
@@ -127,22 +123,26 @@ public sealed unsafe class NotificationListener : IDisposable
     /// </summary>
     public bool TryReceive(out SeccompNotification notification)
     {
-        NativeMemory.Clear(_buffer, (nuint)_notifSize);
-        while (true)
+        // NOTIF_RECV wants a zeroed buffer (seccomp_unotify(2)), also when it is tried again after EINTR.
+        var (r, e) = Errors.RetryEintr(this, static l =>
         {
-            int r = Ioctl(SECCOMP_IOCTL_NOTIF_RECV, _buffer);
-            if (r == 0) break;
-            var e = Errors.Last();
-            if (e == Errno.EINTR) { NativeMemory.Clear(_buffer, (nuint)_notifSize); continue; }
+            NativeMemory.Clear(l._buffer, (nuint)l._notifSize);
+            return l.Ioctl(SECCOMP_IOCTL_NOTIF_RECV, l._buffer);
+        });
+        if (r != 0)
+        {
             if (e == Errno.ENOENT) { notification = default; return false; }
             throw new ErrnoException("ioctl(SECCOMP_IOCTL_NOTIF_RECV)", e, "");
         }
+        // SAFETY: `_buffer` holds at least the kernel's seccomp_notif (sized from GET_NOTIF_SIZES), just filled by NOTIF_RECV;
+        // the args span (6 u64) lies inside it and is copied by SeccompNotification before the buffer is reused.
         var n = (seccomp_notif*)_buffer;
         notification = new SeccompNotification(n->id, (int)n->pid, n->nr, n->arch, n->instruction_pointer, new ReadOnlySpan<ulong>(n->args, 6));
         return true;
     }
 
     /// <summary>Is notification <paramref name="id"/> still pending (its target alive and still in that syscall)? (NOTIF_ID_VALID)</summary>
+    // SAFETY: `id` is a parameter (a local) that outlives the call; the kernel reads 8 bytes from it.
     public bool IsValid(ulong id) => Ioctl(SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 
     /// <summary>Answers notification <paramref name="id"/> with <paramref name="response"/>.</summary>
@@ -162,6 +162,7 @@ public sealed unsafe class NotificationListener : IDisposable
             case ResponseKind.Fail: resp.error = -(int)response.Errno; break;
             case ResponseKind.Return: resp.val = response.Value; break;
         }
+        // SAFETY: `resp` is a local of the kernel's seccomp_notif_resp layout that outlives the call.
         return SendRaw(&resp);
     }
 
@@ -175,14 +176,10 @@ public sealed unsafe class NotificationListener : IDisposable
             *(seccomp_notif_resp*)_buffer = *resp;
             arg = _buffer;
         }
-        while (true)
-        {
-            if (Ioctl(SECCOMP_IOCTL_NOTIF_SEND, arg) == 0) return SendResult.Sent;
-            var e = Errors.Last();
-            if (e == Errno.EINTR) continue;
-            if (e == Errno.ENOENT) return SendResult.TargetGone;
-            throw new ErrnoException("ioctl(SECCOMP_IOCTL_NOTIF_SEND)", e, e == Errno.EINPROGRESS ? "the notification was already answered" : "");
-        }
+        var (r, e) = Errors.RetryEintr((this, (nint)arg), static a => a.Item1.Ioctl(SECCOMP_IOCTL_NOTIF_SEND, (void*)a.Item2));
+        if (r == 0) return SendResult.Sent;
+        if (e == Errno.ENOENT) return SendResult.TargetGone;
+        throw new ErrnoException("ioctl(SECCOMP_IOCTL_NOTIF_SEND)", e, e == Errno.EINPROGRESS ? "the notification was already answered" : "");
     }
 
     /// <summary>
@@ -218,12 +215,9 @@ public sealed unsafe class NotificationListener : IDisposable
                 newfd = (uint)(targetFd ?? 0),
                 newfd_flags = closeOnExec ? 0x80000u /* O_CLOEXEC */ : 0,
             };
-            while (true)
-            {
-                int r = Ioctl(SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
-                errno = r < 0 ? Errors.Last() : 0;
-                if (r >= 0 || errno != Errno.EINTR) return r;
-            }
+            // SAFETY: `addfd` is a local, alive for the call; its address is passed, not kept.
+            (int r, errno) = Errors.RetryEintr((this, (nint)(&addfd)), static a => a.Item1.Ioctl(SECCOMP_IOCTL_NOTIF_ADDFD, (void*)a.Item2));
+            return r;
         }
         finally
         {

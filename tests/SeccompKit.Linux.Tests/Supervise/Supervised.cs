@@ -30,7 +30,7 @@ internal static class Supervised
         // A static program gets the static busybox sh as its wrapper, so that no dynamic loader opens libraries.
         string[] shell = program == "/bin/busybox" ? ["/bin/busybox", "sh"] : ["/bin/sh"];
         using var pending = SandboxLauncher.Prepare(shell[0], [.. shell[1..], "-c", $"exec \"$0\" \"$@\" >'{outFile}' 2>'{errFile}' </dev/null", program, .. args],
-            collectAuditRecords: false, stage: new StageCommand(Victim.Path, []));
+            stage: new StageCommand(Victim.Path, []));
         var launch = pending.StartSupervised(compiled.Program);
         using var listener = launch.Listener;
         using var supervisor = new NotificationSupervisor(listener, handler) { Faulted = (_, e) => { lock (faults) faults.Add(e); } };

@@ -227,7 +227,7 @@ public sealed class SupervisorSpecs
         var policy = Supervised.Notify("getppid");
         var compiled = SeccompKit.Compiler.PolicyCompiler.Compile(policy);
         using var pending = SandboxLauncher.Prepare("/usr/bin/python3", ["-c", "import os\nfor _ in range(1000): os.getppid()"],
-            collectAuditRecords: false, stage: new StageCommand(Victim.Path, []));
+            stage: new StageCommand(Victim.Path, []));
         var launch = pending.StartSupervised(compiled.Program);
         using var listener = launch.Listener;
         Assert.True(listener.TryEnableSyncWakeUp()); // kernel 6.18 > 6.6
@@ -249,7 +249,7 @@ public sealed class SupervisorSpecs
         string go = Path.Combine(Path.GetTempPath(), "skit-go-" + Guid.NewGuid().ToString("N"));
         // The script waits for `go`, which the test creates only after the supervisor stopped and the listener closed.
         using var pending = SandboxLauncher.Prepare("/bin/sh", ["-c", $"while [ ! -e '{go}' ]; do sleep 0.05; done; mkdir '{dir}' 2>'{err}'"],
-            collectAuditRecords: false, stage: new StageCommand(Victim.Path, []));
+            stage: new StageCommand(Victim.Path, []));
         var launch = pending.StartSupervised(compiled.Program);
         var listener = launch.Listener;
         var supervisor = new NotificationSupervisor(listener, new H((_, _) => NotificationResponse.Continue));
