@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using SeccompKit.Bpf;
-using SeccompKit.Linux.Tests.Inspect;
 
 namespace SeccompKit.Cli.Tests;
 

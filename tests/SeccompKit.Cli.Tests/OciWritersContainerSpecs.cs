@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using SeccompKit.Linux.Tests.Oci;
 
 namespace SeccompKit.Cli.Tests;
 

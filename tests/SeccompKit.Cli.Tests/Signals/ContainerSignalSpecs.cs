@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using SeccompKit.Linux.Tests.Oci;
 using SeccompKit.Syscalls;
 
 namespace SeccompKit.Cli.Tests;

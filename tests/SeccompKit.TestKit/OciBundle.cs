@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace SeccompKit.Linux.Tests.Oci;
+namespace SeccompKit.TestKit;
 
 /// <summary>What to run in a container: the process, its user, no_new_privs, and the <c>linux.seccomp</c> object.</summary>
 /// <param name="Args">process.args; "/bin/sh" etc. are symlinks to /bin/busybox in the rootfs.</param>
@@ -54,7 +54,7 @@ public sealed record OciRunResult(int? ExitCode, string Stdout, string Stderr, i
 /// ../shared/docs/OCI-RUNTIMES.md lists (terminal off, writable root, our args, user, no_new_privs and seccomp).
 /// Each run uses a fresh container id and always ends with <c>delete -f</c>; Dispose removes the directory.
 /// </summary>
-/// <remarks>Also compiled into tools/MeasureRuntimeSyscalls (linked): no xunit here.</remarks>
+/// <remarks>Also used by tools/MeasureRuntimeSyscalls (a project reference): no xunit in SeccompKit.TestKit.</remarks>
 public sealed class OciBundle : IDisposable
 {
     /// <summary>The static busybox the rootfs is made of.</summary>

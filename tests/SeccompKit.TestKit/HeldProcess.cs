@@ -2,12 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using SeccompKit.Bpf;
 
-namespace SeccompKit.Linux.Tests.Inspect;
+namespace SeccompKit.TestKit;
 
 /// <summary>
 /// Drives native/seccomp-hold (protocol at the top of native/seccomp-hold.c): a process holding known filters
 /// that answers commands on stdin. <see cref="Pid"/> is the helper's child, a grandchild of the test process,
-/// so that .NET's SIGCHLD handling never sees its ptrace stops. Shared with the CLI tests (linked source).
+/// so that .NET's SIGCHLD handling never sees its ptrace stops. Shared by the library and CLI tests (SeccompKit.TestKit).
 /// </summary>
 public sealed class HeldProcess : IDisposable
 {

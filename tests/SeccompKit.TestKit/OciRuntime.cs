@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace SeccompKit.Linux.Tests.Oci;
+namespace SeccompKit.TestKit;
 
 /// <summary>
 /// A real OCI runtime binary (runc or crun) and the command lines the tests give it. crun 1.8.1 refuses hosts with
@@ -9,7 +9,7 @@ namespace SeccompKit.Linux.Tests.Oci;
 /// <c>crun-hybrid</c> wrapper of ../shared/docs/OCI-RUNTIMES.md — a private mount namespace in which the cgroup2
 /// mount is unmounted, so crun sees a pure v1 host. The host mount is untouched. Other crun commands need no wrapper.
 /// </summary>
-/// <remarks>Also compiled into tools/MeasureRuntimeSyscalls (linked): no xunit here.</remarks>
+/// <remarks>Also used by tools/MeasureRuntimeSyscalls (a project reference): no xunit in SeccompKit.TestKit.</remarks>
 public sealed class OciRuntime
 {
     private const string HybridCgroup2 = "/sys/fs/cgroup/unified";
