@@ -1,0 +1,181 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace SeccompKit.TestKit;
+
+/// <summary>How a child process ended: its exit code, standard output and standard error, and its pid.</summary>
+/// <param name="Exit">The exit code (128+N when a signal N ended it, as a shell reports it: .NET gives that).</param>
+/// <param name="Out">Everything it wrote to standard output (what was left after the caller's own reads, when interactive).</param>
+/// <param name="Err">Everything it wrote to standard error.</param>
+public sealed record ProcessResult(int Exit, string Out, string Err)
+{
+    /// <summary>The child's pid (the program's: <c>setsid</c> and <c>setpriv</c> exec it in place).</summary>
+    public int Pid { get; init; }
+}
+
+/// <summary>What a child process gets besides its command line.</summary>
+public sealed record ProcessOptions
+{
+    /// <summary>The working directory (null: the test host's).</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>
+    /// Written to standard input, which is then closed. Null: standard input is closed at once (a program never waits on
+    /// the test host's), unless <see cref="Interactive"/>.
+    /// </summary>
+    public string? Stdin { get; init; }
+
+    /// <summary>Environment changes: a name to its value, or to null to remove it from the inherited environment.</summary>
+    public IReadOnlyDictionary<string, string?>? Env { get; init; }
+
+    /// <summary>How long the child may run, from its start; after it the child (and its group) is killed and <see cref="ChildProcess.Wait"/> throws <see cref="TimeoutException"/>.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Runs the child as the leader of a new session and process group (<c>setsid</c>, which execs it in place), like a
+    /// shell job; a timeout then kills the whole group, not only the processes still below the child.
+    /// </summary>
+    public bool NewProcessGroup { get; init; }
+
+    /// <summary>Runs the child as this uid and gid, with no supplementary groups (<c>setpriv --reuid --regid --clear-groups</c>; needs root).</summary>
+    public int? AsUid { get; init; }
+
+    /// <summary>
+    /// Leaves standard input open and standard output unread for the caller (<see cref="ChildProcess.Process"/>);
+    /// <see cref="ChildProcess.Wait"/> closes the one and collects the rest of the other. Standard error is always collected.
+    /// </summary>
+    public bool Interactive { get; init; }
+}
+
+/// <summary>
+/// The tests' one way to run a program: arguments as a list (no shell), standard output and error collected
+/// concurrently (a full pipe never blocks the child), a time limit that kills the child's tree or group, and the
+/// options the suites need (stdin, environment, working directory, uid, own process group).
+/// </summary>
+public sealed partial class ChildProcess : IDisposable
+{
+    private readonly ProcessOptions _options;
+    private readonly Stopwatch _clock;
+    private readonly Task<string> _stderr;
+    private Task<string>? _stdout;
+    private bool _done;
+
+    private ChildProcess(Process process, string commandLine, ProcessOptions options, Stopwatch clock)
+    {
+        Process = process;
+        CommandLine = commandLine;
+        _options = options;
+        _clock = clock;
+        _stderr = process.StandardError.ReadToEndAsync();
+        if (!options.Interactive)
+        {
+            _stdout = process.StandardOutput.ReadToEndAsync();
+            if (options.Stdin is not null) process.StandardInput.Write(options.Stdin);
+            process.StandardInput.Close();
+        }
+        else if (options.Stdin is not null)
+        {
+            process.StandardInput.Write(options.Stdin);
+            process.StandardInput.Flush();
+        }
+    }
+
+    /// <summary>The running child (its standard input and output are the caller's when <see cref="ProcessOptions.Interactive"/>).</summary>
+    public Process Process { get; }
+
+    /// <summary>The child's pid.</summary>
+    public int Pid => Process.Id;
+
+    /// <summary>The command line as started (with any setsid/setpriv prefix), for messages.</summary>
+    public string CommandLine { get; }
+
+    /// <summary>Runs <paramref name="file"/> with <paramref name="args"/> to its end.</summary>
+    public static ProcessResult Run(string file, IEnumerable<string> args, ProcessOptions? options = null)
+    {
+        using var child = Start(file, args, options);
+        return child.Wait();
+    }
+
+    /// <summary>Runs <c>argv[0]</c> with the rest of <paramref name="argv"/> to its end.</summary>
+    public static ProcessResult Run(IReadOnlyList<string> argv, ProcessOptions? options = null) => Run(argv[0], argv.Skip(1), options);
+
+    /// <summary>Starts <paramref name="file"/> with <paramref name="args"/>; <see cref="Wait"/> for its end.</summary>
+    /// <exception cref="InvalidOperationException">The program could not be started (not installed).</exception>
+    public static ChildProcess Start(string file, IEnumerable<string> args, ProcessOptions? options = null)
+    {
+        options ??= new ProcessOptions();
+        var argv = new List<string>();
+        if (options.NewProcessGroup) argv.Add("setsid");
+        if (options.AsUid is { } uid) argv.AddRange(["setpriv", $"--reuid={uid}", $"--regid={uid}", "--clear-groups", "--"]);
+        argv.Add(file);
+        argv.AddRange(args);
+        var psi = new ProcessStartInfo(argv[0])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (options.WorkingDirectory is not null) psi.WorkingDirectory = options.WorkingDirectory;
+        foreach (var a in argv.Skip(1)) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in options.Env ?? new Dictionary<string, string?>())
+            if (value is null) psi.Environment.Remove(name); else psi.Environment[name] = value;
+        string commandLine = string.Join(' ', argv);
+        var clock = Stopwatch.StartNew();
+        Process process;
+        try
+        {
+            process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {commandLine}");
+        }
+        catch (Win32Exception e)
+        {
+            throw new InvalidOperationException($"could not start {argv[0]} ({e.Message}): is it installed?", e);
+        }
+        return new ChildProcess(process, commandLine, options, clock);
+    }
+
+    /// <summary>
+    /// Waits for the child's end and the end of its output (what is left of the time limit); closes standard input
+    /// first when interactive.
+    /// </summary>
+    /// <exception cref="TimeoutException">The time limit passed; the child (and its group) was killed.</exception>
+    public ProcessResult Wait()
+    {
+        if (_options.Interactive && !_done)
+        {
+            try { Process.StandardInput.Close(); } catch (IOException) { } // the child may have gone (EPIPE)
+            _stdout ??= Process.StandardOutput.ReadToEndAsync();
+        }
+        _done = true;
+        var left = _options.Timeout - _clock.Elapsed;
+        // A descendant that outlives the child may hold the pipes open: the output must end within the limit too.
+        if (left <= TimeSpan.Zero || !Process.WaitForExit(left) || !Task.WaitAll([_stdout!, _stderr], Positive(_options.Timeout - _clock.Elapsed)))
+        {
+            Kill();
+            throw new TimeoutException($"{CommandLine} did not end within {_options.Timeout.TotalSeconds:0.#} s");
+        }
+        Process.WaitForExit();
+        return new ProcessResult(Process.ExitCode, _stdout!.Result, _stderr.Result) { Pid = Process.Id };
+    }
+
+    /// <summary>Kills the child with SIGKILL: its process group when it has one of its own, and every process below it.</summary>
+    public void Kill()
+    {
+        if (_options.NewProcessGroup) _ = kill(-Process.Id, 9); // ESRCH when the group is gone: nothing to kill
+        try { Process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } // already reaped
+    }
+
+    /// <summary>Kills the child if it still runs.</summary>
+    public void Dispose()
+    {
+        try { if (!Process.HasExited) Kill(); }
+        catch (InvalidOperationException) { }
+        Process.Dispose();
+    }
+
+    private static TimeSpan Positive(TimeSpan t) => t > TimeSpan.Zero ? t : TimeSpan.Zero;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int sig);
+}
