@@ -19,27 +19,10 @@ public sealed class LearnSpecs : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    internal sealed record Result(int Exit, string Out, string Err);
-
     private static readonly DateTime Fixed = new(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc);
 
-    internal static Result Exec(string file, IEnumerable<string> args, string cwd, string? stdin = null, IReadOnlyDictionary<string, string>? env = null)
-    {
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            WorkingDirectory = cwd,
-        };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Write(stdin ?? "");
-        p.StandardInput.Close();
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException($"{file} {string.Join(' ', args)}"); }
-        return new Result(p.ExitCode, output, err.Result);
-    }
+    internal static ProcessResult Exec(string file, IEnumerable<string> args, string cwd, string? stdin = null, IReadOnlyDictionary<string, string>? env = null) =>
+        ChildProcess.Run(file, args, new ProcessOptions { WorkingDirectory = cwd, Stdin = stdin, Env = env });
 
     /// <summary>Creates <paramref name="dir"/> with <paramref name="files"/> (relative path → content), every file and directory dated <see cref="Fixed"/>.</summary>
     private static string Tree(string dir, params (string Path, string Text)[] files)
@@ -81,7 +64,7 @@ public sealed class LearnSpecs : IDisposable
     /// Learns <paramref name="command"/> (with <c>--default-action kill</c> and the JSON report), checks the learn run
     /// behaved as <paramref name="plain"/> and the report, and writes the profile inside the report to a file.
     /// </summary>
-    private (string Profile, Report Report) Learn(string name, string[] command, string cwd, Result plain, string[]? extra = null, IReadOnlyDictionary<string, string>? env = null, string? stdin = null, Func<string, string>? normalize = null)
+    private (string Profile, Report Report) Learn(string name, string[] command, string cwd, ProcessResult plain, string[]? extra = null, IReadOnlyDictionary<string, string>? env = null, string? stdin = null, Func<string, string>? normalize = null)
     {
         var reportPath = Path.Combine(_dir, name + ".report.json");
         var learned = Exec(Cli, ["learn", "--default-action", "kill", "--format", "json", "-o", reportPath, .. extra ?? [], "--", .. command], cwd, stdin, env);
@@ -96,7 +79,7 @@ public sealed class LearnSpecs : IDisposable
     }
 
     /// <summary>Runs <paramref name="command"/> under <paramref name="profile"/> with <c>--log</c>: the same as <paramref name="plain"/>, nothing refused.</summary>
-    private static void RunsAsWithout(string profile, string[] command, string cwd, Result plain, IReadOnlyDictionary<string, string>? env = null, string? stdin = null, Func<string, string>? normalize = null)
+    private static void RunsAsWithout(string profile, string[] command, string cwd, ProcessResult plain, IReadOnlyDictionary<string, string>? env = null, string? stdin = null, Func<string, string>? normalize = null)
     {
         var under = Exec(Cli, ["run", "--profile", profile, "--log", "--", .. command], cwd, stdin, env);
         const string nothing = "seccompkit: --log: the filter refused nothing\n";
@@ -104,7 +87,7 @@ public sealed class LearnSpecs : IDisposable
         AssertSame(plain, under with { Err = under.Err[..^nothing.Length] }, "run under the learned profile", normalize);
     }
 
-    private static void AssertSame(Result expected, Result actual, string what, Func<string, string>? normalize = null)
+    private static void AssertSame(ProcessResult expected, ProcessResult actual, string what, Func<string, string>? normalize = null)
     {
         normalize ??= s => s;
         Assert.True(expected.Exit == actual.Exit, $"{what}: exit {actual.Exit}, expected {expected.Exit}\nstderr:\n{actual.Err}");

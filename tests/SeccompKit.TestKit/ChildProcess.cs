@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace SeccompKit.TestKit;
 
@@ -10,6 +11,9 @@ namespace SeccompKit.TestKit;
 /// <param name="Err">Everything it wrote to standard error.</param>
 public sealed record ProcessResult(int Exit, string Out, string Err)
 {
+    /// <summary>Standard output as bytes (for binary output; <see cref="Out"/> is their UTF-8 decoding).</summary>
+    public byte[] OutBytes { get; init; } = [];
+
     /// <summary>The child's pid (the program's: <c>setsid</c> and <c>setpriv</c> exec it in place).</summary>
     public int Pid { get; init; }
 }
@@ -26,8 +30,11 @@ public sealed record ProcessOptions
     /// </summary>
     public string? Stdin { get; init; }
 
-    /// <summary>Environment changes: a name to its value, or to null to remove it from the inherited environment.</summary>
-    public IReadOnlyDictionary<string, string?>? Env { get; init; }
+    /// <summary>Variables set for the child (over the inherited environment).</summary>
+    public IReadOnlyDictionary<string, string>? Env { get; init; }
+
+    /// <summary>Variables removed from the inherited environment (before <see cref="Env"/> is applied).</summary>
+    public IReadOnlyList<string>? Unset { get; init; }
 
     /// <summary>How long the child may run, from its start; after it the child (and its group) is killed and <see cref="ChildProcess.Wait"/> throws <see cref="TimeoutException"/>.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(2);
@@ -42,8 +49,10 @@ public sealed record ProcessOptions
     public int? AsUid { get; init; }
 
     /// <summary>
-    /// Leaves standard input open and standard output unread for the caller (<see cref="ChildProcess.Process"/>);
-    /// <see cref="ChildProcess.Wait"/> closes the one and collects the rest of the other. Standard error is always collected.
+    /// Leaves standard input open (after <see cref="Stdin"/>, if any) and standard output unread for the caller
+    /// (<see cref="ChildProcess.Process"/>): <see cref="ChildProcess.Wait"/> collects the rest of the output; standard
+    /// input stays open until the caller closes it or the child is disposed (a <c>read -t</c> times out rather than
+    /// seeing EOF). Standard error is always collected.
     /// </summary>
     public bool Interactive { get; init; }
 }
@@ -58,8 +67,7 @@ public sealed partial class ChildProcess : IDisposable
     private readonly ProcessOptions _options;
     private readonly Stopwatch _clock;
     private readonly Task<string> _stderr;
-    private Task<string>? _stdout;
-    private bool _done;
+    private Task<byte[]>? _stdout;
 
     private ChildProcess(Process process, string commandLine, ProcessOptions options, Stopwatch clock)
     {
@@ -70,7 +78,7 @@ public sealed partial class ChildProcess : IDisposable
         _stderr = process.StandardError.ReadToEndAsync();
         if (!options.Interactive)
         {
-            _stdout = process.StandardOutput.ReadToEndAsync();
+            _stdout = ReadAll(process.StandardOutput.BaseStream);
             if (options.Stdin is not null) process.StandardInput.Write(options.Stdin);
             process.StandardInput.Close();
         }
@@ -119,8 +127,8 @@ public sealed partial class ChildProcess : IDisposable
         };
         if (options.WorkingDirectory is not null) psi.WorkingDirectory = options.WorkingDirectory;
         foreach (var a in argv.Skip(1)) psi.ArgumentList.Add(a);
-        foreach (var (name, value) in options.Env ?? new Dictionary<string, string?>())
-            if (value is null) psi.Environment.Remove(name); else psi.Environment[name] = value;
+        foreach (var name in options.Unset ?? []) psi.Environment.Remove(name);
+        foreach (var (name, value) in options.Env ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         string commandLine = string.Join(' ', argv);
         var clock = Stopwatch.StartNew();
         Process process;
@@ -135,19 +143,11 @@ public sealed partial class ChildProcess : IDisposable
         return new ChildProcess(process, commandLine, options, clock);
     }
 
-    /// <summary>
-    /// Waits for the child's end and the end of its output (what is left of the time limit); closes standard input
-    /// first when interactive.
-    /// </summary>
+    /// <summary>Waits for the child's end and the end of its output (within what is left of the time limit).</summary>
     /// <exception cref="TimeoutException">The time limit passed; the child (and its group) was killed.</exception>
     public ProcessResult Wait()
     {
-        if (_options.Interactive && !_done)
-        {
-            try { Process.StandardInput.Close(); } catch (IOException) { } // the child may have gone (EPIPE)
-            _stdout ??= Process.StandardOutput.ReadToEndAsync();
-        }
-        _done = true;
+        _stdout ??= Process.StandardOutput.ReadToEndAsync().ContinueWith(t => Encoding.UTF8.GetBytes(t.Result), TaskScheduler.Default);
         var left = _options.Timeout - _clock.Elapsed;
         // A descendant that outlives the child may hold the pipes open: the output must end within the limit too.
         if (left <= TimeSpan.Zero || !Process.WaitForExit(left) || !Task.WaitAll([_stdout!, _stderr], Positive(_options.Timeout - _clock.Elapsed)))
@@ -156,7 +156,8 @@ public sealed partial class ChildProcess : IDisposable
             throw new TimeoutException($"{CommandLine} did not end within {_options.Timeout.TotalSeconds:0.#} s");
         }
         Process.WaitForExit();
-        return new ProcessResult(Process.ExitCode, _stdout!.Result, _stderr.Result) { Pid = Process.Id };
+        var output = _stdout.Result;
+        return new ProcessResult(Process.ExitCode, Encoding.UTF8.GetString(output), _stderr.Result) { Pid = Process.Id, OutBytes = output };
     }
 
     /// <summary>Kills the child with SIGKILL: its process group when it has one of its own, and every process below it.</summary>
@@ -171,7 +172,15 @@ public sealed partial class ChildProcess : IDisposable
     {
         try { if (!Process.HasExited) Kill(); }
         catch (InvalidOperationException) { }
+        try { Process.StandardInput.Close(); } catch (IOException) { } // EPIPE: the child is gone
         Process.Dispose();
+    }
+
+    private static async Task<byte[]> ReadAll(Stream stream)
+    {
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer).ConfigureAwait(false);
+        return buffer.ToArray();
     }
 
     private static TimeSpan Positive(TimeSpan t) => t > TimeSpan.Zero ? t : TimeSpan.Zero;
