@@ -245,39 +245,7 @@ public sealed class HeldProcess : IDisposable
         try { _dir.Delete(recursive: true); } catch (IOException) { }
     }
 
-    private static string BuildHelper()
-    {
-        string root = FindRepositoryRoot();
-        string source = Path.Combine(root, "native", "seccomp-hold.c");
-        string target = Path.Combine(root, "native", "build", "seccomp-hold");
-        if (File.Exists(target) && File.GetLastWriteTimeUtc(target) >= File.GetLastWriteTimeUtc(source)) return target;
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        // Build next to the target and rename, so a concurrent test run never sees half a binary.
-        string temp = $"{target}.{Environment.ProcessId}.tmp";
-        var psi = new ProcessStartInfo("gcc", ["-O2", "-Wall", "-Werror", "-pthread", "-o", temp, source])
-        {
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        Process gcc;
-        try { gcc = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"gcc is needed to build native/seccomp-hold for the dump tests ({e.Message}): apt-get install gcc libc6-dev, or run native/build.sh", e);
-        }
-        string err = gcc.StandardError.ReadToEnd();
-        gcc.WaitForExit();
-        if (gcc.ExitCode != 0) throw new InvalidOperationException($"building native/seccomp-hold failed (gcc exit {gcc.ExitCode}); run native/build.sh:\n{err}");
-        File.Move(temp, target, overwrite: true);
-        return target;
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "native", "seccomp-hold.c"))) return dir.FullName;
-        throw new InvalidOperationException($"native/seccomp-hold.c was not found above {AppContext.BaseDirectory}; run the tests from a SeccompKit checkout");
-    }
+    private static string BuildHelper() => NativeHelper.Build("seccomp-hold", ["-pthread"], []);
 }
 
 /// <summary>

@@ -84,17 +84,9 @@ public sealed class OciRuntime
     /// <summary>Runs <c>NAME ARGS...</c> to the end (killed after <paramref name="timeout"/>, then TimeoutException).</summary>
     public (int Code, string Stdout, string Stderr) Exec(TimeSpan timeout, params string[] args)
     {
-        using var p = Process.Start(Command(args)) ?? throw new InvalidOperationException($"could not start {Name}");
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Name} {string.Join(' ', args)} did not finish within {timeout.TotalSeconds} s");
-        }
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        var psi = Command(args);
+        var r = ChildProcess.Run(psi.FileName, psi.ArgumentList, new ProcessOptions { Timeout = timeout });
+        return (r.Exit, r.Out, r.Err);
     }
 
     /// <inheritdoc/>

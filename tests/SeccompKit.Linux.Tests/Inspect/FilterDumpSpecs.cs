@@ -179,9 +179,7 @@ public sealed class FilterDumpSpecs
     /// <summary>The pid of a process that has exited and been reaped.</summary>
     internal static int ExitedPid()
     {
-        using var p = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
-        p.WaitForExit();
-        int pid = p.Id;
+        int pid = ChildProcess.Run("true", []).Pid;
         Assert.False(Directory.Exists($"/proc/{pid}"), $"pid {pid} was reused at once");
         return pid;
     }
