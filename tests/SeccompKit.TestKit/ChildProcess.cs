@@ -68,6 +68,7 @@ public sealed partial class ChildProcess : IDisposable
     private readonly Stopwatch _clock;
     private readonly Task<string> _stderr;
     private Task<byte[]>? _stdout;
+    private bool _disposed;
 
     private ChildProcess(Process process, string commandLine, ProcessOptions options, Stopwatch clock)
     {
@@ -167,9 +168,11 @@ public sealed partial class ChildProcess : IDisposable
         try { Process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } // already reaped
     }
 
-    /// <summary>Kills the child if it still runs.</summary>
+    /// <summary>Kills the child if it still runs (once; later calls do nothing).</summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         try { if (!Process.HasExited) Kill(); }
         catch (InvalidOperationException) { }
         try { Process.StandardInput.Close(); } catch (IOException) { } // EPIPE: the child is gone

@@ -217,9 +217,8 @@ public sealed class HeldProcess : IDisposable
     /// <summary>Sends a signal with kill(1) (the tests have no P/Invoke of their own).</summary>
     public void Signal(string name)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-s", name, Pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
-        kill.WaitForExit();
-        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -s {name} {Pid} failed with {kill.ExitCode}");
+        var kill = ChildProcess.Run("kill", ["-s", name, Pid.ToString(CultureInfo.InvariantCulture)]);
+        if (kill.Exit != 0) throw new InvalidOperationException($"kill -s {name} {Pid} failed with {kill.Exit}: {kill.Err}");
     }
 
     private static string? ReadLine(Process p, string what)
