@@ -5,7 +5,7 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from machine import describe as describe_machine  # noqa: E402
 
 ENGINES = [("seccompkit", "SeccompKit `PolicyCompiler`"), ("libseccompO1", "libseccomp -O1 (default)"), ("libseccompO2", "libseccomp -O2 (binary tree)")]

@@ -6,7 +6,7 @@ import os
 import statistics
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from machine import describe as describe_machine  # noqa: E402
 
 TARGET = 1.5  # seccompkit run <= 1.5x the C launcher's median wall time

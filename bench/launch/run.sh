@@ -18,10 +18,10 @@ runs="${1:-500}"
 work="$(mktemp -d /tmp/seccompkit-launch-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 profile=data/profiles/docker-default.json
-load1() { cut -d' ' -f1 /proc/loadavg; }
+# shellcheck source=../common/lib.sh
+. "$here/../common/lib.sh"
 command -v hyperfine > /dev/null || { echo "bench/launch: hyperfine is missing (apt-get install hyperfine)" >&2; exit 1; }
-load_before=$(load1)
-awk -v a="$load_before" 'BEGIN { exit !(a > 0.5) }' && echo "bench/launch: WARNING: load average $load_before at the start: the machine is not quiet" >&2
+note_load_before launch
 
 echo "== native helpers (native/build.sh)"
 bash native/build.sh

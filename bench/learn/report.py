@@ -8,7 +8,7 @@ import re
 import statistics
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from machine import describe as describe_machine  # noqa: E402
 
 ADDED_TARGET = 0.1   # learn - bare <= 0.1 x (strace - bare)

@@ -31,10 +31,10 @@ else
   work="$(mktemp -d /tmp/seccompkit-learn-bench.XXXXXX)"
   trap 'rm -rf "$work"' EXIT
 fi
-load1() { cut -d' ' -f1 /proc/loadavg; }
+# shellcheck source=../common/lib.sh
+. "$here/../common/lib.sh"
 command -v strace > /dev/null || { echo "bench/learn: strace is missing (apt-get install strace)" >&2; exit 1; }
-load_before=$(load1)
-awk -v a="$load_before" 'BEGIN { exit !(a > 0.5) }' && echo "bench/learn: WARNING: load average $load_before at the start: the machine is not quiet" >&2
+note_load_before learn
 
 echo "== native helpers (native/build.sh)"
 bash native/build.sh

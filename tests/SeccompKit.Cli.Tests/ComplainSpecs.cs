@@ -8,7 +8,7 @@ public sealed class ComplainSpecs : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private CliProcess.Result Exec(params string[] args) => CliProcess.Run(_dir, TimeSpan.FromSeconds(60), args);
+    private ProcessResult Exec(params string[] args) => CliProcess.Run(_dir, TimeSpan.FromSeconds(60), args);
 
     private string LearnTrue(string defaultAction)
     {

@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using SeccompKit.Bpf;
-using SeccompKit.Linux.Tests.Inspect;
 
 namespace SeccompKit.Cli.Tests;
 
@@ -137,12 +135,11 @@ public sealed class DumpSpecs
     [Fact]
     public void Dump_of_a_pid_that_does_not_exist_exits_66()
     {
-        using var p = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
-        p.WaitForExit();
-        Assert.False(Directory.Exists($"/proc/{p.Id}"));
-        var (exit, c) = TestConsole.Run("dump", p.Id.ToString(CultureInfo.InvariantCulture));
+        int pid = ChildProcess.Run("true", []).Pid; // exited and reaped
+        Assert.False(Directory.Exists($"/proc/{pid}"));
+        var (exit, c) = TestConsole.Run("dump", pid.ToString(CultureInfo.InvariantCulture));
         Assert.Equal(ExitCodes.ProcessNotFound, exit);
-        Assert.Contains($"there is no process {p.Id}", c.StderrText);
+        Assert.Contains($"there is no process {pid}", c.StderrText);
         Assert.Equal("", c.StdoutText);
     }
 
@@ -308,29 +305,14 @@ public sealed class DumpSpecs
     private static (int Exit, string Stdout, string Stderr) RunCli(string[] prefix, string pid)
     {
         string cli = Path.Combine(AppContext.BaseDirectory, "SeccompKit.Cli.dll");
-        var psi = new ProcessStartInfo(prefix[0])
+        try
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in prefix.Skip(1).Concat(["dotnet", cli, "dump", pid])) psi.ArgumentList.Add(a);
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"could not run {prefix[0]} ({e.Message}); the permission tests need util-linux's setpriv and Debian's python3-seccomp: apt-get install util-linux python3-seccomp", e);
+            var r = ChildProcess.Run(prefix[0], [.. prefix.Skip(1), "dotnet", cli, "dump", pid]);
+            return (r.Exit, r.Out, r.Err);
         }
-        using (p)
+        catch (InvalidOperationException e)
         {
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(TimeSpan.FromMinutes(2)))
-            {
-                p.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{string.Join(' ', psi.ArgumentList)} did not finish within 2 minutes");
-            }
-            return (p.ExitCode, stdout.Result, stderr.Result);
+            throw new InvalidOperationException($"{e.Message}; the permission tests need util-linux's setpriv and Debian's python3-seccomp: apt-get install util-linux python3-seccomp", e);
         }
     }
 }

@@ -9,7 +9,7 @@ public sealed class LearnForSpecs : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private CliProcess.Result Exec(params string[] args) => CliProcess.Run(_dir, TimeSpan.FromSeconds(60), args);
+    private ProcessResult Exec(params string[] args) => CliProcess.Run(_dir, TimeSpan.FromSeconds(60), args);
 
     private static HashSet<string> Names(string profile) =>
         JsonNode.Parse(File.ReadAllText(profile))!["syscalls"]!.AsArray().SelectMany(e => e!["names"]!.AsArray().Select(n => (string)n!)).ToHashSet();

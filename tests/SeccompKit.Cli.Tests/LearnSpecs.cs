@@ -19,27 +19,10 @@ public sealed class LearnSpecs : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    internal sealed record Result(int Exit, string Out, string Err);
-
     private static readonly DateTime Fixed = new(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc);
 
-    internal static Result Exec(string file, IEnumerable<string> args, string cwd, string? stdin = null, IReadOnlyDictionary<string, string>? env = null)
-    {
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            WorkingDirectory = cwd,
-        };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Write(stdin ?? "");
-        p.StandardInput.Close();
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException($"{file} {string.Join(' ', args)}"); }
-        return new Result(p.ExitCode, output, err.Result);
-    }
+    internal static ProcessResult Exec(string file, IEnumerable<string> args, string cwd, string? stdin = null, IReadOnlyDictionary<string, string>? env = null, int? asUid = null) =>
+        ChildProcess.Run(file, args, new ProcessOptions { WorkingDirectory = cwd, Stdin = stdin, Env = env, AsUid = asUid });
 
     /// <summary>Creates <paramref name="dir"/> with <paramref name="files"/> (relative path → content), every file and directory dated <see cref="Fixed"/>.</summary>
     private static string Tree(string dir, params (string Path, string Text)[] files)
@@ -81,7 +64,7 @@ public sealed class LearnSpecs : IDisposable
     /// Learns <paramref name="command"/> (with <c>--default-action kill</c> and the JSON report), checks the learn run
     /// behaved as <paramref name="plain"/> and the report, and writes the profile inside the report to a file.
     /// </summary>
-    private (string Profile, Report Report) Learn(string name, string[] command, string cwd, Result plain, string[]? extra = null, IReadOnlyDictionary<string, string>? env = null, string? stdin = null, Func<string, string>? normalize = null)
+    private (string Profile, Report Report) Learn(string name, string[] command, string cwd, ProcessResult plain, string[]? extra = null, IReadOnlyDictionary<string, string>? env = null, string? stdin = null, Func<string, string>? normalize = null)
     {
         var reportPath = Path.Combine(_dir, name + ".report.json");
         var learned = Exec(Cli, ["learn", "--default-action", "kill", "--format", "json", "-o", reportPath, .. extra ?? [], "--", .. command], cwd, stdin, env);
@@ -96,7 +79,7 @@ public sealed class LearnSpecs : IDisposable
     }
 
     /// <summary>Runs <paramref name="command"/> under <paramref name="profile"/> with <c>--log</c>: the same as <paramref name="plain"/>, nothing refused.</summary>
-    private static void RunsAsWithout(string profile, string[] command, string cwd, Result plain, IReadOnlyDictionary<string, string>? env = null, string? stdin = null, Func<string, string>? normalize = null)
+    private static void RunsAsWithout(string profile, string[] command, string cwd, ProcessResult plain, IReadOnlyDictionary<string, string>? env = null, string? stdin = null, Func<string, string>? normalize = null)
     {
         var under = Exec(Cli, ["run", "--profile", profile, "--log", "--", .. command], cwd, stdin, env);
         const string nothing = "seccompkit: --log: the filter refused nothing\n";
@@ -104,7 +87,7 @@ public sealed class LearnSpecs : IDisposable
         AssertSame(plain, under with { Err = under.Err[..^nothing.Length] }, "run under the learned profile", normalize);
     }
 
-    private static void AssertSame(Result expected, Result actual, string what, Func<string, string>? normalize = null)
+    private static void AssertSame(ProcessResult expected, ProcessResult actual, string what, Func<string, string>? normalize = null)
     {
         normalize ??= s => s;
         Assert.True(expected.Exit == actual.Exit, $"{what}: exit {actual.Exit}, expected {expected.Exit}\nstderr:\n{actual.Err}");
@@ -264,7 +247,8 @@ public sealed class LearnSpecs : IDisposable
 
     // ---- without privilege
 
-    internal static readonly string[] AsNobody = ["--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+    /// <summary>nobody's uid and gid: the unprivileged runs switch to it (ChildProcess's setpriv, no supplementary groups).</summary>
+    internal const int Nobody = 65534;
 
     /// <summary>
     /// The CLI as uid 65534 can start it: this build's output if nobody can read it, else a copy in <paramref name="work"/>
@@ -273,7 +257,7 @@ public sealed class LearnSpecs : IDisposable
     internal static (string Cli, Dictionary<string, string> Env) CliForNobody(string work)
     {
         var env = new Dictionary<string, string> { ["HOME"] = work, ["TMPDIR"] = work };
-        string Probe(string cli) { var r = Exec("setpriv", [.. AsNobody, cli, "--version"], work, env: env); return r.Exit == 0 && r.Err.Length == 0 ? "" : $"exit {r.Exit}: {r.Err}"; }
+        string Probe(string cli) { var r = Exec(cli, ["--version"], work, env: env, asUid: Nobody); return r.Exit == 0 && r.Err.Length == 0 ? "" : $"exit {r.Exit}: {r.Err}"; }
         if (Probe(Cli) == "") return (Cli, env);
 
         var app = Directory.CreateDirectory(Path.Combine(work, "cli")).FullName;
@@ -318,20 +302,20 @@ public sealed class LearnSpecs : IDisposable
             File.SetUnixFileMode(work, (UnixFileMode)0b111_111_111);
             var (cli, env) = CliForNobody(work);
             string[] command = ["sh", "-c", "id -u; id -g; grep -E '^(Uid|Gid|CapEff):' /proc/self/status; echo hello | tr a-z A-Z; ls / | head -3"];
-            var plain = Exec("setpriv", [.. AsNobody, .. command], work, env: env);
+            var plain = Exec(command[0], command[1..], work, env: env, asUid: Nobody);
             Assert.StartsWith("65534\n65534\nUid:\t65534\t65534\t65534\t65534\nGid:\t65534\t65534\t65534\t65534\nCapEff:\t0000000000000000\nHELLO\n", plain.Out);
 
-            var learned = Exec("setpriv", [.. AsNobody, cli, "learn", "-q", "--default-action", "kill", "-o", "p.json", "--", .. command], work, env: env);
+            var learned = Exec(cli, ["learn", "-q", "--default-action", "kill", "-o", "p.json", "--", .. command], work, env: env, asUid: Nobody);
             Assert.True(learned.Exit == 0, learned.Err);
             Assert.Equal(plain.Out, learned.Out);
             Assert.Equal("65534\n", Exec("stat", ["-c", "%u", "p.json"], work).Out); // written by the unprivileged seccompkit
 
-            var under = Exec("setpriv", [.. AsNobody, cli, "run", "--profile", "p.json", "--", .. command], work, env: env);
+            var under = Exec(cli, ["run", "--profile", "p.json", "--", .. command], work, env: env, asUid: Nobody);
             Assert.True(under.Exit == 0, under.Err);
             Assert.Equal(plain.Out, under.Out);
             Assert.Equal("", under.Err);
 
-            var refused = Exec("setpriv", [.. AsNobody, cli, "run", "--profile", "p.json", "--", "sh", "-c", "mkdir x"], work, env: env);
+            var refused = Exec(cli, ["run", "--profile", "p.json", "--", "sh", "-c", "mkdir x"], work, env: env, asUid: Nobody);
             Assert.Equal(159, refused.Exit);
             Assert.False(Directory.Exists(Path.Combine(work, "x")));
         }

@@ -99,24 +99,24 @@ public sealed class LearnedProfileTrustSpecs : IDisposable
             File.SetUnixFileMode(work, (UnixFileMode)0b111_111_111);
             var (cli, env) = LearnSpecs.CliForNobody(work);
             // chage is set-group-ID shadow: under no_new_privs it cannot read /etc/shadow, so what is learned is its failure.
-            var direct = LearnSpecs.Exec("setpriv", [.. LearnSpecs.AsNobody, cli, "learn", "-q", "-o", "c.json", "--", "chage", "-l", "nobody"], work, env: env);
+            var direct = LearnSpecs.Exec(cli, ["learn", "-q", "-o", "c.json", "--", "chage", "-l", "nobody"], work, env: env, asUid: LearnSpecs.Nobody);
             Assert.Contains("warning: /usr/bin/chage is set-group-ID (group", direct.Err);
             Assert.Contains("it ran without those privileges", direct.Err);
             Assert.Contains("As root, learn with --no-nnp", direct.Err);
             Assert.True(File.Exists(Path.Combine(work, "c.json")), direct.Err);
             // Executed by a child: seen too (every execve is watched).
-            var child = LearnSpecs.Exec("setpriv", [.. LearnSpecs.AsNobody, cli, "learn", "-q", "-o", "s.json", "--", "sh", "-c", "chage -l nobody; true"], work, env: env);
+            var child = LearnSpecs.Exec(cli, ["learn", "-q", "-o", "s.json", "--", "sh", "-c", "chage -l nobody; true"], work, env: env, asUid: LearnSpecs.Nobody);
             Assert.Equal(0, child.Exit);
             Assert.Contains("warning: /usr/bin/chage is set-group-ID", child.Err); // sh passes execve the path it found on PATH
             // A plain program: no warning.
-            var plain = LearnSpecs.Exec("setpriv", [.. LearnSpecs.AsNobody, cli, "learn", "-q", "-o", "t.json", "--", "true"], work, env: env);
+            var plain = LearnSpecs.Exec(cli, ["learn", "-q", "-o", "t.json", "--", "true"], work, env: env, asUid: LearnSpecs.Nobody);
             Assert.DoesNotContain("warning", plain.Err);
             // --no-nnp needs root.
-            var refused = LearnSpecs.Exec("setpriv", [.. LearnSpecs.AsNobody, cli, "learn", "--no-nnp", "-o", "n.json", "--", "true"], work, env: env);
+            var refused = LearnSpecs.Exec(cli, ["learn", "--no-nnp", "-o", "n.json", "--", "true"], work, env: env, asUid: LearnSpecs.Nobody);
             Assert.Equal(2, refused.Exit);
             Assert.Contains("--no-nnp needs root", refused.Err);
             // run warns about the program itself.
-            var run = LearnSpecs.Exec("setpriv", [.. LearnSpecs.AsNobody, cli, "run", "--profile", "c.json", "--", "chage", "-l", "nobody"], work, env: env);
+            var run = LearnSpecs.Exec(cli, ["run", "--profile", "c.json", "--", "chage", "-l", "nobody"], work, env: env, asUid: LearnSpecs.Nobody);
             Assert.Contains("warning: /usr/bin/chage is set-group-ID", run.Err);
         }
         finally

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using SeccompKit.Linux.Tests.Oci;
 
 namespace SeccompKit.Cli.Tests;
 
@@ -27,7 +26,7 @@ public sealed class OciWritersContainerSpecs(ITestOutputHelper output, BusyboxBu
         return runtime;
     }
 
-    private CliProcess.Result Seccompkit(params string[] args)
+    private ProcessResult Seccompkit(params string[] args)
     {
         var result = CliProcess.Run(_dir, TimeSpan.FromSeconds(120), args);
         output.WriteLine($"$ seccompkit {string.Join(' ', args)}\n  exit {result.Exit}; stderr: {result.Err.Trim()}");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace SeccompKit.Cli.Tests;
 
@@ -116,11 +115,5 @@ public sealed class OutputSpecs : IDisposable
         }
     }
 
-    private static int Sh(string command)
-    {
-        using var p = Process.Start(new ProcessStartInfo("sh", ["-c", command]) { RedirectStandardError = true })!;
-        p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return p.ExitCode;
-    }
+    private static int Sh(string command) => ChildProcess.Run("sh", ["-c", command]).Exit;
 }

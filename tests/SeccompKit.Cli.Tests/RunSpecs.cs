@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -16,27 +15,10 @@ public sealed partial class RunSpecs : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private sealed record Result(int Exit, string Out, string Err);
+    private ProcessResult Exec(string file, IEnumerable<string> args, string? stdin = null, Dictionary<string, string>? env = null, string? cwd = null) =>
+        ChildProcess.Run(file, args, new ProcessOptions { Stdin = stdin, Env = env, WorkingDirectory = cwd ?? _dir });
 
-    private Result Exec(string file, IEnumerable<string> args, string? stdin = null, Dictionary<string, string>? env = null, string? cwd = null)
-    {
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            WorkingDirectory = cwd ?? _dir,
-        };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in env ?? []) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Write(stdin ?? "");
-        p.StandardInput.Close();
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException($"{file} {string.Join(' ', args)}"); }
-        return new Result(p.ExitCode, output, err.Result);
-    }
-
-    private Result Run(string[] runArgs, string[] command, string? stdin = null, Dictionary<string, string>? env = null, string? cwd = null) =>
+    private ProcessResult Run(string[] runArgs, string[] command, string? stdin = null, Dictionary<string, string>? env = null, string? cwd = null) =>
         Exec(Cli, ["run", .. runArgs, "--", .. command], stdin, env, cwd);
 
     /// <summary>Runs the command directly and under the Docker default profile; both must agree exactly.</summary>
@@ -184,29 +166,21 @@ public sealed partial class RunSpecs : IDisposable
     {
         var compiled = Path.Combine(_dir, "docker.bpf");
         Assert.Equal(0, TestConsole.Run("compile", Docker, "-q", "-o", compiled).Exit);
-        var psi = new ProcessStartInfo(Cli) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in new[] { "run", "--profile", Docker, "-q", "--", "sh", "-c", "echo ready; read x; exit 4" }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        try
-        {
-            Assert.Equal("ready", p.StandardOutput.ReadLine());
-            // The program is seccompkit's child (stage two became it): a grandchild of this test host, so .NET's
-            // SIGCHLD handling here never sees its ptrace stops.
-            int program = int.Parse(File.ReadAllText($"/proc/{p.Id}/task/{p.Id}/children").Trim(), System.Globalization.CultureInfo.InvariantCulture);
-            var dumpDir = Path.Combine(_dir, "dump");
-            var (exit, console) = TestConsole.Run("dump", program.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", dumpDir);
-            Assert.True(exit == 0, console.StderrText);
-            Assert.Equal(["filter-0.bpf"], Directory.GetFiles(dumpDir).Select(Path.GetFileName).ToArray());
-            Assert.Equal(File.ReadAllBytes(compiled), File.ReadAllBytes(Path.Combine(dumpDir, "filter-0.bpf")));
-            p.StandardInput.WriteLine("go");
-            p.StandardInput.Close();
-            Assert.True(p.WaitForExit(30_000));
-            Assert.Equal(4, p.ExitCode); // the program ran on after the dump and exited on its own
-        }
-        finally
-        {
-            if (!p.HasExited) p.Kill(true);
-        }
+        using var child = ChildProcess.Start(Cli, ["run", "--profile", Docker, "-q", "--", "sh", "-c", "echo ready; read x; exit 4"], new ProcessOptions { Interactive = true });
+        var p = child.Process; // killed at the end if still running
+        Assert.Equal("ready", p.StandardOutput.ReadLine());
+        // The program is seccompkit's child (stage two became it): a grandchild of this test host, so .NET's
+        // SIGCHLD handling here never sees its ptrace stops.
+        int program = int.Parse(File.ReadAllText($"/proc/{p.Id}/task/{p.Id}/children").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var dumpDir = Path.Combine(_dir, "dump");
+        var (exit, console) = TestConsole.Run("dump", program.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", dumpDir);
+        Assert.True(exit == 0, console.StderrText);
+        Assert.Equal(["filter-0.bpf"], Directory.GetFiles(dumpDir).Select(Path.GetFileName).ToArray());
+        Assert.Equal(File.ReadAllBytes(compiled), File.ReadAllBytes(Path.Combine(dumpDir, "filter-0.bpf")));
+        p.StandardInput.WriteLine("go");
+        p.StandardInput.Close();
+        Assert.True(p.WaitForExit(30_000));
+        Assert.Equal(4, p.ExitCode); // the program ran on after the dump and exited on its own
     }
 
     [Fact]
@@ -235,9 +209,9 @@ public sealed partial class RunSpecs : IDisposable
         foreach (var (signal, expected) in new[] { (15, 143), (2, 130) })
         {
             // setsid makes seccompkit the leader of a new process group, like a shell job; SIGINT goes to the whole group as Ctrl-C does.
-            var psi = new ProcessStartInfo("setsid") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { Cli, "run", "--profile", Docker, "-q", "--", "sh", "-c", "echo ready; exec sleep 30" }) psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
+            using var child = ChildProcess.Start(Cli, ["run", "--profile", Docker, "-q", "--", "sh", "-c", "echo ready; exec sleep 30"],
+                new ProcessOptions { NewProcessGroup = true, Interactive = true });
+            var p = child.Process;
             Assert.Equal("ready", p.StandardOutput.ReadLine());
             Assert.Equal(0, signal == 2 ? kill(-p.Id, signal) : kill(p.Id, signal));
             Assert.True(p.WaitForExit(30_000), "run did not end after the signal");

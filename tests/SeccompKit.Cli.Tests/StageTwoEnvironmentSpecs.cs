@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace SeccompKit.Cli.Tests;
@@ -46,21 +45,22 @@ public sealed partial class StageTwoEnvironmentSpecs : IDisposable
     {
         _ = desc;
         string tmp = Directory.CreateDirectory(Path.Combine(_dir, "tmp")).FullName;
-        ProcessStartInfo Start(string file, params string[] args)
+        ProcessResult Exec(string file, params string[] args)
         {
-            var psi = new ProcessStartInfo(file) { WorkingDirectory = _dir, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            foreach (var name in CallerSettings) psi.Environment.Remove(name); // a known start, whatever the test host has
-            psi.Environment["TMPDIR"] = tmp; // where the runtime puts its debugger pipes and diagnostic socket
-            psi.Environment["DOTNET_PerfMapJitDumpPath"] = tmp; // and perf maps (default /tmp)
+            var env = new Dictionary<string, string>
+            {
+                ["TMPDIR"] = tmp, // where the runtime puts its debugger pipes and diagnostic socket
+                ["DOTNET_PerfMapJitDumpPath"] = tmp, // and perf maps (default /tmp)
+            };
             foreach (var setting in settings.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                psi.Environment[setting[..setting.IndexOf('=')]] = setting[(setting.IndexOf('=') + 1)..];
-            return psi;
+                env[setting[..setting.IndexOf('=')]] = setting[(setting.IndexOf('=') + 1)..];
+            // CallerSettings removed: a known start, whatever the test host has.
+            return ChildProcess.Run(file, args, new ProcessOptions { WorkingDirectory = _dir, Unset = CallerSettings, Env = env });
         }
         // The program: its pid (stage two's: execve keeps it), what it sees in TMPDIR while seccompkit runs, its environment.
         const string Script = "echo $$ > \"$1/pid\"; ls -a \"$TMPDIR\" > \"$1/tmpdir\"; env -0 > \"$1/env\"";
         string expected = Directory.CreateDirectory(Path.Combine(_dir, "expected")).FullName;
-        Assert.Equal(0, Exec(Start("sh", "-c", Script, "sh", expected)).Exit);
+        Assert.Equal(0, Exec("sh", "-c", Script, "sh", expected).Exit);
 
         string[] before = DiagnosticFiles(tmp);
         var cliPids = new HashSet<string>();
@@ -69,10 +69,10 @@ public sealed partial class StageTwoEnvironmentSpecs : IDisposable
             string run = Directory.CreateDirectory(Path.Combine(_dir, $"{command}-{i}")).FullName;
             string[] cli = [command, .. command == "run" ? new[] { "--profile", Docker, "-q" } : ["-o", Path.Combine(run, "learned.json")],
                 "--", "sh", "-c", Script, "sh", run];
-            var psi = launcher == "apphost"
-                ? Start(Path.Combine(AppContext.BaseDirectory, "SeccompKit.Cli"), cli)
-                : Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "SeccompKit.Cli.dll"), .. cli]);
-            var (exit, err, pid) = Exec(psi);
+            var r = launcher == "apphost"
+                ? Exec(Path.Combine(AppContext.BaseDirectory, "SeccompKit.Cli"), cli)
+                : Exec("dotnet", [Path.Combine(AppContext.BaseDirectory, "SeccompKit.Cli.dll"), .. cli]);
+            var (exit, err, pid) = (r.Exit, r.Err, r.Pid);
             string cliPid = pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
             cliPids.Add(cliPid);
             Assert.True(exit == 0, $"seccompkit {command} exited {exit}: {err}");
@@ -95,13 +95,4 @@ public sealed partial class StageTwoEnvironmentSpecs : IDisposable
 
     private static string[] DiagnosticFiles(string dir) =>
         Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Where(f => DiagnosticFile().IsMatch(f!)).Order(StringComparer.Ordinal).ToArray()!;
-
-    private static (int Exit, string Err, int Pid) Exec(ProcessStartInfo psi)
-    {
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        _ = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException($"{psi.FileName} {string.Join(' ', psi.ArgumentList)}"); }
-        return (p.ExitCode, err.Result, p.Id);
-    }
 }

@@ -12,7 +12,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SeccompKit.Linux.Tests.Oci;
+using SeccompKit.TestKit;
 
 const int ExitUsage = 2, ExitUnavailable = 3, ExitFailed = 1;
 const string Usage = "usage: MeasureRuntimeSyscalls [verify] runc|crun [--runs N (>= 2, default 20)] [--out FILE | --data FILE]";

@@ -6,7 +6,7 @@ using System.Globalization;
 using System.Text.Json;
 using SeccompKit.Bpf;
 using SeccompKit.Compiler;
-using SeccompKit.Linux.Tests.Compiler;
+using SeccompKit.TestKit;
 using SeccompKit.Policy;
 using SeccompKit.Syscalls;
 

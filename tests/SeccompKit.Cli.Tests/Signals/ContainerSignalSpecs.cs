@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using SeccompKit.Linux.Tests.Oci;
 using SeccompKit.Syscalls;
 
 namespace SeccompKit.Cli.Tests;
@@ -52,18 +51,13 @@ public sealed class ContainerSignalRuns : IDisposable
     private static string Learn(string runtime, OciBundle bundle, bool baseline)
     {
         string profile = Path.Combine(bundle.Dir.FullName, $"learned-{runtime}.json");
-        var psi = new ProcessStartInfo(Cli) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = bundle.Dir.FullName };
-        foreach (var a in (string[])["learn", "-q", "--for", runtime, "--default-action", "kill-process", "-o", profile, .. baseline ? [] : new[] { "--no-baseline" }, "--",
-                     Path.Combine(bundle.Rootfs, "bin", "busybox"), "sh", "-c", ContainerSignalSpecs.Script])
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
         // Standard input stays open, as in the container: `read -t` times out.
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(60_000)) { p.Kill(true); throw new TimeoutException($"learn --for {runtime}"); }
-        p.StandardInput.Close();
-        if (p.ExitCode != 0 || output != "ready\ndone:1\n")
-            throw new InvalidOperationException($"learn --for {runtime} exited {p.ExitCode}, stdout [{output}]: {err.Result}");
+        using var learn = ChildProcess.Start(Cli, ["learn", "-q", "--for", runtime, "--default-action", "kill-process", "-o", profile, .. baseline ? [] : new[] { "--no-baseline" }, "--",
+                Path.Combine(bundle.Rootfs, "bin", "busybox"), "sh", "-c", ContainerSignalSpecs.Script],
+            new ProcessOptions { Interactive = true, WorkingDirectory = bundle.Dir.FullName, Timeout = TimeSpan.FromSeconds(60) });
+        var r = learn.Wait();
+        if (r.Exit != 0 || r.Out != "ready\ndone:1\n")
+            throw new InvalidOperationException($"learn --for {runtime} exited {r.Exit}, stdout [{r.Out}]: {r.Err}");
         return profile;
     }
 

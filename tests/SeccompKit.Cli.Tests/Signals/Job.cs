@@ -39,17 +39,8 @@ internal static class SignalHelpers
     private static string Build()
     {
         var dir = Directory.CreateTempSubdirectory("seccompkit-signal-helpers-").FullName;
-        foreach (var (name, flags) in new[] { ("jobctl", ""), ("signal-threads", "-pthread") })
-        {
-            var source = Path.Combine(AppContext.BaseDirectory, "Signals", name + ".c");
-            var psi = new ProcessStartInfo("gcc") { RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var a in $"-O2 -Wall -Wextra -Werror {flags}".Split(' ', StringSplitOptions.RemoveEmptyEntries)) psi.ArgumentList.Add(a);
-            foreach (var a in new[] { "-o", Path.Combine(dir, name), source }) psi.ArgumentList.Add(a);
-            using var gcc = Process.Start(psi) ?? throw new InvalidOperationException("gcc could not be started (apt-get install gcc libc6-dev)");
-            string err = gcc.StandardError.ReadToEnd();
-            gcc.WaitForExit();
-            if (gcc.ExitCode != 0) throw new InvalidOperationException($"gcc {source} failed: {err}");
-        }
+        foreach (var (name, flags) in new[] { ("jobctl", new[] { "-Wextra" }), ("signal-threads", new[] { "-Wextra", "-pthread" }) })
+            NativeHelper.Compile(Path.Combine(AppContext.BaseDirectory, "Signals", name + ".c"), Path.Combine(dir, name), flags, []);
         return dir;
     }
 }

@@ -42,19 +42,9 @@ public sealed class LearnedSignalRuns : IDisposable
     private string Learn(LearnedSignalSpecs.TestProgram program, bool baseline)
     {
         var path = Path.Combine(Dir, $"{Slug(program.Name)}{(baseline ? "" : "-no-baseline")}.json");
-        var psi = new System.Diagnostics.ProcessStartInfo(Cli)
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Dir,
-        };
-        foreach (var a in (string[])["learn", "-q", "--default-action", "kill-process", "-o", path, .. baseline ? [] : new[] { "--no-baseline" }, "--", .. program.Command])
-            psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        p.StandardInput.Write(program.Stdin);
-        p.StandardInput.Close();
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException($"learn {program.Name}"); }
-        if (p.ExitCode != 0) throw new InvalidOperationException($"learn {program.Name} exited {p.ExitCode}: {err.Result}; stdout [{output}]");
+        var r = ChildProcess.Run(Cli, ["learn", "-q", "--default-action", "kill-process", "-o", path, .. baseline ? [] : new[] { "--no-baseline" }, "--", .. program.Command],
+            new ProcessOptions { Stdin = program.Stdin, WorkingDirectory = Dir });
+        if (r.Exit != 0) throw new InvalidOperationException($"learn {program.Name} exited {r.Exit}: {r.Err}; stdout [{r.Out}]");
         return path;
     }
 
@@ -346,17 +336,12 @@ public sealed class LearnedSignalSpecs(LearnedSignalRuns runs) : IClassFixture<L
     public void Ctrl_z_stops_a_job_only_in_a_group_that_is_not_orphaned()
     {
         string[] command = ["sh", "-c", "echo ready; exec sleep 5"];
-        var psi = new System.Diagnostics.ProcessStartInfo("setsid", command) { RedirectStandardOutput = true, RedirectStandardInput = true };
-        using (var orphaned = System.Diagnostics.Process.Start(psi)!)
+        using (var orphaned = ChildProcess.Start(command[0], command[1..], new ProcessOptions { NewProcessGroup = true, Interactive = true }))
         {
-            try
-            {
-                Assert.Equal("ready", orphaned.StandardOutput.ReadLine());
-                Procfs.Kill(-orphaned.Id, 20);
-                Assert.False(Procfs.WaitFor(() => Procfs.State(orphaned.Id) == 'T', TimeSpan.FromMilliseconds(500)), "SIGTSTP stopped an orphaned group");
-            }
-            finally { orphaned.Kill(); }
-        }
+            Assert.Equal("ready", orphaned.Process.StandardOutput.ReadLine());
+            Procfs.Kill(-orphaned.Pid, 20);
+            Assert.False(Procfs.WaitFor(() => Procfs.State(orphaned.Pid) == 'T', TimeSpan.FromMilliseconds(500)), "SIGTSTP stopped an orphaned group");
+        } // killed
         using var job = Job.Start(command, runs.Dir);
         job.WaitUntilReady(Nr("clock_nanosleep"), viaSeccompkit: false);
         Procfs.Kill(-job.Leader, 20);
@@ -376,8 +361,8 @@ public sealed class LearnedSignalSpecs(LearnedSignalRuns runs) : IClassFixture<L
         const string script = "import os, time\nos.kill(0, 0)\nprint('ready', flush=True)\ntime.sleep(1.5)\nprint('done')";
         string dir = Directory.CreateDirectory(Path.Combine(runs.Dir, "ns-" + Guid.NewGuid().ToString("n"))).FullName;
         string profile = Path.Combine(dir, "kill.json");
-        var learn = System.Diagnostics.Process.Start(Cli, ["learn", "-q", "-o", profile, "--", Python, "-c", script]);
-        Assert.True(learn.WaitForExit(60_000) && learn.ExitCode == 0, "learn failed");
+        var learn = ChildProcess.Run(Cli, ["learn", "-q", "-o", profile, "--", Python, "-c", script], new ProcessOptions { Timeout = TimeSpan.FromSeconds(60) });
+        Assert.True(learn.Exit == 0, $"learn failed (exit {learn.Exit}): {learn.Err}");
         var names = Names(profile);
         Assert.Contains("kill", names);    // os.kill(0, 0) (signal 0: a no-op) made it
         Assert.Contains("getpid", names);  // the baseline; the quiet run never called it
@@ -403,29 +388,17 @@ public sealed class LearnedSignalSpecs(LearnedSignalRuns runs) : IClassFixture<L
             string victim = $"import signal, time\nsignal.signal(signal.SIGINT, lambda s, f: open('{victimHit}', 'w').close())\nopen('{victimReady}', 'w').close()\ntime.sleep(30)";
             const string init = "\"$0\" -c \"$1\" & \"$2\" \"$3\" run --profile \"$4\" -- \"$0\" -c \"$5\"; rc=$?; " +
                 "i=0; while [ $i -lt 40 ] && [ ! -e \"$6\" ]; do sleep 0.05; i=$((i+1)); done; exit $rc";
-            var psi = new System.Diagnostics.ProcessStartInfo("unshare",
-                ["--fork", "--pid", "--mount-proc", "sh", "-c", init, Python, victim, SignalHelpers.JobControl, Cli, p, script, victimHit])
-            {
-                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir,
-            };
-            using var ns = System.Diagnostics.Process.Start(psi)!;
-            try
-            {
-                Assert.Equal("ready", ns.StandardOutput.ReadLine());
-                Assert.True(Procfs.WaitFor(() => File.Exists(victimReady), TimeSpan.FromSeconds(30)), "the victim did not start");
-                int seccompkit = Procfs.Descendants(ns.Id).Single(c => Procfs.CommandLine(c).StartsWith(Cli + "\0", StringComparison.Ordinal));
-                int program = Procfs.Children(seccompkit).Single();
-                Procfs.Kill(program, 2);
-                var err = ns.StandardError.ReadToEndAsync();
-                ns.StandardOutput.ReadToEnd();
-                Assert.True(ns.WaitForExit(30_000), "the namespace did not end");
-                Assert.Contains("KeyboardInterrupt", err.Result);
-                return (ns.ExitCode, File.Exists(victimHit));
-            }
-            finally
-            {
-                if (!ns.HasExited) ns.Kill(entireProcessTree: true);
-            }
+            using var ns = ChildProcess.Start("unshare",
+                ["--fork", "--pid", "--mount-proc", "sh", "-c", init, Python, victim, SignalHelpers.JobControl, Cli, p, script, victimHit],
+                new ProcessOptions { Interactive = true, WorkingDirectory = dir, Timeout = TimeSpan.FromSeconds(90) });
+            Assert.Equal("ready", ns.Process.StandardOutput.ReadLine());
+            Assert.True(Procfs.WaitFor(() => File.Exists(victimReady), TimeSpan.FromSeconds(30)), "the victim did not start");
+            int seccompkit = Procfs.Descendants(ns.Pid).Single(c => Procfs.CommandLine(c).StartsWith(Cli + "\0", StringComparison.Ordinal));
+            int program = Procfs.Children(seccompkit).Single();
+            Procfs.Kill(program, 2);
+            var ended = ns.Wait(); // TimeoutException: the namespace did not end
+            Assert.Contains("KeyboardInterrupt", ended.Err);
+            return (ended.Exit, File.Exists(victimHit));
         }
     }
 

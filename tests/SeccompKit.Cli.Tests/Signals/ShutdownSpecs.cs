@@ -245,10 +245,9 @@ public sealed class ShutdownSpecs(ITestOutputHelper output) : IDisposable
     /// </summary>
     private static ((int Exit, string Out, string Err) Result, double StageTwo) ExecWatchingStageTwo(string[] argv)
     {
-        var psi = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in argv[1..]) psi.ArgumentList.Add(a);
         var clock = Stopwatch.StartNew();
-        using var p = Process.Start(psi)!;
+        using var child = ChildProcess.Start(argv[0], argv[1..], new ProcessOptions { Timeout = TimeSpan.FromSeconds(60) });
+        var p = child.Process;
         double stageTwo = double.PositiveInfinity;
         var look = Task.Factory.StartNew(() =>
         {
@@ -258,45 +257,28 @@ public sealed class ShutdownSpecs(ITestOutputHelper output) : IDisposable
                 Thread.Sleep(1);
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        p.StandardInput.Close();
-        var err = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(60_000)) { p.Kill(true); throw new TimeoutException(string.Join(' ', argv)); }
-        p.WaitForExit();
+        var r = child.Wait();
         look.Wait();
-        return ((p.ExitCode, stdout, err.Result), stageTwo);
+        return ((r.Exit, r.Out, r.Err), stageTwo);
     }
 
     /// <summary>One undisturbed run: seconds until seccompkit had a child (stage two: the signals are caught by then), and until it ended.</summary>
     private static (double Caught, double Life) Calibrate(string[] argv)
     {
-        var psi = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in argv[1..]) psi.ArgumentList.Add(a);
         var clock = Stopwatch.StartNew();
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var err = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEndAsync();
+        using var child = ChildProcess.Start(argv[0], argv[1..], new ProcessOptions { Timeout = TimeSpan.FromSeconds(60) });
+        var p = child.Process;
         Assert.True(Procfs.WaitFor(() => Procfs.Children(p.Id).Length > 0 || p.HasExited, TimeSpan.FromSeconds(30)), "seccompkit started no stage two");
         double caught = clock.Elapsed.TotalSeconds;
-        Assert.True(p.WaitForExit(60_000), "an undisturbed run did not end");
-        p.WaitForExit();
+        var r = child.Wait(); // TimeoutException: an undisturbed run did not end
         double life = clock.Elapsed.TotalSeconds;
-        Assert.True(p.ExitCode == 0, err.Result);
-        _ = stdout.Result;
+        Assert.True(r.Exit == 0, r.Err);
         return (caught, life);
     }
 
     private static (int Exit, string Out, string Err) Exec(string[] argv)
     {
-        var psi = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in argv[1..]) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var err = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(60_000)) { p.Kill(true); throw new TimeoutException(string.Join(' ', argv)); }
-        p.WaitForExit();
-        return (p.ExitCode, stdout, err.Result);
+        var r = ChildProcess.Run(argv, new ProcessOptions { Timeout = TimeSpan.FromSeconds(60) });
+        return (r.Exit, r.Out, r.Err);
     }
 }

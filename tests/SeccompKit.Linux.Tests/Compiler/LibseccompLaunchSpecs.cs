@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SeccompKit.Bpf;
 using SeccompKit.Policy;
 using SeccompKit.Policy.Oci;
@@ -92,35 +91,11 @@ internal static class LibseccompLauncher
         finally { File.Delete(file); }
     }
 
-    private static string Build()
-    {
-        var root = LibseccompCompiler.Locate().RepositoryRoot;
-        var source = Path.Combine(root, "native", "libseccomp-launch.c");
-        var helper = Path.Combine(root, "native", "build", "libseccomp-launch");
-        if (!File.Exists(helper) || File.GetLastWriteTimeUtc(helper) < File.GetLastWriteTimeUtc(source))
-        {
-            var temp = helper + "." + Environment.ProcessId + ".tmp";
-            var (code, err) = Exec("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", temp, source, "-lseccomp", "-ljansson"]);
-            if (code != 0)
-                throw new InvalidOperationException($"building libseccomp-launch failed (exit {code}); install gcc, libseccomp-dev and libjansson-dev, or run native/build.sh\n{err}");
-            File.Move(temp, helper, overwrite: true);
-        }
-        return helper;
-    }
+    private static string Build() => NativeHelper.Build("libseccomp-launch", ["-Wextra"], ["-lseccomp", "-ljansson"], "libseccomp-dev and libjansson-dev");
 
     private static (int Code, string Stderr) Exec(string file, string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within 2 minutes");
-        }
-        stdout.GetAwaiter().GetResult();
-        return (p.ExitCode, stderr.Result);
+        var r = ChildProcess.Run(file, args);
+        return (r.Exit, r.Err);
     }
 }

@@ -150,21 +150,14 @@ public sealed class DumpInteropSpecs
 
     private static (int Code, string Stdout, string Stderr) Run(string file, params string[] args)
     {
-        Process p;
         try
         {
-            p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
+            var r = ChildProcess.Run(file, args);
+            return (r.Exit, r.Out, r.Err);
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch (InvalidOperationException e)
         {
-            throw new InvalidOperationException($"could not run {file} ({e.Message}); the header check needs gcc: apt-get install gcc libc6-dev", e);
-        }
-        using (p)
-        {
-            var o = p.StandardOutput.ReadToEndAsync();
-            var e = p.StandardError.ReadToEndAsync();
-            p.WaitForExit();
-            return (p.ExitCode, o.Result, e.Result);
+            throw new InvalidOperationException($"{e.Message}; the header check needs gcc: apt-get install gcc libc6-dev", e);
         }
     }
 }

@@ -179,9 +179,7 @@ public sealed class FilterDumpSpecs
     /// <summary>The pid of a process that has exited and been reaped.</summary>
     internal static int ExitedPid()
     {
-        using var p = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
-        p.WaitForExit();
-        int pid = p.Id;
+        int pid = ChildProcess.Run("true", []).Pid;
         Assert.False(Directory.Exists($"/proc/{pid}"), $"pid {pid} was reused at once");
         return pid;
     }
@@ -210,32 +208,36 @@ internal sealed class OtherTracer : IDisposable
         sys.stdin.readline()
         """;
 
-    private readonly Process _process;
+    private readonly ChildProcess _child;
 
-    private OtherTracer(Process process) => _process = process;
+    private bool _disposed;
 
-    public int Pid => _process.Id;
+    private OtherTracer(ChildProcess child) => _child = child;
+
+    public int Pid => _child.Pid;
 
     public static OtherTracer Attach(int pid)
     {
-        var psi = new ProcessStartInfo("python3", ["-c", Script, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        var child = ChildProcess.Start("python3", ["-c", Script, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], new ProcessOptions { Interactive = true });
+        var line = child.Process.StandardOutput.ReadLine();
+        if (line != "attached")
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception e) { throw new InvalidOperationException($"python3 is needed as a second tracer ({e.Message}): apt-get install python3", e); }
-        var line = p.StandardOutput.ReadLine();
-        if (line != "attached") throw new InvalidOperationException($"the python3 tracer said '{line}'");
-        return new OtherTracer(p);
+            child.Dispose();
+            throw new InvalidOperationException($"the python3 tracer said '{line}'");
+        }
+        return new OtherTracer(child);
     }
 
     public void Dispose()
     {
-        if (_process.HasExited) return;
-        _process.StandardInput.WriteLine();
-        if (!_process.WaitForExit(10_000)) _process.Kill();
+        // A line on stdin makes it detach and exit; killed (by Dispose) if it has not within 10 s. Disposed once.
+        if (_disposed) return;
+        _disposed = true;
+        if (!_child.Process.HasExited)
+        {
+            _child.Process.StandardInput.WriteLine();
+            _child.Process.WaitForExit(10_000);
+        }
+        _child.Dispose();
     }
 }

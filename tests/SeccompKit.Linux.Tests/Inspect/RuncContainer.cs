@@ -157,14 +157,7 @@ public sealed class RuncContainer : IDisposable
 
     private static (int Code, string Stdout, string Stderr) Run(string file, params string[] args)
     {
-        using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(Timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within {Timeout.TotalSeconds} s");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        var r = ChildProcess.Run(file, args, new ProcessOptions { Timeout = Timeout });
+        return (r.Exit, r.Out, r.Err);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SeccompKit.Bpf;
 
 [assembly: AssemblyFixture(typeof(SeccompKit.Linux.Tests.Kernel.SeccompProbeFixture))]
@@ -18,11 +17,10 @@ public sealed class SeccompProbeFixture
     /// <summary>Finds the repository and builds the helper if needed.</summary>
     public SeccompProbeFixture()
     {
-        RepositoryRoot = FindRepositoryRoot();
-        var source = Path.Combine(RepositoryRoot, "native", "seccomp-probe.c");
-        HelperPath = Path.Combine(RepositoryRoot, "native", "build", "seccomp-probe");
-        if (!File.Exists(HelperPath) || File.GetLastWriteTimeUtc(HelperPath) < File.GetLastWriteTimeUtc(source))
-            Build(source);
+        if (!System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.Equals(System.Runtime.InteropServices.Architecture.X64) || !OperatingSystem.IsLinux())
+            throw new InvalidOperationException("the kernel differential tests need x86_64 Linux (the probe issues syscall and int $0x80 directly)");
+        RepositoryRoot = Repo.Root;
+        HelperPath = NativeHelper.Build("seccomp-probe", [], []);
     }
 
     /// <summary>The directory holding native/seccomp-probe.c.</summary>
@@ -52,46 +50,5 @@ public sealed class SeccompProbeFixture
             part.CopyTo(results, from);
         });
         return results;
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "native", "seccomp-probe.c")))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException($"native/seccomp-probe.c was not found above {AppContext.BaseDirectory}; run the tests from a SeccompKit checkout");
-    }
-
-    private void Build(string source)
-    {
-        if (!System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.Equals(System.Runtime.InteropServices.Architecture.X64) || !OperatingSystem.IsLinux())
-            throw new InvalidOperationException("the kernel differential tests need x86_64 Linux (the probe issues syscall and int $0x80 directly)");
-        Directory.CreateDirectory(Path.GetDirectoryName(HelperPath)!);
-        // Build next to the target and rename, so a concurrent test run never sees half a binary.
-        var temp = HelperPath + "." + Environment.ProcessId + ".tmp";
-        var psi = new ProcessStartInfo("gcc")
-        {
-            WorkingDirectory = RepositoryRoot,
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { "-O2", "-Wall", "-Werror", "-o", temp, source }) psi.ArgumentList.Add(a);
-        Process gcc;
-        try
-        {
-            gcc = Process.Start(psi) ?? throw new InvalidOperationException("gcc did not start");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"gcc is needed to build the seccomp probe for the kernel tests and could not be run ({e.Message}). Install gcc (apt-get install gcc) or build it yourself in {RepositoryRoot}: {BuildCommand}", e);
-        }
-        string stderr = gcc.StandardError.ReadToEnd();
-        gcc.WaitForExit();
-        if (gcc.ExitCode != 0)
-            throw new InvalidOperationException($"building the seccomp probe failed (gcc exit code {gcc.ExitCode}); run in {RepositoryRoot}: {BuildCommand}\n{stderr}");
-        File.Move(temp, HelperPath, overwrite: true);
     }
 }

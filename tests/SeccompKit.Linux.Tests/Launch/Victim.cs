@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace SeccompKit.Linux.Tests.Launch;
 
 /// <summary>Runs tests/TestVictim (built with the tests) and captures its output.</summary>
@@ -9,25 +7,16 @@ internal static class Victim
 
     private static string Find()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        string configuration = AppContext.BaseDirectory.Contains("/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
-        while (dir is not null && !File.Exists(System.IO.Path.Combine(dir.FullName, "SeccompKit.slnx"))) dir = dir.Parent;
-        if (dir is null) throw new InvalidOperationException("cannot find the repository root above " + AppContext.BaseDirectory);
-        var path = System.IO.Path.Combine(dir.FullName, "tests", "TestVictim", "bin", configuration, "net10.0", "TestVictim");
-        if (!File.Exists(path)) throw new InvalidOperationException($"{path} is missing: build tests/TestVictim (dotnet build -c {configuration})");
+        var path = Repo.Path("tests", "TestVictim", "bin", Repo.Configuration, "net10.0", "TestVictim");
+        if (!File.Exists(path)) throw new InvalidOperationException($"{path} is missing: build tests/TestVictim (dotnet build -c {Repo.Configuration})");
         return path;
     }
 
     /// <summary>Runs the victim; returns exit code, stdout, stderr.</summary>
     public static (int Exit, string Out, string Err) Run(params string[] args)
     {
-        var psi = new ProcessStartInfo(Path) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(60_000)) { p.Kill(true); throw new TimeoutException("TestVictim " + string.Join(' ', args)); }
-        return (p.ExitCode, output, err.Result);
+        var r = ChildProcess.Run(Path, args, new ProcessOptions { Timeout = TimeSpan.FromSeconds(60) });
+        return (r.Exit, r.Out, r.Err);
     }
 
     /// <summary>The KEY=VALUE pairs of the output (the first '=' splits).</summary>

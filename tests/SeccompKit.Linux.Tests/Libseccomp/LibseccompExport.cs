@@ -74,27 +74,14 @@ public sealed class LibseccompExport : IDisposable
 
     private static (int Code, string Stdout, string Stderr) Exec(string file, params string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        Process p;
         try
         {
-            p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
+            var r = ChildProcess.Run(file, args, new ProcessOptions { Timeout = TimeSpan.FromMinutes(3) });
+            return (r.Exit, r.Out, r.Err);
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch (InvalidOperationException e)
         {
-            throw new InvalidOperationException($"could not run {file} ({e.Message}). Install Debian's python3 and its libseccomp bindings: apt-get install python3 python3-seccomp", e);
-        }
-        using (p)
-        {
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
-            {
-                p.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within 3 minutes");
-            }
-            return (p.ExitCode, stdout.Result, stderr.Result);
+            throw new InvalidOperationException($"{e.Message} Install Debian's python3 and its libseccomp bindings: apt-get install python3 python3-seccomp", e);
         }
     }
 

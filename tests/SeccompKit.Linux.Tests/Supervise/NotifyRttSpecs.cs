@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace SeccompKit.Linux.Tests.Supervise;
@@ -80,60 +79,20 @@ public sealed class NotifyRttSpecs
 /// <summary>native/build/notify-rtt (built by native/build.sh; built here when missing or stale) and the LearnBench program.</summary>
 internal static class NotifyRtt
 {
-    private static readonly Lazy<string> Helper = new(Build);
+    private static readonly Lazy<string> Helper = new(() => NativeHelper.Build("notify-rtt", ["-Wextra"], ["-lseccomp", "-lpthread"], "libseccomp-dev"));
+    private static readonly Lazy<string> Bench = new(() => DotnetProgram.Locate("bench/learn/SeccompKit.LearnBench"));
 
     public static string Path => Helper.Value;
 
-    /// <summary>bench/learn/SeccompKit.LearnBench as built with the tests (a project reference; JIT, not the benchmark's NativeAOT build).</summary>
-    public static string LearnBench { get; } = FindLearnBench();
-
-    private static string Root()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(System.IO.Path.Combine(dir.FullName, "SeccompKit.slnx"))) return dir.FullName;
-        throw new InvalidOperationException("cannot find the repository root above " + AppContext.BaseDirectory);
-    }
-
-    private static string FindLearnBench()
-    {
-        string configuration = AppContext.BaseDirectory.Contains("/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
-        var path = System.IO.Path.Combine(Root(), "bench", "learn", "SeccompKit.LearnBench", "bin", configuration, "net10.0", "SeccompKit.LearnBench");
-        if (!File.Exists(path)) throw new InvalidOperationException($"{path} is missing: build bench/learn/SeccompKit.LearnBench (dotnet build -c {configuration})");
-        return path;
-    }
-
-    private static string Build()
-    {
-        var root = Root();
-        var source = System.IO.Path.Combine(root, "native", "notify-rtt.c");
-        var helper = System.IO.Path.Combine(root, "native", "build", "notify-rtt");
-        if (!File.Exists(helper) || File.GetLastWriteTimeUtc(helper) < File.GetLastWriteTimeUtc(source))
-        {
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(helper)!);
-            var temp = helper + "." + Environment.ProcessId + ".tmp";
-            var (code, _, err) = Exec("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", temp, source, "-lseccomp", "-lpthread"]);
-            if (code != 0)
-                throw new InvalidOperationException($"building notify-rtt failed (exit {code}); install gcc and libseccomp-dev, or run native/build.sh\n{err}");
-            File.Move(temp, helper, overwrite: true);
-        }
-        return helper;
-    }
+    /// <summary>bench/learn/SeccompKit.LearnBench, JIT-built in its own bin/ (not the benchmark's NativeAOT build; no project reference).</summary>
+    public static string LearnBench => Bench.Value;
 
     /// <summary>Runs a program: exit code, its standard output as JSON lines (empty for other output), standard error.</summary>
     public static (int Code, List<JsonDocument> Lines, string Stderr) Exec(string file, string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(1)))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within a minute");
-        }
-        var lines = stdout.GetAwaiter().GetResult().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        var r = ChildProcess.Run(file, args, new ProcessOptions { Timeout = TimeSpan.FromMinutes(1) });
+        var lines = r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l)).ToList();
-        return (p.ExitCode, lines, stderr.Result);
+        return (r.Exit, lines, r.Err);
     }
 }

@@ -2,6 +2,7 @@ using CsCheck;
 using SeccompKit.Bpf;
 using SeccompKit.Compiler;
 using SeccompKit.Policy;
+using PolicyGenerator = SeccompKit.TestKit.PolicyGenerator;
 
 namespace SeccompKit.Tests.Compiler;
 
@@ -26,10 +27,10 @@ public class CompilerProperties
     public void Compiled_filters_agree_with_the_policy_on_random_policies_optimised_or_not()
     {
         long vectors = 0, policies = 0;
-        PolicyGenerators.Policies.Sample(policy =>
+        PolicyGenerator.Policies.Sample(policy =>
         {
             var random = new Random(policy.Rules.Length * 7919 + policy.EffectiveArchitectures.Length);
-            var inputs = PolicyGenerators.Vectors(policy, random);
+            var inputs = PolicyGenerator.Vectors(policy, random);
             long n = 0;
             AssertAgrees(policy, PolicyCompiler.Compile(policy), inputs, ref n);
             AssertAgrees(policy, PolicyCompiler.Compile(policy, new CompileOptions { Optimize = false }), inputs, ref n);

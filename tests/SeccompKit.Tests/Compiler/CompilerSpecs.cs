@@ -2,6 +2,7 @@ using SeccompKit.Bpf;
 using SeccompKit.Compiler;
 using SeccompKit.Policy;
 using SeccompKit.Syscalls;
+using PolicyGenerator = SeccompKit.TestKit.PolicyGenerator;
 
 namespace SeccompKit.Tests.Compiler;
 
@@ -45,7 +46,7 @@ public class CompilerSpecs
         var compiled = PolicyCompiler.Compile(policy);
         Assert.True(compiled.Program.Length > 255);
         var random = new Random(1);
-        foreach (var d in PolicyGenerators.Vectors(policy, random))
+        foreach (var d in PolicyGenerator.Vectors(policy, random))
             Assert.Equal(PolicyEvaluator.EvaluateValue(policy, d), Interpreter.Evaluate(compiled.Program, d));
         for (ulong i = 0; i < 200; i++)
             Assert.Equal(SeccompReturn.SECCOMP_RET_ALLOW, Interpreter.Evaluate(compiled.Program, new SeccompData(16, Architecture.X86_64.AuditArch, 0, 0, i * 0x1_0000_0001)));

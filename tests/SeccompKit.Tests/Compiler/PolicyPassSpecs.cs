@@ -3,6 +3,7 @@ using SeccompKit.Bpf;
 using SeccompKit.Compiler;
 using SeccompKit.Policy;
 using SeccompKit.Syscalls;
+using PolicyGenerator = SeccompKit.TestKit.PolicyGenerator;
 
 namespace SeccompKit.Tests.Compiler;
 
@@ -44,10 +45,10 @@ public class PolicyPassSpecs
     public void A_policy_pass_alone_keeps_the_meaning(string name)
     {
         var pass = PolicyOptimizer.DefaultPasses.Single(p => p.Name == name);
-        PolicyGenerators.Policies.Sample(policy =>
+        PolicyGenerator.Policies.Sample(policy =>
         {
             var after = pass.Run(policy, out _);
-            foreach (var d in PolicyGenerators.Vectors(policy, new Random(policy.Rules.Length)))
+            foreach (var d in PolicyGenerator.Vectors(policy, new Random(policy.Rules.Length)))
                 Assert.Equal(PolicyEvaluator.EvaluateValue(policy, d), PolicyEvaluator.EvaluateValue(after, d));
         }, iter: 300);
     }

@@ -7,6 +7,7 @@ using SeccompKit.Policy.Oci;
 using SeccompKit.Syscalls;
 using SeccompKit.Tests.Compiler;
 using SeccompKit.Tests.Policy.Oci;
+using PolicyGenerator = SeccompKit.TestKit.PolicyGenerator;
 
 namespace SeccompKit.Tests.Learning;
 
@@ -56,7 +57,7 @@ public class LearningFilterProperties
         var baseFilter = PolicyCompiler.Compile(docker).Program;
         var notifyFilter = PolicyCompiler.Compile(LearningFilter.NotifyUnless(docker)).Program;
         var constants = docker.Rules.SelectMany(r => r.Conditions).SelectMany(c => new[] { c.Value, c.Mask, c.Value | c.Mask, c.Value + 1, c.Value - 1 })
-            .Concat(PolicyGenerators.Interesting).Distinct().ToArray();
+            .Concat(PolicyGenerator.Interesting).Distinct().ToArray();
         var arg = Gen.Frequency((3, Gen.Int[0, constants.Length - 1].Select(i => constants[i])), (1, Gen.ULong), (1, Gen.ULong[0, 64]));
         Architecture[] abis = [Architecture.X86_64, Architecture.X86_64, Architecture.X86, Architecture.X32, Architecture.Aarch64];
         var call = Gen.Select(Gen.Int[0, abis.Length - 1], Gen.Int[0, 10_000], Gen.Int[0, 9], arg.Array[6]).Select((ai, pick, how, args) =>
@@ -100,13 +101,13 @@ public class LearningFilterProperties
     public void Over_random_bases_it_notifies_exactly_what_the_base_refuses()
     {
         long vectors = 0;
-        PolicyGenerators.Policies.Select(RuncShaped).Sample(policy =>
+        PolicyGenerator.Policies.Select(RuncShaped).Sample(policy =>
         {
             var notify = LearningFilter.NotifyUnless(policy);
             Assert.All(notify.Rules, r => Assert.True(r.Action.LetsCallRun || r.Action == PolicyAction.UserNotif, r.ToString()));
             var baseFilter = PolicyCompiler.Compile(policy).Program;
             var notifyFilter = PolicyCompiler.Compile(notify).Program;
-            foreach (var d in PolicyGenerators.Vectors(policy, new Random(policy.Rules.Length * 31 + (int)policy.DefaultAction.ReturnValue)))
+            foreach (var d in PolicyGenerator.Vectors(policy, new Random(policy.Rules.Length * 31 + (int)policy.DefaultAction.ReturnValue)))
             {
                 AssertNotifiesWhatTheBaseRefuses(policy, baseFilter, notifyFilter, d, () =>
                     $"base: default {policy.DefaultAction}, arches {string.Join(",", policy.EffectiveArchitectures)}, bad-arch {policy.BadArchAction}, enosys {string.Join(",", policy.EnosysAbove)}\n" + string.Join("\n", policy.Rules));

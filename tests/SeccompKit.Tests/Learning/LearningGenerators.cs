@@ -4,6 +4,7 @@ using SeccompKit.Bpf;
 using SeccompKit.Learning;
 using SeccompKit.Policy;
 using SeccompKit.Syscalls;
+using PolicyGenerator = SeccompKit.TestKit.PolicyGenerator;
 
 namespace SeccompKit.Tests.Learning;
 
@@ -77,7 +78,7 @@ internal static class LearningGenerators
     public static readonly Gen<ulong> AnyValue = Gen.Frequency(
         (3, Gen.ULong[0, 64]), (2, Gen.ULong), (1, Gen.Int[0, PolicyGeneratorsInteresting.Length - 1].Select(i => PolicyGeneratorsInteresting[i])));
 
-    private static ulong[] PolicyGeneratorsInteresting => SeccompKit.Tests.Compiler.PolicyGenerators.Interesting;
+    private static ulong[] PolicyGeneratorsInteresting => PolicyGenerator.Interesting;
 
     /// <summary>Arguments for <paramref name="name"/>: random, with the pooled security arguments (the 32-bit ones sometimes with garbage in the upper half, which the kernel ignores).</summary>
     public static Gen<ulong[]> Arguments(string name) =>

@@ -3,7 +3,7 @@ using System.Text;
 using SeccompKit.Policy;
 using SeccompKit.Syscalls;
 
-namespace SeccompKit.Linux.Tests.Compiler;
+namespace SeccompKit.TestKit;
 
 /// <summary>A policy feature libseccomp 2.5.4 cannot express, found while writing the flat text.</summary>
 public sealed class NotExpressibleException(string message) : Exception(message);

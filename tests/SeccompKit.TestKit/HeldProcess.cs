@@ -2,12 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using SeccompKit.Bpf;
 
-namespace SeccompKit.Linux.Tests.Inspect;
+namespace SeccompKit.TestKit;
 
 /// <summary>
 /// Drives native/seccomp-hold (protocol at the top of native/seccomp-hold.c): a process holding known filters
 /// that answers commands on stdin. <see cref="Pid"/> is the helper's child, a grandchild of the test process,
-/// so that .NET's SIGCHLD handling never sees its ptrace stops. Shared with the CLI tests (linked source).
+/// so that .NET's SIGCHLD handling never sees its ptrace stops. Shared by the library and CLI tests (SeccompKit.TestKit).
 /// </summary>
 public sealed class HeldProcess : IDisposable
 {
@@ -217,9 +217,8 @@ public sealed class HeldProcess : IDisposable
     /// <summary>Sends a signal with kill(1) (the tests have no P/Invoke of their own).</summary>
     public void Signal(string name)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-s", name, Pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
-        kill.WaitForExit();
-        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -s {name} {Pid} failed with {kill.ExitCode}");
+        var kill = ChildProcess.Run("kill", ["-s", name, Pid.ToString(CultureInfo.InvariantCulture)]);
+        if (kill.Exit != 0) throw new InvalidOperationException($"kill -s {name} {Pid} failed with {kill.Exit}: {kill.Err}");
     }
 
     private static string? ReadLine(Process p, string what)
@@ -245,39 +244,7 @@ public sealed class HeldProcess : IDisposable
         try { _dir.Delete(recursive: true); } catch (IOException) { }
     }
 
-    private static string BuildHelper()
-    {
-        string root = FindRepositoryRoot();
-        string source = Path.Combine(root, "native", "seccomp-hold.c");
-        string target = Path.Combine(root, "native", "build", "seccomp-hold");
-        if (File.Exists(target) && File.GetLastWriteTimeUtc(target) >= File.GetLastWriteTimeUtc(source)) return target;
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        // Build next to the target and rename, so a concurrent test run never sees half a binary.
-        string temp = $"{target}.{Environment.ProcessId}.tmp";
-        var psi = new ProcessStartInfo("gcc", ["-O2", "-Wall", "-Werror", "-pthread", "-o", temp, source])
-        {
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        Process gcc;
-        try { gcc = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"gcc is needed to build native/seccomp-hold for the dump tests ({e.Message}): apt-get install gcc libc6-dev, or run native/build.sh", e);
-        }
-        string err = gcc.StandardError.ReadToEnd();
-        gcc.WaitForExit();
-        if (gcc.ExitCode != 0) throw new InvalidOperationException($"building native/seccomp-hold failed (gcc exit {gcc.ExitCode}); run native/build.sh:\n{err}");
-        File.Move(temp, target, overwrite: true);
-        return target;
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "native", "seccomp-hold.c"))) return dir.FullName;
-        throw new InvalidOperationException($"native/seccomp-hold.c was not found above {AppContext.BaseDirectory}; run the tests from a SeccompKit checkout");
-    }
+    private static string BuildHelper() => NativeHelper.Build("seccomp-hold", ["-pthread"], []);
 }
 
 /// <summary>

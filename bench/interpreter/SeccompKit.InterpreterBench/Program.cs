@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using BenchmarkDotNet.Running;
-using SeccompKit.Benchmarks;
+using SeccompKit.InterpreterBench;
 using SeccompKit.Bpf;
 
 // `prepare OUTDIR`: write the inputs and SeccompKit's results for the C anchor to check, plus statistics.

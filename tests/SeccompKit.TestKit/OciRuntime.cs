@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace SeccompKit.Linux.Tests.Oci;
+namespace SeccompKit.TestKit;
 
 /// <summary>
 /// A real OCI runtime binary (runc or crun) and the command lines the tests give it. crun 1.8.1 refuses hosts with
@@ -9,7 +9,7 @@ namespace SeccompKit.Linux.Tests.Oci;
 /// <c>crun-hybrid</c> wrapper of ../shared/docs/OCI-RUNTIMES.md — a private mount namespace in which the cgroup2
 /// mount is unmounted, so crun sees a pure v1 host. The host mount is untouched. Other crun commands need no wrapper.
 /// </summary>
-/// <remarks>Also compiled into tools/MeasureRuntimeSyscalls (linked): no xunit here.</remarks>
+/// <remarks>Also used by tools/MeasureRuntimeSyscalls (a project reference): no xunit in SeccompKit.TestKit.</remarks>
 public sealed class OciRuntime
 {
     private const string HybridCgroup2 = "/sys/fs/cgroup/unified";
@@ -84,17 +84,9 @@ public sealed class OciRuntime
     /// <summary>Runs <c>NAME ARGS...</c> to the end (killed after <paramref name="timeout"/>, then TimeoutException).</summary>
     public (int Code, string Stdout, string Stderr) Exec(TimeSpan timeout, params string[] args)
     {
-        using var p = Process.Start(Command(args)) ?? throw new InvalidOperationException($"could not start {Name}");
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Name} {string.Join(' ', args)} did not finish within {timeout.TotalSeconds} s");
-        }
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        var psi = Command(args);
+        var r = ChildProcess.Run(psi.FileName, psi.ArgumentList, new ProcessOptions { Timeout = timeout });
+        return (r.Exit, r.Out, r.Err);
     }
 
     /// <inheritdoc/>

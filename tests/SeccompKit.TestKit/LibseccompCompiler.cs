@@ -1,16 +1,15 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using SeccompKit.Bpf;
 using SeccompKit.Policy;
 using SeccompKit.Syscalls;
 
-namespace SeccompKit.Linux.Tests.Compiler;
+namespace SeccompKit.TestKit;
 
 /// <summary>
 /// Drives native/build/libseccomp-compile (native/libseccomp-compile.c): libseccomp 2.5.4 as the reference
-/// compiler. Builds the helper when it is missing or older than its source. Shared with bench/compiler.
+/// compiler. Builds the helper when it is missing or older than its source. Shared with bench/compiler (a project reference).
 /// </summary>
 public sealed class LibseccompCompiler
 {
@@ -32,23 +31,8 @@ public sealed class LibseccompCompiler
     /// <summary>Finds the checkout above <see cref="AppContext.BaseDirectory"/> and builds the helper if needed.</summary>
     public static LibseccompCompiler Locate()
     {
-        string? root = null;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "native", "libseccomp-compile.c"))) { root = dir.FullName; break; }
-        if (root is null)
-            throw new InvalidOperationException($"native/libseccomp-compile.c was not found above {AppContext.BaseDirectory}; run from a SeccompKit checkout");
-        var source = Path.Combine(root, "native", "libseccomp-compile.c");
-        var helper = Path.Combine(root, "native", "build", "libseccomp-compile");
-        if (!File.Exists(helper) || File.GetLastWriteTimeUtc(helper) < File.GetLastWriteTimeUtc(source))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(helper)!);
-            var temp = helper + "." + Environment.ProcessId + ".tmp";
-            var (code, _, err) = Exec("gcc", null, ["-O2", "-Wall", "-Werror", "-o", temp, source, "-lseccomp"]);
-            if (code != 0)
-                throw new InvalidOperationException($"building libseccomp-compile failed (exit {code}); install gcc and libseccomp-dev (apt-get install gcc libseccomp-dev), or run: {BuildCommand}\n{err}");
-            File.Move(temp, helper, overwrite: true);
-        }
-        return new LibseccompCompiler(root, helper);
+        var helper = NativeHelper.Build("libseccomp-compile", [], ["-lseccomp"], "libseccomp-dev");
+        return new LibseccompCompiler(Repo.Root, helper);
     }
 
     /// <summary>libseccomp's version, e.g. 2.5.4.</summary>
@@ -145,24 +129,8 @@ public sealed class LibseccompCompiler
 
     private static (int Code, byte[] Stdout, string Stderr) Exec(string file, string? stdin, string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-        var ms = new MemoryStream();
-        var stdout = p.StandardOutput.BaseStream.CopyToAsync(ms);
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            p.StandardInput.Write(stdin);
-            p.StandardInput.Close();
-        }
-        if (!p.WaitForExit(TimeSpan.FromMinutes(5)))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within 5 minutes");
-        }
-        stdout.GetAwaiter().GetResult();
-        return (p.ExitCode, ms.ToArray(), stderr.Result);
+        var r = ChildProcess.Run(file, args, new ProcessOptions { Stdin = stdin, Timeout = TimeSpan.FromMinutes(5) });
+        return (r.Exit, r.OutBytes, r.Err);
     }
 }
 

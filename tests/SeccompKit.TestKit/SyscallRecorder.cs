@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using SeccompKit.Linux.Audit;
 using SeccompKit.Syscalls;
 
-namespace SeccompKit.Linux.Tests.Oci;
+namespace SeccompKit.TestKit;
 
 /// <summary>
 /// What one container run did after its runtime installed the seccomp filter, from the kernel's AUDIT_SECCOMP records
@@ -24,7 +24,7 @@ public sealed record LoggedRun(OciRunResult Result, IReadOnlyList<SeccompAuditRe
 }
 
 /// <summary>Runs a container under a log-everything profile and collects its AUDIT_SECCOMP records (root only).</summary>
-/// <remarks>Also compiled into tools/MeasureRuntimeSyscalls (linked): no xunit here.</remarks>
+/// <remarks>Also used by tools/MeasureRuntimeSyscalls (a project reference): no xunit in SeccompKit.TestKit.</remarks>
 public static class SyscallRecorder
 {
     private const string ActionsLogged = "/proc/sys/kernel/seccomp/actions_logged";

@@ -3,7 +3,7 @@ using SeccompKit.Policy.Oci;
 using SeccompKit.Policy;
 using SeccompKit.Syscalls;
 
-namespace SeccompKit.Linux.Tests.Compiler;
+namespace SeccompKit.TestKit;
 
 /// <summary>
 /// The real profiles of the differential tests and the compiler benchmark: Docker's and podman's default
@@ -23,16 +23,8 @@ public static class ProfilePolicies
         ("podman-default", "podman-default.json", [.. DockerProfile.PodmanDefaultCapabilities]),
     ];
 
-    /// <summary>Finds data/profiles above the running binary.</summary>
-    public static string ProfileDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "data", "profiles");
-            if (File.Exists(Path.Combine(candidate, "docker-default.json"))) return candidate;
-        }
-        throw new DirectoryNotFoundException($"data/profiles/docker-default.json was not found above {AppContext.BaseDirectory}");
-    }
+    /// <summary>data/profiles of the checkout (found above the running binary).</summary>
+    public static string ProfileDirectory() => Repo.Path("data", "profiles");
 
     /// <summary>
     /// Loads one of <see cref="Profiles"/> by name through SeccompKit's importer

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Combines the anchor's JSON, SeccompKit's prepare statistics and BenchmarkDotNet's JSON export into
-bench/results/interpreter-throughput.{md,json}. Called by bench/run.sh."""
+bench/results/interpreter-throughput.{md,json}. Called by bench/interpreter/run.sh."""
 import argparse
 import glob
 import json
 import os
 import re
+import sys
 
-from machine import describe as describe_machine
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from machine import describe as describe_machine  # noqa: E402
 
 
 # The first committed result (commit f25c5ae), before the pre-decoded fast path. It compared SeccompKit's
@@ -161,7 +163,7 @@ from one run, not absolute numbers across runs.
 Machine: {m['cpu']}, {m['cores']} cores, kernel {m['kernel']}, {m['os']}.
 Versions: .NET SDK {v['dotnet']} (runtime {v['dotnetRuntime']}), BenchmarkDotNet {v['benchmarkDotNet']}, gcc {v['gcc']}, libpcap {v['libpcap']}, libseccomp {v['libseccomp']}.
 
-Regenerate with `bench/run.sh`.
+Regenerate with `bench/interpreter/run.sh` (also run by `bench/run.sh`).
 """
     with open(os.path.join(o.out, "interpreter-throughput.md"), "w") as fh:
         fh.write(md)

@@ -2,7 +2,7 @@ using SeccompKit.Bpf;
 using SeccompKit.Compiler;
 using SeccompKit.Policy;
 
-namespace SeccompKit.Linux.Tests.Compiler;
+namespace SeccompKit.TestKit;
 
 /// <summary>
 /// The one place the differential tests and the benchmark call SeccompKit's policy compiler

@@ -1,11 +1,11 @@
 using BenchmarkDotNet.Attributes;
 using SeccompKit.Bpf;
 
-namespace SeccompKit.Benchmarks;
+namespace SeccompKit.InterpreterBench;
 
 /// <summary>
 /// Interpreter throughput: one operation is a sweep of <see cref="Interpreter.Evaluate"/> over every input
-/// of <see cref="BenchInputs"/>; bench/report.py divides by the input count for ns per evaluation.
+/// of <see cref="BenchInputs"/>; bench/interpreter/report.py divides by the input count for ns per evaluation.
 /// <see cref="CompiledSweep"/> does the same with <see cref="CompiledFilter"/> (compiled once in setup).
 /// </summary>
 public class InterpreterThroughput

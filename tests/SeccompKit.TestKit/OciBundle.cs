@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace SeccompKit.Linux.Tests.Oci;
+namespace SeccompKit.TestKit;
 
 /// <summary>What to run in a container: the process, its user, no_new_privs, and the <c>linux.seccomp</c> object.</summary>
 /// <param name="Args">process.args; "/bin/sh" etc. are symlinks to /bin/busybox in the rootfs.</param>
@@ -54,7 +54,7 @@ public sealed record OciRunResult(int? ExitCode, string Stdout, string Stderr, i
 /// ../shared/docs/OCI-RUNTIMES.md lists (terminal off, writable root, our args, user, no_new_privs and seccomp).
 /// Each run uses a fresh container id and always ends with <c>delete -f</c>; Dispose removes the directory.
 /// </summary>
-/// <remarks>Also compiled into tools/MeasureRuntimeSyscalls (linked): no xunit here.</remarks>
+/// <remarks>Also used by tools/MeasureRuntimeSyscalls (a project reference): no xunit in SeccompKit.TestKit.</remarks>
 public sealed class OciBundle : IDisposable
 {
     /// <summary>The static busybox the rootfs is made of.</summary>
@@ -126,19 +126,17 @@ public sealed class OciBundle : IDisposable
 
     private OciRunResult RunForeground(OciRuntime runtime, string id, string pidFile, TimeSpan timeout, Stopwatch clock, Func<ProcessStartInfo, ProcessStartInfo> wrap)
     {
-        using var p = Process.Start(wrap(runtime.Command("run", "--bundle", Dir.FullName, "--pid-file", pidFile, id)))
-            ?? throw new InvalidOperationException($"could not start {runtime.Name}");
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
+        var psi = wrap(runtime.Command("run", "--bundle", Dir.FullName, "--pid-file", pidFile, id));
+        using var p = ChildProcess.Start(psi.FileName, psi.ArgumentList, new ProcessOptions { Timeout = timeout });
+        try
         {
-            p.Kill(entireProcessTree: true);
-            p.WaitForExit(CommandTimeout);
-            throw new TimeoutException($"{runtime.Name} run {id} did not finish within {timeout.TotalSeconds} s (pid file: {ReadPid(pidFile)}); stdout so far [{(stdout.IsCompleted ? stdout.Result : "")}]");
+            var r = p.Wait();
+            return new OciRunResult(r.Exit, r.Out, r.Err, ReadPid(pidFile), clock.Elapsed, r.Pid);
         }
-        p.WaitForExit();
-        return new OciRunResult(p.ExitCode, stdout.Result, stderr.Result, ReadPid(pidFile), clock.Elapsed, p.Id);
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{runtime.Name} run {id} did not finish within {timeout.TotalSeconds} s (pid file: {ReadPid(pidFile)})", e);
+        }
     }
 
     private OciRunResult CreateAndStart(OciRuntime runtime, string id, string pidFile, TimeSpan timeout, Stopwatch clock)
@@ -196,15 +194,8 @@ public sealed class OciBundle : IDisposable
         if (_baseSpecs.TryGetValue(runtime.Name, out var cached)) return cached;
         var scratch = Directory.CreateDirectory(Path.Combine(Dir.FullName, "spec-" + runtime.Name));
         var psi = runtime.Command("spec");
-        psi.WorkingDirectory = scratch.FullName;
-        using (var p = Process.Start(psi)!)
-        {
-            p.StandardInput.Close();
-            var err = p.StandardError.ReadToEndAsync();
-            p.StandardOutput.ReadToEnd();
-            if (!p.WaitForExit(CommandTimeout) || p.ExitCode != 0)
-                throw new InvalidOperationException($"{runtime.Name} spec failed: {err.Result}");
-        }
+        var spec = ChildProcess.Run(psi.FileName, psi.ArgumentList, new ProcessOptions { WorkingDirectory = scratch.FullName, Timeout = CommandTimeout });
+        if (spec.Exit != 0) throw new InvalidOperationException($"{runtime.Name} spec failed: {spec.Err}");
         string text = File.ReadAllText(Path.Combine(scratch.FullName, "config.json"));
         scratch.Delete(recursive: true);
         _baseSpecs[runtime.Name] = text;
@@ -221,12 +212,8 @@ public sealed class OciBundle : IDisposable
         File.Copy(Busybox, busybox);
         // The applets of the original, not of the fresh copy: exec'ing a file just written fails with ETXTBSY while
         // another thread's fork still holds the writing descriptor (seen with the signal suites starting processes at once).
-        using (var list = Process.Start(new ProcessStartInfo(Busybox, ["--list"]) { RedirectStandardOutput = true, UseShellExecute = false })!)
-        {
-            foreach (var applet in list.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                if (applet != "busybox") File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
-            list.WaitForExit();
-        }
+        foreach (var applet in ChildProcess.Run(Busybox, ["--list"]).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if (applet != "busybox") File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
         File.WriteAllText(Path.Combine(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/tmp:/bin/sh\n");
         File.WriteAllText(Path.Combine(rootfs, "etc", "group"), "root:x:0:\nuser:x:1000:\n");
     }

@@ -1,12 +1,12 @@
 using SeccompKit.Bpf;
 using static SeccompKit.Bpf.BpfOpcodes;
 
-namespace SeccompKit.Linux.Tests.Inspect;
+namespace SeccompKit.TestKit;
 
 /// <summary>
 /// Three small, different filters for the dump tests, in installation order. Each refuses one call the
 /// helper never makes on its own, with its own errno, so a test can also see that every filter is still in
-/// force after a dump. Shared with the CLI tests (linked source).
+/// force after a dump. Shared by the library and CLI tests (SeccompKit.TestKit).
 /// </summary>
 public static class KnownFilters
 {
