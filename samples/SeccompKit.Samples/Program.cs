@@ -72,18 +72,14 @@ public static class Program
     /// <summary>Run a program under the learned profile; one that makes a call outside it is killed, and the audit record says which.</summary>
     private static void Run(SeccompPolicy profile, string work)
     {
-        var filter = PolicyCompiler.Compile(profile).Program;
-        using (var ok = SandboxLauncher.Start(new LaunchRequest("/bin/ls", ["-d", "/"], filter)))
-            Console.WriteLine($"run: /bin/ls under its learned profile: {ok.WaitForExit().Describe()}");
+        // One call: checks the policy can be installed, compiles it, launches, waits, and explains a seccomp kill.
+        var ok = PolicyRunner.Run(profile, "/bin/ls", ["-d", "/"]);
+        Console.WriteLine($"run: /bin/ls under its learned profile: {ok.Status.Describe()}");
 
-        using var killed = SandboxLauncher.Start(new LaunchRequest("/bin/mkdir", [Path.Combine(work, "made")], filter));
-        var status = killed.WaitForExit();
-        Console.WriteLine($"run: /bin/mkdir under the profile of ls: {status.Describe()}{(status.KilledBySigsys ? " (SIGSYS: killed by seccomp)" : "")}");
-        if (killed.FindKillRecord(TimeSpan.FromSeconds(2)) is { } record)
-        {
-            var decision = PolicyEvaluator.Evaluate(profile, new SeccompData(record.Syscall, record.AuditArch));
-            Console.WriteLine($"run: the kernel's audit record: {record.Describe()}, action {record.ActionName}; the profile's decision: {decision.Action} ({decision.Reason})");
-        }
+        var killed = PolicyRunner.Run(profile, "/bin/mkdir", [Path.Combine(work, "made")]);
+        Console.WriteLine($"run: /bin/mkdir under the profile of ls: {killed.Status.Describe()}{(killed.Status.KilledBySigsys ? " (SIGSYS: killed by seccomp)" : "")}");
+        if (killed.Kills.FirstOrDefault(k => k.IsProgram)?.Explanation is { } why)
+            Console.WriteLine($"run: the kernel's audit record: {why}");
         else Console.WriteLine($"run: no audit record names the syscall ({killed.AuditUnavailableReason ?? "none arrived"})");
     }
 

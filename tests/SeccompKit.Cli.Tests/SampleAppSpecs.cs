@@ -22,7 +22,7 @@ public sealed class SampleAppSpecs
         Assert.Matches(@"learn: /bin/ls made \d+ distinct syscalls; profile of \d+ syscalls, replayed \d+ distinct calls through it: all allowed", r.Out);
         Assert.Contains("run: /bin/ls under its learned profile: exit status 0", r.Out);
         Assert.Contains("run: /bin/mkdir under the profile of ls: killed by signal 31 (SIGSYS)", r.Out);
-        Assert.Contains("run: the kernel's audit record: mkdir (x86_64 syscall 83), action KILL_PROCESS; the profile's decision: KILL_PROCESS (Default)", r.Out);
+        Assert.Matches(@"run: the kernel's audit record: mkdir \(x86_64 syscall 83\) at ip 0x[0-9a-f]+, action KILL_PROCESS; ", r.Out);
         Assert.Contains("complain: /bin/mkdir exit status 0; the profile would have refused 1 call(s): mkdir (KILL_PROCESS)", r.Out);
         Assert.Contains("complain: made the directory", r.Out);
         Assert.Contains("""complain: patch: {"names":["mkdir"],"action":"SCMP_ACT_ALLOW"}""", r.Out);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using SeccompKit.Linux.Kernel;
 using SeccompKit.Linux.SafeHandles;
 using static SeccompKit.Linux.Interop.Proc;
 

@@ -61,7 +61,7 @@ public sealed record LoadedPolicy(PolicyFormat Format, SeccompPolicy Policy, Imm
 public sealed class PolicyFileException : PolicyException
 {
     /// <summary>Creates the exception for <paramref name="file"/>.</summary>
-    public PolicyFileException(string file, string message) : base(message, file) { }
+    public PolicyFileException(string file, string message) : base(message, PolicyLocation.InFile(file)) { }
 }
 
 /// <summary>

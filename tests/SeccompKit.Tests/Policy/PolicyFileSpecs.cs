@@ -65,7 +65,7 @@ public sealed class PolicyFileSpecs : IDisposable
     {
         var e = Assert.Throws<PolicyFileException>(() => PolicyFile.Parse("""{ "ociVersion": "1.0.2", "linux": {} }""", "bundle/config.json"));
 
-        Assert.Equal("bundle/config.json", e.Location);
+        Assert.Equal("bundle/config.json", e.Location?.File);
         Assert.Equal("bundle/config.json: this is an OCI config.json without linux.seccomp; add a seccomp object or pass the seccomp profile itself", e.Message);
     }
 
@@ -74,7 +74,7 @@ public sealed class PolicyFileSpecs : IDisposable
     {
         var e = Assert.Throws<PolicyFileException>(() => PolicyFile.Parse("""{ "ociVersion": "1.0.2" }""", path: null));
 
-        Assert.Equal(PolicyFile.StandardInputName, e.Location);
+        Assert.Equal(PolicyFile.StandardInputName, e.Location?.File);
     }
 
     [Fact]
