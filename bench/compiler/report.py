@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Turns SeccompKit.CompilerBench's stats.json into bench/results/compiler.{md,json}. Called by bench/compiler/run.sh."""
-import argparse
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from machine import describe as describe_machine  # noqa: E402
+import results  # noqa: E402
 
 ENGINES = [("seccompkit", "SeccompKit `PolicyCompiler`"), ("libseccompO1", "libseccomp -O1 (default)"), ("libseccompO2", "libseccomp -O2 (binary tree)")]
 ABIS = ["x86_64", "x86", "x32"]
@@ -14,13 +14,9 @@ TARGETS = {"executedMean": 0.7, "executedMax": 0.7, "compileTime": 0.2}
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--versions", required=True)
-    ap.add_argument("--out", required=True)
-    o = ap.parse_args()
+    o = results.arguments()
     stats = json.load(open(os.path.join(o.work, "stats.json")))
-    versions = dict(line.strip().split("=", 1) for line in open(o.versions) if "=" in line)
+    versions = o.versions
 
     profiles = []
     for p in stats["profiles"]:
@@ -70,10 +66,7 @@ def main():
         "machine": describe_machine(),
         "versions": {**versions, "libseccompHelper": stats["libseccomp"]},
     }
-    os.makedirs(o.out, exist_ok=True)
-    with open(os.path.join(o.out, "compiler.json"), "w") as fh:
-        json.dump(result, fh, indent=2)
-        fh.write("\n")
+    results.write_json(o.out, "compiler.json", result)
 
     def yes(b):
         return "met" if b else "**not met**"
@@ -115,8 +108,7 @@ def main():
            f"Machine: {m['cpu']}, {m['cores']} cores, kernel {m['kernel']}, {m['os']}.",
            f"Versions: .NET SDK {v.get('dotnet')} (runtime {v.get('dotnetRuntime')}), gcc {v.get('gcc')}, libseccomp {v.get('libseccomp')} (helper reports {v['libseccompHelper']}), SeccompKit commit {v.get('commit')}.",
            "", "Regenerate with `bench/compiler/run.sh` (also run by `bench/run.sh`).", ""]
-    with open(os.path.join(o.out, "compiler.md"), "w") as fh:
-        fh.write("\n".join(md))
+    results.write(o.out, "compiler.md", "\n".join(md))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """Combines the anchor's JSON, SeccompKit's prepare statistics and BenchmarkDotNet's JSON export into
 bench/results/interpreter-throughput.{md,json}. Called by bench/interpreter/run.sh."""
-import argparse
 import glob
 import json
 import os
@@ -10,6 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from machine import describe as describe_machine  # noqa: E402
+import results  # noqa: E402
 
 
 # The first committed result (commit f25c5ae), before the pre-decoded fast path. It compared SeccompKit's
@@ -27,11 +27,7 @@ BEFORE = {
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--versions", required=True)
-    ap.add_argument("--out", required=True)
-    o = ap.parse_args()
+    o = results.arguments()
 
     anchor = json.load(open(os.path.join(o.work, "anchor.json")))
     stats = json.load(open(os.path.join(o.work, "stats.json")))
@@ -39,7 +35,7 @@ def main():
     bdn = json.load(open(bdn_file))
     by_method = {b["Method"]: b for b in bdn["Benchmarks"]}
     bench, compiled = by_method["Sweep"], by_method["CompiledSweep"]
-    versions = dict(line.strip().split("=", 1) for line in open(o.versions) if "=" in line)
+    versions = o.versions
 
     n = stats["inputs"]
     if anchor["inputs"] != n or not anchor["verified"]:
@@ -113,10 +109,7 @@ def main():
             "libseccomp": versions.get("libseccomp"),
         },
     }
-    os.makedirs(o.out, exist_ok=True)
-    with open(os.path.join(o.out, "interpreter-throughput.json"), "w") as fh:
-        json.dump(result, fh, indent=2)
-        fh.write("\n")
+    results.write_json(o.out, "interpreter-throughput.json", result)
 
     w, s, a, m, v = result["workload"], result["seccompkit"], result["anchor"], result["machine"], result["versions"]
     c = result["compiledFilter"]
@@ -165,8 +158,7 @@ Versions: .NET SDK {v['dotnet']} (runtime {v['dotnetRuntime']}), BenchmarkDotNet
 
 Regenerate with `bench/interpreter/run.sh` (also run by `bench/run.sh`).
 """
-    with open(os.path.join(o.out, "interpreter-throughput.md"), "w") as fh:
-        fh.write(md)
+    results.write(o.out, "interpreter-throughput.md", md)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
 """Turns bench/launch/run.sh's measurements into bench/results/launch.{md,json}."""
-import argparse
 import json
 import os
 import statistics
@@ -8,6 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from machine import describe as describe_machine  # noqa: E402
+import results  # noqa: E402
 
 TARGET = 1.5  # seccompkit run <= 1.5x the C launcher's median wall time
 CALLS = ["getppid", "personality(0xffffffff)", "clone(CLONE_SIGHAND)", "clone(CLONE_NEWUSER|CLONE_SIGHAND)"]
@@ -34,13 +34,9 @@ def hyperfine(*paths):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--versions", required=True)
-    ap.add_argument("--out", required=True)
-    o = ap.parse_args()
+    o = results.arguments()
     w = o.work
-    v = dict(line.strip().split("=", 1) for line in open(o.versions) if "=" in line)
+    v = o.versions
 
     rounds_files = sorted(f for f in os.listdir(w) if f.startswith("launch-") and f.endswith(".json"))
     launch = hyperfine(*(os.path.join(w, f) for f in rounds_files))
@@ -117,10 +113,7 @@ def main():
         "machine": describe_machine(),
         "versions": {k: v[k] for k in ("dotnet", "gcc", "libseccomp", "jansson", "hyperfine", "seccompkit", "commit")},
     }
-    os.makedirs(o.out, exist_ok=True)
-    with open(os.path.join(o.out, "launch.json"), "w") as fh:
-        json.dump(result, fh, indent=2)
-        fh.write("\n")
+    results.write_json(o.out, "launch.json", result)
 
     m = result["machine"]
     md = ["# Launch benchmark", "",
@@ -157,8 +150,7 @@ def main():
         a, j = d["NativeAOT"]["medianMs"], d["JIT"]["medianMs"]
         md.append(f"| {label} | {a:.2f} | {j:.2f} | {j / a:.1f} |")
     md.append("")
-    with open(os.path.join(o.out, "launch.md"), "w") as fh:
-        fh.write("\n".join(md))
+    results.write(o.out, "launch.md", "\n".join(md))
 
 
 if __name__ == "__main__":

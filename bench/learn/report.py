@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
 """Turns bench/learn/run.sh's measurements into bench/results/learn.{md,json}."""
-import argparse
 import collections
 import json
 import os
@@ -10,6 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from machine import describe as describe_machine  # noqa: E402
+import results  # noqa: E402
 
 ADDED_TARGET = 0.1   # learn - bare <= 0.1 x (strace - bare)
 FROM_TARGET = 1.05   # learn --from P <= 1.05 x bare
@@ -201,13 +201,9 @@ def rtt(path):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--versions", required=True)
-    ap.add_argument("--out", required=True)
-    o = ap.parse_args()
+    o = results.arguments()
     w = o.work
-    v = dict(line.strip().split("=", 1) for line in open(o.versions) if "=" in line)
+    v = o.versions
     runs = [json.loads(line) for line in open(os.path.join(w, "runs.jsonl")) if line.strip()]
     ov = overhead(runs, w)
     ses = sessions(os.path.join(w, "sessions.jsonl"), ov)
@@ -267,10 +263,7 @@ def main():
         "versions": {k: v[k] for k in ("dotnet", "gcc", "libseccomp", "strace", "python", "findutils", "perf", "seccompkit", "commit")},
         "nice": int(v.get("nice", "0")),
     }
-    os.makedirs(o.out, exist_ok=True)
-    with open(os.path.join(o.out, "learn.json"), "w") as fh:
-        json.dump(result, fh, indent=2)
-        fh.write("\n")
+    results.write_json(o.out, "learn.json", result)
 
     m = result["machine"]
     yes = lambda b: "met" if b else "**not met**"  # noqa: E731
@@ -393,11 +386,8 @@ def main():
                f"{fmt(rest_us['off/continue'])} and {fmt(rest_us['on/continue'])} (medians of a loaded machine: differences below about 0.5 µs are noise).", ""]
     result["rtt"]["pollUs"] = poll_us
     result["rtt"]["managedUs"] = rest_us
-    with open(os.path.join(o.out, "learn.json"), "w") as fh:
-        json.dump(result, fh, indent=2)
-        fh.write("\n")
-    with open(os.path.join(o.out, "learn.md"), "w") as fh:
-        fh.write("\n".join(md))
+    results.write_json(o.out, "learn.json", result)
+    results.write(o.out, "learn.md", "\n".join(md))
 
 
 if __name__ == "__main__":

@@ -64,6 +64,8 @@ public sealed record ProcessOptions
 /// </summary>
 public sealed partial class ChildProcess : IDisposable
 {
+    private const int SIGKILL = 9;
+
     private readonly ProcessOptions _options;
     private readonly Stopwatch _clock;
     private readonly Task<string> _stderr;
@@ -80,8 +82,12 @@ public sealed partial class ChildProcess : IDisposable
         if (!options.Interactive)
         {
             _stdout = ReadAll(process.StandardOutput.BaseStream);
-            if (options.Stdin is not null) process.StandardInput.Write(options.Stdin);
-            process.StandardInput.Close();
+            try
+            {
+                if (options.Stdin is not null) process.StandardInput.Write(options.Stdin);
+                process.StandardInput.Close();
+            }
+            catch (IOException) { } // EPIPE: the child ended without reading all of it; Wait reports how it ended
         }
         else if (options.Stdin is not null)
         {
@@ -164,7 +170,7 @@ public sealed partial class ChildProcess : IDisposable
     /// <summary>Kills the child with SIGKILL: its process group when it has one of its own, and every process below it.</summary>
     public void Kill()
     {
-        if (_options.NewProcessGroup) _ = kill(-Process.Id, 9); // ESRCH when the group is gone: nothing to kill
+        if (_options.NewProcessGroup) _ = kill(-Process.Id, SIGKILL); // ESRCH when the group is gone: nothing to kill
         try { Process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } // already reaped
     }
 
