@@ -5,6 +5,7 @@ using SeccompKit.Linux.Inspect;
 using SeccompKit.Linux.Launch;
 using SeccompKit.Linux.Learn;
 using SeccompKit.Policy;
+using SeccompKit.Policy.Files;
 using SeccompKit.Policy.Oci;
 
 namespace SeccompKit.Samples;

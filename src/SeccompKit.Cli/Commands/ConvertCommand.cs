@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SeccompKit.Cli.Io;
 using SeccompKit.Policy;
+using SeccompKit.Policy.Files;
 using SeccompKit.Policy.Language;
 
 namespace SeccompKit.Cli.Commands;

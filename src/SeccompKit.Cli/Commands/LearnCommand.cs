@@ -9,6 +9,7 @@ using SeccompKit.Learning;
 using SeccompKit.Linux.Launch;
 using SeccompKit.Linux.Learn;
 using SeccompKit.Policy;
+using SeccompKit.Policy.Files;
 using SeccompKit.Policy.Language;
 
 namespace SeccompKit.Cli.Commands;

@@ -5,6 +5,7 @@ using SeccompKit.Bpf;
 using SeccompKit.Cli.Io;
 using SeccompKit.Compiler;
 using SeccompKit.Policy;
+using SeccompKit.Policy.Files;
 using SeccompKit.Policy.Language;
 
 namespace SeccompKit.Cli.Commands;

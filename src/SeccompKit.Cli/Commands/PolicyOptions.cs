@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SeccompKit.Cli.Io;
 using SeccompKit.Policy;
+using SeccompKit.Policy.Files;
 
 namespace SeccompKit.Cli.Commands;
 

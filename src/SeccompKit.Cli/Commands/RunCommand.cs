@@ -4,6 +4,7 @@ using SeccompKit.Bpf;
 using SeccompKit.Cli.Io;
 using SeccompKit.Linux.Launch;
 using SeccompKit.Policy;
+using SeccompKit.Policy.Files;
 using SeccompKit.Syscalls;
 
 namespace SeccompKit.Cli.Commands;
@@ -169,7 +170,7 @@ public static class RunCommand
             return;
         }
         e.WriteLine($"seccompkit: complain: suggested patch for {report.Target}: add these entries to the profile's \"syscalls\" (or write the patched profile with");
-        e.WriteLine($"  seccompkit learn --from {ShellQuote(path)} -o patched.json -- {string.Join(' ', argv.Select(ShellQuote))}):");
+        e.WriteLine($"  seccompkit learn --from {ShellWords.Quote(path)} -o patched.json -- {string.Join(' ', argv.Select(ShellWords.Quote))}):");
         foreach (var entry in report.PatchEntries) e.WriteLine("  " + Policy.Oci.OciJson.WriteEntry(entry) + ",");
         foreach (var note in patch.Notes) e.WriteLine($"seccompkit: complain: note: {note}");
     }

@@ -66,7 +66,7 @@ internal sealed class OutputFile
         for (string? d = dir; d is not null && !Directory.Exists(d); d = System.IO.Path.GetDirectoryName(d))
             if (File.Exists(d)) throw new CliInputException($"{path}: {d} is a file, not a directory; choose another {option}", exitCode);
         if (!Directory.Exists(dir))
-            throw new CliInputException($"{path}: the directory {dir} does not exist; create it first (mkdir -p {RunCommandQuote(dir)}) or choose another {option}", exitCode);
+            throw new CliInputException($"{path}: the directory {dir} does not exist; create it first (mkdir -p {ShellWords.Quote(dir)}) or choose another {option}", exitCode);
         if (info.Exists)
         {
             // A device or pipe (/dev/stdout, /dev/null, a FIFO) is written in place: renaming over it would replace it.
@@ -162,6 +162,4 @@ internal sealed class OutputFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
-
-    private static string RunCommandQuote(string word) => Commands.RunCommand.ShellQuote(word);
 }

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using SeccompKit.Policy;
+using SeccompKit.Policy.Files;
 using SeccompKit.Syscalls;
 
 namespace SeccompKit.Cli.Io;

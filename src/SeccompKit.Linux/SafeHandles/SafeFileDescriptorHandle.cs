@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using SeccompKit.Linux.Kernel;
 
 namespace SeccompKit.Linux.SafeHandles;
 
@@ -30,7 +29,7 @@ public sealed class SafeFileDescriptorHandle : SafeHandle
     {
         int* fds = stackalloc int[2];
         // SAFETY: `fds` is 2 ints of stack memory for the kernel to fill.
-        if (Interop.Proc.pipe2(fds, Interop.Proc.O_CLOEXEC) != 0) throw new ErrnoException("pipe2", Errors.Last(), "");
+        if (Interop.Proc.pipe2(fds, Interop.Proc.O_CLOEXEC) != 0) throw new ErrnoException("pipe2", (Errno)Marshal.GetLastPInvokeError(), "");
         return (new SafeFileDescriptorHandle(fds[0]), new SafeFileDescriptorHandle(fds[1]));
     }
 
@@ -41,7 +40,7 @@ public sealed class SafeFileDescriptorHandle : SafeHandle
         int* fds = stackalloc int[2];
         // SAFETY: `fds` is 2 ints of stack memory for the kernel to fill.
         if (Interop.Notify.socketpair(Interop.Notify.AF_UNIX, Interop.Notify.SOCK_STREAM | Interop.Notify.SOCK_CLOEXEC, 0, fds) != 0)
-            throw new ErrnoException("socketpair", Errors.Last(), "");
+            throw new ErrnoException("socketpair", (Errno)Marshal.GetLastPInvokeError(), "");
         return (new SafeFileDescriptorHandle(fds[0]), new SafeFileDescriptorHandle(fds[1]));
     }
 }

@@ -1,5 +1,6 @@
 using GenerateSyscallTables;
 using SeccompKit.Policy;
+using SeccompKit.Policy.Files;
 using SeccompKit.Syscalls;
 
 namespace SeccompKit.Tests.Policy;

@@ -4,65 +4,7 @@ using SeccompKit.Policy.Language;
 using SeccompKit.Policy.Oci;
 using SeccompKit.Syscalls;
 
-namespace SeccompKit.Policy;
-
-/// <summary>The formats a policy file can be in.</summary>
-public enum PolicyFormat
-{
-    /// <summary>Decide from the content: JSON with <c>archMap</c> or <c>includes</c>/<c>excludes</c> is a Docker profile, other JSON is OCI (the seccomp object or a whole config.json), anything else is the SeccompKit language.</summary>
-    Auto,
-    /// <summary>OCI runtime-spec <c>linux.seccomp</c> (or a config.json holding it), read as runc reads it.</summary>
-    Oci,
-    /// <summary>A Docker/moby profile (archMap, includes/excludes), resolved as Docker does.</summary>
-    Docker,
-    /// <summary>A Docker-format profile resolved as podman (containers/common) does.</summary>
-    Podman,
-    /// <summary>The SeccompKit policy language.</summary>
-    Policy,
-}
-
-/// <summary>How <see cref="PolicyFile"/> reads a policy file.</summary>
-public sealed record PolicyFileOptions
-{
-    /// <summary>The format; <see cref="PolicyFormat.Auto"/> (the default) detects it (<see cref="PolicyFile.Detect"/>).</summary>
-    public PolicyFormat Format { get; init; } = PolicyFormat.Auto;
-
-    /// <summary>
-    /// Docker profiles: at most one, the host arch whose <c>archMap</c> entry is used (none: x86_64, this host).
-    /// Other formats: the architectures the filter covers, replacing the policy's own (none: keep them).
-    /// </summary>
-    public IReadOnlyList<Architecture> Architectures { get; init; } = [];
-
-    /// <summary>Docker profiles only: the container's capabilities (<c>CAP_SYS_ADMIN</c>...); null for the engine's default set.</summary>
-    public IReadOnlyCollection<string>? Capabilities { get; init; }
-
-    /// <summary>Docker profiles only: the kernel release their <c>minKernel</c> conditions are decided for; null for the running kernel.</summary>
-    public string? Kernel { get; init; }
-}
-
-/// <summary>A policy file as read: what it was, what it means, and the reader's notes.</summary>
-/// <param name="Format">The format it was read as (never <see cref="PolicyFormat.Auto"/>).</param>
-/// <param name="Policy">The policy.</param>
-/// <param name="Diagnostics">What the reader skipped or wants the user to know, each with its JSON path or file:line.</param>
-public sealed record LoadedPolicy(PolicyFormat Format, SeccompPolicy Policy, ImmutableArray<PolicyDiagnostic> Diagnostics)
-{
-    /// <summary>The policy's filter flags (OCI <c>flags</c>, the language's <c>flags</c> statement).</summary>
-    public PolicyFlags Flags => Policy.Flags;
-
-    /// <summary>How many of <see cref="Diagnostics"/> are warnings (input skipped or not doing what it seems to).</summary>
-    public int WarningCount => Diagnostics.Count(d => d.Severity == DiagnosticSeverity.Warning);
-}
-
-/// <summary>
-/// A policy file that cannot be read or does not hold a policy in a way no reader reports: missing, unreadable, a
-/// config.json without <c>linux.seccomp</c>, options that do not apply to its format. <see cref="PolicyException.Location"/>
-/// is the file.
-/// </summary>
-public sealed class PolicyFileException : PolicyException
-{
-    /// <summary>Creates the exception for <paramref name="file"/>.</summary>
-    public PolicyFileException(string file, string message) : base(message, PolicyLocation.InFile(file)) { }
-}
+namespace SeccompKit.Policy.Files;
 
 /// <summary>
 /// Loads a policy file in any supported format in one call: OCI <c>linux.seccomp</c> JSON (or a whole config.json),
