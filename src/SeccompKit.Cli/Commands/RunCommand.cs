@@ -175,10 +175,6 @@ public static class RunCommand
         foreach (var note in patch.Notes) e.WriteLine($"seccompkit: complain: note: {note}");
     }
 
-    /// <summary>A word as a POSIX shell reads it back: bare when safe, else in single quotes.</summary>
-    internal static string ShellQuote(string word) =>
-        word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@%".Contains(c)) ? word : "'" + word.Replace("'", "'\\''") + "'";
-
     private static SeccompPolicy LoadPolicy(ParseResult parse, PolicyOptions options, string path, ICliConsole console)
     {
         try { return options.Load(parse, path, console, summarize: true).Policy; }

@@ -1,8 +1,4 @@
 using System.Collections.Immutable;
-using System.Text.Json;
-using SeccompKit.Policy.Language;
-using SeccompKit.Policy.Oci;
-using SeccompKit.Syscalls;
 
 namespace SeccompKit.Policy.Files;
 
