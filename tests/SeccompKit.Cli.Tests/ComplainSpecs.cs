@@ -36,6 +36,22 @@ public sealed class ComplainSpecs : IDisposable
     }
 
     [Fact]
+    public void A_policy_without_this_machines_architecture_is_refused_as_run_refuses_it_before_anything_runs()
+    {
+        // Complain and run share one check (PolicyRunner.CheckArchitecture): same exit code, same advice.
+        string policy = Path.Combine(_dir, "arm.policy");
+        File.WriteAllText(policy, "architectures aarch64\ndefault allow\n");
+        var complain = Exec("run", "--complain", "--policy", policy, "--", "/bin/mkdir", "complained");
+        var run = Exec("run", "--policy", policy, "--", "/bin/mkdir", "ran");
+
+        Assert.Equal((ExitCodes.RunArchMissing, ExitCodes.RunArchMissing), (complain.Exit, run.Exit));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "complained")), "the program ran in complain mode");
+        Assert.False(Directory.Exists(Path.Combine(_dir, "ran")), "the program ran");
+        Assert.Contains("but this machine is x86_64: every syscall would get the bad-arch action. Add x86_64 to the policy's architectures", complain.Err);
+        Assert.Equal(run.Err, complain.Err);
+    }
+
+    [Fact]
     public void The_suggested_patch_makes_the_profile_complete()
     {
         string profile = LearnTrue("errno");

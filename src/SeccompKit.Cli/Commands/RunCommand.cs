@@ -130,7 +130,7 @@ public static class RunCommand
         {
             result = Linux.Learn.Complainer.Complain(new Linux.Learn.ComplainRequest { Program = argv[0], Arguments = argv[1..], Policy = p, Target = target, NoNewPrivileges = nnp }, observer);
         }
-        catch (Linux.Learn.HostArchitectureMissingException e) { throw new CliInputException(e.Message, ExitCodes.RunArchMissing); }
+        catch (PolicyRunException e) { throw Refusal(e); }
         catch (LaunchException e) { return signals.LaunchFailed("run", e, console); }
         if (observer.NotRecorded(result, "run", console) is { } code) return code;
         if (!result.Complete)

@@ -55,12 +55,8 @@ public static class PolicyRunner
     /// <exception cref="PolicyRunException">Says what to change in the policy.</exception>
     public static void Check(SeccompPolicy policy)
     {
-        ArgumentNullException.ThrowIfNull(policy);
+        CheckArchitecture(policy);
         var host = Architecture.NativeHost;
-        if (!policy.EffectiveArchitectures.Contains(host))
-            throw new PolicyRunException(PolicyRunProblem.ArchitectureMissing,
-                $"the policy covers {string.Join(", ", policy.EffectiveArchitectures.Select(a => a.Name))} but this machine is {host.Name}: every syscall would get the bad-arch action. " +
-                $"Add {host.Name} to the policy's architectures (OCI: SCMP_ARCH_{host.Name.ToUpperInvariant()})");
         if (policy.DefaultAction.Kind == SeccompAction.UserNotif || policy.Rules.Any(r => r.Action.Kind == SeccompAction.UserNotif))
             throw new PolicyRunException(PolicyRunProblem.NeedsSupervisor,
                 "the policy sends syscalls to a supervisor (notify / SCMP_ACT_NOTIFY), which a plain run does not provide: without one those syscalls fail with ENOSYS. " +
@@ -69,6 +65,21 @@ public static class PolicyRunner
         if (execve.Action.Kind is not (SeccompAction.Allow or SeccompAction.Log))
             throw new PolicyRunException(PolicyRunProblem.ExecveRefused,
                 $"the policy does not allow execve ({Because(execve)}), so no program can start under it: allow execve");
+    }
+
+    /// <summary>
+    /// Refuses a policy that does not cover this machine's architecture: every syscall of the program would get the
+    /// policy's bad-arch action. The one check of it for every workflow that runs a program under a policy (run, complain).
+    /// </summary>
+    /// <exception cref="PolicyRunException"><see cref="PolicyRunProblem.ArchitectureMissing"/>, saying what to add.</exception>
+    public static void CheckArchitecture(SeccompPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var host = Architecture.NativeHost;
+        if (!policy.EffectiveArchitectures.Contains(host))
+            throw new PolicyRunException(PolicyRunProblem.ArchitectureMissing,
+                $"the policy covers {string.Join(", ", policy.EffectiveArchitectures.Select(a => a.Name))} but this machine is {host.Name}: every syscall would get the bad-arch action. " +
+                $"Add {host.Name} to the policy's architectures (OCI: SCMP_ARCH_{host.Name.ToUpperInvariant()})");
     }
 
     /// <summary>

@@ -44,25 +44,17 @@ public sealed class ComplainResult : LearningRun
 public static class Complainer
 {
     /// <summary>Runs <see cref="ComplainRequest.Program"/> under <see cref="ComplainRequest.Policy"/> in complain mode.</summary>
-    /// <exception cref="HostArchitectureMissingException">The policy does not cover this machine's architecture (every call would get its bad-arch action).</exception>
+    /// <exception cref="PolicyRunException">The policy does not cover this machine's architecture (every call would get its
+    /// bad-arch action): <see cref="PolicyRunProblem.ArchitectureMissing"/>, the same check as <see cref="PolicyRunner.CheckArchitecture"/>.</exception>
     /// <exception cref="LaunchException">The program could not be started.</exception>
     public static ComplainResult Complain(ComplainRequest request, LearnObserver? observer = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var policy = request.Policy;
-        var host = Syscalls.Architecture.NativeHost;
-        if (!policy.EffectiveArchitectures.Contains(host))
-            throw new HostArchitectureMissingException($"the policy covers {string.Join(", ", policy.EffectiveArchitectures.Select(a => a.Name))} but this machine is {host.Name}; add {host.Name}");
+        PolicyRunner.CheckArchitecture(policy);
         var run = LearningRun.Record(request.Program, request.Arguments,
             new LearnOptions { Base = policy, NoNewPrivileges = request.NoNewPrivileges, Stage = request.Stage }, observer ?? new LearnObserver());
         var report = run.Outcome == LearnOutcome.Recorded ? ComplainReport.For(run.Calls, policy, run.Clone3Refused, request.Target) : null;
         return new ComplainResult(run, report);
     }
-}
-
-/// <summary>A policy that does not cover the architecture of this machine, so every call would get its bad-arch action.</summary>
-public sealed class HostArchitectureMissingException : PolicyException
-{
-    /// <summary>Creates the exception.</summary>
-    public HostArchitectureMissingException(string message) : base(message) { }
 }

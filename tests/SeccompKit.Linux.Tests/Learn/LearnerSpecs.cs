@@ -107,10 +107,11 @@ public sealed class LearnerSpecs : IDisposable
     {
         var policy = PolicyLanguage.Parse("architectures aarch64\ndefault allow\n");
 
-        var e = Assert.Throws<HostArchitectureMissingException>(() =>
+        var e = Assert.Throws<PolicyRunException>(() =>
             Complainer.Complain(new ComplainRequest { Program = "/bin/mkdir", Arguments = [Path.Combine(_dir, "no")], Policy = policy, Stage = Stage }));
 
-        Assert.Contains("but this machine is x86_64; add x86_64", e.Message);
+        Assert.Equal(PolicyRunProblem.ArchitectureMissing, e.Problem);
+        Assert.Contains("but this machine is x86_64: every syscall would get the bad-arch action. Add x86_64", e.Message);
         Assert.False(Directory.Exists(Path.Combine(_dir, "no")));
     }
 }
