@@ -57,6 +57,7 @@ public sealed partial class ArchitectureSpecs
             L("Compiler/Lowering"),
             L("Compiler"),
             L("Learning"),
+            L("Agent"),            // the OCI seccomp agent's pure parts: payload, modes, configuration, profiles per mode
         ]),
         // The kernel layer: raw calls, then errno, handles and the checked kernel calls built on them; reading a
         // process (Inspect) and asking the kernel what it supports (KernelFeatures, whose StatusOf reads /proc);
@@ -73,6 +74,7 @@ public sealed partial class ArchitectureSpecs
             L("Audit", "Supervise"),
             L("Launch"),
             L("Learn", "Runtimes"),
+            L("Agent"),            // the OCI seccomp agent: receives containers' listeners, learns, complains, supervises with handlers
         ]),
         // The CLI: input/output helpers below the commands; the commands and the app that registers them (and holds
         // their shared options) use each other, but a command never uses another command (CommandsUseNoOtherCommand).
