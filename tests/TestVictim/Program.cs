@@ -15,12 +15,16 @@
 //                           again. Each copy appends its pid to the file PIDS first (and stops at 10, so that a
 //                           broken guard fails the test instead of filling the machine); prints pid= and the failure.
 //   forgetful-exit          launches /bin/true with stage two "exit-quietly": an application that ignores its arguments and exits 0.
+//   agent SOCKET OUTPUT     a .NET program serving containers with SeccompAgent.RunAsync until SIGTERM, as `seccompkit agent`
+//                           does; its session lets every notified call run and writes OUTPUT/ID.count.json; prints events.
 using System.Globalization;
 using System.Runtime.InteropServices;
 using SeccompKit.Bpf;
 using static SeccompKit.Bpf.BpfOpcodes;
 using SeccompKit.Linux.Kernel;
 using SeccompKit.Linux.Launch;
+using SeccompKit.Linux.Agent;
+using SeccompKit.Linux.Supervise;
 
 if (StageTwo.RunIfRequested(args)) return 99;
 
@@ -34,6 +38,7 @@ switch (args.FirstOrDefault())
     case "forgetful-launch": return ForgetfulLaunch(args[1]);
     case "forgetful-exit": return Launch("/bin/true", [], new StageCommand(Environment.ProcessPath!, ["exit-quietly"]));
     case "exit-quietly": return 0;
+    case "agent": return Agent(args[1], args[2]);
     case "deny-nnp": return DenyNnp(args[2..]);
     default:
         Console.Error.WriteLine("usage: TestVictim tsync N | tsync-conflict | nnp | pad-full -- CMD... | launch PROGRAM ARGS... | forgetful-launch PIDS | forgetful-exit");
@@ -219,6 +224,22 @@ static int Launch(string program, string[] arguments, StageCommand? stage = null
     }
 }
 
+// agent SOCKET OUTPUT: a .NET program serving containers with SeccompAgent.RunAsync until SIGTERM/SIGINT, as
+// `seccompkit agent` does, with a session that lets every notified call run and counts them (OUTPUT/ID.count.json).
+static int Agent(string socket, string output)
+{
+    using var stop = new CancellationTokenSource();
+    using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+    SeccompAgent.RunAsync(new AgentOptions
+    {
+        SocketPath = socket,
+        OutputDirectory = output,
+        Sessions = c => new CountingAgentSession(c),
+        Log = e => { lock (stop) Console.WriteLine($"event={e.Kind} {e.Message}"); },
+    }, stop.Token).GetAwaiter().GetResult();
+    return 0;
+}
+
 internal static partial class Native
 {
     [DllImport("libc", SetLastError = true)]
@@ -229,4 +250,26 @@ internal static partial class Native
 
     [DllImport("libc", SetLastError = true)]
     internal static extern int execvp(string file, string?[] argv);
+}
+
+sealed class CountingAgentSession(AgentContainer container) : IContainerSession, INotificationHandler
+{
+    private int _count;
+
+    public INotificationHandler Handler => this;
+
+    public NotificationResponse Handle(in SeccompNotification notification, NotificationContext context)
+    {
+        Interlocked.Increment(ref _count);
+        return NotificationResponse.Continue;
+    }
+
+    public ContainerOutcome Finish(ContainerEnd end)
+    {
+        string file = Path.Combine(container.OutputDirectory, container.Id + ".count.json");
+        File.WriteAllText(file, $"{{\"end\":\"{end}\",\"count\":{_count}}}");
+        return new ContainerOutcome($"{_count} calls", [file]);
+    }
+
+    public void Dispose() { }
 }

@@ -55,6 +55,51 @@ public sealed class AgentLifecycleContainerSpecs(ITestOutputHelper output, Busyb
 
     [Theory]
     [MemberData(nameof(Runtimes))]
+    public async Task SIGTERM_to_an_agent_process_with_a_container_running_writes_its_results_and_exits_0(string runtimeName)
+    {
+        var runtime = OciRuntime.Named(runtimeName);
+        Assert.SkipUnless(runtime.IsInstalled, runtime.WhyMissing);
+        var dir = Directory.CreateTempSubdirectory("skagent-");
+        try
+        {
+            string socket = Path.Combine(dir.FullName, "agent.sock"), outputDir = Path.Combine(dir.FullName, "out");
+            Directory.CreateDirectory(outputDir);
+            // TestVictim's `agent` runs SeccompAgent.RunAsync until SIGTERM, as `seccompkit agent` does (whose sessions
+            // are the learn/complain/supervise ones: this one only counts).
+            using var agent = ChildProcess.Start(Launch.Victim.Path, ["agent", socket, outputDir], new ProcessOptions { Timeout = Timeout });
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (!File.Exists(socket) && DateTime.UtcNow < deadline) await Task.Delay(20, TestContext.Current.CancellationToken);
+            Assert.True(File.Exists(socket), "the agent process did not create its socket");
+
+            const string Script = "i=0; while [ $i -lt 400 ]; do rm -rf /tmp/t; mkdir /tmp/t 2>/tmp/err || { echo \"failed after $i: $(cat /tmp/err)\"; exit 0; }; i=$((i+1)); usleep 50000; done; echo never failed";
+            var spec = new OciContainerSpec("/bin/sh", "-c", Script).WithSeccomp(AgentHost.SeccompFor(socket, "learn", "mkdir", "mkdirat"));
+            var run = Task.Run(() => fixture.Bundle.Run(runtime, spec, Timeout), TestContext.Current.CancellationToken);
+            await Task.Delay(1500, TestContext.Current.CancellationToken); // served a while
+
+            Assert.Equal(0, ChildProcess.Run("/bin/kill", ["-TERM", agent.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]).Exit);
+            var stopped = agent.Wait();
+            output.WriteLine($"agent: exit {stopped.Exit}\n{stopped.Out}{stopped.Err}");
+            Assert.Equal(0, stopped.Exit);
+            Assert.False(File.Exists(socket), "the socket was not removed");
+            var results = Directory.GetFiles(outputDir, "*.count.json");
+            var written = Assert.Single(results);
+            string text = File.ReadAllText(written);
+            output.WriteLine($"{Path.GetFileName(written)}: {text}");
+            Assert.Contains("\"end\":\"AgentStopped\"", text, StringComparison.Ordinal);
+
+            var r = await run.WaitAsync(Timeout, TestContext.Current.CancellationToken);
+            output.WriteLine($"{runtimeName}: {r}");
+            Assert.Equal(0, r.ExitCode);
+            Assert.Contains("Function not implemented", r.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Runtimes))]
     public async Task A_container_killed_in_a_notified_call_ends_its_supervision_and_the_agent_serves_the_next(string runtimeName)
     {
         var runtime = OciRuntime.Named(runtimeName);

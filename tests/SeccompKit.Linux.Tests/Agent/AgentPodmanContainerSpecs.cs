@@ -47,7 +47,10 @@ public sealed class AgentPodmanContainerSpecs(ITestOutputHelper output, BusyboxB
         Assert.Equal(ContainerEnd.Exited, finished.End);
         var (_, counts, recordedRuntime) = CountingSession.Read(host.OutputDirectory, serving.ContainerId!);
         Assert.Equal(2, counts.Values.Sum());
-        Assert.Equal(runtimeName, recordedRuntime);
+        // podman's runc create can exit before the agent accepts the connection (measured under load: the init started
+        // 20 ms before the accept): its name is then unknown, which is all that is lost.
+        Assert.True(recordedRuntime == runtimeName || (runtimeName == "runc" && recordedRuntime is null && serving.Message.Contains("the runtime had already exited", StringComparison.Ordinal)),
+            $"runtime recorded as {recordedRuntime ?? "null"}: {serving.Message}");
         Assert.Matches("^[0-9a-f]{64}$", serving.ContainerId);
         Assert.DoesNotContain(host.Events, e => e.Kind is AgentEventKind.Refused or AgentEventKind.SessionFault);
     }
