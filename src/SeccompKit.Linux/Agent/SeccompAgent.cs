@@ -39,6 +39,7 @@ public sealed class SeccompAgent : IDisposable
     private readonly ConcurrentDictionary<Thread, byte> _threads = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
+    private readonly HashSet<string> _reserved = new(StringComparer.Ordinal);
     private int _pending;
     private bool _stopping;
     private int _stopped;
@@ -146,7 +147,25 @@ public sealed class SeccompAgent : IDisposable
         Interop.Proc.write(eventFd.Fd, &one, 8);
     }
 
-    private unsafe void AcceptLoop()
+    private void AcceptLoop()
+    {
+        while (true)
+        {
+            try
+            {
+                AcceptUntilStopped();
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Never take the agent down: log, back off, accept again.
+                Emit(Refusal(RefusalReason.Error, null, null, $"the accept loop failed: {e.GetType().Name}: {e.Message}; accepting again"));
+                Thread.Sleep(100);
+            }
+        }
+    }
+
+    private unsafe void AcceptUntilStopped()
     {
         var fds = stackalloc Interop.Netlink.pollfd[2];
         while (true)
@@ -284,43 +303,55 @@ public sealed class SeccompAgent : IDisposable
         var listener = new NotificationListener(seccompFd);
         NotificationSupervisor? supervisor = null;
         ServedContainer? served = null;
+        IContainerSession? session = null;
+        bool reserved = false;
         try
         {
             listener.TryEnableSyncWakeUp();
-            IContainerSession session;
             lock (_gate)
             {
                 if (_stopping) throw new ConnectionRefusedException(RefusalReason.Stopping, "the agent is stopping");
-                if (_containers.ContainsKey(container.Id))
+                if (_containers.ContainsKey(container.Id) || !_reserved.Add(container.Id))
                     throw new ConnectionRefusedException(RefusalReason.DuplicateId, $"a container with id {container.Id} is being served already; its results would be overwritten");
-                try
-                {
-                    session = _options.Sessions(container);
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    throw new ConnectionRefusedException(RefusalReason.Session, $"no session for mode {container.Mode}: {e.Message}");
-                }
-                supervisor = new NotificationSupervisor(listener, session.Handler)
-                {
-                    Faulted = (n, e) => Emit(new AgentEvent(DateTimeOffset.UtcNow, AgentEventKind.SessionFault,
-                        $"container {container.Id}: the handler failed on syscall {n.Nr} of pid {n.Pid} (answered EPERM): {e.Message}")
-                    { ContainerId = container.Id, Mode = container.Mode.ToString(), Pid = container.InitPid }),
-                };
+                reserved = true;
+            }
+            try
+            {
+                // Outside the lock: a slow factory delays only its own container.
+                session = _options.Sessions(container);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new ConnectionRefusedException(RefusalReason.Session, $"no session for mode {container.Mode}: {e.Message}");
+            }
+            supervisor = new NotificationSupervisor(listener, session.Handler)
+            {
+                Faulted = (n, e) => Emit(new AgentEvent(DateTimeOffset.UtcNow, AgentEventKind.SessionFault,
+                    $"container {container.Id}: the handler failed on syscall {n.Nr} of pid {n.Pid} (answered EPERM): {e.Message}")
+                { ContainerId = container.Id, Mode = container.Mode.ToString(), Pid = container.InitPid }),
+            };
+            lock (_gate)
+            {
+                _reserved.Remove(container.Id);
+                reserved = false;
+                if (_stopping) throw new ConnectionRefusedException(RefusalReason.Stopping, "the agent is stopping");
                 served = new ServedContainer(container, listener, supervisor, session, pidfd);
                 _containers[container.Id] = served;
+                // Logged before the thread starts, so that a container's Serving line always precedes its Finished line.
+                Emit(new AgentEvent(DateTimeOffset.UtcNow, AgentEventKind.Serving,
+                    $"serving container {container.Id} ({container.Mode}) pid {container.InitPid} ({relation}) from {container.Runtime ?? "an unknown runtime"} (peer pid {container.Peer.Pid} uid {container.Peer.Uid}){(listener.SyncWakeUp ? "" : ", without SYNC_WAKE_UP")}")
+                {
+                    ContainerId = container.Id, Mode = container.Mode.ToString(), Peer = container.Peer, Pid = container.InitPid,
+                });
                 StartThread(() => Supervise(served), "seccomp agent " + container.Id);
             }
-            Emit(new AgentEvent(DateTimeOffset.UtcNow, AgentEventKind.Serving,
-                $"serving container {container.Id} ({container.Mode}) pid {container.InitPid} ({relation}) from {container.Runtime ?? "an unknown runtime"} (peer pid {container.Peer.Pid} uid {container.Peer.Uid}){(listener.SyncWakeUp ? "" : ", without SYNC_WAKE_UP")}")
-            {
-                ContainerId = container.Id, Mode = container.Mode.ToString(), Peer = container.Peer, Pid = container.InitPid,
-            });
         }
         catch
         {
             if (served is null)
             {
+                if (reserved) lock (_gate) _reserved.Remove(container.Id);
+                session?.Dispose();
                 supervisor?.Dispose();
                 listener.Dispose();
                 pidfd.Dispose();

@@ -15,7 +15,8 @@ internal static class AgentPeer
     public const string ValidPayload = """{"ociVersion":"1.0.2","fds":["seccompFd"],"pid":{pid},"metadata":"learn","state":{"ociVersion":"1.0.2","id":"{id}","status":"creating","pid":{pid},"bundle":"/nonexistent"}}""";
 
     private const string Script = """
-import argparse, array, os, socket, sys, time
+import argparse, array, os, signal, socket, sys, time
+signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 p = argparse.ArgumentParser()
 p.add_argument("socket")
 p.add_argument("--payload", default="")
@@ -59,10 +60,14 @@ for k in kinds:
 pid = a.pid or os.getpid()
 payload = a.payload.replace("{pid}", str(pid)).replace("{id}", a.id).encode("utf-8", "surrogatepass")
 anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
-s.sendmsg([payload], anc)
+try:
+    s.sendmsg([payload], anc)
+    print("sent", flush=True)
+except OSError as e:
+    # An agent that refuses the peer before reading (its uid) may have closed the connection already (EPIPE).
+    print(f"send failed errno {e.errno}", flush=True)
 # Like a runtime, keep no copy of the listener: only the agent's copy answers, and its close means ENOSYS.
 if notify >= 0: os.close(notify)
-print("sent", flush=True)
 if a.mkdir:
     time.sleep(a.mkdir_after)
     try:

@@ -68,7 +68,7 @@ public sealed class AgentRefusalSpecs(ITestOutputHelper output)
         output.WriteLine(refused.Message);
         Assert.Equal(RefusalReason.PeerUid, refused.Reason);
         Assert.Equal(65534u, refused.Peer!.Value.Uid);
-        Assert.Contains("sent", bad.Out, StringComparison.Ordinal);
+        // Refused before anything is read: the peer's send may find the connection closed; either way its listener is unused.
         Assert.Contains(Enosys, bad.Out, StringComparison.Ordinal);
 
         var good = AgentPeer.Run(host.SocketPath, "--payload", AgentPeer.ValidPayload, "--id", "good", "--mkdir", Path.Combine(host.Directory, "good"));
@@ -110,6 +110,42 @@ public sealed class AgentRefusalSpecs(ITestOutputHelper output)
         Assert.Equal(RefusalReason.Timeout, refused.Reason);
         var r = silent.Wait();
         Assert.Contains("agent closed the connection", r.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_session_factory_that_fails_refuses_that_container_only()
+    {
+        Assert.SkipUnless(AgentPeer.WhyMissing.Length == 0, AgentPeer.WhyMissing);
+        using var host = AgentHost.Start(c => c.Id == "bad" ? throw new SeccompException("no profile named web") : new CountingSession(c));
+
+        var bad = AgentPeer.Run(host.SocketPath, "--payload", AgentPeer.ValidPayload, "--id", "bad", "--mkdir", Path.Combine(host.Directory, "bad"), "--mkdir-after", "0.3");
+        var refused = host.WaitFor(e => e.Kind == AgentEventKind.Refused, Wait);
+        output.WriteLine(refused.Message);
+        Assert.Equal(RefusalReason.Session, refused.Reason);
+        Assert.Contains("no profile named web", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(Enosys, bad.Out, StringComparison.Ordinal);
+
+        var good = AgentPeer.Run(host.SocketPath, "--payload", AgentPeer.ValidPayload, "--id", "good", "--mkdir", Path.Combine(host.Directory, "good"));
+        Assert.Contains("mkdir ok", good.Out, StringComparison.Ordinal);
+        host.WaitFor(AgentEventKind.Finished, "good", Wait);
+    }
+
+    [Fact]
+    public void A_second_container_with_the_id_of_one_being_served_is_refused_and_the_first_goes_on()
+    {
+        Assert.SkipUnless(AgentPeer.WhyMissing.Length == 0, AgentPeer.WhyMissing);
+        using var host = AgentHost.Start(c => new CountingSession(c));
+        using var first = AgentPeer.Start(host.SocketPath, "--payload", AgentPeer.ValidPayload, "--id", "same", "--mkdir", Path.Combine(host.Directory, "first"), "--mkdir-after", "2");
+        host.WaitFor(AgentEventKind.Serving, "same", Wait);
+
+        var second = AgentPeer.Run(host.SocketPath, "--payload", AgentPeer.ValidPayload, "--id", "same", "--mkdir", Path.Combine(host.Directory, "second"), "--mkdir-after", "0.3");
+        var refused = host.WaitFor(e => e.Kind == AgentEventKind.Refused, Wait);
+        output.WriteLine(refused.Message);
+        Assert.Equal(RefusalReason.DuplicateId, refused.Reason);
+        Assert.Contains(Enosys, second.Out, StringComparison.Ordinal);
+
+        Assert.Contains("mkdir ok", first.Wait().Out, StringComparison.Ordinal);
+        Assert.Equal(ContainerEnd.Exited, host.WaitFor(AgentEventKind.Finished, "same", Wait).End);
     }
 
     /// <summary>The pid of a process that has exited and been reaped.</summary>
