@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace SeccompKit.Linux.Agent;
@@ -6,4 +8,17 @@ namespace SeccompKit.Linux.Agent;
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ContainerLearnReport))]
 [JsonSerializable(typeof(ContainerComplainReport))]
-internal sealed partial class AgentResultsJson : JsonSerializerContext;
+internal sealed partial class AgentResultsJson : JsonSerializerContext
+{
+    /// <summary>
+    /// The context the sessions write with: nulls left out (an OCI entry without errnoRet), and "+" or "&lt;" not
+    /// escaped (a file for people and jq, not for embedding in HTML).
+    /// </summary>
+    public static AgentResultsJson Files { get; } = new(new JsonSerializerOptions
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

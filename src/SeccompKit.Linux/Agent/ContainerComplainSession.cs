@@ -74,7 +74,7 @@ public sealed class ContainerComplainSession : IContainerSession
             [.. report.Complaints.Select(c => new ContainerComplaint(c.Syscall.Display, [.. c.Actions.Select(a => a.ToString())], LearnReportSyscall.From(c.Syscall)))],
             clone3, report.PatchEntries, report.PatchProblem, [.. report.Patch.Baseline.Select(b => b.Syscall)], [.. notes]);
         string file = ContainerResults.PathFor(_container, ".complain.json");
-        ContainerResults.Write(file, data, AgentResultsJson.Default.ContainerComplainReport);
+        ContainerResults.Write(file, data, AgentResultsJson.Files.ContainerComplainReport);
         string partial = complete ? "" : " (partial: the agent stopped while the container ran)";
         string summary = report.RefusedNothing
             ? $"complain:{_profileName}: the profile refused nothing{partial}: {file}"

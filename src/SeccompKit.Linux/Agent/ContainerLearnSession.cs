@@ -117,7 +117,7 @@ public sealed class ContainerLearnSession : IContainerSession
             [.. PrivilegedExecs().Select(p => new LearnReportPrivilegedExec(p.Path, p.Pid, p.Privileges.SetUid, p.Privileges.SetGid, p.Privileges.FileCapabilities, p.Privileges.Uid, p.Privileges.Gid))],
             profileFile, notWritten, profileJson);
         string reportFile = ContainerResults.PathFor(_container, ".report.json");
-        ContainerResults.Write(reportFile, report, AgentResultsJson.Default.ContainerLearnReport);
+        ContainerResults.Write(reportFile, report, AgentResultsJson.Files.ContainerLearnReport);
         files.Add(reportFile);
 
         string partial = complete ? "" : " (partial: the agent stopped while the container ran)";
