@@ -141,4 +141,59 @@ public sealed class LearnContainerSpecs(ITestOutputHelper output, BusyboxBundleF
         Assert.Equal("made\n", fixedRun.Stdout);
         Assert.Equal("", fixedRun.Stderr);
     }
+
+    public static TheoryData<string> PodmanRuntimes() => new("runc", "crun");
+
+    [Theory]
+    [MemberData(nameof(PodmanRuntimes))]
+    public void Under_podman_a_profile_learned_through_the_agent_runs_the_workload_without_the_agent_and_refuses_a_call_it_never_made(string runtimeName)
+    {
+        string? podman = new[] { "/usr/bin/podman", "/usr/local/bin/podman" }.FirstOrDefault(File.Exists);
+        Assert.SkipWhen(podman is null, "podman is not installed (apt-get install -y podman; .ci/run installs it)");
+        var runtime = OciRuntime.Named(runtimeName);
+        Assert.SkipUnless(runtime.IsInstalled, runtime.WhyMissing);
+        var target = InstalledRuntimes.Parse(runtimeName);
+        string dir = Directory.CreateTempSubdirectory("seccompkit-podman-").FullName;
+        try
+        {
+            ProcessResult Podman(string profile, string script) => ChildProcess.Run(
+                // OCI-RUNTIMES.md, "Podman": both ulimits (no CAP_SYS_RESOURCE here), no network, the rootfs last with an
+                // overlay (the bundle's rootfs stays clean); crun through the hybrid-cgroup workaround when the host needs it.
+                runtime.NeedsHybridWrapper ? "unshare" : podman!,
+                [.. runtime.NeedsHybridWrapper ? new[] { "-m", "sh", "-c", "umount /sys/fs/cgroup/unified && exec \"$@\"", "sh", podman! } : [],
+                 "--runtime", runtimeName, "run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
+                 "--security-opt", "seccomp=" + profile, "--rootfs", fixture.Bundle.Rootfs + ":O", "/bin/sh", "-c", script],
+                new ProcessOptions { Timeout = Timeout });
+
+            string learnedPath = Path.Combine(dir, "learned.json");
+            using (var host = AgentHost.Start(c => ContainerLearnSession.Start(c)))
+            {
+                string learnProfile = Path.Combine(dir, "learn.json");
+                File.WriteAllText(learnProfile, AgentProfile.For(new ContainerMode.Learn(), target, host.SocketPath).Oci.Json);
+                var run = Podman(learnProfile, Workload);
+                output.WriteLine($"podman learning: exit {run.Exit} [{run.Out}] [{run.Err}]");
+                Assert.Equal("hello\ndata\n1\n", run.Out);
+                Assert.Equal(0, run.Exit);
+                var serving = host.WaitFor(e => e.Kind == AgentEventKind.Serving, Timeout);
+                var finished = host.WaitFor(AgentEventKind.Finished, serving.ContainerId!, Timeout);
+                output.WriteLine($"agent: {finished.Message}");
+                var report = JsonNode.Parse(File.ReadAllText(Path.Combine(host.OutputDirectory, serving.ContainerId + ".report.json")))!;
+                Assert.Equal(runtimeName, report["runtime"]!.GetValue<string>());
+                Assert.True(report["verified"]!.GetValue<bool>());
+                File.Copy(Path.Combine(host.OutputDirectory, serving.ContainerId + ".json"), learnedPath);
+            }
+            var again = Podman(learnedPath, Workload);
+            output.WriteLine($"podman, learned profile: exit {again.Exit} [{again.Out}] [{again.Err}]");
+            Assert.Equal("hello\ndata\n1\n", again.Out);
+            Assert.Equal(0, again.Exit);
+            var other = Podman(learnedPath, "mkdir -p /tmp/learn/sub; rmdir /tmp/learn/sub && echo removed || echo refused");
+            output.WriteLine($"podman, rmdir under the learned profile: exit {other.Exit} [{other.Out}] [{other.Err}]");
+            Assert.Equal("refused\n", other.Out);
+            Assert.Contains("Operation not permitted", other.Err);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
