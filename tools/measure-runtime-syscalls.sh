@@ -7,6 +7,10 @@
 #        tools/measure-runtime-syscalls.sh verify runc|crun [--runs N]  checks data/runtimes/RUNTIME.json instead: every
 #            configuration N times under defaultAction SCMP_ACT_KILL_PROCESS allowing only that set and /bin/true's own
 #            syscalls; fails if any run is killed (the kill names the missing syscall)
+#        tools/measure-runtime-syscalls.sh handoff runc|crun [--runs N]  measures which of those syscalls a seccomp-agent
+#            profile must not notify (the runtime refuses it, or hangs because it makes the call before the agent has the
+#            notify fd) and writes it into data/runtimes/RUNTIME.json as "beforeHandoff" (needs python3 for the agent,
+#            tools/notify-continue.py)
 #
 # Needs: root (CAP_AUDIT_READ for the audit netlink multicast group, and to run containers), the runtime,
 # busybox-static, "log" in /proc/sys/kernel/seccomp/actions_logged, the .NET SDK; python3 to read the kernel's
@@ -15,9 +19,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { echo "usage: $0 [verify] runc|crun [--runs N]" >&2; exit 2; }
+usage() { echo "usage: $0 [verify|handoff] runc|crun [--runs N]" >&2; exit 2; }
 verify=
+handoff=
 if [ "${1:-}" = verify ]; then verify=1; shift; fi
+if [ "${1:-}" = handoff ]; then handoff=1; shift; fi
 [ $# -ge 1 ] || usage
 runtime=$1; shift
 case $runtime in runc|crun) ;; *) usage ;; esac
@@ -56,6 +62,11 @@ lost_before=
 if command -v python3 > /dev/null; then lost_before=$(audit_lost); else echo "$0: warning: no python3, the lost-record check is skipped" >&2; fi
 
 out=data/runtimes/$runtime.json
+if [ -n "$handoff" ]; then
+  [ -f "$out" ] || { echo "$0: no $out; measure first (the syscalls tested come from it)" >&2; exit 3; }
+  dotnet run --project tools/MeasureRuntimeSyscalls -c Release -- handoff "$runtime" --runs "$runs" --data "$out"
+  exit $?
+fi
 if [ -n "$verify" ]; then
   [ -f "$out" ] || { echo "$0: no $out to verify; measure first" >&2; exit 3; }
   dotnet run --project tools/MeasureRuntimeSyscalls -c Release -- verify "$runtime" --runs "$runs" --data "$out"

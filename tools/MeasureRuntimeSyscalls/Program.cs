@@ -15,12 +15,13 @@ using System.Text.Json.Nodes;
 using SeccompKit.TestKit;
 
 const int ExitUsage = 2, ExitUnavailable = 3, ExitFailed = 1;
-const string Usage = "usage: MeasureRuntimeSyscalls [verify] runc|crun [--runs N (>= 2, default 20)] [--out FILE | --data FILE]";
+const string Usage = "usage: MeasureRuntimeSyscalls [verify|handoff] runc|crun [--runs N (>= 2, default 20)] [--out FILE | --data FILE]";
 
 bool verify = args.Length > 0 && args[0] == "verify";
+bool handoff = args.Length > 0 && args[0] == "handoff";
 string? runtimeName = null, file = null;
 int runs = 20;
-for (int i = verify ? 1 : 0; i < args.Length; i++)
+for (int i = verify || handoff ? 1 : 0; i < args.Length; i++)
 {
     switch (args[i])
     {
@@ -55,8 +56,8 @@ var configurations = (
 
 using var bundle = OciBundle.Create();
 Console.Error.WriteLine($"{runtime.Name} {runtime.Version} ({runtime.Path}{(runtime.NeedsHybridWrapper ? ", through the hybrid-cgroup wrapper" : "")}): " +
-    $"{(verify ? "verify" : "measure")}, {configurations.Count} configurations × {runs} runs");
-return verify ? Verify() : Measure();
+    $"{(verify ? "verify" : handoff ? "handoff" : "measure")}, {configurations.Count} configurations × {runs} runs");
+return verify ? Verify() : handoff ? Handoff.Measure(bundle, runtime, configurations, runs, file) : Measure();
 
 int Measure()
 {

@@ -123,32 +123,16 @@ internal sealed class OutputFile
             }
             return;
         }
-        string dir = System.IO.Path.GetDirectoryName(target)!;
-        string temp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(target)}.seccompkit-{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                f.Write(bytes);
-                f.Flush(flushToDisk: true);
-            }
-            // Keep the permissions of the file being replaced (a profile made read-only for others stays so).
-            if (!OperatingSystem.IsWindows() && File.Exists(target)) File.SetUnixFileMode(temp, File.GetUnixFileMode(target));
-            // Without --force the move refuses to replace a file that appeared since the check (link + unlink, EEXIST).
-            File.Move(temp, target, overwrite: Force);
+            // Without --force the rename refuses to replace a file that appeared since the check.
+            AtomicFile.Write(target, bytes, overwrite: Force);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            TryDelete(temp);
             string why = File.Exists(target) && !Force && e is IOException ? "it was created meanwhile; pass --force to replace it" : e.Message;
             throw new CliInputException($"{Display}: cannot write: {why} (nothing was changed)", exitCode);
         }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     private static bool CanCreateIn(string dir)

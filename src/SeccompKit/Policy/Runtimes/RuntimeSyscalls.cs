@@ -43,7 +43,30 @@ public sealed record RuntimeSyscallSet(
         return $"the syscalls {Runtime} makes after installing the filter were measured for {Runtime} {Version}, not {target}; " +
                "another version may call more: measure it with tools/measure-runtime-syscalls.sh";
     }
+
+    /// <summary>
+    /// What a seccomp-agent profile must not notify for this runtime (<c>beforeHandoff</c> in the data file), or null when
+    /// it was not measured.
+    /// </summary>
+    public RuntimeHandoff? BeforeHandoff { get; init; }
 }
+
+/// <summary>
+/// Which syscalls a seccomp-agent profile (SCMP_ACT_NOTIFY with <c>listenerPath</c>) must not notify for one runtime
+/// version: those the runtime makes after installing the filter but before the agent has the notify descriptor (a
+/// notified call then waits for an answer nobody can give: the container never starts, as in runc#4328), and those the
+/// runtime refuses to notify at all (runc: <c>write</c>, which it needs to pass the descriptor number to its parent).
+/// Measured by <c>tools/measure-runtime-syscalls.sh handoff</c> (docs/RUNTIME-SYSCALLS.md, "Before the hand-off").
+/// </summary>
+/// <param name="Syscalls">Each syscall that must not be notified, with why (sorted by name).</param>
+/// <param name="DefaultNotify">Whether the runtime accepts SCMP_ACT_NOTIFY as the default action (runc 1.1 refuses it).</param>
+/// <param name="RuntimeCallsNotified">The runtime's own calls an agent was notified of (from the container init, up to its execve) when everything else was notified.</param>
+/// <param name="Version">The runtime version measured.</param>
+/// <param name="Measured">The day of the measurement (UTC).</param>
+/// <param name="Runs">Container runs in all.</param>
+/// <param name="Method">How it was measured.</param>
+public sealed record RuntimeHandoff(ImmutableSortedDictionary<string, string> Syscalls, bool DefaultNotify, ImmutableArray<string> RuntimeCallsNotified,
+    string Version, DateOnly Measured, int Runs, string Method);
 
 /// <summary>No measurement ships for the runtime asked for.</summary>
 public sealed class UnknownRuntimeException : PolicyException
@@ -111,7 +134,7 @@ public static class RuntimeSyscalls
         using (doc)
         {
             var root = doc.RootElement;
-            Fields(root, "$", origin, ["runtime", "version", "versionOutput", "measured", "kernel", "arch", "runs", "syscalls", "method", "configurations", "seenInRuns"]);
+            Fields(root, "$", origin, ["runtime", "version", "versionOutput", "measured", "kernel", "arch", "runs", "syscalls", "method", "configurations", "seenInRuns", "beforeHandoff"]);
             string archName = String(root, "arch", "$", origin);
             if (!Architecture.TryGet(archName, out var arch))
                 throw new PolicyException($"unknown arch '{archName}'", PolicyLocation.AtJsonPath("$.arch", origin));
@@ -135,8 +158,37 @@ public static class RuntimeSyscalls
                 throw new PolicyException($"the union lacks {string.Join(", ", missing)}, which a configuration lists", PolicyLocation.AtJsonPath("$.syscalls", origin));
             return new RuntimeSyscallSet(
                 String(root, "runtime", "$", origin), String(root, "version", "$", origin), arch, syscalls, day,
-                String(root, "kernel", "$", origin), Int(root, "runs", "$", origin), String(root, "method", "$", origin), configurations);
+                String(root, "kernel", "$", origin), Int(root, "runs", "$", origin), String(root, "method", "$", origin), configurations)
+            {
+                BeforeHandoff = root.TryGetProperty("beforeHandoff", out var h) ? Handoff(h, origin, arch) : null,
+            };
         }
+    }
+
+    private static RuntimeHandoff Handoff(JsonElement h, string origin, Architecture arch)
+    {
+        const string path = "$.beforeHandoff";
+        Fields(h, path, origin, ["measured", "version", "method", "defaultNotify", "syscalls", "runtimeCallsNotified", "runs", "configurations"]);
+        string measured = String(h, "measured", path, origin);
+        if (!DateOnly.TryParseExact(measured, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+            throw new PolicyException($"'{measured}' is not a yyyy-MM-dd date", PolicyLocation.AtJsonPath(path + ".measured", origin));
+        var d = Property(h, "defaultNotify", path, origin, JsonValueKind.Object);
+        Fields(d, path + ".defaultNotify", origin, ["outcome", "detail"]);
+        string outcome = String(d, "outcome", path + ".defaultNotify", origin);
+        if (outcome is not ("started" or "refused"))
+            throw new PolicyException($"'{outcome}' is not an outcome of the default-action test (started or refused)", PolicyLocation.AtJsonPath(path + ".defaultNotify.outcome", origin));
+        String(d, "detail", path + ".defaultNotify", origin);
+        var syscalls = ImmutableSortedDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
+        foreach (var p in Property(h, "syscalls", path, origin, JsonValueKind.Object).EnumerateObject())
+        {
+            var at = PolicyLocation.AtJsonPath($"{path}.syscalls.{p.Name}", origin);
+            if (!arch.Syscalls.Contains(p.Name)) throw new PolicyException($"'{p.Name}' is not a {arch.Name} syscall", at);
+            if (p.Value.ValueKind != JsonValueKind.String) throw new PolicyException("expected the reason as a string", at);
+            syscalls[p.Name] = p.Value.GetString()!;
+        }
+        Array(h, "configurations", path, origin);
+        return new RuntimeHandoff(syscalls.ToImmutable(), outcome == "started", Names(h, "runtimeCallsNotified", path, origin, arch),
+            String(h, "version", path, origin), day, Int(h, "runs", path, origin), String(h, "method", path, origin));
     }
 
     private static void Fields(JsonElement e, string path, string origin, string[] expected)
