@@ -33,7 +33,7 @@ internal sealed unsafe class RulesetHandler : INotificationHandler, IDisposable
     }
 
     /// <summary>A hook run after the handler opened the caller's /proc entries and before it checks the notification (tests kill the caller here).</summary>
-    internal Action<SeccompNotification>? BeforeValidation { get; init; }
+    internal Action<SeccompNotification, NotificationContext>? BeforeValidation { get; init; }
 
     public NotificationResponse Handle(in SeccompNotification n, NotificationContext context)
     {
@@ -71,7 +71,7 @@ internal sealed unsafe class RulesetHandler : INotificationHandler, IDisposable
         if (last is "." or "..") return Failed(n, syscall, path, obj, ContainerActor.EEXIST, "the path names a directory");
         bool absolute = path[0] == '/';
         using var view = CallerView.Open(n.Pid, absolute ? null : dirfd ?? AT_FDCWD, mountNamespace: false, credentials: true, out var openErrno);
-        BeforeValidation?.Invoke(n);
+        BeforeValidation?.Invoke(n, context);
         if (!context.IsValid()) return Gone(n, syscall, path, obj);
         if (view is null) return Failed(n, syscall, path, obj, openErrno, "the caller's directory could not be opened");
         var outcome = _actor.Value.Mknod(view.Root.Fd, (view.Base ?? view.Root).Fd, parent, last, (uint)mode, (uint)dev, view.Credentials!, context.IsValid);
@@ -90,7 +90,7 @@ internal sealed unsafe class RulesetHandler : INotificationHandler, IDisposable
         var decision = _spec.DecideMount(new MountRequest(fstype, source, target, n.Arg(3), data));
         if (decision.Plan is not MountPlan plan) return Refuse(n, syscall, target, obj, decision.Refusal!);
         using var view = CallerView.Open(n.Pid, null, mountNamespace: true, credentials: false, out var openErrno);
-        BeforeValidation?.Invoke(n);
+        BeforeValidation?.Invoke(n, context);
         if (!context.IsValid()) return Gone(n, syscall, target, obj);
         if (view is null) return Failed(n, syscall, target, obj, openErrno, "the caller's /proc entries could not be opened");
         // The target is resolved in the caller's root with no symlink at all (so the rule's pattern means the real place) and
