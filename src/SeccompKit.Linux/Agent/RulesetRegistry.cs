@@ -31,6 +31,9 @@ public sealed class RulesetRegistry
         return r;
     }
 
+    /// <summary>A registry with the built-in ruleset and every ruleset of <paramref name="config"/> (<see cref="RulesetSpec.FromConfig"/>).</summary>
+    public static RulesetRegistry FromConfig(AgentConfig config) => WithConfigured(RulesetSpec.FromConfig(config).Values);
+
     /// <summary>The registered names.</summary>
     public ImmutableArray<string> Names => [.. _rulesets.Keys.Order(StringComparer.Ordinal)];
 

@@ -98,6 +98,35 @@ public sealed record RulesetSpec(string Name, ImmutableArray<DeviceNode>? Device
     }
 
     /// <summary>
+    /// Reads the rulesets of an agent configuration (<see cref="AgentConfig.Rulesets"/>, kept there as JSON): each at
+    /// <c>$.rulesets.NAME</c>. A bad one is an <see cref="AgentConfigException"/> naming the file and the JSON path, so the
+    /// agent refuses to start rather than refuse containers later.
+    /// </summary>
+    public static ImmutableDictionary<string, RulesetSpec> FromConfig(AgentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        string file = config.Source ?? "the agent configuration";
+        var result = ImmutableDictionary.CreateBuilder<string, RulesetSpec>(StringComparer.Ordinal);
+        foreach (var (name, json) in config.Rulesets.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            string at = JsonWalker.Member("$.rulesets", name);
+            if (name == BuiltinDevicesName)
+                throw new AgentConfigException(file, at, $"'{BuiltinDevicesName}' is the built-in ruleset and cannot be redefined; give yours another name (it may list \"safe\" in its devices)");
+            if (!IsValidName(name))
+                throw new AgentConfigException(file, at, $"ruleset name '{name}' is not valid; use letters, digits, '_', '.' and '-' (first a letter or digit, at most 64)");
+            try
+            {
+                result[name] = Parse(name, json, at);
+            }
+            catch (PolicyException e)
+            {
+                throw new AgentConfigException(file, e.Location?.JsonPath ?? at, e.Reason, e);
+            }
+        }
+        return result.ToImmutable();
+    }
+
+    /// <summary>
     /// Reads one ruleset (see docs/AGENT.md, "Rulesets"):
     /// <c>{ "devices": ["safe", "c 10:200"], "mounts": [{ "fstype": "tmpfs", "target": "/mnt/**", "options": ["size"],
     /// "force": ["nosuid", "nodev"] }], "errno": "EPERM" }</c>. Unknown properties are errors.

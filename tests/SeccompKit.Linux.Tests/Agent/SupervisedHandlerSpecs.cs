@@ -58,7 +58,8 @@ public sealed class SupervisedHandlerSpecs : IDisposable
             Process.Start("mount", ["--make-private", _root])!.WaitForExit();
             args = ["-m", "--propagation", "unchanged", "/usr/sbin/chroot", .. args];
         }
-        var r = Supervised.Run(MknodAndMount, session.Handler, ownMountNamespace ? "/usr/bin/unshare" : "/usr/sbin/chroot", args);
+        // The program notifies exactly the ruleset's syscalls, as `agent profile` writes it for supervise:RULESET.
+        var r = Supervised.Run(Supervised.Notify([.. ruleset.Syscalls]), session.Handler, ownMountNamespace ? "/usr/bin/unshare" : "/usr/sbin/chroot", args);
         var outcome = session.Finish(ContainerEnd.Exited);
         return (r, session.Calls, File.ReadAllText(Assert.Single(outcome.Files)));
     }
@@ -281,6 +282,47 @@ public sealed class SupervisedHandlerSpecs : IDisposable
         var (r, calls, _) = Run(Spec(MountRules), "/bin/busybox mount -t tmpfs t /mnt/link", ownMountNamespace: true);
         Assert.NotEqual(0, r.Status.ExitCode);
         Assert.Equal((SupervisedResult.Failed, 40), (Assert.Single(calls).Result, calls[0].Errno)); // ELOOP: no symlink in a target
+    }
+
+    [Fact]
+    public void A_library_users_handler_is_registered_by_name_and_its_decisions_reach_the_report()
+    {
+        var registry = new RulesetRegistry();
+        registry.Register("fake-ppid", ["getppid"], ctx => new Supervised.Handler((n, _) =>
+        {
+            ctx.Record(new SupervisedCall("getppid", n.Pid, null, null, SupervisedResult.Performed, 0, $"faked for {ctx.Container.Id}"));
+            return NotificationResponse.Return(4242);
+        }));
+        Assert.Equal(["devices", "fake-ppid"], registry.Names);
+        var (r, calls, report) = Run(registry.Get("fake-ppid"), "echo $PPID");
+        Assert.Equal("4242\n", r.Out);
+        // Both shells ask (the wrapper's /bin/sh and busybox sh set $PPID at start-up): each answer was recorded.
+        Assert.NotEmpty(calls);
+        Assert.All(calls, c => Assert.Equal("faked for c1", c.Reason));
+        Assert.Contains("\"ruleset\": \"fake-ppid\"", report);
+    }
+
+    [Fact]
+    public void A_handler_fault_is_answered_EPERM_and_recorded()
+    {
+        var ruleset = new SupervisionRuleset("faulty", ["mknodat", "mknod"], _ => new Supervised.Handler((_, _) => throw new InvalidOperationException("boom")));
+        var (r, calls, _) = Run(ruleset, "/bin/busybox mknod /dev/null c 1 3");
+        Assert.Contains("Operation not permitted", r.Err);
+        var call = Assert.Single(calls);
+        Assert.Equal((SupervisedResult.Failed, 1, "handler fault: boom"), (call.Result, call.Errno, call.Reason));
+    }
+
+    [Theory]
+    [InlineData("devices", "already registered")]
+    [InlineData("bad name", "not valid")]
+    public void The_registry_refuses_a_taken_or_invalid_name(string name, string says) =>
+        Assert.Contains(says, Assert.Throws<ArgumentException>(() => new RulesetRegistry().Register(name, ["mknod"], _ => null!)).Message);
+
+    [Fact]
+    public void The_registry_refuses_an_unknown_syscall_and_names_the_known_rulesets()
+    {
+        Assert.Contains("not an x86_64 syscall", Assert.Throws<ArgumentException>(() => new RulesetRegistry().Register("x", ["mknodd"], _ => null!)).Message);
+        Assert.Contains("the agent knows devices", Assert.Throws<UnknownRulesetException>(() => new RulesetRegistry().Get("lab")).Message);
     }
 
     private void Mount(string? type, string source, string target, string option = "-t")

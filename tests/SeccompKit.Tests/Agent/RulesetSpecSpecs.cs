@@ -198,3 +198,20 @@ public sealed class RulesetSpecSpecs
         Assert.Equal(ImmutableArray<SupervisedCall>.Empty, new SuperviseReport("c", "r", "exited", [], 0).Calls);
     }
 }
+
+/// <summary>Rulesets read from the agent's configuration file.</summary>
+public sealed class RulesetConfigSpecs
+{
+    [Fact]
+    public void The_rulesets_of_a_config_file_are_read_and_a_bad_one_names_the_file_and_path()
+    {
+        var ok = AgentConfig.Parse("""{ "rulesets": { "lab": { "devices": ["safe", "c 10:200"] } } }""", "/etc/agent.json");
+        Assert.Equal(9, RulesetSpec.FromConfig(ok)["lab"].Devices!.Value.Length);
+        var bad = AgentConfig.Parse("""{ "rulesets": { "lab": { "mounts": [ { "fstype": "tmpfs", "target": "rel" } ] } } }""", "/etc/agent.json");
+        var e = Assert.Throws<AgentConfigException>(() => RulesetSpec.FromConfig(bad));
+        Assert.Equal(("/etc/agent.json", "$.rulesets.lab.mounts[0].target"), (e.File, e.JsonPath));
+        Assert.StartsWith("/etc/agent.json: $.rulesets.lab.mounts[0].target: target 'rel' must be an absolute path pattern", e.Message);
+        var builtin = AgentConfig.Parse("""{ "rulesets": { "devices": { "devices": [] } } }""", "/etc/agent.json");
+        Assert.Contains("built-in", Assert.Throws<AgentConfigException>(() => RulesetSpec.FromConfig(builtin)).Message);
+    }
+}
