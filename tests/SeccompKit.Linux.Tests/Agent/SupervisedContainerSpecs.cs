@@ -111,6 +111,9 @@ public sealed class SupervisedContainerSpecs(ITestOutputHelper output, BusyboxBu
         Assert.DoesNotContain(Path.Combine(Rootfs, "mnt/t"), File.ReadAllText("/proc/self/mountinfo"));
     }
 
+    /// <summary>Recursive, without following symlinks (a link to / left in the root would lead the count into the host).</summary>
+    private static readonly EnumerationOptions NoLinks = new() { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint };
+
     [Theory]
     [MemberData(nameof(Runtimes))]
     public void A_symlink_swapping_container_cannot_make_the_agent_create_a_node_outside_its_root(string runtime)
@@ -120,7 +123,7 @@ public sealed class SupervisedContainerSpecs(ITestOutputHelper output, BusyboxBu
         Directory.CreateDirectory(Path.Combine(Rootfs, "d"));
         var (run, report, _) = Supervise(runtime, SupervisionRuleset.From(RulesetSpec.BuiltinDevices),
             "cd /; (while :; do mv d d.x; ln -s / d; rm d; ln -s ../../../../../../.. d; rm d; mv d.x d; done) & " +
-            $"i=0; while [ $i -lt 200 ]; do mknod /d/{tag}$i c 1 3 2>/dev/null; i=$((i+1)); done; kill $!; echo done");
+            $"i=0; while [ $i -lt 200 ]; do mknod /d/{tag}$i c 1 3 2>/dev/null; i=$((i+1)); done; kill $!; wait; [ -L d ] && rm d; [ -d d.x ] && mv d.x d; echo done");
         Assert.Equal("done\n", run.Stdout);
         var calls = Calls(report).ToList();
         Assert.Equal(200, calls.Count);
@@ -129,7 +132,7 @@ public sealed class SupervisedContainerSpecs(ITestOutputHelper output, BusyboxBu
         Assert.Empty(Directory.GetFileSystemEntries("/", tag + "*"));
         Assert.Empty(Directory.GetFileSystemEntries(fixture.Bundle.Dir.FullName, tag + "*"));
         Assert.Empty(Directory.GetFileSystemEntries(Path.GetDirectoryName(fixture.Bundle.Dir.FullName)!, tag + "*"));
-        int inside = Directory.GetFileSystemEntries(Rootfs, tag + "*", SearchOption.AllDirectories).Length;
+        int inside = Directory.GetFileSystemEntries(Rootfs, tag + "*", NoLinks).Length;
         Assert.Equal(calls.Count(c => Result(c) == "performed"), inside);
         Assert.True(inside > 0, "no mknod succeeded");
         ChildProcess.Run("sh", ["-c", $"rm -f {Rootfs}/{tag}* {Rootfs}/d/{tag}*"]);
