@@ -143,21 +143,34 @@ public sealed class SupervisedContainerSpecs(ITestOutputHelper output, BusyboxBu
     public void A_container_killed_mid_call_is_never_acted_on(string runtime)
     {
         Clean("tmp/late");
-        var spec = RulesetSpec.BuiltinDevices;
-        // The same handler, with the caller SIGKILLed after the agent read its path and opened its /proc entries, and
-        // before the agent checks the notification and acts.
-        var killing = new SupervisionRuleset("killing", spec.Syscalls, ctx => new RulesetHandler(spec, ctx)
-        {
-            BeforeValidation = (n, context) =>
-            {
-                Interop.Proc.kill(n.Pid, 9);
-                var wait = Stopwatch.StartNew();
-                while (context.IsValid() && wait.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
-            },
-        });
-        var (run, report, _) = Supervise(runtime, killing, "mknod /tmp/late c 1 3; echo \"shell goes on after $?\"");
+        var (run, report, _) = Supervise(runtime, Hostile.KillingTheCallerBeforeActing(RulesetSpec.BuiltinDevices), "mknod /tmp/late c 1 3; echo \"shell goes on after $?\"");
         Assert.Equal("shell goes on after 137\n", run.Stdout); // mknod died of SIGKILL (128 + 9)
         Assert.False(File.Exists(Path.Combine(Rootfs, "tmp/late")));
         Assert.Equal("target-gone", Result(Assert.Single(Calls(report))));
+    }
+
+    [Fact]
+    public void Under_podman_with_runc_mknod_dev_null_is_created_by_the_agent_and_a_block_device_refused()
+    {
+        string? podman = new[] { "/usr/bin/podman", "/usr/local/bin/podman" }.FirstOrDefault(File.Exists);
+        Assert.SkipWhen(podman is null, "podman is not installed (apt-get install -y podman; .ci/run installs it)");
+        Assert.SkipUnless(OciRuntime.Runc.IsInstalled, OciRuntime.Runc.WhyMissing);
+        var registry = new RulesetRegistry();
+        using var host = AgentHost.Start(c => SupervisedContainerSession.Start(c, registry.Get(((ContainerMode.Supervise)c.Mode).Ruleset)));
+        string profile = Path.Combine(host.Directory, "profile.json");
+        File.WriteAllText(profile, host.Seccomp("supervise:devices", "mknod", "mknodat").ToJsonString());
+        // OCI-RUNTIMES.md, "Podman": both ulimits (no CAP_SYS_RESOURCE here), no network, the rootfs last with an overlay.
+        var run = ChildProcess.Run(podman!, ["--runtime", "runc", "run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
+            "--security-opt", "seccomp=" + profile, "--rootfs", Rootfs + ":O",
+            "/bin/sh", "-c", "mknod /tmp/pnull c 1 3 && stat -c '%t:%T %u:%g %F' /tmp/pnull; mknod /tmp/psda b 8 0 || echo refused"],
+            new ProcessOptions { Timeout = Timeout });
+        var serving = host.WaitFor(e => e.Kind == AgentEventKind.Serving, Timeout);
+        var finished = host.WaitFor(AgentEventKind.Finished, serving.ContainerId!, Timeout);
+        output.WriteLine($"podman: exit {run.Exit}\n{run.Out}\n{run.Err}");
+        Assert.Equal("1:3 0:0 character special file\nrefused\n", run.Out);
+        Assert.Equal(ContainerEnd.Exited, finished.End);
+        var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(host.OutputDirectory, serving.ContainerId + ".supervise.json"))).RootElement;
+        Assert.Equal(["performed", "refused"], Calls(report).Select(Result));
+        Assert.False(File.Exists(Path.Combine(Rootfs, "tmp/pnull"))); // the overlay kept the bundle's rootfs clean
     }
 }

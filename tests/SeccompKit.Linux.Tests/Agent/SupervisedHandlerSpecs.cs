@@ -221,17 +221,7 @@ public sealed class SupervisedHandlerSpecs : IDisposable
     [Fact]
     public void A_caller_killed_mid_call_is_never_acted_on()
     {
-        var spec = RulesetSpec.BuiltinDevices;
-        var ruleset = new SupervisionRuleset("killing", spec.Syscalls, ctx => new RulesetHandler(spec, ctx)
-        {
-            BeforeValidation = (n, context) =>
-            {
-                Interop.Proc.kill(n.Pid, 9);
-                var wait = Stopwatch.StartNew();
-                while (context.IsValid() && wait.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
-            },
-        });
-        var (r, calls, report) = Run(ruleset, "/bin/busybox mknod /dev/null c 1 3");
+        var (r, calls, report) = Run(Hostile.KillingTheCallerBeforeActing(RulesetSpec.BuiltinDevices), "/bin/busybox mknod /dev/null c 1 3");
         Assert.Equal(9, r.Status.Signal);
         Assert.False(File.Exists(Path.Combine(_root, "dev/null")));
         Assert.Equal(SupervisedResult.TargetGone, Assert.Single(calls).Result);
