@@ -268,6 +268,36 @@ public sealed class SupervisedHandlerSpecs : IDisposable
     }
 
     [Fact]
+    public void A_named_block_device_is_mounted_read_only_when_its_rule_forces_it()
+    {
+        // A 4 MiB ext4 image on a loop device: the rule names the host's device; the caller's root has no such node (the
+        // source of a block filesystem is looked up by the agent, in its own root, so the container cannot redirect it).
+        Assert.SkipUnless(File.Exists("/dev/loop-control"), "this machine has no loop devices (/dev/loop-control), so no block device can be made for the test");
+        string image = Path.Combine(_out, "disk.img");
+        Assert.Equal(0, ChildProcess.Run("sh", ["-c", $"truncate -s 4M {image} && mkfs.ext4 -q -F {image}"]).Exit);
+        var loop = ChildProcess.Run("losetup", ["--find", "--show", image]);
+        Assert.True(loop.Exit == 0, loop.Err);
+        string device = loop.Out.Trim();
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(_root, "mnt/data"));
+            var rules = Spec($$"""{ "mounts": [ { "fstype": "ext4", "source": "{{device}}", "target": "/mnt/data", "force": ["ro", "nosuid", "nodev"] } ] }""");
+            var (r, calls, _) = Run(rules,
+                $"/bin/busybox mount -t ext4 {device} /mnt/data && echo mounted; /bin/busybox ls /mnt/data; /bin/busybox touch /mnt/data/x || echo read-only; " +
+                "/bin/busybox mount -t ext4 /dev/loop-other /mnt/data || echo other-refused", ownMountNamespace: true);
+            Assert.True(r.Status.ExitCode == 0, r.Err);
+            Assert.Equal("mounted\nlost+found\nread-only\nother-refused\n", r.Out);
+            Assert.Contains("Read-only file system", r.Err);
+            Assert.Equal([SupervisedResult.Performed, SupervisedResult.Refused], calls.Select(c => c.Result));
+            Assert.Equal($"ext4 from {device}", calls[0].Object);
+        }
+        finally
+        {
+            ChildProcess.Run("losetup", ["-d", device]);
+        }
+    }
+
+    [Fact]
     public void A_mount_target_reached_through_a_symlink_is_refused()
     {
         Directory.CreateDirectory(Path.Combine(_root, "mnt/real"));
