@@ -13,7 +13,8 @@ namespace SeccompKit.Linux.Agent;
 /// <param name="Runtime">"runc" or "crun" (its command name), or null.</param>
 /// <param name="StartTime">/proc/PID/stat starttime (clock ticks since boot), or 0 when it exited before being read.</param>
 /// <param name="Ancestors">Its parent chain, nearest first, up to 1.</param>
-internal sealed record PinnedPeer(PeerCredentials Credentials, string? Runtime, ulong StartTime, IReadOnlyList<int> Ancestors);
+/// <param name="AcceptedAt">When the connection was accepted, in the clock ticks of starttime (/proc/uptime).</param>
+internal sealed record PinnedPeer(PeerCredentials Credentials, string? Runtime, ulong StartTime, IReadOnlyList<int> Ancestors, ulong AcceptedAt);
 
 /// <summary>
 /// A container init pinned by a pidfd (pidfd_open(2)) at receipt, and checked: it exists, is a process (not a thread),
@@ -23,6 +24,8 @@ internal sealed record PinnedPeer(PeerCredentials Credentials, string? Runtime, 
 /// <item>it descends from the connecting runtime (SO_PEERCRED pid): runc run and create (runc's init stays its child until
 /// the listener is sent), crun run;</item>
 /// <item>it sent the listener itself (SCM_CREDENTIALS pid);</item>
+/// <item>when the runtime has already exited at accept (runc create does soon after sending; seen under load with
+/// podman): the init started at most 10 s before the connection was accepted. This is the weakest case.</item>
 /// <item>it is an orphan of the runtime: crun create forks an intermediate process that exits, so the init is adopted
 /// by the nearest subreaper above the runtime (podman's conmon) or by 1 before crun's helper (a child of the init,
 /// which has often exited and been reaped by then) sends the listener. The init's parent is then an ancestor of the
@@ -42,13 +45,34 @@ internal static class ContainerProcess
     /// <summary>Reads what is needed of the connecting runtime now, while it certainly lives (it is sending).</summary>
     public static PinnedPeer PinPeer(PeerCredentials peer)
     {
+        ulong now = UptimeTicks();
         long fd = Sock.pidfd_open(Sock.SYS_pidfd_open, peer.Pid, 0);
-        if (fd < 0) return new PinnedPeer(peer, null, 0, []);
+        if (fd < 0) return new PinnedPeer(peer, null, 0, [], now);
         using var pidfd = new SafeFileDescriptorHandle((int)fd);
         string? runtime = RuntimeOf(peer.Pid);
         ulong start = StartTimeOf(peer.Pid);
         var ancestors = Ancestors(peer.Pid);
-        return HasExited(pidfd) ? new PinnedPeer(peer, null, 0, []) : new PinnedPeer(peer, runtime, start, ancestors);
+        return HasExited(pidfd) ? new PinnedPeer(peer, null, 0, [], now) : new PinnedPeer(peer, runtime, start, ancestors, now);
+    }
+
+    /// <summary>
+    /// How long before the connection a container init whose runtime already exited may have started: runtimes send
+    /// the listener within milliseconds of starting the init (measured: under 100 ms with runc, crun and podman).
+    /// </summary>
+    private static readonly ulong RecentTicks = 10 * ClockTicksPerSecond;
+
+    /// <summary>USER_HZ, the unit of /proc/PID/stat starttime: 100 on every Linux architecture's ABI (proc(5), sysconf(_SC_CLK_TCK)).</summary>
+    private const ulong ClockTicksPerSecond = 100;
+
+    /// <summary>Seconds since boot (/proc/uptime) in clock ticks, the unit of starttime; 0 when unreadable.</summary>
+    private static ulong UptimeTicks()
+    {
+        try
+        {
+            string first = File.ReadAllText("/proc/uptime").Split(' ')[0];
+            return decimal.TryParse(first, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) ? (ulong)(seconds * ClockTicksPerSecond) : 0;
+        }
+        catch (IOException) { return 0; }
     }
 
     /// <summary>Pins and checks <paramref name="pid"/>; returns its pidfd (owned by the caller) and how it relates to the runtime (for the log).</summary>
@@ -78,6 +102,10 @@ internal static class ContainerProcess
                 : sender?.Pid == pid ? "the sender of the listener"
                 : ancestors.Count > 0 && peer.StartTime > 0 && (ancestors[0] == 1 || peer.Ancestors.Contains(ancestors[0])) && StartTimeOf(pid) >= peer.StartTime
                     ? $"an orphan of the runtime adopted by {ancestors[0]}"
+                // The runtime exited before it could be read (runc create under load): all that is left is that the init
+                // started just before the listener arrived, as a runtime's does.
+                : peer.StartTime == 0 && peer.AcceptedAt > 0 && StartTimeOf(pid) is var started and > 0 && started + RecentTicks >= peer.AcceptedAt
+                    ? $"started {(peer.AcceptedAt - Math.Min(started, peer.AcceptedAt)) * 10} ms before the listener arrived; the runtime had already exited"
                 : null;
             if (relation is null)
                 throw new ConnectionRefusedException(RefusalReason.Pid,

@@ -176,9 +176,23 @@ public sealed class SeccompAgent : IDisposable
                 connection.Dispose();
                 continue;
             }
+            // Who connected, read at once: runc create exits soon after sending (under load, before a receiving thread
+            // would get to it), and the pid check needs the runtime's start time and ancestors.
+            PinnedPeer peer;
+            try
+            {
+                peer = ContainerProcess.PinPeer(ListenerReceiver.PeerOf(connection));
+            }
+            catch (SeccompException failure)
+            {
+                Interlocked.Decrement(ref _pending);
+                Emit(Refusal(RefusalReason.Error, null, null, failure.Message));
+                connection.Dispose();
+                continue;
+            }
             StartThread(() =>
             {
-                try { Receive(connection); }
+                try { Receive(connection, peer); }
                 finally
                 {
                     connection.Dispose();
@@ -201,15 +215,12 @@ public sealed class SeccompAgent : IDisposable
     }
 
     /// <summary>Receives, validates and, when everything holds, starts serving one connection's container.</summary>
-    private void Receive(SafeFileDescriptorHandle connection)
+    private void Receive(SafeFileDescriptorHandle connection, PinnedPeer pinnedPeer)
     {
-        PeerCredentials? peer = null;
+        PeerCredentials? peer = pinnedPeer.Credentials;
         AgentPayload? payload = null;
         try
         {
-            peer = ListenerReceiver.PeerOf(connection);
-            // Read the runtime now: runc create exits soon after sending, and crun create's init is orphaned by then.
-            var pinnedPeer = ContainerProcess.PinPeer(peer.Value);
             if (!_options.Config.AllowedUids.Contains(peer.Value.Uid))
                 throw new ConnectionRefusedException(RefusalReason.PeerUid,
                     $"uid {peer.Value.Uid} may not send listeners (allowed: {string.Join(",", _options.Config.AllowedUids)}; add it with --allow-uid or allowedUids)");
