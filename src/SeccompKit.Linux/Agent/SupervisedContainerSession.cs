@@ -33,6 +33,17 @@ public sealed class SupervisedContainerSession : IContainerSession
         return new SupervisedContainerSession(container, ruleset);
     }
 
+    /// <summary>
+    /// The supervise factory of an agent (<see cref="AgentModeSessions.Supervise"/>): each container gets a session of the
+    /// ruleset its <c>supervise:NAME</c> names in <paramref name="rulesets"/>; an unknown name throws
+    /// <see cref="UnknownRulesetException"/>, so the agent refuses that container (and says which rulesets it knows).
+    /// </summary>
+    public static Func<AgentContainer, ContainerMode.Supervise, IContainerSession> For(RulesetRegistry rulesets)
+    {
+        ArgumentNullException.ThrowIfNull(rulesets);
+        return (container, mode) => Start(container, rulesets.Get(mode.Ruleset));
+    }
+
     /// <summary>Starts supervising <paramref name="container"/> with the agent's handlers for <paramref name="spec"/>.</summary>
     public static SupervisedContainerSession Start(AgentContainer container, RulesetSpec spec) => Start(container, SupervisionRuleset.From(spec));
 

@@ -30,9 +30,8 @@ public sealed class SupervisedContainerSpecs(ITestOutputHelper output, BusyboxBu
         Assert.SkipUnless(runtime.IsInstalled, runtime.WhyMissing);
         var registry = new RulesetRegistry();
         if (!registry.TryGet(ruleset.Name, out _)) registry.Add(ruleset);
-        using var host = AgentHost.Start(c => c.Mode is ContainerMode.Supervise s
-            ? SupervisedContainerSession.Start(c, registry.Get(s.Ruleset))
-            : throw new InvalidOperationException("this test supervises only"));
+        // The agent's own per-mode factory, as `seccompkit agent` wires it: only supervise sessions here.
+        using var host = AgentHost.Start(new AgentModeSessions { Supervise = SupervisedContainerSession.For(registry) }.Create);
         var spec = new OciContainerSpec("/bin/sh", "-c", script) { Uid = uid }
             .WithSeccomp(host.Seccomp("supervise:" + ruleset.Name, [.. ruleset.Syscalls]));
         var run = fixture.Bundle.Run(runtime, spec, Timeout);
@@ -156,7 +155,7 @@ public sealed class SupervisedContainerSpecs(ITestOutputHelper output, BusyboxBu
         Assert.SkipWhen(podman is null, "podman is not installed (apt-get install -y podman; .ci/run installs it)");
         Assert.SkipUnless(OciRuntime.Runc.IsInstalled, OciRuntime.Runc.WhyMissing);
         var registry = new RulesetRegistry();
-        using var host = AgentHost.Start(c => SupervisedContainerSession.Start(c, registry.Get(((ContainerMode.Supervise)c.Mode).Ruleset)));
+        using var host = AgentHost.Start(new AgentModeSessions { Supervise = SupervisedContainerSession.For(registry) }.Create);
         string profile = Path.Combine(host.Directory, "profile.json");
         File.WriteAllText(profile, host.Seccomp("supervise:devices", "mknod", "mknodat").ToJsonString());
         // OCI-RUNTIMES.md, "Podman": both ulimits (no CAP_SYS_RESOURCE here), no network, the rootfs last with an overlay.
@@ -172,5 +171,24 @@ public sealed class SupervisedContainerSpecs(ITestOutputHelper output, BusyboxBu
         var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(host.OutputDirectory, serving.ContainerId + ".supervise.json"))).RootElement;
         Assert.Equal(["performed", "refused"], Calls(report).Select(Result));
         Assert.False(File.Exists(Path.Combine(Rootfs, "tmp/pnull"))); // the overlay kept the bundle's rootfs clean
+    }
+
+    [Theory]
+    [MemberData(nameof(Runtimes))]
+    public void A_container_naming_an_unknown_ruleset_is_refused_and_its_mknod_fails(string runtimeName)
+    {
+        var runtime = OciRuntime.Named(runtimeName);
+        Assert.SkipUnless(runtime.IsInstalled, runtime.WhyMissing);
+        using var host = AgentHost.Start(new AgentModeSessions { Supervise = SupervisedContainerSession.For(new RulesetRegistry()) }.Create);
+        var spec = new OciContainerSpec("/bin/sh", "-c", "mknod /tmp/nope c 1 3 || echo failed")
+            .WithSeccomp(host.Seccomp("supervise:nosuch", "mknod", "mknodat"));
+        Clean("tmp/nope");
+        var run = fixture.Bundle.Run(runtime, spec, Timeout);
+        var refusal = host.WaitFor(e => e.Message.Contains("unknown ruleset 'nosuch'"), Timeout);
+        output.WriteLine($"{runtimeName}: {run}\n  {refusal.Kind}: {refusal.Message}");
+        Assert.Contains("the agent knows devices", refusal.Message);
+        Assert.Equal("failed\n", run.Stdout);
+        Assert.Contains("Function not implemented", run.Stderr); // the refused container's listener is closed: ENOSYS
+        Assert.False(File.Exists(Path.Combine(Rootfs, "tmp/nope")));
     }
 }
