@@ -163,6 +163,18 @@ public sealed record RulesetSpec(string Name, ImmutableArray<DeviceNode>? Device
         return [.. list.Distinct()];
     }
 
+    /// <summary>
+    /// Filesystem types that take their content from the namespaces of whoever creates them (proc: the pid namespace,
+    /// sysfs: the network namespace, mqueue: the IPC namespace, devpts, cgroup: the cgroup namespace, and the kernel's
+    /// own pseudo filesystems). The agent creates the filesystem in its own namespaces (fsopen), so the container would
+    /// get the host's view: such rules are refused.
+    /// </summary>
+    public static IReadOnlySet<string> HostBoundFilesystems { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "proc", "sysfs", "mqueue", "devpts", "cgroup", "cgroup2", "bpf", "binfmt_misc", "debugfs", "tracefs", "securityfs",
+        "configfs", "fusectl", "pstore", "efivarfs", "nsfs", "selinuxfs", "rpc_pipefs", "nfsd",
+    };
+
     private static MountRule ParseMount(JsonElement e, string path)
     {
         string? fstype = null, target = null;
@@ -171,7 +183,12 @@ public sealed record RulesetSpec(string Name, ImmutableArray<DeviceNode>? Device
         var force = ForcedMountFlags.None;
         Strict(e, path, "a mount rule", new Dictionary<string, Action<JsonElement, string>>
         {
-            ["fstype"] = (v, at) => fstype = NonEmpty(v, at, "fstype"),
+            ["fstype"] = (v, at) =>
+            {
+                fstype = NonEmpty(v, at, "fstype");
+                if (HostBoundFilesystems.Contains(fstype))
+                    throw new PolicyException($"'{fstype}' cannot be mounted for a container by the agent: it would show the host's namespaces (the agent creates the filesystem in its own); let the container mount it itself, or leave it out.", PolicyLocation.AtJsonPath(at));
+            },
             ["source"] = (v, at) => source = PathPattern.Create(NonEmpty(v, at, "source")),
             ["target"] = (v, at) =>
             {

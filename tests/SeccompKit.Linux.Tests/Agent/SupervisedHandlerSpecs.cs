@@ -46,7 +46,7 @@ public sealed class SupervisedHandlerSpecs : IDisposable
     private static RulesetSpec Spec(string json) => RulesetSpec.Parse("test", JsonDocument.Parse(json).RootElement, "$.rulesets.test");
 
     /// <summary>Runs `chroot [--userspec] ROOT /bin/busybox sh -c SCRIPT` supervised by a session of <paramref name="ruleset"/>.</summary>
-    private (Supervised.Result Run, ImmutableArray<SupervisedCall> Calls, string Report) Run(SupervisionRuleset ruleset, string script, string? user = null, bool ownMountNamespace = false)
+    private (Supervised.Result Run, ImmutableArray<SupervisedCall> Calls, string Report) Run(SupervisionRuleset ruleset, string script, string? user = null, bool ownMountNamespace = false, bool withProc = false)
     {
         using var session = SupervisedContainerSession.Start(Container(_out), ruleset);
         string[] args = user is null ? [_root, "/bin/busybox", "sh", "-c", script] : ["--userspec=" + user, "--groups=" + user.Split(':')[1], _root, "/bin/busybox", "sh", "-c", script];
@@ -56,6 +56,8 @@ public sealed class SupervisedHandlerSpecs : IDisposable
             // unshare is told to leave propagation alone, because its own mount(MS_PRIVATE) would be notified and refused.
             Mount(null, _root, _root, "--bind");
             Process.Start("mount", ["--make-private", _root])!.WaitForExit();
+            // A procfs (the host's pid namespace: /proc/self is the caller) for the caller to read its own mountinfo.
+            if (withProc) Mount("proc", "proc", Path.Combine(_root, "proc"));
             args = ["-m", "--propagation", "unchanged", "/usr/sbin/chroot", .. args];
         }
         // The program notifies exactly the ruleset's syscalls, as `agent profile` writes it for supervise:RULESET.
@@ -64,8 +66,8 @@ public sealed class SupervisedHandlerSpecs : IDisposable
         return (r, session.Calls, File.ReadAllText(Assert.Single(outcome.Files)));
     }
 
-    private (Supervised.Result Run, ImmutableArray<SupervisedCall> Calls, string Report) Run(RulesetSpec spec, string script, string? user = null, bool ownMountNamespace = false) =>
-        Run(SupervisionRuleset.From(spec), script, user, ownMountNamespace);
+    private (Supervised.Result Run, ImmutableArray<SupervisedCall> Calls, string Report) Run(RulesetSpec spec, string script, string? user = null, bool ownMountNamespace = false, bool withProc = false) =>
+        Run(SupervisionRuleset.From(spec), script, user, ownMountNamespace, withProc);
 
     private static (uint Major, uint Minor, uint Uid, uint Gid, UnixFileMode Mode, bool IsChar) Node(string path)
     {
@@ -230,9 +232,7 @@ public sealed class SupervisedHandlerSpecs : IDisposable
     }
 
     private static readonly string MountRules = """
-        { "mounts": [
-            { "fstype": "tmpfs", "target": "/mnt/**", "options": ["size", "mode"], "force": ["nosuid", "nodev"] },
-            { "fstype": "proc", "source": "proc", "target": "/proc" } ],
+        { "mounts": [ { "fstype": "tmpfs", "target": "/mnt/**", "options": ["size", "mode"], "force": ["nosuid", "nodev"] } ],
           "errno": "EPERM" }
         """;
 
@@ -241,7 +241,7 @@ public sealed class SupervisedHandlerSpecs : IDisposable
     {
         Directory.CreateDirectory(Path.Combine(_root, "mnt/t"));
         var (r, calls, _) = Run(Spec(MountRules),
-            "/bin/busybox mount -t tmpfs -o size=1m,mode=700 scratch /mnt/t && /bin/busybox mount -t proc proc /proc && /bin/busybox grep ' /mnt/t ' /proc/self/mountinfo", ownMountNamespace: true);
+            "/bin/busybox mount -t tmpfs -o size=1m,mode=700 scratch /mnt/t && /bin/busybox grep ' /mnt/t ' /proc/self/mountinfo", ownMountNamespace: true, withProc: true);
         Assert.True(r.Status.ExitCode == 0, r.Err + string.Join("\n", calls));
         Assert.Contains("nosuid,nodev", r.Out);
         Assert.Contains("tmpfs scratch", r.Out);
@@ -253,6 +253,7 @@ public sealed class SupervisedHandlerSpecs : IDisposable
 
     [Theory]
     [InlineData("/bin/busybox mount -t ramfs r /mnt/t", "no mount rule allows ramfs")]
+    [InlineData("/bin/busybox mount -t proc p /mnt/t", "no mount rule allows proc")]
     [InlineData("/bin/busybox mount -t tmpfs t /etc", "no mount rule allows tmpfs")]
     [InlineData("/bin/busybox mount -t tmpfs -o size=1m,uid=0 t /mnt/t", "mount option 'uid' is not allowed")]
     [InlineData("/bin/busybox mount --bind /bin /mnt/t", "not those of a new mount")]

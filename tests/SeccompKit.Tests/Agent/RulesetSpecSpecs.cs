@@ -94,6 +94,9 @@ public sealed class RulesetSpecSpecs
         { """{ "mounts": [ { "fstype": "tmpfs", "target": "/mnt", "force": ["nosymfollow"] } ] }""", "$.rulesets.r.mounts[0].force[0]", "cannot be forced" },
         { """{ "mounts": [ { "fstype": "tmpfs", "target": "/mnt", "options": ["size=1m"] } ] }""", "$.rulesets.r.mounts[0].options[0]", "not a mount option key" },
         { """{ "mounts": [ { "fstype": "tmpfs", "target": "/mnt", "extra": 1 } ] }""", "$.rulesets.r.mounts[0].extra", "unknown property" },
+        { """{ "mounts": [ { "fstype": "proc", "target": "/proc" } ] }""", "$.rulesets.r.mounts[0].fstype", "the host's namespaces" },
+        { """{ "mounts": [ { "fstype": "sysfs", "target": "/sys" } ] }""", "$.rulesets.r.mounts[0].fstype", "the host's namespaces" },
+        { """{ "mounts": [ { "fstype": "mqueue", "target": "/dev/mqueue" } ] }""", "$.rulesets.r.mounts[0].fstype", "the host's namespaces" },
     };
 
     [Theory]
