@@ -166,8 +166,9 @@ public static class SpoProfile
         }
         if (errnoRetWritten)
             notes.Add(new(DiagnosticSeverity.Warning, "spec.syscalls",
-                "some entries carry errnoRet, which the CRD types as a string: security-profiles-operator releases that copy it into the node's profile file unchanged make containerd and CRI-O refuse the profile " +
-                "(\"cannot unmarshal string into Go struct field Syscall.syscalls.errnoRet of type uint\", security-profiles-operator issue 1769); check that your operator converts it, or use the kubelet profile (--to kubelet)"));
+                "some entries carry errnoRet, which the CRD types as a string: security-profiles-operator releases that copy it into the node's profile file unchanged make containerd, CRI-O and runc refuse the profile " +
+                "(\"cannot unmarshal string into Go struct field Syscall.syscalls.errnoRet of type uint\", security-profiles-operator issue 1769), and crun 1.8.1 read the string as no errnoRet (EPERM); " +
+                "check that your operator converts it, or use the kubelet profile (--to kubelet)"));
 
         if (problems.Count > 0) throw new SpoExportException([.. problems]);
         notes.Add(new(DiagnosticSeverity.Info, "metadata.name",
