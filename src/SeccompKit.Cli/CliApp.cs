@@ -4,6 +4,7 @@ using System.CommandLine.Invocation;
 using SeccompKit.Bpf;
 using SeccompKit.Cli.Commands;
 using SeccompKit.Cli.Io;
+using SeccompKit.Linux.Agent;
 using SeccompKit.Syscalls;
 
 namespace SeccompKit.Cli;
@@ -45,6 +46,8 @@ public static class CliApp
             (FeaturesCommand.Create(console), "What this kernel's seccomp supports: actions, filter flags, notification sizes"),
             (LearnCommand.Create(console), "Run a program and write the minimal profile it needs (user notification, no root)"),
             (DumpCommand.Create(console), "Read the filters of a running process (ptrace, root), newest first; -o DIR saves them"),
+            // Subcommands of agent (agent profile) are passed here, one argument each.
+            (AgentCommand.Create(console, AgentModeSessions.Default), "The OCI seccomp agent: learn, complain or supervise runc/crun/podman containers"),
         };
         foreach (var (command, _) in summaries) root.Add(command);
         // The top-level help lists one line per command; each command's own --help has the full text and examples.

@@ -46,6 +46,15 @@ public static class ExitCodes
     /// recorded call the profile would refuse, e.g. a syscall without a name); the message lists them.
     /// </summary>
     public const int LearnProfileFailed = 124;
+    /// <summary>
+    /// <c>agent</c>: the socket cannot be listened on: another agent accepts on it, or the path exists and is not a
+    /// socket, or is too long. Nothing was started. The value is sysexits.h's EX_UNAVAILABLE.
+    /// </summary>
+    public const int AgentSocketUnavailable = 69;
+    /// <summary><c>agent</c>: <c>--output</c> is missing, not a directory, or not writable; nothing was started. sysexits.h's EX_CANTCREAT.</summary>
+    public const int AgentOutputUnusable = 73;
+    /// <summary><c>agent</c>: <c>--config</c> cannot be read or is invalid (the message has the JSON path), or its socket group does not exist. sysexits.h's EX_CONFIG.</summary>
+    public const int AgentConfigInvalid = 78;
     /// <summary>A bug in seccompkit; please report it with the command line.</summary>
     public const int InternalError = 70;
     /// <summary>

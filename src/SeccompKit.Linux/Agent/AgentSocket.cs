@@ -98,7 +98,7 @@ internal sealed unsafe class AgentSocket : IDisposable
         var status = FileStatus.Of(path, followLinks: false);
         if (status is null) return;
         if (status.Kind != FileKind.Socket)
-            throw new AgentStartException(AgentStartProblem.SocketPath, $"--socket {path}: the path exists and is a {status.Kind.ToString().ToLowerInvariant()}, not a socket; the agent replaces only a stale socket. Remove it or choose another path");
+            throw new AgentStartException(AgentStartProblem.SocketPath, $"--socket {path}: the path exists and is {KindName(status.Kind)}, not a socket; the agent replaces only a stale socket. Remove it or choose another path");
         int fd = socket(Notify.AF_UNIX, Notify.SOCK_STREAM | Notify.SOCK_CLOEXEC, 0);
         if (fd < 0) throw new ErrnoException("socket(AF_UNIX)", Errors.Last(), "");
         using var probe = new SafeFileDescriptorHandle(fd);
@@ -119,6 +119,17 @@ internal sealed unsafe class AgentSocket : IDisposable
         for (int i = 0; i < path.Length; i++) addr.sun_path[i] = path[i];
         return addr;
     }
+
+    private static string KindName(FileKind kind) => kind switch
+    {
+        FileKind.Regular => "a regular file",
+        FileKind.Directory => "a directory",
+        FileKind.SymbolicLink => "a symbolic link",
+        FileKind.CharacterDevice => "a character device",
+        FileKind.BlockDevice => "a block device",
+        FileKind.Fifo => "a named pipe",
+        _ => "a socket",
+    };
 
     private static string Describe(Errno e) => SeccompKit.Bpf.ErrnoNames.TryGetName((int)e, out var n) ? $"{n} ({(int)e})" : $"errno {(int)e}";
 

@@ -11,13 +11,10 @@ namespace SeccompKit.Linux.Tests.Agent;
 /// safe), or holds it until released (<see cref="Hold"/>), and writes <c>OUTPUT/ID.count.json</c> on Finish. Only for
 /// tests of the server; the real sessions (learn, complain, supervise) live in src.
 /// </summary>
-internal sealed class CountingSession(AgentContainer container, ManualResetEventSlim? hold = null) : IContainerSession, INotificationHandler
+internal sealed class CountingSession(AgentContainer container, ManualResetEventSlim? hold = null, Action<SeccompNotification>? arrived = null) : IContainerSession, INotificationHandler
 {
     private readonly ConcurrentDictionary<int, int> _counts = new();
     private int _finished;
-
-    /// <summary>Notified when a call arrives (before it is answered).</summary>
-    public static event Action<AgentContainer, SeccompNotification>? Arrived;
 
     public AgentContainer Container => container;
 
@@ -28,7 +25,7 @@ internal sealed class CountingSession(AgentContainer container, ManualResetEvent
     public NotificationResponse Handle(in SeccompNotification notification, NotificationContext context)
     {
         _counts.AddOrUpdate(notification.Nr, 1, (_, n) => n + 1);
-        Arrived?.Invoke(container, notification);
+        arrived?.Invoke(notification);
         // A held call waits until the test releases it (or forever: the agent's stop or the container's death ends it).
         hold?.Wait();
         return NotificationResponse.Continue;

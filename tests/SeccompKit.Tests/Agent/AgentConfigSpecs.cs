@@ -1,0 +1,110 @@
+using SeccompKit.Agent;
+
+namespace SeccompKit.Tests.Agent;
+
+/// <summary><see cref="AgentConfig"/>: defaults, every field, and errors located by file and JSON path.</summary>
+public sealed class AgentConfigSpecs : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("seccompkit-agentconfig-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private string Write(string name, string text)
+    {
+        string path = Path.Combine(_dir.FullName, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Fact]
+    public void The_default_allows_root_only_with_no_group_and_no_default_mode()
+    {
+        var c = new AgentConfig();
+        Assert.Equal([0u], c.AllowedUids);
+        Assert.Null(c.SocketGroup);
+        Assert.Null(c.DefaultMode);
+        Assert.Empty(c.Profiles);
+        Assert.Empty(c.Rulesets);
+        Assert.Equal([0u], AgentConfig.Parse("{}", "x.json").AllowedUids);
+    }
+
+    [Fact]
+    public void Every_field_is_read_and_profiles_are_loaded_relative_to_the_file()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir.FullName, "p"));
+        Write("p/web.json", """{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","write"],"action":"SCMP_ACT_ALLOW"}]}""");
+        string path = Write("agent.json", """
+            {
+              // comments are allowed
+              "allowedUids": [0, 1000],
+              "socketGroup": "containers",
+              "defaultMode": "complain:web",
+              "profiles": { "web": "p/web.json" },
+              "rulesets": { "lab": { "mknod": ["1:3"] } },
+            }
+            """);
+        var c = AgentConfig.Load(path);
+        Assert.Equal([0u, 1000u], c.AllowedUids);
+        Assert.Equal("containers", c.SocketGroup);
+        Assert.Equal(new ContainerMode.Complain("web"), c.DefaultMode);
+        Assert.Contains("read", c.Profiles["web"].SyscallNames);
+        Assert.Equal("1:3", c.Rulesets["lab"].GetProperty("mknod")[0].GetString());
+        Assert.Equal(path, c.Source);
+    }
+
+    [Fact]
+    public void A_numeric_socket_group_is_kept_as_its_number() =>
+        Assert.Equal("65534", AgentConfig.Parse("""{"socketGroup": 65534}""", "x.json").SocketGroup);
+
+    public static TheoryData<string, string, string> Refused() => new()
+    {
+        // config, JSON path, a word of the problem
+        { "[", "$", "not valid JSON" },
+        { "[]", "$", "must be an object" },
+        { """{"allowedUid": [0]}""", "$.allowedUid", "unknown field" },
+        { """{"allowedUids": 0}""", "$.allowedUids", "array of uids" },
+        { """{"allowedUids": []}""", "$.allowedUids", "empty" },
+        { """{"allowedUids": [0, -1]}""", "$.allowedUids[1]", "must be a uid" },
+        { """{"allowedUids": [0, "root"]}""", "$.allowedUids[1]", "must be a uid" },
+        { """{"socketGroup": ""}""", "$.socketGroup", "group name or a gid" },
+        { """{"socketGroup": true}""", "$.socketGroup", "group name or a gid" },
+        { """{"defaultMode": "teach"}""", "$.defaultMode", "names no agent mode" },
+        { """{"defaultMode": 1}""", "$.defaultMode", "must be a string" },
+        { """{"defaultMode": "complain:web"}""", "$.defaultMode", "$.profiles does not define" },
+        { """{"profiles": {"web": "missing.json"}}""", "$.profiles.web", "cannot be loaded" },
+        { """{"profiles": {"web": 3}}""", "$.profiles.web", "path of a policy file" },
+        { """{"profiles": {"a/b": "x.json"}}""", "$.profiles.a/b", "not a profile name" },
+        { """{"rulesets": {"lab": []}}""", "$.rulesets.lab", "must be an object" },
+        { """{"rulesets": {"lab": {}, "lab": {}}}""", "$.rulesets.lab", "appears twice" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refused))]
+    public void A_wrong_value_is_refused_with_the_file_and_its_JSON_path(string text, string jsonPath, string word)
+    {
+        string path = Write("bad.json", text);
+        var e = Assert.Throws<AgentConfigException>(() => AgentConfig.Load(path));
+        Assert.Equal(jsonPath, e.JsonPath);
+        Assert.Equal(path, e.File);
+        Assert.StartsWith($"{path}: {jsonPath}: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(word, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_file_is_refused_with_its_name()
+    {
+        var e = Assert.Throws<AgentConfigException>(() => AgentConfig.Load(Path.Combine(_dir.FullName, "none.json")));
+        Assert.Equal("$", e.JsonPath);
+        Assert.Contains("cannot be read", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_broken_profile_stops_the_configuration_with_the_profile_error()
+    {
+        Write("broken.json", """{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_BOGUS"}]}""");
+        string path = Write("agent.json", """{"profiles": {"web": "broken.json"}}""");
+        var e = Assert.Throws<AgentConfigException>(() => AgentConfig.Load(path));
+        Assert.Equal("$.profiles.web", e.JsonPath);
+        Assert.Contains("SCMP_ACT_BOGUS", e.Message, StringComparison.Ordinal);
+    }
+}
