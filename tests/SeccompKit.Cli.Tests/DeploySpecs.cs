@@ -99,6 +99,47 @@ public sealed class DeploySpecs
         return missing;
     }
 
+    /// <summary>
+    /// Runs <c>seccompkit</c> with <paramref name="argv"/> (after the binary) as the unit or the DaemonSet does, each
+    /// --socket and --output path moved below a temporary directory where the directories are made as systemd
+    /// (RuntimeDirectory, StateDirectory) or the kubelet (hostPath DirectoryOrCreate) make them; the agent must listen
+    /// there and exit 0 on SIGTERM, as systemctl stop and pod deletion end it.
+    /// </summary>
+    private static void AssertTheCommandLineServes(IReadOnlyList<string> argv)
+    {
+        using var dir = new TempDir();
+        var args = argv.ToArray();
+        string socket = "";
+        for (int i = 0; i + 1 < args.Length; i++)
+        {
+            if (args[i] is not ("--socket" or "--output")) continue;
+            string moved = dir.File(args[i + 1].TrimStart('/'));
+            Directory.CreateDirectory(args[i] == "--socket" ? Path.GetDirectoryName(moved)! : moved);
+            if (args[i] == "--socket") socket = moved;
+            args[i + 1] = moved;
+        }
+        Assert.NotEqual("", socket);
+        using var agent = ChildProcess.Start(CliProcess.Path, args, new ProcessOptions { Timeout = TimeSpan.FromMinutes(1) });
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!File.Exists(socket) && DateTime.UtcNow < deadline && !agent.Process.HasExited) Thread.Sleep(20);
+        Assert.True(File.Exists(socket), $"no socket at {socket}");
+        Assert.Equal(0, ChildProcess.Run("/bin/kill", ["-TERM", agent.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]).Exit);
+        var r = agent.Wait();
+        Assert.True(r.Exit == 0, $"exit {r.Exit}\n{r.Err}");
+        Assert.False(File.Exists(socket), "the agent left its socket");
+    }
+
+    [Fact]
+    public void The_units_command_line_starts_an_agent_that_listens_and_stops_on_SIGTERM()
+    {
+        string exec = File.ReadAllLines(Unit).Single(l => l.StartsWith("ExecStart=", StringComparison.Ordinal))["ExecStart=".Length..];
+        AssertTheCommandLineServes(exec.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..]);
+    }
+
+    [Fact]
+    public void The_DaemonSets_command_line_starts_an_agent_that_listens_and_stops_on_SIGTERM() =>
+        AssertTheCommandLineServes([.. LoadDaemonSet().Spec.Template.Spec.Containers.Single().Command.Skip(1)]);
+
     private static V1DaemonSet LoadDaemonSet() => KubernetesYaml.Deserialize<V1DaemonSet>(File.ReadAllText(DaemonSet), strict: true);
 
     [Fact]
