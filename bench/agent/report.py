@@ -74,6 +74,7 @@ def main():
                            "pass uses a recording session that does what learn does per notification and writes nothing at exit.",
         },
         "passes": passes,
+        "cliAgentPass": v.get("cliAgent", "none"),
         "load": {"before": float(v["loadBefore"]), "after": float(v["loadAfter"])},
         "machine": describe_machine(),
         "versions": {k: v[k] for k in ("dotnet", "runc", "crun", "busybox", "gcc", "seccompkit", "commit")},
@@ -89,7 +90,8 @@ def main():
           "- Throughput: " + result["workload"]["throughput"],
           "- Start: " + result["workload"]["start"],
           "- Order: " + result["workload"]["order"],
-          "- Not measured: " + result["workload"]["notMeasured"], ""]
+          "- Not measured: " + result["workload"]["notMeasured"],
+          "- The `seccompkit agent` pass: " + result["cliAgentPass"], ""]
     for name, p in passes.items():
         md += [f"## Agent: {p['agent']}", "",
                "| runtime | notifications/s | ns/call with agent | ns/call without | added by the agent (ns/call) | calls seen by the agent |",
