@@ -47,7 +47,7 @@ public static class CliApp
             (LearnCommand.Create(console), "Run a program and write the minimal profile it needs (user notification, no root)"),
             (DumpCommand.Create(console), "Read the filters of a running process (ptrace, root), newest first; -o DIR saves them"),
             // Subcommands of agent (agent profile) are passed here, one argument each.
-            (AgentCommand.Create(console, AgentModeSessions.Default, AgentProfileCommand.Create(console)), "The OCI seccomp agent: learn, complain or supervise runc/crun/podman containers"),
+            (AgentCommand.Create(console, c => AgentModeSessions.Default(c), AgentProfileCommand.Create(console)), "The OCI seccomp agent: learn, complain or supervise runc/crun/podman containers"),
         };
         foreach (var (command, _) in summaries) root.Add(command);
         // The top-level help lists one line per command; each command's own --help has the full text and examples.

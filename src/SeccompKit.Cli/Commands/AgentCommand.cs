@@ -61,6 +61,16 @@ public static class AgentCommand
                 throw new CliInputException($"--config {e.Message}", ExitCodes.AgentConfigInvalid);
             }
             if (parse.GetValue(allowUid) is { Length: > 0 } uids) agentConfig = agentConfig with { AllowedUids = [.. uids] };
+            AgentModeSessions modes;
+            try
+            {
+                // Before listening: a bad ruleset in the configuration refuses the agent, not a container later.
+                modes = sessions(agentConfig);
+            }
+            catch (AgentConfigException e)
+            {
+                throw new CliInputException($"--config {e.Message}", ExitCodes.AgentConfigInvalid);
+            }
             var log = new EventLog(console.Error, parse.GetValue(format));
             using var stop = new CancellationTokenSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
@@ -70,7 +80,7 @@ public static class AgentCommand
                 SocketPath = socketPath,
                 OutputDirectory = output,
                 Config = agentConfig,
-                Sessions = sessions(agentConfig).Create,
+                Sessions = modes.Create,
                 Log = log.Write,
             };
             try

@@ -33,10 +33,12 @@ public static class AgentProfileCommand
         };
         var notify = new Option<string[]>("--notify")
         {
-            Description = "supervise:RULESET: the syscalls the ruleset's handlers decide (comma-separated or repeated; required for supervise)",
+            Description = "supervise:RULESET: the syscalls the ruleset's handlers decide (comma-separated or repeated). Default: those of the " +
+                          "built-in ruleset 'devices' (mknod, mknodat) or of the ruleset RULESET in --config; required for a ruleset a library registers",
             HelpName = "SYSCALLS",
             AllowMultipleArgumentsPerToken = true,
         };
+        var agentConfig = new Option<string?>("--config") { Description = "supervise:RULESET: the agent's configuration (its --config), whose rulesets say which syscalls to notify", HelpName = "FILE" };
         var output = new Option<string?>("--output", "-o") { Description = "Where to write the linux.seccomp JSON (default standard output)", HelpName = "FILE" };
         var force = OutputFile.ForceOption();
         var policy = new PolicyOptions();
@@ -48,18 +50,19 @@ public static class AgentProfileCommand
             "                     cannot have notified (measured per version: runc 1.1 refuses NOTIFY for write and as the\n" +
             "                     default action), and clone3, answered ENOSYS as the learned profile will answer it\n" +
             "  complain:PROFILE   --base PROFILE with every refusing action made NOTIFY: the agent reports and lets it run\n" +
-            "  supervise:RULESET  --base (default allow everything) with the --notify syscalls handed to the ruleset\n\n" +
+            "  supervise:RULESET  --base (default allow everything) with the ruleset's syscalls notified (--notify, or the\n" +
+            "                     built-in ruleset's, or --config's ruleset of that name)\n\n" +
             "What is not notified, and why, is printed to standard error.\n\n" +
             "Examples:\n" +
             "  seccompkit agent profile --runtime runc --socket /run/seccompkit.sock --metadata learn -o learn.json\n" +
             "  seccompkit agent profile --runtime crun@1.8.1 --socket /run/seccompkit.sock --metadata complain:web \\\n" +
             "      --base web.json -o complain.json\n" +
-            "  seccompkit agent profile --runtime runc --socket /run/seccompkit.sock --metadata supervise:devices \\\n" +
-            "      --notify mknod,mknodat -o devices.json\n" +
+            "  seccompkit agent profile --runtime runc --socket /run/seccompkit.sock --metadata supervise:devices -o devices.json\n" +
+            "  seccompkit agent profile --runtime runc --socket /run/seccompkit.sock --metadata supervise:tmpfs --config agent.json\n" +
             "  podman run --security-opt seccomp=learn.json ...\n\n" +
             "Exit status: 0 written, 2 bad command line (unknown runtime or mode), 3 the profile cannot be written for that\n" +
             "runtime (the message says why), 4 the output cannot be written.")
-        { runtime, socket, metadata, baseFile, notify, output, force };
+        { runtime, socket, metadata, baseFile, notify, agentConfig, output, force };
         foreach (var o in policy.All) cmd.Add(o);
         cmd.SetAction(parse =>
         {
@@ -79,8 +82,9 @@ public static class AgentProfileCommand
                 throw new CliInputException($"complain:{c.Profile} needs --base FILE: the profile whose refusals the agent reports", ExitCodes.Usage);
             if (mode is not ContainerMode.Supervise && names.Length > 0)
                 throw new CliInputException("--notify is for supervise:RULESET only", ExitCodes.Usage);
-            if (mode is ContainerMode.Supervise s && names.Length == 0)
-                throw new CliInputException($"supervise:{s.Ruleset} needs --notify SYSCALLS: the syscalls its handlers decide (e.g. --notify mknod,mknodat)", ExitCodes.Usage);
+            if (mode is not ContainerMode.Supervise && parse.GetValue(agentConfig) is not null)
+                throw new CliInputException("--config is for supervise:RULESET only (it names the ruleset's syscalls)", ExitCodes.Usage);
+            if (mode is ContainerMode.Supervise s && names.Length == 0) names = [.. RulesetSyscalls(s.Ruleset, parse.GetValue(agentConfig))];
 
             var baseProfile = basePath is null ? null : policy.Load(parse, basePath, console).Policy;
             AgentProfile profile;
@@ -102,5 +106,22 @@ public static class AgentProfileCommand
             return ExitCodes.Success;
         });
         return cmd;
+    }
+
+    /// <summary>The syscalls ruleset <paramref name="name"/> decides: the built-in one's, or the configuration's ruleset of that name.</summary>
+    private static IEnumerable<string> RulesetSyscalls(string name, string? configFile)
+    {
+        if (name == RulesetSpec.BuiltinDevicesName) return RulesetSpec.BuiltinDevices.Syscalls;
+        if (configFile is null)
+            throw new CliInputException($"supervise:{name} is not a built-in ruleset (only '{RulesetSpec.BuiltinDevicesName}' is): pass the agent's --config FILE " +
+                "that defines it, or name its syscalls with --notify", ExitCodes.Usage);
+        try
+        {
+            var rulesets = RulesetSpec.FromConfig(AgentConfig.Load(configFile));
+            return rulesets.TryGetValue(name, out var spec) ? spec.Syscalls
+                : throw new CliInputException($"--config {configFile} defines no ruleset '{name}'" +
+                    (rulesets.IsEmpty ? " (it defines none)" : $"; it defines {string.Join(", ", rulesets.Keys.Order(StringComparer.Ordinal))}"), ExitCodes.Usage);
+        }
+        catch (AgentConfigException e) { throw new CliInputException($"--config {e.Message}", ExitCodes.BadInput); }
     }
 }

@@ -19,14 +19,26 @@ public sealed record AgentModeSessions
     public Func<AgentContainer, ContainerMode.Supervise, IContainerSession>? Supervise { get; init; }
 
     /// <summary>
-    /// The sessions <c>seccompkit agent</c> serves with for <paramref name="config"/>. Issue 14 wires the learn and
-    /// complain sessions and the supervise rulesets here when they are merged; a mode not wired yet is refused by
-    /// <see cref="Create"/> with that reason.
+    /// The sessions <c>seccompkit agent</c> serves with for <paramref name="config"/>: <c>learn</c> with
+    /// <see cref="ContainerLearnSession"/> (<paramref name="learn"/>, default options), <c>complain:NAME</c> with
+    /// <see cref="ContainerComplainSession"/> against the configuration's profile NAME, <c>supervise:NAME</c> with
+    /// <see cref="SupervisedContainerSession"/> and the ruleset NAME of <paramref name="rulesets"/> (default: the built-in
+    /// ones and the configuration's, <see cref="RulesetRegistry.FromConfig"/>; pass your own registry to add handlers).
+    /// A name the configuration does not define refuses the container with the names it does define.
     /// </summary>
-    public static AgentModeSessions Default(AgentConfig config)
+    public static AgentModeSessions Default(AgentConfig config, RulesetRegistry? rulesets = null, ContainerLearnOptions? learn = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return new AgentModeSessions();
+        rulesets ??= RulesetRegistry.FromConfig(config);
+        return new AgentModeSessions
+        {
+            Learn = c => ContainerLearnSession.Start(c, learn),
+            Complain = (c, m) => ContainerComplainSession.Start(c, config.Profiles.TryGetValue(m.Profile, out var profile) ? profile
+                : throw new SeccompException(config.Profiles.IsEmpty
+                    ? $"complain:{m.Profile}: the agent's configuration names no profiles; add \"profiles\": {{\"{m.Profile}\": \"/path/to/profile.json\"}} to it{(config.Source is null ? " (pass --config FILE)" : $" ({config.Source})")}"
+                    : $"complain:{m.Profile}: no profile of that name in the agent's configuration{(config.Source is null ? "" : $" ({config.Source})")}; it names {string.Join(", ", config.Profiles.Keys.Order(StringComparer.Ordinal))}")),
+            Supervise = SupervisedContainerSession.For(rulesets),
+        };
     }
 
     /// <summary>The session for <paramref name="container"/>'s mode.</summary>

@@ -15,7 +15,8 @@ namespace SeccompKit.Linux.Agent;
 /// only memory read is an execve path, for the report, with <see cref="NotificationContext.ReadForRecord"/>); clone3 is
 /// answered ENOSYS as the learned profile will answer it. <see cref="Finish"/> writes <c>OUTPUT/ID.json</c>, the profile
 /// for the container's runtime (argument conditions, the baseline, the runtime's own post-filter syscalls; no listener
-/// fields), only when every recorded call replays as allowed through it, and <c>OUTPUT/ID.report.json</c> always.
+/// fields; also a kubelet Localhost profile), only when every recorded call replays as allowed through it, the same profile as a
+/// security-profiles-operator SeccompProfile in <c>OUTPUT/ID.spo.yaml</c>, and <c>OUTPUT/ID.report.json</c> always.
 /// </summary>
 /// <example>
 /// <code>
@@ -106,6 +107,16 @@ public sealed class ContainerLearnSession : IContainerSession
             profileFile = ContainerResults.PathFor(_container, ".json");
             ContainerResults.Write(profileFile, export.Json);
             files.Add(profileFile);
+            // The same profile for Kubernetes: the OCI file above is already a kubelet Localhost profile (kubelet hands it
+            // to the node's runtime as is); security-profiles-operator wants a SeccompProfile object.
+            try
+            {
+                var spo = SpoProfile.Export(learned!.Profile, SpoProfile.NameFor(_container.Id), target);
+                string spoFile = ContainerResults.PathFor(_container, ".spo.yaml");
+                ContainerResults.Write(spoFile, spo.Yaml);
+                files.Add(spoFile);
+            }
+            catch (PolicyException e) { notes.Add("no SeccompProfile (security-profiles-operator) written: " + e.Message); }
         }
         JsonElement? profileJson = null;
         if (export is not null) using (var doc = JsonDocument.Parse(export.Json)) profileJson = doc.RootElement.Clone();

@@ -37,6 +37,7 @@ public sealed class SeccompAgent : IDisposable
     private readonly Thread _acceptThread;
     private readonly ConcurrentDictionary<string, ServedContainer> _containers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Thread, byte> _threads = new();
+    private readonly ConcurrentDictionary<NotificationSupervisor, byte> _refused = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
     private readonly HashSet<string> _reserved = new(StringComparer.Ordinal);
@@ -130,6 +131,7 @@ public sealed class SeccompAgent : IDisposable
         Signal(_stop);
         _acceptThread.Join();
         foreach (var c in _containers.Values) c.Supervisor.Stop();
+        foreach (var r in _refused.Keys) r.Stop();
         foreach (var t in _threads.Keys) t.Join();
         _socket.Dispose();
         _stop.Dispose();
@@ -238,12 +240,13 @@ public sealed class SeccompAgent : IDisposable
     {
         PeerCredentials? peer = pinnedPeer.Credentials;
         AgentPayload? payload = null;
+        ReceivedMessage? message = null;
         try
         {
             if (!_options.Config.AllowedUids.Contains(peer.Value.Uid))
                 throw new ConnectionRefusedException(RefusalReason.PeerUid,
                     $"uid {peer.Value.Uid} may not send listeners (allowed: {string.Join(",", _options.Config.AllowedUids)}; add it with --allow-uid or allowedUids)");
-            using var message = ListenerReceiver.Receive(connection, _options.ReceiveTimeout, _stop.Fd);
+            message = ListenerReceiver.Receive(connection, _options.ReceiveTimeout, _stop.Fd);
             payload = AgentPayload.Parse(message.Payload);
             if (message.Descriptors.Count != payload.Fds.Length)
                 throw new ConnectionRefusedException(RefusalReason.Descriptors,
@@ -277,12 +280,77 @@ public sealed class SeccompAgent : IDisposable
                 _ => RefusalReason.Error,
             };
             Emit(Refusal(reason, peer, payload, e.Message));
+            AnswerRefused(message, payload);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Fail closed: an unexpected failure refuses this connection only.
             Emit(Refusal(RefusalReason.Error, peer, payload, $"internal error while receiving: {e.GetType().Name}: {e.Message}"));
+            AnswerRefused(message, payload);
         }
+        finally
+        {
+            message?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A refused container is not simply dropped: closing the agent's copy of its listener fails its notified calls with
+    /// ENOSYS only when no other copy exists, and crun 1.8.1's container init keeps one until it executes the container's
+    /// program (its helper sent the agent the descriptor from a shared descriptor table), while blocked in a notified
+    /// wait4: the container would hang forever. So every seccomp notify descriptor a refused connection brought is
+    /// answered ENOSYS, call by call, until its tasks are gone (POLLHUP): the container fails as it would with no agent,
+    /// and nothing it asks is ever let run (no Continue; no pid is acted on).
+    /// </summary>
+    private void AnswerRefused(ReceivedMessage? message, AgentPayload? payload)
+    {
+        if (message is null) return;
+        foreach (var fd in message.Descriptors.ToArray())
+        {
+            if (DescriptorKind(fd) != "anon_inode:seccomp notify") continue;
+            message.Descriptors.Remove(fd);
+            AnswerRefused(new NotificationListener(fd), payload?.State.Id);
+        }
+    }
+
+    /// <summary>Answers every notification of <paramref name="listener"/> (owned from now on) ENOSYS until its tasks are gone or the agent stops.</summary>
+    private void AnswerRefused(NotificationListener listener, string? id)
+    {
+        NotificationSupervisor supervisor;
+        lock (_gate)
+        {
+            // Bounded like the connections being received: beyond it (or while stopping) the descriptor is closed, which
+            // is all an agent that is not there could do either.
+            if (_stopping || _refused.Count >= _options.MaxPendingConnections)
+            {
+                listener.Dispose();
+                return;
+            }
+            supervisor = new NotificationSupervisor(listener, RefuseEverything.Instance);
+            _refused[supervisor] = 0;
+        }
+        StartThread(() =>
+        {
+            try { supervisor.Run(); }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Emit(new AgentEvent(DateTimeOffset.UtcNow, AgentEventKind.SessionFault, $"refused container {id ?? "(no id)"}: answering its calls ENOSYS failed: {e.Message}") { ContainerId = id });
+            }
+            finally
+            {
+                _refused.TryRemove(supervisor, out _);
+                supervisor.Dispose();
+                listener.Dispose();
+            }
+        }, "seccomp agent refused " + (id ?? "connection"));
+    }
+
+    /// <summary>The answer for a refused container's notified calls: ENOSYS, what they get when no agent holds the listener.</summary>
+    private sealed class RefuseEverything : INotificationHandler
+    {
+        public static readonly RefuseEverything Instance = new();
+
+        public NotificationResponse Handle(in SeccompNotification notification, NotificationContext context) => NotificationResponse.Fail(Errno.ENOSYS);
     }
 
     private static string DescriptorKind(SafeFileDescriptorHandle fd)
@@ -353,8 +421,8 @@ public sealed class SeccompAgent : IDisposable
                 if (reserved) lock (_gate) _reserved.Remove(container.Id);
                 session?.Dispose();
                 supervisor?.Dispose();
-                listener.Dispose();
                 pidfd.Dispose();
+                AnswerRefused(listener, container.Id);
             }
             throw;
         }

@@ -1,3 +1,4 @@
+using SeccompKit.Linux.Kernel;
 using System.Collections.Immutable;
 using SeccompKit.Agent;
 using SeccompKit.Linux.Supervise;
@@ -58,9 +59,9 @@ public sealed class SupervisedContainerSession : IContainerSession
     {
         if (Interlocked.Exchange(ref _finished, 1) != 0) return new ContainerOutcome("supervise results already written", []);
         var calls = _context.Calls;
-        var report = new SuperviseReport(_container.Id, _context.Ruleset, end == ContainerEnd.Exited ? "exited" : "agent-stopped", calls, _context.Dropped);
-        string path = Path.Combine(_container.OutputDirectory, _container.Id + ".supervise.json");
-        AtomicFile.Write(path, report.ToJson());
+        var report = new SuperviseReport(_container.Id, _context.Ruleset, end == ContainerEnd.Exited ? "exited" : "agentStopped", calls, _context.Dropped);
+        string path = ContainerResults.PathFor(_container, ".supervise.json");
+        AtomicFile.Write(path, report.ToJson(), overwrite: true);
         int performed = calls.Count(c => c.Result == SupervisedResult.Performed), refused = calls.Count(c => c.Result is SupervisedResult.Refused or SupervisedResult.Failed);
         return new ContainerOutcome($"supervised with {_context.Ruleset}: {performed} performed, {refused} refused or failed: {path}", [path]);
     }

@@ -222,4 +222,26 @@ public sealed class AgentLifecycleContainerSpecs(ITestOutputHelper output, Busyb
         var r = ChildProcess.Run(AgentPeer.Python, ["-c", $"import socket; s = socket.socket(socket.AF_UNIX); s.bind({System.Text.Json.JsonSerializer.Serialize(path)}); s.listen(1)"]);
         Assert.True(r.Exit == 0 && File.Exists(path), $"could not make a stale socket: {r.Err}");
     }
+
+    [Theory]
+    [MemberData(nameof(Runtimes))]
+    public void A_refused_container_whose_profile_notifies_everything_fails_at_once_instead_of_hanging(string runtimeName)
+    {
+        // crun 1.8.1's container init keeps its own copy of the listener until it executes the program, blocked in a
+        // notified wait4 meanwhile: an agent that only closed its copy left such a container hanging for ever. The agent
+        // answers a refused container's calls ENOSYS instead, so the runtime fails (the program never runs) and returns.
+        var runtime = OciRuntime.Named(runtimeName);
+        Assert.SkipUnless(runtime.IsInstalled, runtime.WhyMissing);
+        using var host = AgentHost.Start(_ => throw new SeccompException("this agent refuses every container"));
+        var target = SeccompKit.Linux.Runtimes.InstalledRuntimes.Parse(runtimeName);
+        var profile = SeccompKit.Agent.AgentProfile.For(new SeccompKit.Agent.ContainerMode.Learn(), target, host.SocketPath);
+        var spec = new OciContainerSpec("/bin/sh", "-c", "echo the-program-ran").WithSeccomp(System.Text.Json.Nodes.JsonNode.Parse(profile.Oci.Json));
+        var clock = Stopwatch.StartNew();
+        var r = fixture.Bundle.Run(runtime, spec, TimeSpan.FromSeconds(30)); // TimeoutException if it hangs
+        output.WriteLine($"{runtimeName}: {r} after {clock.ElapsedMilliseconds} ms");
+        var refused = host.WaitFor(e => e.Kind == AgentEventKind.Refused, TimeSpan.FromSeconds(5));
+        Assert.Equal(RefusalReason.Session, refused.Reason);
+        Assert.DoesNotContain("the-program-ran", r.Stdout, StringComparison.Ordinal);
+        Assert.NotEqual(0, r.ExitCode);
+    }
 }
