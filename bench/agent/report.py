@@ -53,7 +53,7 @@ def main():
     o = results.arguments()
     w, v = o.work, o.versions
     passes = {}
-    for name, file, label in (("inProcess", "inproc.jsonl", "SeccompAgent in the driver's process (JIT), recording session"),
+    for name, file, label in (("inProcess", "inproc.jsonl", "SeccompAgent in the driver's process (JIT), learn session (ContainerLearnSession)"),
                               ("cli", "cli.jsonl", v.get("cliAgent", "none"))):
         path = os.path.join(w, file)
         if os.path.exists(path):
@@ -64,14 +64,12 @@ def main():
         "workload": {
             "throughput": f"a busybox container (OCI bundle, busybox-static rootfs) runs bench/agent/getppid-loop {v['calls']}: that many raw getppid(2) calls, "
                           "timed inside the container with CLOCK_MONOTONIC. 'agent': its profile notifies getppid (listenerPath = the agent, metadata learn) and "
-                          "the agent records each call (SyscallRecorder, as learn does) and answers CONTINUE; 'bare': the same profile with getppid allowed, no agent.",
+                          "the agent's learn session records each call and answers CONTINUE (and writes the learned profile at exit); 'bare': the same profile with getppid allowed, no agent.",
             "start": "`RUNTIME run` of busybox `true`, wall time from spawn to exit (OciBundle.Run; the container's delete is not timed). 'learn': the "
-                     "learn-shaped profile (every x86_64 syscall name SCMP_ACT_NOTIFY except the runtime's measured post-filter calls, data/runtimes/, and "
-                     "write; x86_64, x86, x32; default ALLOW) served by the agent; 'allow': the same profile with SCMP_ACT_ALLOW and no listener; 'none': no "
+                     "profile `seccompkit agent profile --metadata learn` writes for the installed runtime (AgentProfile.For) served by the "
+                     "agent's learn session; 'allow': the same profile with SCMP_ACT_ALLOW and no listener; 'none': no "
                      "linux.seccomp. 3 starts per variant and round.",
             "order": f"{v['rounds']} rounds after 1 warm-up round; in each round runc and crun (order alternating), variants rotated; nice {v['nice']}.",
-            "notMeasured": "helper B's learn session (which also writes the learned profile when the container exits) was not in this build: the in-process "
-                           "pass uses a recording session that does what learn does per notification and writes nothing at exit.",
         },
         "passes": passes,
         "cliAgentPass": v.get("cliAgent", "none"),
@@ -90,7 +88,6 @@ def main():
           "- Throughput: " + result["workload"]["throughput"],
           "- Start: " + result["workload"]["start"],
           "- Order: " + result["workload"]["order"],
-          "- Not measured: " + result["workload"]["notMeasured"],
           "- The `seccompkit agent` pass: " + result["cliAgentPass"], ""]
     for name, p in passes.items():
         md += [f"## Agent: {p['agent']}", "",
@@ -101,7 +98,7 @@ def main():
             seen = "not counted (external agent)" if r["notifiedPerContainer"] is None else f"{r['notifiedPerContainer']['min']}–{r['notifiedPerContainer']['max']} of {v['calls']}"
             md.append(f"| {rt} | {n['median']:,.0f} [{n['min']:,.0f} – {n['max']:,.0f}] | {a['median']:,.0f} [{a['min']:,.0f} – {a['max']:,.0f}] | "
                       f"{b['median']:,.0f} [{b['min']:,.0f} – {b['max']:,.0f}] | {d['median']:,.0f} [{d['min']:,.0f} – {d['max']:,.0f}] | {seen} |")
-        md += ["", "| runtime | start, no seccomp (ms) | start, learn-shaped ALLOW (ms) | start, learn through the agent (ms) | learn / ALLOW | learn / none | added (ms) | calls notified per start |",
+        md += ["", "| runtime | start, no seccomp (ms) | start, learn profile, NOTIFY as ALLOW (ms) | start, learn through the agent (ms) | learn / ALLOW | learn / none | added (ms) | calls notified per start |",
                "|---|---|---|---|---|---|---|---|"]
         for rt, r in p["runtimes"].items():
             s, q = r["startMs"], r["startRatio"]

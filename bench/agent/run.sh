@@ -4,11 +4,10 @@
 #     getppid calls timed inside the container; its profile notifies getppid to the agent, which records each call as
 #     learn does and lets it run (CONTINUE). Against the same container with getppid allowed and no agent.
 #  2. Container start time: `RUNTIME run` of busybox `true`, wall time from spawn to exit, with the agent in learn mode
-#     (the learn-shaped profile: every x86_64 syscall name notified but the runtime's measured post-filter calls and
-#     write) against the same container and profile with ALLOW for NOTIFY and no listener, and with no seccomp at all.
+#     (the profile `seccompkit agent profile --metadata learn` writes for the installed runtime) against the same container and profile with ALLOW for NOTIFY and no listener, and with no seccomp at all.
 # Everything interleaved: per round, both runtimes (order alternating), each variant (order rotated). Medians, spread.
-# The agent: A's SeccompAgent in the driver's process (bench/agent/SeccompKit.AgentBench) with a recording session
-# (SyscallRecorder, as learn records; no profile written at exit). When the CLI has `seccompkit agent` (NativeAOT,
+# The agent: SeccompAgent in the driver's process (bench/agent/SeccompKit.AgentBench) with the learn session
+# (ContainerLearnSession: records, and writes the learned profile when the container exits). When the CLI has `seccompkit agent` (NativeAOT,
 # ./build-aot.sh), a second pass runs the same containers against that process as well.
 # Needs root (runc/crun), runc, crun, busybox-static, gcc with static glibc (libc6-dev), python3, the .NET 10 SDK.
 # Writes bench/results/agent.{md,json}. Takes about 3 minutes here with the defaults.

@@ -1,6 +1,8 @@
+using SeccompKit.Agent;
 using SeccompKit.Bpf;
 using SeccompKit.Compiler;
 using SeccompKit.Learning;
+using SeccompKit.Linux.Agent;
 using SeccompKit.Linux.Inspect;
 using SeccompKit.Linux.Launch;
 using SeccompKit.Linux.Learn;
@@ -12,7 +14,7 @@ namespace SeccompKit.Samples;
 
 /// <summary>
 /// Each SeccompKit workflow in one library call: load a policy file, compile it, learn a program's profile, run a
-/// program under it (and explain a seccomp kill), complain mode, dump a live process's filters. Usage:
+/// program under it (and explain a seccomp kill), complain mode, dump a live process's filters, the OCI seccomp agent. Usage:
 /// <c>SeccompKit.Samples [PROFILE.json]</c> (default: data/profiles/docker-default.json of the repository).
 /// </summary>
 public static class Program
@@ -33,6 +35,7 @@ public static class Program
             Run(learned, work);
             Complain(learned, work);
             Dump(docker);
+            Agent(work);
             Console.WriteLine("samples: done");
             return 0;
         }
@@ -127,5 +130,32 @@ public static class Program
             if (File.Exists(candidate)) return candidate;
         }
         throw new FileNotFoundException("data/profiles/docker-default.json not found above the sample; pass a profile path as the first argument");
+    }
+
+    /// <summary>
+    /// The OCI seccomp agent: listen for runtimes' listeners and serve each container in the mode its metadata names
+    /// (learn, complain:PROFILE, supervise:RULESET); and the linux.seccomp section that sends a container to it.
+    /// </summary>
+    private static void Agent(string work)
+    {
+        string output = Directory.CreateDirectory(Path.Combine(work, "agent-out")).FullName;
+        var config = new AgentConfig();
+        var events = new List<string>();
+        using (var agent = SeccompAgent.Start(new AgentOptions
+        {
+            SocketPath = Path.Combine(work, "agent.sock"),
+            OutputDirectory = output,
+            Config = config,
+            Sessions = AgentModeSessions.Default(config).Create,
+            Log = e => { lock (events) events.Add(e.Message); },
+        }))
+        {
+            var section = AgentProfile.For(new ContainerMode.Learn(), OciTarget.Default, agent.SocketPath);
+            Console.WriteLine($"agent: listening; the learn profile for {section.Target} notifies everything but {string.Join(", ", section.NotNotified.Keys)}, " +
+                $"listenerPath {section.Policy.ListenerPath}");
+            // A runtime started with that section in config.json now sends the container to the agent; on exit the
+            // agent writes OUTPUT/<id>.json, the profile the container needs.
+        }
+        lock (events) Console.WriteLine($"agent: stopped ({events.Count} events, last: {events[^1]})");
     }
 }

@@ -31,6 +31,31 @@ public sealed class AgentProfileCommandSpecs : IDisposable
         if (mode == "learn" && runtime.StartsWith("runc", StringComparison.Ordinal)) Assert.Contains("not notified: write", r.Err);
     }
 
+    [Theory]
+    [InlineData("supervise:devices", null, "mknod,mknodat")]
+    [InlineData("supervise:tmpfs", """{"rulesets": {"tmpfs": {"mounts": [{"fstype": "tmpfs", "target": "/mnt/**"}]}}}""", "mount")]
+    public void Supervise_notifies_the_rulesets_syscalls_from_the_built_in_ruleset_or_the_agents_configuration(string mode, string? config, string expected)
+    {
+        string[] extra = [];
+        if (config is not null)
+        {
+            File.WriteAllText(Path.Combine(_dir, "agent.json"), config);
+            extra = ["--config", Path.Combine(_dir, "agent.json")];
+        }
+        var r = Cli(["agent", "profile", "--runtime", "runc@1.1.5", "--socket", "/run/sk.sock", "--metadata", mode, "-o", "-", .. extra]);
+        Assert.True(r.Exit == 0, r.Err);
+        var notified = JsonNode.Parse(r.Out)!["syscalls"]!.AsArray().Where(s => s!["action"]!.GetValue<string>() == "SCMP_ACT_NOTIFY")
+            .SelectMany(s => s!["names"]!.AsArray().Select(n => n!.GetValue<string>())).Order(StringComparer.Ordinal);
+        Assert.Equal(expected, string.Join(',', notified));
+        // A configuration that does not define the ruleset is refused with the names it does define.
+        if (config is not null)
+        {
+            var missing = Cli(["agent", "profile", "--runtime", "runc@1.1.5", "--socket", "/run/sk.sock", "--metadata", "supervise:other", "-o", "-", .. extra]);
+            Assert.Equal(2, missing.Exit);
+            Assert.Contains("defines no ruleset 'other'; it defines tmpfs", missing.Err, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void Complain_turns_the_base_profiles_refusals_into_notifications()
     {
@@ -47,7 +72,8 @@ public sealed class AgentProfileCommandSpecs : IDisposable
     [InlineData(2, "--runtime", "youki", "--metadata", "learn")]
     [InlineData(2, "--runtime", "runc@1.1.5", "--metadata", "learning")]
     [InlineData(2, "--runtime", "runc@1.1.5", "--metadata", "complain:web")]
-    [InlineData(2, "--runtime", "runc@1.1.5", "--metadata", "supervise:devices")]
+    [InlineData(2, "--runtime", "runc@1.1.5", "--metadata", "supervise:tmpfs")]
+    [InlineData(2, "--runtime", "runc@1.1.5", "--metadata", "learn", "--config", "agent.json")]
     [InlineData(3, "--runtime", "runc@1.1.5", "--metadata", "supervise:logs", "--notify", "write")]
     public void It_refuses_what_cannot_be_written_with_a_located_message_and_its_exit_code(int code, params string[] args)
     {

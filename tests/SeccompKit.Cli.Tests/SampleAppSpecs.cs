@@ -26,6 +26,8 @@ public sealed class SampleAppSpecs
         Assert.Contains("complain: /bin/mkdir exit status 0; the profile would have refused 1 call(s): mkdir (KILL_PROCESS)", r.Out);
         Assert.Contains("complain: made the directory", r.Out);
         Assert.Contains("""complain: patch: {"names":["mkdir"],"action":"SCMP_ACT_ALLOW"}""", r.Out);
+        Assert.Contains("agent: listening; the learn profile for runc 1.1.5 notifies everything but clone3, write, listenerPath ", r.Out);
+        Assert.Contains("agent: stopped (2 events, last: stopped; removed ", r.Out);
         if (Environment.IsPrivilegedProcess) Assert.Matches(@"dump: pid \d+ has 1 filter\(s\); the newest is the compiled Docker profile", r.Out);
         Assert.EndsWith("samples: done\n", r.Out);
     }

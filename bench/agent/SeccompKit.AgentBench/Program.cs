@@ -3,11 +3,10 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SeccompKit.Learning;
+using SeccompKit.Agent;
 using SeccompKit.Linux.Agent;
 using SeccompKit.Linux.Supervise;
-using SeccompKit.Policy.Runtimes;
-using SeccompKit.Syscalls;
+using SeccompKit.Linux.Runtimes;
 using SeccompKit.TestKit;
 
 // bench/agent's container driver (see bench/agent/run.sh). Per round, for runc and crun in turn (the order alternates):
@@ -16,12 +15,12 @@ using SeccompKit.TestKit;
 //  start:      busybox `true` with no seccomp ("none"), with the learn-shaped profile whose NOTIFY entries allow instead
 //              and no listener ("allow"), and with the learn-shaped profile served by the agent ("learn"); wall time of
 //              `RUNTIME run` from spawn to exit.
-// The learn-shaped profile notifies every x86_64 syscall name except the runtime's measured post-filter calls
-// (data/runtimes/RUNTIME.json) and write, on x86_64, x86 and x32, default ALLOW: what learn mode asks of the agent.
+// The learn profile is the one `seccompkit agent profile --metadata learn` writes for the installed runtime
+// (AgentProfile.For); "allow" is the same profile with every NOTIFY made ALLOW and no listener.
 // Writes one JSON object per container run to --out.
 var opt = Options.Parse(args);
 var counts = new ConcurrentDictionary<string, (int Pid, long Calls)>();
-using var host = opt.AgentSocket is null ? AgentHost.Start(c => new RecordingSession(c, counts)) : null;
+using var host = opt.AgentSocket is null ? AgentHost.Start(c => new CountingLearnSession(ContainerLearnSession.Start(c), c, counts)) : null;
 string socket = opt.AgentSocket ?? host!.SocketPath;
 using var bundle = OciBundle.Create();
 File.Copy(opt.Loop, Path.Combine(bundle.Rootfs, "bin", "getppid-loop"));
@@ -109,35 +108,25 @@ static JsonNode Profile(string action, string? socket, params string[] names)
 
 static JsonNode LearnShaped(string runtime, string socket, bool notify)
 {
-    var keep = RuntimeSyscalls.For(runtime).Syscalls.Append("write").ToHashSet(StringComparer.Ordinal);
-    var names = Architecture.X86_64.Syscalls.All.Select(e => e.Name).Where(n => !keep.Contains(n)).Order(StringComparer.Ordinal).ToArray();
-    return notify ? Profile("SCMP_ACT_NOTIFY", socket, names) : Profile("SCMP_ACT_ALLOW", null, names);
+    var profile = JsonNode.Parse(AgentProfile.For(new ContainerMode.Learn(), InstalledRuntimes.Parse(runtime), socket).Oci.Json)!.AsObject();
+    if (notify) return profile;
+    profile.Remove("listenerPath");
+    profile.Remove("listenerMetadata");
+    return JsonNode.Parse(profile.ToJsonString().Replace("\"SCMP_ACT_NOTIFY\"", "\"SCMP_ACT_ALLOW\"", StringComparison.Ordinal))!;
 }
 
-/// <summary>What learn mode does per notification, without its profile writing: record the call as <c>seccompkit learn</c> does, let it run.</summary>
-sealed class RecordingSession(AgentContainer container, ConcurrentDictionary<string, (int Pid, long Calls)> counts) : IContainerSession, INotificationHandler
+/// <summary>The agent's learn session (it writes the learned profile when the container exits), counting what it recorded.</summary>
+sealed class CountingLearnSession(ContainerLearnSession inner, AgentContainer container, ConcurrentDictionary<string, (int Pid, long Calls)> counts) : IContainerSession
 {
-    private readonly SeccompKit.Learning.SyscallRecorder _recorder = new();
-    private long _calls;
-
-    public INotificationHandler Handler => this;
-
-    public NotificationResponse Handle(in SeccompNotification n, NotificationContext context)
-    {
-        var a = n.Arguments;
-        _recorder.Record(n.Arch, n.Nr, n.Pid, n.InstructionPointer, a);
-        _calls++;
-        // The decision reads no memory: Continue is allowed (the TOCTOU rule concerns decisions on pointer arguments).
-        return NotificationResponse.Continue;
-    }
+    public INotificationHandler Handler => inner.Handler;
 
     public ContainerOutcome Finish(ContainerEnd end)
     {
-        counts[container.Id] = (container.InitPid, _calls);
-        return new ContainerOutcome($"{_calls} calls recorded ({_recorder.Snapshot().Syscalls.Length} distinct)", ImmutableArray<string>.Empty);
+        counts[container.Id] = (container.InitPid, inner.Calls);
+        return inner.Finish(end);
     }
 
-    public void Dispose() { }
+    public void Dispose() => inner.Dispose();
 }
 
 sealed record Options(string Loop, int Rounds, int Warmup, int Calls, int Starts, string Out, string? AgentSocket)

@@ -61,7 +61,11 @@ public sealed class ContainerSessionSpecs : IDisposable
         Assert.True(session.Calls > 0);
 
         var outcome = session.Finish(end);
-        Assert.Equal([Path.Combine(_out, "learn-1.json"), Path.Combine(_out, "learn-1.report.json")], outcome.Files);
+        Assert.Equal([Path.Combine(_out, "learn-1.json"), Path.Combine(_out, "learn-1.spo.yaml"), Path.Combine(_out, "learn-1.report.json")], outcome.Files);
+        // The same profile for security-profiles-operator: a SeccompProfile named after the container.
+        string spo = File.ReadAllText(Path.Combine(_out, "learn-1.spo.yaml"));
+        Assert.Contains("kind: SeccompProfile", spo, StringComparison.Ordinal);
+        Assert.Contains("name: learn-1", spo, StringComparison.Ordinal);
         Assert.Equal(complete, !outcome.Summary.Contains("partial", StringComparison.Ordinal));
         var report = JsonNode.Parse(File.ReadAllText(Path.Combine(_out, "learn-1.report.json")))!;
         Assert.True(report["verified"]!.GetValue<bool>());
