@@ -40,9 +40,11 @@ public static class AgentCommand
             "Examples:\n" +
             "  mkdir -p /var/lib/seccompkit && seccompkit agent --socket /run/seccompkit.sock --output /var/lib/seccompkit\n" +
             "  seccompkit agent --socket /run/seccompkit.sock -o out --config agent.json --format json 2>agent.log\n" +
-            "  # the container's config.json (runc, crun; podman: --security-opt seccomp=this-object.json):\n" +
-            "  \"seccomp\": { \"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"/run/seccompkit.sock\",\n" +
-            "               \"listenerMetadata\": \"learn\", \"syscalls\": [ { \"names\": [\"mkdir\"], \"action\": \"SCMP_ACT_NOTIFY\" } ] }\n\n" +
+            "  # the linux.seccomp section of a container's config.json (podman: --security-opt seccomp=learn.json):\n" +
+            "  seccompkit agent profile --runtime runc --socket /run/seccompkit.sock --metadata learn -o learn.json\n" +
+            "  # when the container exits: OUTPUT/<id>.json (its profile, for the same runtime), <id>.spo.yaml, <id>.report.json;\n" +
+            "  # complain:NAME writes <id>.complain.json (NAME from the config's \"profiles\"), supervise:NAME <id>.supervise.json.\n" +
+            "  # The guide: docs/AGENT.md.\n\n" +
             "Exit codes: 0 stopped by SIGTERM/SIGINT (results written), 2 usage, 69 the socket is in use or its path is not a\n" +
             "socket, 73 --output is missing or not writable, 78 --config is invalid or its socketGroup does not exist.")
         { socket, outputDir, config, allowUid, format };
