@@ -87,4 +87,27 @@ public sealed class SeccompDataLayoutSpecs
         // The halves swapped are another value: refused.
         Assert.NotEqual(SeccompReturn.SECCOMP_RET_ALLOW, Interpreter.Evaluate(program, new SeccompData(nr, abi.AuditArch, 0, 0x0000_0002_0000_0001)));
     }
+
+    [Theory]
+    [InlineData("x86_64", 16u, AccumulatorContent.ArgLow)]
+    [InlineData("x86_64", 12u, AccumulatorContent.InstructionPointerHigh)]
+    [InlineData("s390x", 16u, AccumulatorContent.ArgHigh)]
+    [InlineData("s390x", 20u, AccumulatorContent.ArgLow)]
+    [InlineData("s390x", 8u, AccumulatorContent.InstructionPointerHigh)]
+    [InlineData("mips", 28u, AccumulatorContent.ArgLow)]
+    public void After_an_arch_check_the_analysis_names_the_half_that_ABIs_kernel_put_at_the_offset(string name, uint offset, AccumulatorContent expected)
+    {
+        uint arch = Architecture.Get(name).AuditArch;
+        Instruction[] program =
+        [
+            Instruction.Stmt(BPF_LD | BPF_W | BPF_ABS, SeccompData.OffsetArch),
+            Instruction.Jump(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, 2),
+            Instruction.Stmt(BPF_LD | BPF_W | BPF_ABS, offset),
+            Instruction.Stmt(BPF_RET | BPF_A, 0),
+            Instruction.Stmt(BPF_RET | BPF_K, 0),
+        ];
+        var facts = ProgramAnalysis.Analyze(program);
+        Assert.Equal(expected, facts[3].Content);
+        Assert.Equal(arch, facts[3].KnownArch);
+    }
 }
