@@ -192,7 +192,10 @@ public static partial class Assembler
         {
             int i = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
             if (i > 5) throw Error(line, $"args[{i}] does not exist; seccomp_data has args[0] to args[5]");
-            baseOff = SeccompData.ArgLowOffset(i);
+            // A listing names offsets, not ABI-specific halves: args[i] is offset 16 + 8i and 'args[i] >> 32'
+            // is 20 + 8i, the little-endian view (the low half there, the high half on big-endian ABIs),
+            // as the disassembler writes them.
+            baseOff = SeccompData.OffsetArgs + (uint)(8 * i);
         }
         else if ((m = DataRef().Match(what)).Success)
         {

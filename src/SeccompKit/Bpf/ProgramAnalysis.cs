@@ -70,7 +70,7 @@ public static class ProgramAnalysis
                     }
                     continue;
                 case BPF_LD:
-                    after = ins.Code == (BPF_LD | BPF_W | BPF_ABS) ? f with { Content = ContentOf(ins.K, out int arg), ArgIndex = arg } : f with { Content = AccumulatorContent.Unknown, ArgIndex = 0 };
+                    after = ins.Code == (BPF_LD | BPF_W | BPF_ABS) ? f with { Content = ContentOf(ins.K, f.KnownArch, out int arg), ArgIndex = arg } : f with { Content = AccumulatorContent.Unknown, ArgIndex = 0 };
                     break;
                 case BPF_ALU:
                 case BPF_MISC when ins.Code == (BPF_MISC | BPF_TXA):
@@ -95,21 +95,23 @@ public static class ProgramAnalysis
         }
     }
 
-    private static AccumulatorContent ContentOf(uint k, out int arg)
+    /// <summary>
+    /// What a load of offset <paramref name="k"/> puts in A. Which half of a 64-bit field an offset holds is the
+    /// checked ABI's byte order (<see cref="SeccompData.IsLittleEndianArch"/>): the first word is the low half on
+    /// little-endian ABIs and the high half on big-endian ones. Where no arch check precedes the load the halves
+    /// are named as on a little-endian ABI (x86_64, aarch64), which is how the disassembler names offsets.
+    /// </summary>
+    private static AccumulatorContent ContentOf(uint k, uint? knownArch, out int arg)
     {
         arg = 0;
-        switch (k)
-        {
-            case SeccompData.OffsetNr: return AccumulatorContent.SyscallNumber;
-            case SeccompData.OffsetArch: return AccumulatorContent.Arch;
-            case 8: return AccumulatorContent.InstructionPointerLow;
-            case 12: return AccumulatorContent.InstructionPointerHigh;
-        }
-        if (k >= SeccompData.OffsetArgs && k < SeccompData.Size && (k & 3) == 0)
-        {
-            arg = (int)(k - SeccompData.OffsetArgs) / 8;
-            return (k & 4) == 0 ? AccumulatorContent.ArgLow : AccumulatorContent.ArgHigh;
-        }
-        return AccumulatorContent.Unknown;
+        if (k == SeccompData.OffsetNr) return AccumulatorContent.SyscallNumber;
+        if (k == SeccompData.OffsetArch) return AccumulatorContent.Arch;
+        if (k < SeccompData.OffsetInstructionPointer || k >= SeccompData.Size || (k & 3) != 0) return AccumulatorContent.Unknown;
+        bool firstWord = (k & 4) == 0;
+        bool low = knownArch is not { } a || SeccompData.IsLittleEndianArch(a) ? firstWord : !firstWord;
+        if (k < SeccompData.OffsetArgs)
+            return low ? AccumulatorContent.InstructionPointerLow : AccumulatorContent.InstructionPointerHigh;
+        arg = (int)(k - SeccompData.OffsetArgs) / 8;
+        return low ? AccumulatorContent.ArgLow : AccumulatorContent.ArgHigh;
     }
 }

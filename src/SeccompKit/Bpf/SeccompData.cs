@@ -6,8 +6,13 @@ namespace SeccompKit.Bpf;
 /// <summary>
 /// The input of every seccomp filter, the kernel's <c>struct seccomp_data</c> (64 bytes):
 /// <code>struct seccomp_data { int nr; __u32 arch; __u64 instruction_pointer; __u64 args[6]; };</code>
-/// Filters read it with 32-bit <c>LD W ABS</c> loads in host byte order; SeccompKit models a
-/// little-endian host (x86_64), so the low half of <c>args[i]</c> is at offset 16 + 8i.
+/// Filters read it with 32-bit <c>LD W ABS</c> loads in the byte order of the kernel that filled it
+/// (<c>populate_seccomp_data</c> stores native <c>__u64</c>s). That kernel's byte order is the ABI's, which
+/// <c>arch</c> itself records: <c>AUDIT_ARCH_*</c> values carry <c>__AUDIT_ARCH_LE</c> (0x40000000) exactly
+/// on little-endian ABIs (linux/audit.h). So the low half of <c>args[i]</c> is at offset 16 + 8i on x86_64,
+/// aarch64, ppc64le or mipsel, and at 20 + 8i on s390x, ppc, mips or parisc, whose kernels put the high half
+/// first; the same holds for <c>instruction_pointer</c> at 8. Every engine reads the structure through
+/// <see cref="LoadWord"/> or <see cref="WriteWords"/>, which apply this layout.
 /// </summary>
 public sealed record SeccompData
 {
@@ -18,16 +23,35 @@ public sealed record SeccompData
     public const uint OffsetNr = 0;
     /// <summary>Offset of <c>arch</c>.</summary>
     public const uint OffsetArch = 4;
-    /// <summary>Offset of <c>instruction_pointer</c> (low half; high half at +4).</summary>
+    /// <summary>Offset of <c>instruction_pointer</c> (8 bytes; which half comes first depends on the ABI, see <see cref="IsLittleEndianArch"/>).</summary>
     public const uint OffsetInstructionPointer = 8;
-    /// <summary>Offset of <c>args[0]</c> (low half; high half at +4).</summary>
+    /// <summary>Offset of <c>args[0]</c> (8 bytes each; which half comes first depends on the ABI, see <see cref="IsLittleEndianArch"/>).</summary>
     public const uint OffsetArgs = 16;
 
-    /// <summary>The offset of the low 32 bits of argument <paramref name="index"/> on a little-endian host.</summary>
-    public static uint ArgLowOffset(int index) => OffsetArgs + (uint)(8 * index);
+    /// <summary><c>__AUDIT_ARCH_LE</c> (linux/audit.h): set in the AUDIT_ARCH value of every little-endian ABI.</summary>
+    public const uint AuditArchLittleEndian = 0x4000_0000;
 
-    /// <summary>The offset of the high 32 bits of argument <paramref name="index"/> on a little-endian host.</summary>
-    public static uint ArgHighOffset(int index) => OffsetArgs + (uint)(8 * index) + 4;
+    /// <summary>
+    /// Whether the kernel that reports <paramref name="arch"/> lays out <c>seccomp_data</c>'s 64-bit fields
+    /// little-endian (low half first): true exactly when the AUDIT_ARCH value carries <c>__AUDIT_ARCH_LE</c>.
+    /// </summary>
+    public static bool IsLittleEndianArch(uint arch) => (arch & AuditArchLittleEndian) != 0;
+
+    /// <summary>
+    /// The offset of the low 32 bits of argument <paramref name="index"/> as a kernel reporting
+    /// <paramref name="arch"/> lays it out: 16 + 8i on little-endian ABIs, 20 + 8i on big-endian ones
+    /// (libseccomp's <c>arch_arg_offset_lo</c>).
+    /// </summary>
+    public static uint ArgLowOffset(int index, uint arch) =>
+        OffsetArgs + (uint)(8 * index) + (IsLittleEndianArch(arch) ? 0u : 4u);
+
+    /// <summary>
+    /// The offset of the high 32 bits of argument <paramref name="index"/> as a kernel reporting
+    /// <paramref name="arch"/> lays it out: 20 + 8i on little-endian ABIs, 16 + 8i on big-endian ones
+    /// (libseccomp's <c>arch_arg_offset_hi</c>).
+    /// </summary>
+    public static uint ArgHighOffset(int index, uint arch) =>
+        OffsetArgs + (uint)(8 * index) + (IsLittleEndianArch(arch) ? 4u : 0u);
 
     private readonly ImmutableArray<ulong> _args;
 
@@ -71,46 +95,56 @@ public sealed record SeccompData
 
     /// <summary>
     /// The 32-bit word a <c>LD W ABS k</c> reads: offsets 0..60, 4-aligned (the validator guarantees both).
+    /// The 64-bit fields are split by the layout of the kernel reporting <see cref="Arch"/>: offset 16 is
+    /// the low half of <c>args[0]</c> on little-endian ABIs and its high half on big-endian ones.
     /// </summary>
-    public uint LoadWord(uint offset) => offset switch
+    public uint LoadWord(uint offset)
     {
-        OffsetNr => unchecked((uint)Nr),
-        OffsetArch => Arch,
-        8 => (uint)InstructionPointer,
-        12 => (uint)(InstructionPointer >> 32),
-        >= OffsetArgs and < Size when (offset & 3) == 0 =>
-            (offset & 4) == 0 ? (uint)_args[(int)(offset - OffsetArgs) / 8] : (uint)(_args[(int)(offset - OffsetArgs) / 8] >> 32),
-        _ => throw new ArgumentOutOfRangeException(nameof(offset), offset, "seccomp_data loads must be 4-aligned and below 64."),
-    };
+        if (offset >= Size || (offset & 3) != 0)
+            throw new ArgumentOutOfRangeException(nameof(offset), offset, "seccomp_data loads must be 4-aligned and below 64.");
+        Span<uint> words = stackalloc uint[Size / 4];
+        WriteWords(words);
+        return words[(int)(offset / 4)];
+    }
 
     /// <summary>
     /// Writes the 16 32-bit words of the structure, word i being what <c>LD W ABS 4i</c> reads (the
-    /// fast interpreter's view of the input). <paramref name="words"/> must hold at least 16.
+    /// fast interpreter's view of the input), in the layout of the kernel reporting <see cref="Arch"/>.
+    /// <paramref name="words"/> must hold at least 16.
     /// </summary>
     internal void WriteWords(Span<uint> words)
     {
         words = words[..(Size / 4)];
+        // Index of the low word of each 64-bit field within its pair: 0 on little-endian ABIs, 1 on big-endian.
+        int lo = IsLittleEndianArch(Arch) ? 0 : 1, hi = 1 - lo;
         words[0] = unchecked((uint)Nr);
         words[1] = Arch;
-        words[2] = (uint)InstructionPointer;
-        words[3] = (uint)(InstructionPointer >> 32);
+        words[2 + lo] = (uint)InstructionPointer;
+        words[2 + hi] = (uint)(InstructionPointer >> 32);
         var args = _args.AsSpan();
         for (int i = 0; i < 6; i++)
         {
-            words[4 + 2 * i] = (uint)args[i];
-            words[5 + 2 * i] = (uint)(args[i] >> 32);
+            words[4 + 2 * i + lo] = (uint)args[i];
+            words[4 + 2 * i + hi] = (uint)(args[i] >> 32);
         }
     }
 
-    /// <summary>The 64 bytes of the structure in little-endian order.</summary>
+    /// <summary>
+    /// The 64 bytes of the structure as the kernel reporting <see cref="Arch"/> holds them in memory:
+    /// little-endian throughout on little-endian ABIs, big-endian throughout on big-endian ones. The
+    /// 32-bit word at offset k, read in that byte order, is <see cref="LoadWord"/>(k).
+    /// </summary>
     public byte[] ToBytes()
     {
         var b = new byte[Size];
-        BinaryPrimitives.WriteInt32LittleEndian(b, Nr);
-        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), Arch);
-        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(8), InstructionPointer);
-        for (int i = 0; i < 6; i++)
-            BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(16 + 8 * i), _args[i]);
+        bool le = IsLittleEndianArch(Arch);
+        Span<uint> words = stackalloc uint[Size / 4];
+        WriteWords(words);
+        for (int i = 0; i < words.Length; i++)
+        {
+            if (le) BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4 * i), words[i]);
+            else BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(4 * i), words[i]);
+        }
         return b;
     }
 

@@ -70,18 +70,13 @@ public static class KernelModel
         return sb.ToString();
     }
 
-    private static readonly Lock CountsGate = new();
-
     /// <summary>
     /// Writes a counts line to the test output and appends it to the file named by
-    /// <c>SECCOMPKIT_COUNTS_FILE</c>, if set.
+    /// <c>SECCOMPKIT_COUNTS_FILE</c>, if set (<see cref="TestKit.CountsFile"/>).
     /// </summary>
     public static void ReportCounts(ITestOutputHelper output, string line)
     {
         output.WriteLine(line);
-        var file = Environment.GetEnvironmentVariable("SECCOMPKIT_COUNTS_FILE");
-        if (string.IsNullOrEmpty(file)) return;
-        lock (CountsGate)
-            File.AppendAllText(file, line + "\n");
+        TestKit.CountsFile.Append(line);
     }
 }

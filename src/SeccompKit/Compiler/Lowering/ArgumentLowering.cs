@@ -23,7 +23,7 @@ internal static class ArgumentLowering
             var rule = rules[i++];
             var next = b.NewLabel();
             foreach (var c in rule.Conditions)
-                EmitCondition(b, c, c.EffectiveWidth(checks.Abi), next);
+                EmitCondition(b, c, c.EffectiveWidth(checks.Abi), checks.Abi, next);
             b.Return(rule.Action.ReturnValue);
             b.Mark(next);
         }
@@ -59,11 +59,11 @@ internal static class ArgumentLowering
         if (first.EffectiveWidth(abi) == ArgumentWidth.Bits64)
         {
             var same = b.NewLabel();
-            b.Load(SeccompData.ArgHighOffset(first.Index));
+            b.Load(SeccompData.ArgHighOffset(first.Index, abi.AuditArch));
             b.JumpIf(BPF_JEQ, (uint)(first.Value >> 32), same, after);
             b.Mark(same);
         }
-        b.Load(SeccompData.ArgLowOffset(first.Index));
+        b.Load(SeccompData.ArgLowOffset(first.Index, abi.AuditArch));
         for (int k = start; k < start + count; k++)
         {
             var hit = b.NewLabel();
@@ -76,13 +76,17 @@ internal static class ArgumentLowering
         b.Mark(after);
     }
 
-    /// <summary>Emits code that falls through when <paramref name="c"/> holds and jumps to <paramref name="fail"/> otherwise.</summary>
-    public static void EmitCondition(ProgramBuilder b, ArgCondition c, ArgumentWidth width, ProgramBuilder.Label fail)
+    /// <summary>
+    /// Emits code that falls through when <paramref name="c"/> holds and jumps to <paramref name="fail"/> otherwise;
+    /// the argument's halves are loaded from where <paramref name="abi"/>'s kernel puts them (the high half
+    /// first on big-endian ABIs such as s390x).
+    /// </summary>
+    public static void EmitCondition(ProgramBuilder b, ArgCondition c, ArgumentWidth width, Architecture abi, ProgramBuilder.Label fail)
     {
         var pass = b.NewLabel();
         uint lo = (uint)c.Value, hi = (uint)(c.Value >> 32);
         uint mlo = (uint)c.Mask, mhi = (uint)(c.Mask >> 32);
-        uint loOff = SeccompData.ArgLowOffset(c.Index), hiOff = SeccompData.ArgHighOffset(c.Index);
+        uint loOff = SeccompData.ArgLowOffset(c.Index, abi.AuditArch), hiOff = SeccompData.ArgHighOffset(c.Index, abi.AuditArch);
         bool wide = width == ArgumentWidth.Bits64;
 
         switch (c.Operator)
