@@ -107,10 +107,28 @@ public sealed class FilterDumpThreadSpecs(ITestOutputHelper output)
     [MemberData(nameof(NoticedThreads))]
     public void A_thread_whose_stop_the_program_could_see_is_refused_without_being_touched(string kind, int ms, int nr, long normalReturn, int normalErrno, InterruptionForecast forecast)
     {
-        using var held = HeldProcess.Start([KnownFilters.RefusingRestartSyscall(KillProcess)]);
-        int tid = held.Block(kind, ms);
-        held.WaitUntilBlocked(tid, nr);
+        for (int attempt = 1; ; attempt++)
+        {
+            using var held = HeldProcess.Start([KnownFilters.RefusingRestartSyscall(KillProcess)]);
+            int tid = held.Block(kind, ms);
+            try
+            {
+                held.WaitUntilBlocked(tid, nr);
+            }
+            catch (NotSeenBlockedException e) when (attempt < 3)
+            {
+                // The timed call ended before it was seen blocked: this test was not scheduled for the call's whole timeout
+                // (seen once in CI under load). A precondition missed, not the dump's answer: try again.
+                output.WriteLine($"attempt {attempt}: {e.Message}; again");
+                continue;
+            }
+            RefusedUntouched(held, tid, kind, ms, nr, normalReturn, normalErrno, forecast);
+            return;
+        }
+    }
 
+    private void RefusedUntouched(HeldProcess held, int tid, string kind, int ms, int nr, long normalReturn, int normalErrno, InterruptionForecast forecast)
+    {
         var e = Assert.Throws<DumpRefusedException>(() => FilterDump.ReadInstructions(tid, new FilterDumpOptions { SafeThreadWait = TimeSpan.FromMilliseconds(200) }));
 
         output.WriteLine(e.Message);
