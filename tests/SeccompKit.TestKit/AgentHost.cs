@@ -101,9 +101,29 @@ public sealed class AgentHost : IDisposable
                 foreach (var e in _events) if (match(e)) return e;
                 var left = deadline - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero)
-                    throw new TimeoutException($"no matching agent event within {timeout.TotalSeconds} s; events:\n  " + string.Join("\n  ", _events.Select(x => $"{x.Kind}: {x.Message}")));
+                    throw new TimeoutException($"no matching agent event within {timeout.TotalSeconds} s; events:\n" + string.Join("\n", _events.Select(x => $"  {x.Time:HH:mm:ss.fff} {x.Kind}: {x.Message}")));
                 Monitor.Wait(_events, left);
             }
+        }
+    }
+
+    /// <summary>The events so far, one per line with their times, for a failure's message.</summary>
+    public string DescribeEvents() =>
+        string.Join("\n", Events.Select(e => $"  {e.Time:HH:mm:ss.fff} {e.Kind}: {e.Message}"));
+
+    /// <summary>
+    /// <see cref="OciBundle.Run"/> for a container pointed at this agent: a run that times out says what the agent
+    /// logged until then (the process tree is in the inner exception), so that a hang says which side waited.
+    /// </summary>
+    public OciRunResult Run(OciBundle bundle, OciRuntime runtime, OciContainerSpec spec, TimeSpan timeout, OciLaunchMode mode = OciLaunchMode.Run)
+    {
+        try
+        {
+            return bundle.Run(runtime, spec, timeout, mode);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nthe agent logged:\n{DescribeEvents()}", e);
         }
     }
 

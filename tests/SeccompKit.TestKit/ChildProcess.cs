@@ -159,8 +159,10 @@ public sealed partial class ChildProcess : IDisposable
         // A descendant that outlives the child may hold the pipes open: the output must end within the limit too.
         if (left <= TimeSpan.Zero || !Process.WaitForExit(left) || !Task.WaitAll([_stdout!, _stderr], Positive(_options.Timeout - _clock.Elapsed)))
         {
+            // What the tree was doing, read before it is killed: a hang seen once in CI says where it was.
+            string tree = HungProcesses.Describe(Process.Id);
             Kill();
-            throw new TimeoutException($"{CommandLine} did not end within {_options.Timeout.TotalSeconds:0.#} s");
+            throw new TimeoutException($"{CommandLine} did not end within {_options.Timeout.TotalSeconds:0.#} s; its processes were:\n{tree}");
         }
         Process.WaitForExit();
         var output = _stdout.Result;

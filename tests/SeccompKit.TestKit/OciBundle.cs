@@ -150,8 +150,9 @@ public sealed class OciBundle : IDisposable
         var stderr = create.StandardError.ReadToEndAsync();
         if (!create.WaitForExit(timeout))
         {
+            string tree = HungProcesses.Describe(create.Id);
             create.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{runtime.Name} create {id} did not finish within {timeout.TotalSeconds} s");
+            throw new TimeoutException($"{runtime.Name} create {id} did not finish within {timeout.TotalSeconds} s; its processes were:\n{tree}");
         }
         if (create.ExitCode != 0)
         {
@@ -164,7 +165,7 @@ public sealed class OciBundle : IDisposable
             return new OciRunResult(code, stdout.IsCompleted ? stdout.Result : "", startErr, pid, clock.Elapsed, create.Id);
         var left = timeout - clock.Elapsed;
         if (!Task.WaitAll([stdout, stderr], left > TimeSpan.Zero ? left : TimeSpan.Zero))
-            throw new TimeoutException($"container {id} (pid {pid}) did not exit within {timeout.TotalSeconds} s of create");
+            throw new TimeoutException($"container {id} (pid {pid}) did not exit within {timeout.TotalSeconds} s of create; its processes were:\n{HungProcesses.Describe(pid)}");
         // The pipes close when the last container process exits; the runtime may take a moment to notice.
         return new OciRunResult(null, stdout.Result, stderr.Result, pid, clock.Elapsed, create.Id);
     }

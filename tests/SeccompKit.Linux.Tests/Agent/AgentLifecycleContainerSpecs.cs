@@ -127,7 +127,7 @@ public sealed class AgentLifecycleContainerSpecs(ITestOutputHelper output, Busyb
             Assert.DoesNotContain("returned", killed.Stdout, StringComparison.Ordinal);
             Assert.Equal(128 + 9, killed.ExitCode);
 
-            var next = fixture.Bundle.Run(runtime, new OciContainerSpec("/bin/sh", "-c", "rm -rf /tmp/n; mkdir /tmp/n && echo next").WithSeccomp(host.Seccomp("learn", "mkdir", "mkdirat")), Timeout);
+            var next = host.Run(fixture.Bundle, runtime, new OciContainerSpec("/bin/sh", "-c", "rm -rf /tmp/n; mkdir /tmp/n && echo next").WithSeccomp(host.Seccomp("learn", "mkdir", "mkdirat")), Timeout);
             output.WriteLine($"next: {next}");
             Assert.Equal("next\n", next.Stdout);
             var second = host.WaitFor(e => e.Kind == AgentEventKind.Finished && e.ContainerId != serving.ContainerId, Timeout);

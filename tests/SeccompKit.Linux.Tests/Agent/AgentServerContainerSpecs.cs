@@ -27,7 +27,7 @@ public sealed class AgentServerContainerSpecs(ITestOutputHelper output, BusyboxB
         using var host = AgentHost.Start(c => new CountingSession(c));
         var spec = new OciContainerSpec("/bin/sh", "-c", "rm -rf /tmp/a /tmp/b; mkdir /tmp/a /tmp/b && echo made").WithSeccomp(host.Seccomp("learn", "mkdir", "mkdirat"));
 
-        var run = fixture.Bundle.Run(runtime, spec, Timeout, mode);
+        var run = host.Run(fixture.Bundle, runtime, spec, Timeout, mode);
         output.WriteLine($"{runtimeName} {mode}: {run}");
         foreach (var e in host.Events) output.WriteLine($"  {e.Kind}: {e.Message}");
 

@@ -45,7 +45,7 @@ public sealed class LearnContainerSpecs(ITestOutputHelper output, BusyboxBundleF
         using (var host = AgentHost.Start(c => ContainerLearnSession.Start(c)))
         {
             var profile = AgentProfile.For(new ContainerMode.Learn(), target, host.SocketPath);
-            var run = fixture.Bundle.Run(runtime, spec.WithSeccomp(JsonNode.Parse(profile.Oci.Json)), Timeout, mode);
+            var run = host.Run(fixture.Bundle, runtime, spec.WithSeccomp(JsonNode.Parse(profile.Oci.Json)), Timeout, mode);
             output.WriteLine($"learning: {run}");
             Assert.Equal(plain.Stdout, run.Stdout);
             if (mode == OciLaunchMode.Run) Assert.Equal(0, run.ExitCode);
@@ -107,7 +107,7 @@ public sealed class LearnContainerSpecs(ITestOutputHelper output, BusyboxBundleF
         using (var host = AgentHost.Start(c => ContainerComplainSession.Start(c, noMkdir)))
         {
             var profile = AgentProfile.For(new ContainerMode.Complain("nomkdir"), target, host.SocketPath, new AgentProfileOptions { Profile = noMkdir });
-            var run = fixture.Bundle.Run(runtime, spec.WithSeccomp(JsonNode.Parse(profile.Oci.Json)), Timeout, mode);
+            var run = host.Run(fixture.Bundle, runtime, spec.WithSeccomp(JsonNode.Parse(profile.Oci.Json)), Timeout, mode);
             output.WriteLine($"complaining: {run}");
             Assert.Equal("made\n", run.Stdout);
             var serving = host.WaitFor(e => e.Kind == AgentEventKind.Serving, Timeout);

@@ -33,7 +33,7 @@ public sealed class SupervisedContainerSpecs(ITestOutputHelper output, BusyboxBu
         using var host = AgentHost.Start(new AgentModeSessions { Supervise = SupervisedContainerSession.For(registry) }.Create);
         var spec = new OciContainerSpec("/bin/sh", "-c", script) { Uid = uid }
             .WithSeccomp(host.Seccomp("supervise:" + ruleset.Name, [.. ruleset.Syscalls]));
-        var run = fixture.Bundle.Run(runtime, spec, Timeout);
+        var run = host.Run(fixture.Bundle, runtime, spec, Timeout);
         var serving = host.WaitFor(e => e.Kind == AgentEventKind.Serving, Timeout);
         var finished = host.WaitFor(AgentEventKind.Finished, serving.ContainerId!, Timeout);
         output.WriteLine($"{runtimeName}: {run}");
@@ -182,7 +182,7 @@ public sealed class SupervisedContainerSpecs(ITestOutputHelper output, BusyboxBu
         var spec = new OciContainerSpec("/bin/sh", "-c", "mknod /tmp/nope c 1 3 || echo failed")
             .WithSeccomp(host.Seccomp("supervise:nosuch", "mknod", "mknodat"));
         Clean("tmp/nope");
-        var run = fixture.Bundle.Run(runtime, spec, Timeout);
+        var run = host.Run(fixture.Bundle, runtime, spec, Timeout);
         var refusal = host.WaitFor(e => e.Message.Contains("unknown ruleset 'nosuch'"), Timeout);
         output.WriteLine($"{runtimeName}: {run}\n  {refusal.Kind}: {refusal.Message}");
         Assert.Contains("the agent knows devices", refusal.Message);
