@@ -9,6 +9,8 @@ public static class ExitCodes
     public const int Success = 0;
     /// <summary><c>check</c>/<c>asm</c>: the kernel would refuse the filter (the rule and pc are printed).</summary>
     public const int FilterRefused = 1;
+    /// <summary><c>lint</c>: a finding at or above the <c>--fail-on</c> severity (error by default) was reported.</summary>
+    public const int LintFindings = 1;
     /// <summary>The command line is wrong (unknown option, missing argument, bad value).</summary>
     public const int Usage = 2;
     /// <summary>An input could not be read or parsed (missing file, bad format, unknown syscall name; for <c>dump</c>: the filters could not be read, e.g. the process did not stop in time).</summary>

@@ -29,12 +29,13 @@ public enum FilterInputKind
 /// </summary>
 public sealed partial class FilterInput
 {
-    private FilterInput(string name, FilterInputKind kind, ImmutableArray<BpfProgram> newestFirst, LoadedPolicy? policy)
+    private FilterInput(string name, FilterInputKind kind, ImmutableArray<BpfProgram> newestFirst, LoadedPolicy? policy, string? policyText = null)
     {
         Name = name;
         Kind = kind;
         NewestFirst = newestFirst;
         Policy = policy;
+        PolicyText = policyText;
     }
 
     /// <summary>How the user named it: the path, "-" for standard input, or <c>pid:N</c>.</summary>
@@ -51,6 +52,9 @@ public sealed partial class FilterInput
 
     /// <summary>The policy, for <see cref="FilterInputKind.Policy"/> inputs; null otherwise.</summary>
     public LoadedPolicy? Policy { get; }
+
+    /// <summary>The text a policy input was read from (standard input can be read once only), for findings that quote or locate it; null otherwise.</summary>
+    public string? PolicyText { get; }
 
     /// <summary>"policy (oci)", "BPF program (43 instructions)", "stack of 2 filters", "live process 1234 (2 filters)".</summary>
     public string Description => Kind switch
@@ -95,7 +99,7 @@ public sealed partial class FilterInput
                 var loaded = PolicyFile.Parse(text, PolicyInput.FileName(spec));
                 PolicyInput.Report(loaded.Diagnostics, spec, console, quiet: true);
                 var compiled = PolicyCompiler.Compile(loaded.Policy);
-                return new FilterInput(spec, FilterInputKind.Policy, [compiled.Program], loaded);
+                return new FilterInput(spec, FilterInputKind.Policy, [compiled.Program], loaded, text);
             }
             var program = binary ? ParseRaw(bytes, spec) : AssembleText(text!, spec);
             return new FilterInput(spec, FilterInputKind.Program, [Validate(program, spec)], null);

@@ -1,0 +1,108 @@
+using System.Collections.Immutable;
+using System.CommandLine;
+using SeccompKit.Analysis.Lint;
+using SeccompKit.Cli.Io;
+using SeccompKit.Policy;
+using SeccompKit.Policy.Files;
+using SeccompKit.Policy.Oci;
+using SeccompKit.Linux.Runtimes;
+
+namespace SeccompKit.Cli.Commands;
+
+/// <summary><c>seccompkit lint INPUT</c>: findings on a policy (bypasses, gaps, dangerous allows, dead rules), as text, JSON or SARIF.</summary>
+public static class LintCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create(ICliConsole console)
+    {
+        var input = new Argument<string>("INPUT") { Description = "A policy: OCI linux.seccomp JSON (or config.json), a Docker/podman profile, or a .policy file; - for standard input" };
+        var format = new Option<string>("--format") { Description = "text (one line per finding and its fix), json, or sarif (SARIF 2.1.0 for code scanning)", DefaultValueFactory = _ => "text" };
+        format.AcceptOnlyFromAmong("text", "json", "sarif");
+        var failOn = new Option<string>("--fail-on") { Description = "Exit 1 when a finding is at least this severe: error (default), warning, or never", DefaultValueFactory = _ => "error" };
+        failOn.AcceptOnlyFromAmong("error", "warning", "never");
+        var ignore = new Option<string[]>("--ignore") { Description = "Suppress a rule: SK301 everywhere, or SK301=$.syscalls[4] (a JSON path prefix) or SK301=FILE:LINE; repeatable. One that matches nothing is reported (SK001)", HelpName = "ID[=WHERE]", AllowMultipleArgumentsPerToken = false };
+        var runtime = new Option<string?>("--runtime") { Description = "The container runtime the profile is for (runc or crun[@VERSION]): also checks NOTIFY on the syscalls it makes itself after installing the filter (SK604)", HelpName = "RUNTIME[@VERSION]" };
+        var inputFormat = new Option<FilterInputFormat>("--input-format") { Description = "auto, raw, text or policy (lint reads policies; see below for BPF)", DefaultValueFactory = _ => FilterInputFormat.Auto };
+        var rules = new Option<bool>("--rules") { Description = "List the rule catalog (ID, severity, name, what it finds) and exit" };
+        var output = new Option<string?>("--output", "-o") { Description = "Write the report to FILE (atomically) instead of standard output" };
+        var force = OutputFile.ForceOption();
+        input.Arity = ArgumentArity.ZeroOrOne;
+        var cmd = new Command("lint",
+            "Find what a policy lets through or gets wrong: x32/i386 bypasses, gaps in deny-lists (execveat next to a\n" +
+            "refused execve, io_uring next to refused reads), dangerous allows (ptrace, bpf, mount, namespaces...), 64-bit\n" +
+            "compares of 32-bit arguments, rules that never apply, EPERM where ENOSYS is needed (clone3), NOTIFY on the\n" +
+            "runtime's own syscalls. Each finding has an ID (SK123), a severity, file:line:column (or the JSON path), why,\n" +
+            "and the fix as a policy statement or JSON edit. The catalog with sources: docs/LINT.md, or --rules.\n\n" +
+            "Suppress in the policy language with a comment on the rule's line or alone on the line above:\n" +
+            "  # lint: ignore SK301 (we debug in this sandbox)\n" +
+            "JSON profiles cannot carry comments or extra fields (OCI is strict): use --ignore ID[=JSONPATH].\n\n" +
+            "Exit status: 0 no finding at the --fail-on level, 1 findings at that level (error by default; warning; never\n" +
+            "gives 0 always), 2 usage, 3 unreadable input.\n\n" +
+            "BPF inputs (a raw or disasm program, a dump -o directory, pid:N) are not read yet: lint reads policies; turn a\n" +
+            "filter into one first (seccompkit explain --to policy, when available) or lint the profile it was compiled from.\n\n" +
+            "Examples:\n" +
+            "  seccompkit lint data/profiles/docker-default.json\n" +
+            "  seccompkit lint app.policy --fail-on warning                     # CI: fail on warnings too\n" +
+            "  seccompkit lint profile.json --format sarif -o lint.sarif       # upload to code scanning\n" +
+            "  seccompkit lint agent.json --runtime runc@1.1.5                 # NOTIFY on runc's own syscalls\n" +
+            "  seccompkit lint profile.json --ignore 'SK301=$.syscalls[0]'     # accepted finding\n" +
+            "  seccompkit lint --rules")
+        { input, format, failOn, ignore, runtime, inputFormat, rules, output, force };
+        cmd.SetAction(parse =>
+        {
+            if (parse.GetValue(rules))
+            {
+                foreach (var r in LintRules.All)
+                    console.Out.WriteLine($"{r.Id}  {LintRules.SeverityName(r.Severity),-7}  {r.Name,-36}  {r.Summary}");
+                return ExitCodes.Success;
+            }
+            string spec = parse.GetValue(input) ?? throw new CliInputException("give the policy to lint (a file, or - for standard input), or --rules for the catalog", ExitCodes.Usage);
+            var target = parse.GetValue(output) is { } o ? OutputFile.Check(o, parse.GetValue(force)) : null;
+            var ignores = ImmutableArray.CreateBuilder<LintIgnore>();
+            foreach (var text in parse.GetValue(ignore) ?? [])
+            {
+                try { ignores.Add(LintIgnore.Parse(text)); }
+                catch (PolicyException e) { throw new CliInputException($"--ignore {text}: {e.Message}", ExitCodes.Usage); }
+            }
+            OciTarget? runtimeTarget = null;
+            if (parse.GetValue(runtime) is { } rt)
+            {
+                try { runtimeTarget = InstalledRuntimes.Parse(rt); }
+                catch (UnknownOciTargetException e) { throw new CliInputException($"--runtime {rt}: {e.Message}", ExitCodes.Usage); }
+            }
+
+            var read = FilterInput.Read(spec, parse.GetValue(inputFormat), console);
+            if (read.Kind != FilterInputKind.Policy)
+                throw new CliInputException($"{spec}: this is a {read.Description}; lint reads policies. Lint the profile it was compiled from, or turn the filter into a policy first (seccompkit explain {spec} --to policy, when available)", ExitCodes.BadInput);
+            var loaded = read.Policy!;
+            bool json = loaded.Format is not PolicyFormat.Policy;
+            var lintInput = new LintInput(loaded.Policy)
+            {
+                SourceKind = json ? LintSourceKind.Json : LintSourceKind.PolicyLanguage,
+                FileName = PolicyInput.FileName(spec) ?? PolicyFile.StandardInputName,
+                Text = read.PolicyText,
+                ReadOtherFile = ReadIncluded,
+            };
+            var report = PolicyLinter.Lint(lintInput, new LintOptions { Runtime = runtimeTarget, Ignore = ignores.ToImmutable() });
+
+            string rendered = parse.GetValue(format) switch
+            {
+                "json" => LintReportWriter.Json(report) + "\n",
+                "sarif" => LintReportWriter.Sarif(report, typeof(LintCommand).Assembly.GetName().Version?.ToString(3) ?? "0") + "\n",
+                _ => LintReportWriter.Text(report),
+            };
+            if (target is null) console.Out.Write(rendered);
+            else target.Write(console, rendered);
+
+            var threshold = parse.GetValue(failOn) switch { "warning" => (LintSeverity?)LintSeverity.Warning, "never" => null, _ => LintSeverity.Error };
+            return threshold is { } t && report.HasAtLeast(t) ? ExitCodes.LintFindings : ExitCodes.Success;
+        });
+        return cmd;
+    }
+
+    private static string? ReadIncluded(string file)
+    {
+        try { return File.ReadAllText(file); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+}
