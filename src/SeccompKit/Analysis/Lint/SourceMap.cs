@@ -26,7 +26,10 @@ internal sealed partial class SourceMap(LintInput input)
         if (origin.StartsWith('$'))
         {
             int with = origin.IndexOf(" with ", StringComparison.Ordinal);
-            string path = with < 0 ? origin : condition ? origin[(with + 6)..] : origin[..with];
+            string path = with >= 0 ? (condition ? origin[(with + 6)..] : origin[..with])
+                // One set of conditions for the whole entry: they are its "args".
+                : condition && origin.LastIndexOf(".names[", StringComparison.Ordinal) is int n and > 0 ? origin[..n] + ".args"
+                : origin;
             return AtJsonPath(path);
         }
         var m = FileLineColumn().Match(origin);
