@@ -36,11 +36,22 @@ internal sealed partial class SourceMap(LintInput input)
         if (m.Success)
             return new LintLocation
             {
-                File = m.Groups["file"].Value,
+                File = SameFile(m.Groups["file"].Value),
                 Line = int.Parse(m.Groups["line"].Value, CultureInfo.InvariantCulture),
                 Column = int.Parse(m.Groups["col"].Value, CultureInfo.InvariantCulture),
             };
         return Top();
+    }
+
+    /// <summary>
+    /// The input's own name for a file the parser named by its full path (it resolves includes from it, so standard
+    /// input becomes the working directory's "&lt;stdin&gt;"); other files keep their names.
+    /// </summary>
+    private string SameFile(string file)
+    {
+        if (input.FileName is not { } name || file == name) return file;
+        try { return Path.GetFullPath(file) == Path.GetFullPath(name) ? name : file; }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException) { return file; }
     }
 
     /// <summary>The start of the input (a policy without known places).</summary>
