@@ -83,18 +83,18 @@ internal static class ArchChecks
             {
                 if (f.Outcome(name, abi) == Runs.Always)
                     yield return c.Finding(LintRules.CompatBypass, c.RefusalPlace(name),
-                        $"{name} is refused on x86_64 but runs whatever its arguments on {abi.Name}", c.Fix.Give([name], action), name);
+                        $"{name} is refused on x86_64 but runs whatever its arguments on {abi.Name}", c.RefuseFix([name], action), name);
                 foreach (var v in Variants.GetValueOrDefault(name, []))
                     if (f.Outcome(v, abi) >= Runs.Sometimes && f.RefusingRule(v) is null)
                         yield return c.Finding(LintRules.CompatBypass, c.RefusalPlace(name),
-                            $"{name} is refused on x86_64, but {abi.Name} reaches it as {v}, which runs {LintContext.How(f.Outcome(v, abi))}", c.Fix.Give([v], action), name, v);
+                            $"{name} is refused on x86_64, but {abi.Name} reaches it as {v}, which runs {LintContext.How(f.Outcome(v, abi))}", c.RefuseFix([v], action), name, v);
                 if (abi.Syscalls.TryGetMultiplexed(name, out var mux))
                 {
                     string muxName = mux.Multiplexer == Multiplexer.Socketcall ? "socketcall" : "ipc";
                     if (abi.Syscalls.Contains(muxName) && f.Decide(muxName, abi, (ulong)mux.CallNumber).LetsCallRun)
                         yield return c.Finding(LintRules.CompatBypass, c.RefusalPlace(name),
                             $"{name} is refused on x86_64, but {abi.Name} reaches it as {muxName}(call {mux.CallNumber}), which runs",
-                            c.Fix.Give([muxName], action), name, muxName);
+                            c.RefuseFix([muxName], action), name, muxName);
                 }
             }
         }

@@ -44,7 +44,7 @@ internal static class DangerChecks
                 if (runs < Runs.Sometimes) continue;
                 yield return c.Finding(rule, c.AllowPlace(name),
                     $"{name} is allowed {LintContext.How(runs)} on {string.Join(", ", f.AbisWhereRuns(name).Select(a => a.Name))}{Conditions(c, name, runs)}",
-                    c.Fix.Give([name], refusal), name);
+                    c.RefuseFix([name], refusal), name);
             }
 
         foreach (var (name, flagsArg) in new[] { ("clone", 0), ("unshare", 0) })
@@ -63,11 +63,11 @@ internal static class DangerChecks
         if (f.Outcome("setns") >= Runs.Sometimes)
             yield return c.Finding(LintRules.Namespaces, c.AllowPlace("setns"),
                 $"setns is allowed {LintContext.How(f.Outcome("setns"))}: it joins whatever namespace a descriptor refers to (nstype 0 accepts any)",
-                c.Fix.Give(["setns"], refusal), "setns");
+                c.RefuseFix(["setns"], refusal), "setns");
         if (f.Outcome("clone3") >= Runs.Sometimes)
             yield return c.Finding(LintRules.Namespaces, c.AllowPlace("clone3"),
                 $"clone3 is allowed {LintContext.How(f.Outcome("clone3"))}: its flags are in struct clone_args, which seccomp cannot read, so it creates namespaces that clone's conditions refuse",
-                c.Fix.Give(["clone3"], PolicyEvaluator.Enosys), "clone3");
+                c.RefuseFix(["clone3"], PolicyEvaluator.Enosys), "clone3");
 
         var persona = f.AbisWhereRuns("personality").ToList();
         if (persona.Count > 0)

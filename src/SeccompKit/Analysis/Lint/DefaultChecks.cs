@@ -33,7 +33,7 @@ internal static class DefaultChecks
             if (action.Kind == SeccompAction.Errno && action != PolicyEvaluator.Enosys)
                 yield return c.Finding(LintRules.Clone3Errno, c.RefusalPlace("clone3"),
                     $"clone3 gets {action} on {abi.Name} while clone runs: glibc 2.34+ tries clone3 first and falls back to clone only on ENOSYS, so threads and processes cannot be created",
-                    c.Fix.Give(["clone3"], PolicyEvaluator.Enosys), "clone3", "clone");
+                    Clone3Fix(c), "clone3", "clone");
         }
 
         if (def.Kind == SeccompAction.KillThread)
@@ -44,6 +44,12 @@ internal static class DefaultChecks
         if (options.Runtime is { } target)
             foreach (var finding in RuntimeNotify(c, target)) yield return finding;
     }
+
+    // A refusing clone3 rule must go, not be joined by a second one: in the language the most restrictive rule would
+    // still win, and in OCI libseccomp keeps the first unconditional rule of a syscall.
+    private static string Clone3Fix(LintContext c) => c.Facts.RefusingRule("clone3") is { } r
+        ? $"{c.Fix.Remove(r, c.Map.At(r.Origin))}; then {c.Fix.Give(["clone3"], PolicyEvaluator.Enosys)}"
+        : c.Fix.Give(["clone3"], PolicyEvaluator.Enosys);
 
     private static IEnumerable<LintFinding> RuntimeNotify(LintContext c, Policy.Oci.OciTarget target)
     {
@@ -67,7 +73,8 @@ internal static class DefaultChecks
             var rule = p.RulesFor(name).FirstOrDefault(r => r.Action.Kind == SeccompAction.UserNotif);
             yield return c.Finding(LintRules.NotifyRuntimeSyscall, rule is null ? c.Map.AtStatement(PolicyStatement.DefaultAction) : c.Map.At(rule.Origin),
                 $"{name} is notified, but {target} makes it itself before the agent has the notification descriptor: {why}{version}",
-                c.Fix.Give([name], PolicyAction.Allow), name);
+                rule is null ? c.Fix.Give([name], PolicyAction.Allow)
+                    : $"{c.Fix.Remove(rule, c.Map.At(rule.Origin))}; then {c.Fix.Give([name], PolicyAction.Allow)}", name);
         }
     }
 }

@@ -17,7 +17,7 @@ internal sealed class FixText(LintSourceKind kind)
         var names = syscalls.Distinct(StringComparer.Ordinal).ToList();
         if (!Json) return $"{PolicyPrinter.ActionText(action)} {{ {string.Join(", ", names)} }}";
         string errno = action.Kind == SeccompAction.Errno ? string.Create(CultureInfo.InvariantCulture, $", \"errnoRet\": {action.Data}") : "";
-        return $"add {{\"names\": [{string.Join(", ", names.Select(n => $"\"{n}\""))}], \"action\": \"{OciNames.ActionName(action.Kind)}\"{errno}}} to $.syscalls (before entries that allow them)";
+        return $"add {{\"names\": [{string.Join(", ", names.Select(n => $"\"{n}\""))}], \"action\": \"{OciNames.ActionName(action.Kind)}\"{errno}}} to $.syscalls";
     }
 
     /// <summary>Make <paramref name="action"/> the default.</summary>

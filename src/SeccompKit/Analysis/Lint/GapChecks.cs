@@ -56,7 +56,7 @@ internal static class GapChecks
                     if (abi is null) continue;
                     yield return c.Finding(rule, c.RefusalPlace(refused),
                         $"{refused} is refused ({f.RefusalOf(refused)}) but {runs}, which does the same, runs whatever its arguments on {abi.Name}",
-                        c.Fix.Give([runs], f.RefusalOf(refused)), refused, runs);
+                        c.RefuseFix([runs], f.RefusalOf(refused)), refused, runs);
                 }
 
         var ring = Uring.Where(u => f.Outcome(u) >= Runs.Sometimes).ToList();
@@ -66,7 +66,7 @@ internal static class GapChecks
             if (refusedOps.Count > 0)
                 yield return c.Finding(LintRules.IoUringGap, c.AllowPlace(ring[0]),
                     $"{string.Join(", ", ring)} {(ring.Count == 1 ? "runs" : "run")} while {string.Join(", ", refusedOps.Take(8))}{(refusedOps.Count > 8 ? $" (+{refusedOps.Count - 8} more)" : "")} {(refusedOps.Count == 1 ? "is" : "are")} refused at least for some arguments: an io_uring performs {(refusedOps.Count == 1 ? "it" : "them")} without the filter",
-                    c.Fix.Give(Uring.Where(u => c.Policy.EffectiveArchitectures.Any(a => a.Syscalls.Contains(u))), PolicyEvaluator.Enosys), [.. ring, .. refusedOps]);
+                    c.RefuseFix(Uring.Where(u => c.Policy.EffectiveArchitectures.Any(a => a.Syscalls.Contains(u))), PolicyEvaluator.Enosys), [.. ring, .. refusedOps]);
         }
 
         string[] memory = ["process_vm_readv", "process_vm_writev", "pidfd_getfd"];
@@ -76,7 +76,7 @@ internal static class GapChecks
             if (open.Count > 0)
                 yield return c.Finding(LintRules.ProcessMemoryGap, c.RefusalPlace("ptrace"),
                     $"ptrace is refused ({f.RefusalOf("ptrace")}) but {string.Join(", ", open)} {(open.Count == 1 ? "runs" : "run")}, reaching other processes' memory or files without it",
-                    c.Fix.Give(open, f.RefusalOf("ptrace")), ["ptrace", .. open]);
+                    c.RefuseFix(open, f.RefusalOf("ptrace")), ["ptrace", .. open]);
         }
     }
 }

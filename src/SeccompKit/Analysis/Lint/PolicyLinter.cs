@@ -144,6 +144,32 @@ internal sealed record LintContext(LintInput Input, PolicyFacts Facts, SourceMap
     public LintLocation AllowPlace(string syscall) =>
         Facts.LettingRule(syscall) is { } r ? Map.At(r.Origin) : Map.AtStatement(PolicyStatement.DefaultAction);
 
+    /// <summary>
+    /// The fix that makes <paramref name="names"/> get <paramref name="action"/>. In the policy language a refusing rule
+    /// beside an allowing one wins (most restrictive first). In OCI JSON it does not: libseccomp keeps the first
+    /// unconditional rule of a syscall and ignores later ones, so the allowing name has to go.
+    /// </summary>
+    public string RefuseFix(IEnumerable<string> names, PolicyAction action)
+    {
+        var list = names.Distinct(StringComparer.Ordinal).ToList();
+        if (Input.SourceKind != LintSourceKind.Json) return Fix.Give(list, action);
+        var parts = new List<string>();
+        var add = new List<string>();
+        foreach (var name in list)
+        {
+            if (Facts.LettingRule(name) is { } r)
+            {
+                var at = Map.At(r.Origin);
+                bool byDefault = !Policy.DefaultAction.LetsCallRun && action == Policy.DefaultAction;
+                parts.Add($"remove \"{name}\" at {at.JsonPath}{(byDefault ? $" (the default {Policy.DefaultAction} then applies)" : "")}");
+                if (!byDefault) add.Add(name);
+            }
+            else add.Add(name);
+        }
+        if (add.Count > 0) parts.Add(Fix.Give(add, action));
+        return string.Join("; ", parts);
+    }
+
     /// <summary>"whatever its arguments" or "for some arguments".</summary>
     public static string How(Runs r) => r == Runs.Always ? "whatever its arguments" : "for some arguments";
 }
