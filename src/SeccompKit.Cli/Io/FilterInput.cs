@@ -156,9 +156,10 @@ public sealed partial class FilterInput
     }
 
     /// <summary>
-    /// Whether the first statement of <paramref name="text"/> (comments and labels skipped) is a BPF instruction as
-    /// <c>disasm</c> writes it (readable: <c>ld [4]</c>, <c>ret ALLOW</c>; raw: <c>{ 0x20, 0, 0, 0x4 }</c>), rather than a
-    /// policy-language statement. No policy statement starts with a BPF mnemonic followed by an operand.
+    /// Whether the first statement of <paramref name="text"/> (comments, blank lines and label lines skipped) is a BPF
+    /// statement as <c>disasm</c> writes it (readable: <c>0: A = arch</c>, <c>if (A == openat) goto L5</c>,
+    /// <c>return ALLOW</c>; raw: <c>{ 0x20, 0, 0, 0x4 }</c>), rather than a policy-language statement. No policy
+    /// statement starts with <c>A</c>, <c>X</c> or <c>M[n]</c> and an assignment, <c>if (</c>, <c>goto</c> or <c>return</c>.
     /// </summary>
     public static bool LooksLikeBpfText(string text)
     {
@@ -170,14 +171,18 @@ public sealed partial class FilterInput
             int slash = line.IndexOf("//", StringComparison.Ordinal);
             if (slash >= 0) line = line[..slash];
             line = line.Trim();
-            if (line.Length == 0) continue;
+            if (line.Length == 0 || LabelLine().IsMatch(line)) continue;
             return BpfStatement().IsMatch(line);
         }
         return false;
     }
 
-    // An optional "0012:" pc or "label:" prefix, then a classic-BPF mnemonic and an operand, or the raw { code, jt, jf, k } form.
-    [GeneratedRegex(@"^(?:[0-9A-Za-z_]+:\s*)?(?:\{\s*0x[0-9a-fA-F]+\s*,|(?:ld|ldh|ldb|ldx|ldxb|st|stx|ja|jmp|jeq|jne|jneq|jgt|jge|jlt|jle|jset|add|sub|mul|div|mod|and|or|xor|lsh|rsh|neg|tax|txa|ret)\b(?:\s|$))", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*:$")]
+    private static partial Regex LabelLine();
+
+    // An optional "12:" pc or "label:" prefix, then an assignment to A, X or M[n], a conditional or plain jump, a
+    // return, or the raw { code, jt, jf, k } form.
+    [GeneratedRegex(@"^(?:[A-Za-z0-9_]+:\s*)?(?:\{\s*(?:0x[0-9a-fA-F]+|\d+)\s*,|(?:A|X|M\s*\[\s*\d+\s*\])\s*(?:[-+*/%&|^]|<<|>>)?=|if\s*\(|goto\s|return\b)")]
     private static partial Regex BpfStatement();
 
     private static Instruction[] ParseRaw(byte[] bytes, string spec)
