@@ -87,7 +87,7 @@ public sealed partial class FilterInput
         string? text = null;
         if (format is FilterInputFormat.Auto or FilterInputFormat.Policy)
         {
-            byte[] bytes = ReadBytes(spec, console);
+            byte[] bytes = ProgramInput.ReadBytes(spec, console);
             bool binary = Array.IndexOf(bytes, (byte)0) >= 0;
             if (format == FilterInputFormat.Policy || (!binary && !LooksLikeBpfText(text = DecodeText(bytes, spec))))
             {
@@ -124,25 +124,6 @@ public sealed partial class FilterInput
 
     [GeneratedRegex(@"^filter-(\d+)\.bpf$")]
     private static partial Regex SavedFilterName();
-
-    private static byte[] ReadBytes(string spec, ICliConsole console)
-    {
-        try
-        {
-            if (spec != "-") return File.ReadAllBytes(spec);
-            using var ms = new MemoryStream();
-            console.OpenStandardInput().CopyTo(ms);
-            return ms.ToArray();
-        }
-        catch (FileNotFoundException) when (spec.StartsWith('-'))
-        {
-            throw new CliInputException($"unknown option '{spec}' (or no such file); run with --help for the options, or write ./{spec} for a file", ExitCodes.Usage);
-        }
-        catch (FileNotFoundException) { throw new CliInputException($"{spec}: no such file"); }
-        catch (DirectoryNotFoundException) { throw new CliInputException($"{spec}: no such file or directory"); }
-        catch (UnauthorizedAccessException) { throw new CliInputException($"{spec}: permission denied"); }
-        catch (IOException e) { throw new CliInputException($"{spec}: cannot read: {e.Message}"); }
-    }
 
     private static string DecodeText(byte[] bytes, string spec)
     {
