@@ -21,15 +21,9 @@ public sealed class KubernetesProfilesContainerSpecs(ITestOutputHelper output, B
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    public static TheoryData<string> Runtimes() => new("runc", "crun");
+    public static TheoryData<string> Runtimes() => InstalledRuntime.Names();
 
-    private OciRuntime Runtime(string name)
-    {
-        var runtime = OciRuntime.Named(name);
-        Assert.SkipUnless(runtime.IsInstalled, runtime.WhyMissing);
-        Assert.SkipUnless(OciBundle.WhyUnavailable.Length == 0, OciBundle.WhyUnavailable);
-        return runtime;
-    }
+    private static OciRuntime Runtime(string name) => InstalledRuntime.Require(name);
 
     private string Convert(string runtime, params string[] args)
     {

@@ -29,6 +29,9 @@ public enum FilterInputKind
 /// </summary>
 public sealed partial class FilterInput
 {
+    // Io sits below the commands and CliApp (ArchitectureSpecs), so it keeps its own syscall names.
+    private static readonly IBpfSymbols Symbols = new SeccompKit.Syscalls.SyscallSymbols();
+
     private FilterInput(string name, FilterInputKind kind, ImmutableArray<BpfProgram> newestFirst, LoadedPolicy? policy, string? policyText = null)
     {
         Name = name;
@@ -91,7 +94,7 @@ public sealed partial class FilterInput
         string? text = null;
         if (format is FilterInputFormat.Auto or FilterInputFormat.Policy)
         {
-            byte[] bytes = ReadBytes(spec, console);
+            byte[] bytes = ProgramInput.ReadBytes(spec, console);
             bool binary = Array.IndexOf(bytes, (byte)0) >= 0;
             if (format == FilterInputFormat.Policy || (!binary && !LooksLikeBpfText(text = DecodeText(bytes, spec))))
             {
@@ -104,7 +107,7 @@ public sealed partial class FilterInput
             var program = binary ? ParseRaw(bytes, spec) : AssembleText(text!, spec);
             return new FilterInput(spec, FilterInputKind.Program, [Validate(program, spec)], null);
         }
-        var instructions = ProgramInput.Read(spec, format == FilterInputFormat.Raw ? InputFormat.Raw : InputFormat.Text, console, CliApp.Symbols);
+        var instructions = ProgramInput.Read(spec, format == FilterInputFormat.Raw ? InputFormat.Raw : InputFormat.Text, console, Symbols);
         return new FilterInput(spec, FilterInputKind.Program, [Validate(instructions, spec)], null);
     }
 
@@ -122,31 +125,12 @@ public sealed partial class FilterInput
         for (int i = 0; i < files.Count; i++)
             if (files[i].Match.Groups[1].Value != i.ToString(System.Globalization.CultureInfo.InvariantCulture))
                 throw new CliInputException($"{dir}: filter-{i}.bpf is missing (the files must be numbered 0, 1, 2... without gaps, 0 the newest)");
-        var programs = files.Select(f => Validate(ProgramInput.Read(f.Path, InputFormat.Raw, console, CliApp.Symbols), f.Path)).ToImmutableArray();
+        var programs = files.Select(f => Validate(ProgramInput.Read(f.Path, InputFormat.Raw, console, Symbols), f.Path)).ToImmutableArray();
         return new FilterInput(dir, FilterInputKind.SavedStack, programs, null);
     }
 
     [GeneratedRegex(@"^filter-(\d+)\.bpf$")]
     private static partial Regex SavedFilterName();
-
-    private static byte[] ReadBytes(string spec, ICliConsole console)
-    {
-        try
-        {
-            if (spec != "-") return File.ReadAllBytes(spec);
-            using var ms = new MemoryStream();
-            console.OpenStandardInput().CopyTo(ms);
-            return ms.ToArray();
-        }
-        catch (FileNotFoundException) when (spec.StartsWith('-'))
-        {
-            throw new CliInputException($"unknown option '{spec}' (or no such file); run with --help for the options, or write ./{spec} for a file", ExitCodes.Usage);
-        }
-        catch (FileNotFoundException) { throw new CliInputException($"{spec}: no such file"); }
-        catch (DirectoryNotFoundException) { throw new CliInputException($"{spec}: no such file or directory"); }
-        catch (UnauthorizedAccessException) { throw new CliInputException($"{spec}: permission denied"); }
-        catch (IOException e) { throw new CliInputException($"{spec}: cannot read: {e.Message}"); }
-    }
 
     private static string DecodeText(byte[] bytes, string spec)
     {
@@ -160,9 +144,10 @@ public sealed partial class FilterInput
     }
 
     /// <summary>
-    /// Whether the first statement of <paramref name="text"/> (comments and labels skipped) is a BPF instruction as
-    /// <c>disasm</c> writes it (readable: <c>ld [4]</c>, <c>ret ALLOW</c>; raw: <c>{ 0x20, 0, 0, 0x4 }</c>), rather than a
-    /// policy-language statement. No policy statement starts with a BPF mnemonic followed by an operand.
+    /// Whether the first statement of <paramref name="text"/> (comments, blank lines and label lines skipped) is a BPF
+    /// statement as <c>disasm</c> writes it (readable: <c>0: A = arch</c>, <c>if (A == openat) goto L5</c>,
+    /// <c>return ALLOW</c>; raw: <c>{ 0x20, 0, 0, 0x4 }</c>), rather than a policy-language statement. No policy
+    /// statement starts with <c>A</c>, <c>X</c> or <c>M[n]</c> and an assignment, <c>if (</c>, <c>goto</c> or <c>return</c>.
     /// </summary>
     public static bool LooksLikeBpfText(string text)
     {
@@ -174,14 +159,18 @@ public sealed partial class FilterInput
             int slash = line.IndexOf("//", StringComparison.Ordinal);
             if (slash >= 0) line = line[..slash];
             line = line.Trim();
-            if (line.Length == 0) continue;
+            if (line.Length == 0 || LabelLine().IsMatch(line)) continue;
             return BpfStatement().IsMatch(line);
         }
         return false;
     }
 
-    // An optional "0012:" pc or "label:" prefix, then a classic-BPF mnemonic and an operand, or the raw { code, jt, jf, k } form.
-    [GeneratedRegex(@"^(?:[0-9A-Za-z_]+:\s*)?(?:\{\s*0x[0-9a-fA-F]+\s*,|(?:ld|ldh|ldb|ldx|ldxb|st|stx|ja|jmp|jeq|jne|jneq|jgt|jge|jlt|jle|jset|add|sub|mul|div|mod|and|or|xor|lsh|rsh|neg|tax|txa|ret)\b(?:\s|$))", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*:$")]
+    private static partial Regex LabelLine();
+
+    // An optional "12:" pc or "label:" prefix, then an assignment to A, X or M[n], a conditional or plain jump, a
+    // return, or the raw { code, jt, jf, k } form.
+    [GeneratedRegex(@"^(?:[A-Za-z0-9_]+:\s*)?(?:\{\s*(?:0x[0-9a-fA-F]+|\d+)\s*,|(?:A|X|M\s*\[\s*\d+\s*\])\s*(?:[-+*/%&|^]|<<|>>)?=|if\s*\(|goto\s|return\b)")]
     private static partial Regex BpfStatement();
 
     private static Instruction[] ParseRaw(byte[] bytes, string spec)
@@ -192,7 +181,7 @@ public sealed partial class FilterInput
 
     private static Instruction[] AssembleText(string text, string spec)
     {
-        try { return Assembler.Assemble(text, CliApp.Symbols); }
+        try { return Assembler.Assemble(text, Symbols); }
         catch (BpfFormatException e) { throw new CliInputException($"{spec}: {e.Message}"); }
     }
 

@@ -19,27 +19,7 @@ public static class ProgramInput
     /// <summary>Reads a file ("-" = standard input) into instructions, without validating them.</summary>
     public static Instruction[] Read(string path, InputFormat format, ICliConsole console, IBpfSymbols? symbols)
     {
-        byte[] bytes;
-        try
-        {
-            if (path == "-")
-            {
-                using var ms = new MemoryStream();
-                console.OpenStandardInput().CopyTo(ms);
-                bytes = ms.ToArray();
-            }
-            else bytes = File.ReadAllBytes(path);
-        }
-        catch (FileNotFoundException) when (path.StartsWith('-'))
-        {
-            // The variadic FILE argument swallows unknown options; say what the user most likely meant.
-            throw new CliInputException($"unknown option '{path}' (or no such file); run with --help for the options, or write ./{path} for a file", ExitCodes.Usage);
-        }
-        catch (FileNotFoundException) { throw new CliInputException($"{path}: no such file"); }
-        catch (DirectoryNotFoundException) { throw new CliInputException($"{path}: no such file or directory"); }
-        catch (UnauthorizedAccessException) { throw new CliInputException($"{path}: permission denied"); }
-        catch (IOException e) { throw new CliInputException($"{path}: cannot read: {e.Message}"); }
-
+        byte[] bytes = ReadBytes(path, console);
         if (bytes.Length == 0)
             throw new CliInputException($"{path}: the file is empty; expected a raw BPF program (8-byte struct sock_filter entries) or its text form");
         var fmt = format;
@@ -60,6 +40,27 @@ public static class ProgramInput
             string hint = fmt == InputFormat.Raw && format == InputFormat.Auto ? " (read as raw because it contains NUL bytes; pass --input-format text if it is text)" : "";
             throw new CliInputException($"{path}: {e.Message}{hint}");
         }
+    }
+
+    /// <summary>Reads a file ("-" = standard input) as bytes; a missing or unreadable file is a <see cref="CliInputException"/> naming it.</summary>
+    public static byte[] ReadBytes(string path, ICliConsole console)
+    {
+        try
+        {
+            if (path != "-") return File.ReadAllBytes(path);
+            using var ms = new MemoryStream();
+            console.OpenStandardInput().CopyTo(ms);
+            return ms.ToArray();
+        }
+        catch (FileNotFoundException) when (path.StartsWith('-'))
+        {
+            // The variadic FILE argument swallows unknown options; say what the user most likely meant.
+            throw new CliInputException($"unknown option '{path}' (or no such file); run with --help for the options, or write ./{path} for a file", ExitCodes.Usage);
+        }
+        catch (FileNotFoundException) { throw new CliInputException($"{path}: no such file"); }
+        catch (DirectoryNotFoundException) { throw new CliInputException($"{path}: no such file or directory"); }
+        catch (UnauthorizedAccessException) { throw new CliInputException($"{path}: permission denied"); }
+        catch (IOException e) { throw new CliInputException($"{path}: cannot read: {e.Message}"); }
     }
 
     /// <summary>Reads and validates a program; a refusal becomes exit code <see cref="ExitCodes.FilterRefused"/>.</summary>

@@ -102,9 +102,14 @@ public sealed record SeccompData
     {
         if (offset >= Size || (offset & 3) != 0)
             throw new ArgumentOutOfRangeException(nameof(offset), offset, "seccomp_data loads must be 4-aligned and below 64.");
-        Span<uint> words = stackalloc uint[Size / 4];
-        WriteWords(words);
-        return words[(int)(offset / 4)];
+        int word = (int)(offset / 4);
+        if (word == 0) return unchecked((uint)Nr);
+        if (word == 1) return Arch;
+        // A 64-bit field's pair of words: the low half comes first on little-endian ABIs, second on big-endian ones.
+        ulong field = word < 4 ? InstructionPointer : _args[(word - 4) / 2];
+        bool second = (word & 1) != 0;
+        bool high = second == IsLittleEndianArch(Arch);
+        return high ? (uint)(field >> 32) : (uint)field;
     }
 
     /// <summary>

@@ -19,13 +19,56 @@ internal sealed class JsonWalker(List<PolicyDiagnostic> diagnostics)
     {
         try
         {
-            return JsonDocument.Parse(json, DocumentOptions);
+            return JsonDocument.Parse(ReplaceLoneSurrogateEscapes(json), DocumentOptions);
         }
         catch (JsonException e)
         {
             long line = (e.LineNumber ?? 0) + 1, col = (e.BytePositionInLine ?? 0) + 1;
             throw new PolicyException($"the text is not valid JSON ({FirstSentence(e.Message)}); fix the syntax there.", PolicyLocation.AtText((int)line, (int)col));
         }
+    }
+
+    /// <summary>
+    /// <paramref name="json"/> with every <c>\uXXXX</c> escape of a lone UTF-16 surrogate (a high one not followed by a
+    /// low one, or a low one alone) written as <c>\ufffd</c>: valid JSON that .NET refuses to read as a string, while Go's
+    /// decoder (runc's) reads it as U+FFFD, the replacement character. Same length, so error columns stay right.
+    /// Escapes are found by scanning string literals, so an escaped backslash (<c>\\ud800</c>) is left alone.
+    /// </summary>
+    internal static string ReplaceLoneSurrogateEscapes(string json)
+    {
+        if (!json.Contains("\\u", StringComparison.Ordinal)) return json;
+        char[]? copy = null;
+        bool inString = false;
+        for (int i = 0; i < json.Length; i++)
+        {
+            char c = json[i];
+            if (!inString) { inString = c == '"'; continue; }
+            if (c == '"') { inString = false; continue; }
+            if (c != '\\' || i + 1 >= json.Length) continue;
+            if (json[i + 1] != 'u') { i++; continue; }
+            if (!TryEscape(json, i, out char unit)) { i++; continue; }
+            if (char.IsHighSurrogate(unit) && TryEscape(json, i + 6, out char next) && char.IsLowSurrogate(next))
+            {
+                i += 11; // a valid pair: both escapes stay
+                continue;
+            }
+            if (char.IsSurrogate(unit))
+            {
+                copy ??= json.ToCharArray();
+                "\\ufffd".CopyTo(copy.AsSpan(i));
+            }
+            i += 5;
+        }
+        return copy is null ? json : new string(copy);
+    }
+
+    private static bool TryEscape(string s, int at, out char unit)
+    {
+        unit = '\0';
+        if (at + 6 > s.Length || s[at] != '\\' || s[at + 1] != 'u') return false;
+        if (!ushort.TryParse(s.AsSpan(at + 2, 4), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var v)) return false;
+        unit = (char)v;
+        return true;
     }
 
     private static string FirstSentence(string message)

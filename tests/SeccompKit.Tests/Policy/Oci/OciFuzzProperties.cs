@@ -17,6 +17,8 @@ public class OciFuzzProperties
         "\"SCMP_CMP_MASKED_EQ\"", "\"architectures\"", "\"SCMP_ARCH_X86\"", "\"flags\"", "\"errnoRet\"", "\"defaultErrnoRet\"", "\"listenerPath\"",
         "\"name\"", "\"includes\"", "\"caps\"", "\"minKernel\"", "\"4.8\"", "\"archMap\"", "null", "true", "0", "1", "6", "-1", "1.5", "1e3",
         "18446744073709551616", "\"\"", "\"x\"",
+        // Valid JSON escapes .NET refuses to read as strings (lone surrogates) and ones it reads (a pair, an escaped backslash).
+        "\"\\ud800\"", "\"\\udc00x\"", "\"\\ud83d\\ude00\"", "\"\\\\ud800\"", "\"read\\ud800\"",
     ];
 
     private static readonly Gen<string> Tokens = Gen.Int[0, Pieces.Length - 1].Select(i => Pieces[i]).Array[0, 40].Select(a => string.Concat(a));
@@ -79,5 +81,28 @@ public class OciFuzzProperties
         var doc = Gen.Select(str, entry.Array[0, 5], str.Array[0, 2])
             .Select((d, es, arches) => $$"""{"defaultAction":{{d}},"architectures":[{{string.Join(",", arches)}}],"syscalls":[{{string.Join(",", es)}}]}""");
         doc.Sample(text => OnlyLocatedPolicyExceptions(() => OciImporter.Import(text)), iter: 5_000);
+    }
+
+    [Theory]
+    [InlineData("\"\\ud800\"", "\"\\ufffd\"")]                        // a lone high surrogate
+    [InlineData("\"\\udc00\"", "\"\\ufffd\"")]                        // a lone low surrogate
+    [InlineData("\"\\ud800\\u0041\"", "\"\\ufffd\\u0041\"")]              // a high one followed by a non-surrogate escape
+    [InlineData("\"\\ud800\\ud800\"", "\"\\ufffd\\ufffd\"")]              // two high ones
+    [InlineData("\"\\ud83d\\ude00\"", "\"\\ud83d\\ude00\"")]              // a valid pair stays
+    [InlineData("\"\\\\ud800\"", "\"\\\\ud800\"")]                      // an escaped backslash, then text: not an escape
+    [InlineData("\"a\\\"\\ud800\"", "\"a\\\"\\ufffd\"")]                  // after an escaped quote, still in the string
+    [InlineData("{\"\\udfff\": 1}", "{\"\\ufffd\": 1}")]                  // in a key
+    public void Lone_surrogate_escapes_are_read_as_the_replacement_character_as_Go_reads_them(string json, string expected) =>
+        Assert.Equal(expected, JsonWalker.ReplaceLoneSurrogateEscapes(json));
+
+    [Fact]
+    public void A_profile_with_a_lone_surrogate_in_a_syscall_name_names_an_unknown_syscall_at_its_json_path_as_runc_would()
+    {
+        // runc reads the name as U+FFFD and skips it as a syscall libseccomp does not know; so does the importer, with a note there.
+        var (policy, diagnostics) = OciImporter.Import(
+            """{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read", "\ud800"], "action": "SCMP_ACT_ERRNO"}]}""");
+        Assert.Equal("read", Assert.Single(policy.Rules).Syscall);
+        var note = Assert.Single(diagnostics, d => d.ToString().Contains("$.syscalls[0].names[1]"));
+        Assert.Contains("\ufffd", note.ToString());
     }
 }
