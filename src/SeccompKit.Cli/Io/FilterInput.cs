@@ -29,6 +29,9 @@ public enum FilterInputKind
 /// </summary>
 public sealed partial class FilterInput
 {
+    // Io sits below the commands and CliApp (ArchitectureSpecs), so it keeps its own syscall names.
+    private static readonly IBpfSymbols Symbols = new SeccompKit.Syscalls.SyscallSymbols();
+
     private FilterInput(string name, FilterInputKind kind, ImmutableArray<BpfProgram> newestFirst, LoadedPolicy? policy)
     {
         Name = name;
@@ -100,7 +103,7 @@ public sealed partial class FilterInput
             var program = binary ? ParseRaw(bytes, spec) : AssembleText(text!, spec);
             return new FilterInput(spec, FilterInputKind.Program, [Validate(program, spec)], null);
         }
-        var instructions = ProgramInput.Read(spec, format == FilterInputFormat.Raw ? InputFormat.Raw : InputFormat.Text, console, CliApp.Symbols);
+        var instructions = ProgramInput.Read(spec, format == FilterInputFormat.Raw ? InputFormat.Raw : InputFormat.Text, console, Symbols);
         return new FilterInput(spec, FilterInputKind.Program, [Validate(instructions, spec)], null);
     }
 
@@ -118,7 +121,7 @@ public sealed partial class FilterInput
         for (int i = 0; i < files.Count; i++)
             if (files[i].Match.Groups[1].Value != i.ToString(System.Globalization.CultureInfo.InvariantCulture))
                 throw new CliInputException($"{dir}: filter-{i}.bpf is missing (the files must be numbered 0, 1, 2... without gaps, 0 the newest)");
-        var programs = files.Select(f => Validate(ProgramInput.Read(f.Path, InputFormat.Raw, console, CliApp.Symbols), f.Path)).ToImmutableArray();
+        var programs = files.Select(f => Validate(ProgramInput.Read(f.Path, InputFormat.Raw, console, Symbols), f.Path)).ToImmutableArray();
         return new FilterInput(dir, FilterInputKind.SavedStack, programs, null);
     }
 
@@ -188,7 +191,7 @@ public sealed partial class FilterInput
 
     private static Instruction[] AssembleText(string text, string spec)
     {
-        try { return Assembler.Assemble(text, CliApp.Symbols); }
+        try { return Assembler.Assemble(text, Symbols); }
         catch (BpfFormatException e) { throw new CliInputException($"{spec}: {e.Message}"); }
     }
 

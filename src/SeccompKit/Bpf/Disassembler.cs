@@ -43,16 +43,31 @@ public static class Disassembler
             }
         }
         int width = Math.Max(2, (program.Length - 1).ToString(CultureInfo.InvariantCulture).Length);
+        var statements = Statements(program, facts, symbols);
         var sb = new StringBuilder();
         for (int pc = 0; pc < program.Length; pc++)
         {
             if (targets[pc]) sb.Append('L').Append(pc).Append(":\n");
-            sb.Append(pc.ToString(CultureInfo.InvariantCulture).PadLeft(width)).Append(": ");
-            sb.Append(Format(program[pc], pc, program.Length, facts[pc], symbols)).Append('\n');
+            sb.Append(pc.ToString(CultureInfo.InvariantCulture).PadLeft(width)).Append(": ").Append(statements[pc]).Append('\n');
         }
         return sb.ToString();
 
         void Mark(long t) { if (t >= 0 && t < targets.Length) targets[t] = true; }
+    }
+
+    /// <summary>
+    /// The statement of each instruction as <see cref="Disassemble"/> prints it, without the pc and label lines
+    /// (<c>if (A == read) goto L7 else goto L8</c>): for views that lay instructions out themselves, such as a graph.
+    /// </summary>
+    public static string[] Statements(ReadOnlySpan<Instruction> program, IBpfSymbols? symbols = null) =>
+        Statements(program, ProgramAnalysis.Analyze(program), symbols);
+
+    private static string[] Statements(ReadOnlySpan<Instruction> program, PcFacts[] facts, IBpfSymbols? symbols)
+    {
+        var statements = new string[program.Length];
+        for (int pc = 0; pc < program.Length; pc++)
+            statements[pc] = Format(program[pc], pc, program.Length, facts[pc], symbols);
+        return statements;
     }
 
     /// <summary>The raw form: one <c>{ code, jt, jf, k },</c> line per instruction.</summary>
