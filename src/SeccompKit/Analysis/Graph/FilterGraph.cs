@@ -36,17 +36,39 @@ public sealed record GraphOptions
     public LeafStyle Leaves { get; init; } = LeafStyle.PerBranch;
 }
 
-/// <summary>One node of the drawing: a basic block, or one drawing of a leaf.</summary>
+/// <summary>One node of the drawing: a basic block, a chain of <c>==</c> tests, or one drawing of a leaf.</summary>
 /// <param name="Id">The DOT node id (<c>f0_b12</c>; leaf copies <c>f0_b187_3</c>; shared leaves <c>f0_ret_7fff0000</c>).</param>
 /// <param name="Filter">Index of the filter in the stack (0 = the newest).</param>
-/// <param name="Blocks">The blocks it draws: one, or for a shared leaf every lone return of the same value.</param>
+/// <param name="Blocks">
+/// The blocks it draws: one; or a chain of one-instruction <c>==</c> tests each falling to the next when false (how
+/// libseccomp lists syscalls: drawn as one node, like a <c>switch</c>); or for a shared leaf every lone return of one value.
+/// </param>
 public sealed record GraphNode(string Id, int Filter, ImmutableArray<BasicBlock> Blocks);
 
-/// <summary>One edge of the drawing, with the control-flow edge it draws.</summary>
+/// <summary>One edge of the drawing, with the control-flow edges it draws (several when a chain's tests share a target).</summary>
 /// <param name="From">The node left.</param>
 /// <param name="To">The node entered.</param>
-/// <param name="Edge">The control-flow edge.</param>
-public sealed record GraphEdge(string From, string To, CfgEdge Edge);
+/// <param name="Edges">The control-flow edges, in pc order; all of one <see cref="EdgeKind"/>.</param>
+public sealed record GraphEdge(string From, string To, ImmutableArray<CfgEdge> Edges)
+{
+    /// <summary>Which way control goes along it.</summary>
+    public EdgeKind Kind => Edges[0].Kind;
+
+    /// <summary>
+    /// The labels of its edges joined (<c>read, write, open</c>); past four, the first three and how many more (the
+    /// chain's node lists them all).
+    /// </summary>
+    public string? Label
+    {
+        get
+        {
+            var labels = Edges.Select(e => e.Label).OfType<string>().Distinct().ToList();
+            if (labels.Count == 0) return null;
+            return labels.Count <= 4 ? string.Join(", ", labels)
+                : string.Join(", ", labels.Take(3)) + string.Create(CultureInfo.InvariantCulture, $", … (+{labels.Count - 3})");
+        }
+    }
+}
 
 /// <summary>
 /// The control-flow graphs of a filter or of a stack of filters (each a cluster, newest first), drawn as Graphviz DOT:
@@ -71,7 +93,11 @@ public sealed class FilterGraph
         return new FilterGraph(filters);
     }
 
-    /// <summary>The nodes and edges <see cref="ToDot"/> draws, for checking a drawing against the graph.</summary>
+    /// <summary>
+    /// The nodes and edges <see cref="ToDot"/> draws, for checking a drawing against the graph. Every control-flow edge
+    /// is drawn by exactly one <see cref="GraphEdge"/>, except the false edges inside a chain node, which the node's
+    /// listing shows.
+    /// </summary>
     public (ImmutableArray<GraphNode> Nodes, ImmutableArray<GraphEdge> Edges) Layout(GraphOptions? options = null)
     {
         options ??= new GraphOptions();
@@ -83,41 +109,78 @@ public sealed class FilterGraph
             var incoming = new int[cfg.Blocks.Length];
             foreach (var e in cfg.Edges) incoming[e.To]++;
             var nodeOf = new string?[cfg.Blocks.Length];
-            var shared = new Dictionary<uint, int>();
-            var sharedBlocks = new List<List<BasicBlock>>();
+            var shared = new Dictionary<uint, List<BasicBlock>>();
+            List<BasicBlock>? chain = null;
             foreach (var b in cfg.Blocks)
             {
+                if (IsChainLink(cfg, b) && chain is not null && chain[^1].Index == b.Index - 1
+                    && cfg.Program[chain[^1].End].Jf == 0 && incoming[b.Index] == 1)
+                {
+                    // The previous test falls here when false, and nothing else comes here: one more line of the chain.
+                    chain.Add(b);
+                    nodeOf[b.Index] = nodeOf[chain[0].Index];
+                    continue;
+                }
+                Flush();
                 if (b.IsLeaf && options.Leaves == LeafStyle.Shared && incoming[b.Index] > 0)
                 {
                     uint value = b.Return!.Value;
-                    if (!shared.TryGetValue(value, out int slot))
-                    {
-                        shared[value] = slot = sharedBlocks.Count;
-                        sharedBlocks.Add([]);
-                    }
-                    sharedBlocks[slot].Add(b);
+                    if (!shared.TryGetValue(value, out var list)) shared[value] = list = [];
+                    list.Add(b);
                     nodeOf[b.Index] = SharedId(f, value);
                 }
                 else if (b.IsLeaf && options.Leaves == LeafStyle.PerBranch && incoming[b.Index] > 1)
-                    nodeOf[b.Index] = null; // one copy per incoming edge, made below
+                    nodeOf[b.Index] = null; // one copy per edge drawn into it, made below
                 else
                 {
                     nodeOf[b.Index] = BlockId(f, b);
-                    nodes.Add(new GraphNode(nodeOf[b.Index]!, f, [b]));
+                    chain = EndsInEquality(cfg, b) ? [b] : null;
+                    if (chain is null) nodes.Add(new GraphNode(nodeOf[b.Index]!, f, [b]));
                 }
             }
-            foreach (var (value, slot) in shared)
-                nodes.Add(new GraphNode(SharedId(f, value), f, [.. sharedBlocks[slot]]));
-            var copies = new int[cfg.Blocks.Length];
+            Flush();
+            foreach (var (value, list) in shared)
+                nodes.Add(new GraphNode(SharedId(f, value), f, [.. list]));
+
+            // Edges: those inside a chain are its listing; the others are grouped by (node left, block entered, kind),
+            // so that a chain's tests sending control to one place are one edge.
+            var groups = new List<(string From, int To, EdgeKind Kind, List<CfgEdge> Edges)>();
+            var index = new Dictionary<(string, int, EdgeKind), int>();
             foreach (var e in cfg.Edges)
             {
-                string to = nodeOf[e.To] ?? $"{BlockId(f, cfg.Blocks[e.To])}_{++copies[e.To]}";
-                if (nodeOf[e.To] is null) nodes.Add(new GraphNode(to, f, [cfg.Blocks[e.To]]));
-                edges.Add(new GraphEdge(nodeOf[e.From]!, to, e));
+                string from = nodeOf[e.From]!;
+                if (nodeOf[e.To] == from && e.Kind == EdgeKind.False && e.To == e.From + 1) continue; // inside a chain
+                var key = (from, e.To, e.Kind);
+                if (!index.TryGetValue(key, out int g))
+                {
+                    index[key] = g = groups.Count;
+                    groups.Add((from, e.To, e.Kind, []));
+                }
+                groups[g].Edges.Add(e);
+            }
+            var copies = new int[cfg.Blocks.Length];
+            foreach (var (from, toBlock, _, list) in groups)
+            {
+                string to = nodeOf[toBlock] ?? $"{BlockId(f, cfg.Blocks[toBlock])}_{++copies[toBlock]}";
+                if (nodeOf[toBlock] is null) nodes.Add(new GraphNode(to, f, [cfg.Blocks[toBlock]]));
+                edges.Add(new GraphEdge(from, to, [.. list]));
+            }
+
+            void Flush()
+            {
+                if (chain is not null) nodes.Add(new GraphNode(nodeOf[chain[0].Index]!, f, [.. chain]));
+                chain = null;
             }
         }
         return (nodes.ToImmutable(), edges.ToImmutable());
     }
+
+    /// <summary>A block ending in <c>if (A == k)</c> with two different targets: a chain may start with it (<c>A = sys_number</c> first).</summary>
+    private static bool EndsInEquality(ControlFlowGraph cfg, BasicBlock b) =>
+        cfg.Program[b.End].Code == (BpfOpcodes.BPF_JMP | BpfOpcodes.BPF_JEQ | BpfOpcodes.BPF_K) && cfg.Program[b.End].Jt != cfg.Program[b.End].Jf;
+
+    /// <summary>A block that is one <c>if (A == k)</c> with two different targets: a possible next line of a chain.</summary>
+    private static bool IsChainLink(ControlFlowGraph cfg, BasicBlock b) => b.Length == 1 && EndsInEquality(cfg, b);
 
     private static string BlockId(int filter, BasicBlock b) => string.Create(CultureInfo.InvariantCulture, $"f{filter}_b{b.Start}");
 
@@ -146,8 +209,16 @@ public sealed class FilterGraph
             }
             foreach (var node in nodes.Where(n => n.Filter == f))
                 sb.Append(indent).Append(node.Id).Append(' ').Append(NodeAttributes(node)).Append(";\n");
-            foreach (var e in edges.Where(e => e.From.StartsWith($"f{f}_", StringComparison.Ordinal)))
-                sb.Append(indent).Append(e.From).Append(" -> ").Append(e.To).Append(' ').Append(EdgeAttributes(e.Edge)).Append(";\n");
+            var filterEdges = edges.Where(e => e.From.StartsWith($"f{f}_", StringComparison.Ordinal)).ToList();
+            // A node many branches reach (a libseccomp filter sends a chain of a hundred == tests to one argument
+            // check) is ranked by its last predecessor in pc order only: were every edge to pull it, dot would lay a
+            // chain of dummy nodes along each long edge, quadratic in the chain, and a 1,400-instruction filter would
+            // take minutes. The other edges are still drawn, they just do not place the node.
+            var ranking = new Dictionary<string, GraphEdge>();
+            foreach (var e in filterEdges) ranking[e.To] = e;
+            foreach (var e in filterEdges)
+                sb.Append(indent).Append(e.From).Append(" -> ").Append(e.To).Append(' ')
+                  .Append(EdgeAttributes(e, constrains: ReferenceEquals(ranking[e.To], e))).Append(";\n");
             if (Filters.Length > 1) sb.Append("  }\n");
         }
         sb.Append("}\n");
@@ -176,9 +247,10 @@ public sealed class FilterGraph
             return $"[label={Quote(label)}, fillcolor=\"{fill}\", color=\"{border}\", style=\"rounded,filled,bold\", tooltip={Quote(PcList(node.Blocks))}]";
         }
         var text = new StringBuilder();
-        int width = b.End.ToString(CultureInfo.InvariantCulture).Length;
-        for (int i = 0; i < b.Statements.Length; i++)
-            text.Append((b.Start + i).ToString(CultureInfo.InvariantCulture).PadLeft(width)).Append(": ").Append(b.Statements[i]).Append('\u0001');
+        int width = node.Blocks[^1].End.ToString(CultureInfo.InvariantCulture).Length;
+        foreach (var block in node.Blocks)
+            for (int i = 0; i < block.Statements.Length; i++)
+                text.Append((block.Start + i).ToString(CultureInfo.InvariantCulture).PadLeft(width)).Append(": ").Append(block.Statements[i]).Append('\u0001');
         if (!b.Reachable) text.Append("(unreachable)\u0001");
         string attrs = $"[label={Quote(text.ToString())}";
         if (b.Return is uint v)
@@ -193,10 +265,11 @@ public sealed class FilterGraph
     private static string PcList(ImmutableArray<BasicBlock> blocks) =>
         "pc " + string.Join(", ", blocks.Select(b => b.Start.ToString(CultureInfo.InvariantCulture)));
 
-    private static string EdgeAttributes(CfgEdge e)
+    private static string EdgeAttributes(GraphEdge e, bool constrains)
     {
         var attrs = new List<string>();
         if (e.Label is not null) attrs.Add("label=" + Quote(" " + e.Label + " "));
+        if (!constrains) attrs.Add("constraint=false");
         if (e.Kind == EdgeKind.False) attrs.Add("style=dashed, color=\"#888888\"");
         return attrs.Count == 0 ? "[]" : "[" + string.Join(", ", attrs) + "]";
     }

@@ -77,11 +77,24 @@ public sealed class ControlFlowGraphSpecs
         {
             var cfg = graph.Filters[f];
             var drawn = edges.Where(e => byId[e.From].Filter == f).ToList();
-            Assert.Equal(cfg.Edges, drawn.Select(e => e.Edge));
+            var drawnEdges = drawn.SelectMany(e => e.Edges).ToList();
             foreach (var e in drawn)
+                foreach (var c in e.Edges)
+                {
+                    Assert.Equal(e.Kind, c.Kind);
+                    Assert.Contains(cfg.Blocks[c.From], byId[e.From].Blocks);
+                    Assert.Contains(cfg.Blocks[c.To], byId[e.To].Blocks);
+                }
+            // Every edge of the program is drawn exactly once, or is the false edge from one line of a chain to the next.
+            foreach (var c in cfg.Edges)
             {
-                Assert.Contains(cfg.Blocks[e.Edge.From], byId[e.From].Blocks);
-                Assert.Contains(cfg.Blocks[e.Edge.To], byId[e.To].Blocks);
+                int times = drawnEdges.Count(d => ReferenceEquals(d, c));
+                if (times == 0)
+                {
+                    var node = nodes.Single(n => n.Filter == f && n.Blocks.Contains(cfg.Blocks[c.From]));
+                    Assert.True(c.Kind == EdgeKind.False && node.Blocks.Contains(cfg.Blocks[c.To]), $"edge {c} is not drawn");
+                }
+                else Assert.Equal(1, times);
             }
             // Every block is drawn: by its own node, or by its leaf copies / the shared leaf.
             var drawnBlocks = nodes.Where(n => n.Filter == f).SelectMany(n => n.Blocks).Select(b => b.Index).ToHashSet();
@@ -234,7 +247,7 @@ public sealed class ControlFlowGraphSpecs
         [
             Stmt(BPF_LD | BPF_W | BPF_ABS, 0),                // 0: A = nr
             Jump(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, 0),         // 1: if (A == 1) goto 4
-            Jump(BPF_JMP | BPF_JEQ | BPF_K, 2, 1, 2),         // 2: if (A == 2) goto 4 else goto 5
+            Jump(BPF_JMP | BPF_JGT | BPF_K, 2, 1, 2),         // 2: if (A > 2) goto 4 else goto 5 (not ==: no chain)
             Stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),         // 3: return ALLOW (dead code)
             Stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),         // 4: return ALLOW
             Stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),  // 5: return KILL_PROCESS
@@ -246,6 +259,34 @@ public sealed class ControlFlowGraphSpecs
         // The dead return keeps its own node (nothing reaches it); the live ones merge by value.
         Assert.Equal(["f0_b0", "f0_b2", "f0_b3", "f0_ret_7fff0000", "f0_ret_80000000"], shared.Select(n => n.Id).Order(StringComparer.Ordinal));
         Assert.Contains("f0_b3 [label=\"ALLOW\\n(unreachable)\"", graph.ToDot());
+    }
+
+    [Fact]
+    public void A_chain_of_equality_tests_is_one_node_with_one_edge_per_target()
+    {
+        // libseccomp's shape: a list of == tests, each falling to the next.
+        Instruction[] program =
+        [
+            Stmt(BPF_LD | BPF_W | BPF_ABS, 4),                          // 0: A = arch
+            Jump(BPF_JMP | BPF_JEQ | BPF_K, TestPrograms.X86_64, 0, 6), // 1: if (A != X86_64) goto 8
+            Stmt(BPF_LD | BPF_W | BPF_ABS, 0),                          // 2: A = nr
+            Jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 0),                   // 3: if (A == read) goto 7
+            Jump(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, 0),                   // 4: if (A == write) goto 7
+            Jump(BPF_JMP | BPF_JEQ | BPF_K, 3, 2, 0),                   // 5: if (A == close) goto 8
+            Jump(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, 1),                   // 6: if (A == open) goto 7 else goto 8
+            Stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),                   // 7: return ALLOW
+            Stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),            // 8: return KILL_PROCESS
+        ];
+        var graph = FilterGraph.Build([BpfProgram.Create(program)], Symbols);
+        var (nodes, edges) = graph.Layout(new GraphOptions { Leaves = LeafStyle.Shared });
+        // The chain starts with the block that loads nr and makes the first test.
+        var chain = Assert.Single(nodes, n => n.Id == "f0_b2");
+        Assert.Equal([2, 4, 5, 6], chain.Blocks.Select(b => b.Start));
+        var fromChain = edges.Where(e => e.From == "f0_b2").ToList();
+        Assert.Equal(["read, write, open", "close", null], fromChain.Select(e => e.Label));
+        Assert.Equal([EdgeKind.True, EdgeKind.True, EdgeKind.False], fromChain.Select(e => e.Kind));
+        AssertLayout(graph, new GraphOptions { Leaves = LeafStyle.Shared });
+        AssertLayout(graph, new GraphOptions());
     }
 
     [Fact]
