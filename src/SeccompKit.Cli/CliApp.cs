@@ -47,6 +47,7 @@ public static class CliApp
             (LearnCommand.Create(console), "Run a program and write the minimal profile it needs (user notification, no root)"),
             (DumpCommand.Create(console), "Read the filters of a running process (ptrace, root), newest first; -o DIR saves them"),
             (LintCommand.Create(console), "Find bypasses, gaps, dangerous allows and dead rules in a policy (text, JSON, SARIF)"),
+            (GraphCommand.Create(console), "Draw a filter's control-flow graph (DOT or SVG): syscall names on edges, actions on leaves"),
             // Subcommands of agent (agent profile) are passed here, one argument each.
             (AgentCommand.Create(console, c => AgentModeSessions.Default(c), AgentProfileCommand.Create(console)), "The OCI seccomp agent: learn, complain or supervise runc/crun/podman containers"),
         };

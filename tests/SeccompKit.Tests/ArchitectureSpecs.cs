@@ -56,7 +56,7 @@ public sealed partial class ArchitectureSpecs
             L("Policy/Files"),     // loading any policy file: detects the format, then one of the frontends above
             L("Compiler/Lowering"),
             L("Compiler"),
-            L("Analysis/Lint"),    // with Analysis/Diff and Analysis/Graph once merged: peers, each may use Analysis and below, not each other
+            L("Analysis/Lint", "Analysis/Graph"),  // peers: each may use Analysis and below, not each other
             L("Learning"),
             L("Agent"),            // the OCI seccomp agent's pure parts: payload, modes, configuration, profiles per mode
         ]),
@@ -71,6 +71,7 @@ public sealed partial class ArchitectureSpecs
             L("SafeHandles"),
             L("Kernel"),
             L("Inspect"),
+            L("Graphviz"),         // runs Graphviz's dot to render a graph
             new([new Unit("", "KernelFeatures", "SeccompFeatureSet", "NotifSizes")]),
             L("Audit", "Supervise"),
             L("Launch"),

@@ -9,12 +9,13 @@ namespace SeccompKit.Bpf;
 /// <c>{ code, jt, jf, k }</c> form, or a mix — back into instructions. Labels are any
 /// <c>name:</c>; a leading <c>12:</c> pc prefix is ignored; <c>#</c>, <c>//</c> and <c>/* */</c> start comments.
 /// Syscall names in comparisons are resolved under the arch the program has checked on every path
-/// (the same analysis the disassembler uses), so <c>Assemble(Disassemble(p)) == p</c>.
+/// (the same analysis the disassembler uses), and so are the halves of 64-bit fields (<c>args[0]</c> is the low
+/// half: offset 16 on little-endian ABIs, 20 after a big-endian arch check), so <c>Assemble(Disassemble(p)) == p</c>.
 /// The result is not validated: pass it to <see cref="BpfProgram.Create"/>.
 /// </summary>
 public static partial class Assembler
 {
-    private sealed record Pending(int Line, ushort Code, uint K, string? TrueLabel, string? FalseLabel, string? JaLabel, string? SyscallName, byte Jt = 0, byte Jf = 0);
+    private sealed record Pending(int Line, ushort Code, uint K, string? TrueLabel, string? FalseLabel, string? JaLabel, string? SyscallName, byte Jt = 0, byte Jf = 0, bool NamedHalf = false);
 
     /// <summary>Assembles text; throws <see cref="BpfFormatException"/> naming the line and what to write instead.</summary>
     public static Instruction[] Assemble(string text, IBpfSymbols? symbols = null)
@@ -60,13 +61,23 @@ public static partial class Assembler
             result[pc] = new Instruction(p.Code, jt, jf, k);
         }
 
-        // Resolve syscall names under the arch each path has checked.
-        if (pending.Any(p => p.SyscallName is not null))
+        // Resolve syscall names and the halves of 64-bit fields under the arch each path has checked. The
+        // offsets the halves were given above (the little-endian view) cannot change what the analysis finds:
+        // the checked arch comes from loads of arch and compares, never from argument loads.
+        if (pending.Any(p => p.SyscallName is not null || p.NamedHalf))
         {
             var facts = ProgramAnalysis.Analyze(result);
             for (int pc = 0; pc < pending.Count; pc++)
             {
                 var p = pending[pc];
+                if (p.NamedHalf)
+                {
+                    // The disassembler's naming (Disassembler.LoadName): on a big-endian ABI the high half
+                    // comes first, so 'args[i] >> 32' is offset 16 + 8i and 'args[i]' is 20 + 8i.
+                    if (facts[pc].LittleEndian == false)
+                        result[pc] = result[pc] with { K = result[pc].K ^ 4 };
+                    continue;
+                }
                 if (p.SyscallName is null) continue;
                 if (symbols is null)
                     throw Error(p.Line, $"'{p.SyscallName}' is not a number and no syscall tables were given; write the syscall number");
@@ -118,7 +129,11 @@ public static partial class Assembler
             case "return A": return P(BPF_RET | BPF_A);
         }
         if ((m = LoadData().Match(c)).Success)
-            return P(BPF_LD | BPF_W | BPF_ABS, DataOffset(m.Groups[1].Value, m.Groups[2].Success, line));
+        {
+            uint offset = DataOffset(m.Groups[1].Value, m.Groups[2].Success, line);
+            bool namedHalf = offset >= SeccompData.OffsetInstructionPointer && !m.Groups[1].Value.StartsWith("data[", StringComparison.Ordinal);
+            return new Pending(line, BPF_LD | BPF_W | BPF_ABS, offset, null, null, null, null, NamedHalf: namedHalf);
+        }
         if ((m = MemLoad().Match(c)).Success)
             return P(m.Groups[1].Value == "A" ? (ushort)(BPF_LD | BPF_MEM) : (ushort)(BPF_LDX | BPF_MEM), (uint)ParseNumber(m.Groups[2].Value, line, uint.MaxValue));
         if ((m = MemStore().Match(c)).Success)
@@ -192,9 +207,8 @@ public static partial class Assembler
         {
             int i = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
             if (i > 5) throw Error(line, $"args[{i}] does not exist; seccomp_data has args[0] to args[5]");
-            // A listing names offsets, not ABI-specific halves: args[i] is offset 16 + 8i and 'args[i] >> 32'
-            // is 20 + 8i, the little-endian view (the low half there, the high half on big-endian ABIs),
-            // as the disassembler writes them.
+            // args[i] is the low half, 'args[i] >> 32' the high half: offsets 16 + 8i and 20 + 8i in the
+            // little-endian view given here; Assemble swaps them where the program has checked a big-endian arch.
             baseOff = SeccompData.OffsetArgs + (uint)(8 * i);
         }
         else if ((m = DataRef().Match(what)).Success)

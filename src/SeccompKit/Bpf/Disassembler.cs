@@ -17,7 +17,9 @@ namespace SeccompKit.Bpf;
 ///  5: return KILL_PROCESS
 /// </code>
 /// Jump targets get labels <c>L&lt;pc&gt;</c>; syscall and arch names appear where the program compares the
-/// syscall number (under an arch it has already checked) or the arch. The raw form is one C initialiser per
+/// syscall number (under an arch it has already checked) or the arch. Loads of 64-bit fields name the half
+/// they read under the checked arch's byte order (<c>args[0]</c> is the low half, <c>args[0] &gt;&gt; 32</c> the
+/// high half; on big-endian ABIs such as s390x the high half comes first in <c>seccomp_data</c>). The raw form is one C initialiser per
 /// instruction, <c>{ 0x20, 0, 0, 0x00000004 },</c>.
 /// </summary>
 public static class Disassembler
@@ -41,16 +43,31 @@ public static class Disassembler
             }
         }
         int width = Math.Max(2, (program.Length - 1).ToString(CultureInfo.InvariantCulture).Length);
+        var statements = Statements(program, facts, symbols);
         var sb = new StringBuilder();
         for (int pc = 0; pc < program.Length; pc++)
         {
             if (targets[pc]) sb.Append('L').Append(pc).Append(":\n");
-            sb.Append(pc.ToString(CultureInfo.InvariantCulture).PadLeft(width)).Append(": ");
-            sb.Append(Format(program[pc], pc, program.Length, facts[pc], symbols)).Append('\n');
+            sb.Append(pc.ToString(CultureInfo.InvariantCulture).PadLeft(width)).Append(": ").Append(statements[pc]).Append('\n');
         }
         return sb.ToString();
 
         void Mark(long t) { if (t >= 0 && t < targets.Length) targets[t] = true; }
+    }
+
+    /// <summary>
+    /// The statement of each instruction as <see cref="Disassemble"/> prints it, without the pc and label lines
+    /// (<c>if (A == read) goto L7 else goto L8</c>): for views that lay instructions out themselves, such as a graph.
+    /// </summary>
+    public static string[] Statements(ReadOnlySpan<Instruction> program, IBpfSymbols? symbols = null) =>
+        Statements(program, ProgramAnalysis.Analyze(program), symbols);
+
+    private static string[] Statements(ReadOnlySpan<Instruction> program, PcFacts[] facts, IBpfSymbols? symbols)
+    {
+        var statements = new string[program.Length];
+        for (int pc = 0; pc < program.Length; pc++)
+            statements[pc] = Format(program[pc], pc, program.Length, facts[pc], symbols);
+        return statements;
     }
 
     /// <summary>The raw form: one <c>{ code, jt, jf, k },</c> line per instruction.</summary>
@@ -68,16 +85,24 @@ public static class Disassembler
     /// <summary>Formats a 32-bit constant: decimal below 10, hex otherwise (always read back exactly).</summary>
     public static string Number(uint k) => k < 10 ? k.ToString(CultureInfo.InvariantCulture) : "0x" + k.ToString("x", CultureInfo.InvariantCulture);
 
-    internal static string LoadName(uint k) => k switch
+    /// <summary>
+    /// The name of what a 32-bit load of offset <paramref name="k"/> reads. A 64-bit field's low half is
+    /// written <c>args[i]</c> (a 32-bit A takes the low half, as in C) and its high half <c>args[i] &gt;&gt; 32</c>.
+    /// Which offset holds which half is the byte order of the arches the program has checked on every path to
+    /// the load (<see cref="PcFacts.LittleEndian"/>, from <see cref="ProgramAnalysis"/>): after an s390x check offset
+    /// 16 is <c>args[0] &gt;&gt; 32</c> and offset 20 is <c>args[0]</c>, the kernel's big-endian layout of
+    /// <c>seccomp_data</c>; without a check the little-endian view (x86_64, aarch64) names them.
+    /// </summary>
+    internal static string LoadName(uint k, bool? littleEndian = null)
     {
-        SeccompData.OffsetNr => "sys_number",
-        SeccompData.OffsetArch => "arch",
-        8 => "instruction_pointer",
-        12 => "instruction_pointer >> 32",
-        >= SeccompData.OffsetArgs and < SeccompData.Size when (k & 3) == 0 =>
-            (k & 4) == 0 ? $"args[{(k - 16) / 8}]" : $"args[{(k - 16) / 8}] >> 32",
-        _ => $"data[{Number(k)}]",
-    };
+        if (k == SeccompData.OffsetNr) return "sys_number";
+        if (k == SeccompData.OffsetArch) return "arch";
+        if (k < SeccompData.OffsetInstructionPointer || k >= SeccompData.Size || (k & 3) != 0) return $"data[{Number(k)}]";
+        bool firstWord = (k & 4) == 0;
+        bool high = littleEndian == false ? firstWord : !firstWord;
+        string field = k < SeccompData.OffsetArgs ? "instruction_pointer" : $"args[{(k - SeccompData.OffsetArgs) / 8}]";
+        return high ? field + " >> 32" : field;
+    }
 
     private static string Format(Instruction ins, int pc, int length, PcFacts facts, IBpfSymbols? symbols)
     {
@@ -93,7 +118,7 @@ public static class Disassembler
         if (k != 0 && BPF_CLASS(ins.Code) == BPF_ALU && BPF_SRC(ins.Code) == BPF_X) return ins.ToString();
         switch (ins.Code)
         {
-            case BPF_LD | BPF_W | BPF_ABS: return "A = " + LoadName(k);
+            case BPF_LD | BPF_W | BPF_ABS: return "A = " + LoadName(k, facts.LittleEndian);
             case BPF_LD | BPF_W | BPF_LEN: return "A = len";
             case BPF_LDX | BPF_W | BPF_LEN: return "X = len";
             case BPF_LD | BPF_IMM: return "A = " + Number(k);

@@ -26,7 +26,12 @@ public enum AccumulatorContent
 /// <param name="Content">What A holds.</param>
 /// <param name="ArgIndex">For <see cref="AccumulatorContent.ArgLow"/>/<see cref="AccumulatorContent.ArgHigh"/>: which argument.</param>
 /// <param name="KnownArch">The AUDIT_ARCH value established by an earlier <c>arch == k</c> test on every path, if any.</param>
-public readonly record struct PcFacts(bool Reachable, AccumulatorContent Content, int ArgIndex, uint? KnownArch);
+/// <param name="LittleEndian">
+/// The byte order of the arches checked on the paths to the instruction: true when every path checked a little-endian
+/// arch, false when every path checked a big-endian one (s390 and s390x paths joining: false, though
+/// <paramref name="KnownArch"/> is null there), null when some path checked none or the orders differ.
+/// </param>
+public readonly record struct PcFacts(bool Reachable, AccumulatorContent Content, int ArgIndex, uint? KnownArch, bool? LittleEndian = null);
 
 /// <summary>
 /// A forward data-flow pass over a program (jumps only go forward, so one pass in pc order suffices):
@@ -64,13 +69,13 @@ public static class ProgramAnalysis
                     {
                         var taken = f;
                         if (ins.Code == (BPF_JMP | BPF_JEQ | BPF_K) && f.Content == AccumulatorContent.Arch)
-                            taken = f with { KnownArch = ins.K };
+                            taken = f with { KnownArch = ins.K, LittleEndian = SeccompData.IsLittleEndianArch(ins.K) };
                         Flow(pc + 1 + ins.Jt, taken);
                         Flow(pc + 1 + ins.Jf, f);
                     }
                     continue;
                 case BPF_LD:
-                    after = ins.Code == (BPF_LD | BPF_W | BPF_ABS) ? f with { Content = ContentOf(ins.K, f.KnownArch, out int arg), ArgIndex = arg } : f with { Content = AccumulatorContent.Unknown, ArgIndex = 0 };
+                    after = ins.Code == (BPF_LD | BPF_W | BPF_ABS) ? f with { Content = ContentOf(ins.K, f.LittleEndian, out int arg), ArgIndex = arg } : f with { Content = AccumulatorContent.Unknown, ArgIndex = 0 };
                     break;
                 case BPF_ALU:
                 case BPF_MISC when ins.Code == (BPF_MISC | BPF_TXA):
@@ -91,24 +96,25 @@ public static class ProgramAnalysis
             facts[t] = new PcFacts(true,
                 sameContent ? cur.Content : AccumulatorContent.Unknown,
                 sameContent ? cur.ArgIndex : 0,
-                cur.KnownArch == incoming.KnownArch ? cur.KnownArch : null);
+                cur.KnownArch == incoming.KnownArch ? cur.KnownArch : null,
+                cur.LittleEndian == incoming.LittleEndian ? cur.LittleEndian : null);
         }
     }
 
     /// <summary>
     /// What a load of offset <paramref name="k"/> puts in A. Which half of a 64-bit field an offset holds is the
-    /// checked ABI's byte order (<see cref="SeccompData.IsLittleEndianArch"/>): the first word is the low half on
-    /// little-endian ABIs and the high half on big-endian ones. Where no arch check precedes the load the halves
-    /// are named as on a little-endian ABI (x86_64, aarch64), which is how the disassembler names offsets.
+    /// checked ABIs' byte order (<see cref="SeccompData.IsLittleEndianArch"/>, <see cref="PcFacts.LittleEndian"/>): the
+    /// first word is the low half on little-endian ABIs and the high half on big-endian ones. Where no path-wide
+    /// byte order is known the halves are named as on a little-endian ABI (x86_64, aarch64), as the disassembler does.
     /// </summary>
-    private static AccumulatorContent ContentOf(uint k, uint? knownArch, out int arg)
+    private static AccumulatorContent ContentOf(uint k, bool? littleEndian, out int arg)
     {
         arg = 0;
         if (k == SeccompData.OffsetNr) return AccumulatorContent.SyscallNumber;
         if (k == SeccompData.OffsetArch) return AccumulatorContent.Arch;
         if (k < SeccompData.OffsetInstructionPointer || k >= SeccompData.Size || (k & 3) != 0) return AccumulatorContent.Unknown;
         bool firstWord = (k & 4) == 0;
-        bool low = knownArch is not { } a || SeccompData.IsLittleEndianArch(a) ? firstWord : !firstWord;
+        bool low = littleEndian != false ? firstWord : !firstWord;
         if (k < SeccompData.OffsetArgs)
             return low ? AccumulatorContent.InstructionPointerLow : AccumulatorContent.InstructionPointerHigh;
         arg = (int)(k - SeccompData.OffsetArgs) / 8;

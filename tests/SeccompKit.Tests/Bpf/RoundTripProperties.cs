@@ -57,9 +57,10 @@ public class RoundTripProperties
             }
             if (prologue && pc == 1)
             {
-                // if (A != X86_64 or I386) goto the last instruction (or as far as jf reaches)
+                // if (A != X86_64, I386 or S390X) goto the last instruction (or as far as jf reaches); after
+                // S390X (big-endian) the listing names offset 16 'args[0] >> 32', which must read back as 16.
                 byte toEnd = (byte)Math.Min(remaining - 1, 255);
-                program[1] = Instruction.Jump(BPF_JMP | BPF_JEQ | BPF_K, sel % 2 == 0 ? TestPrograms.X86_64 : TestPrograms.I386, 0, toEnd);
+                program[1] = Instruction.Jump(BPF_JMP | BPF_JEQ | BPF_K, (sel % 3) switch { 0 => TestPrograms.X86_64, 1 => TestPrograms.I386, _ => TestPrograms.S390X }, 0, toEnd);
                 masks[2] &= memvalid;
                 masks[2 + toEnd] &= memvalid;
                 memvalid = 0xffff;
@@ -127,7 +128,7 @@ public class RoundTripProperties
                         jt = (byte)(jt % reach);
                         jf = (byte)(jf % reach);
                         if (BPF_SRC(code) == BPF_X) k = strayK ? k : 0;
-                        else k = (sel % 5) switch { 0 => TestPrograms.X86_64, 1 => TestPrograms.I386, 2 or 3 => k % 4, _ => k };
+                        else k = (sel % 6) switch { 0 => TestPrograms.X86_64, 1 => TestPrograms.I386, 2 or 3 => k % 4, 4 => TestPrograms.S390X, _ => k };
                         masks[pc + 1 + jt] &= memvalid;
                         masks[pc + 1 + jf] &= memvalid;
                         memvalid = 0xffff;
@@ -153,17 +154,26 @@ public class RoundTripProperties
     [Fact]
     public void Assemble_of_Disassemble_gives_back_the_same_bytes_with_symbols()
     {
-        int named = 0;
+        int named = 0, bigEndianHalves = 0;
         ValidPrograms.Sample(p =>
         {
             var text = Disassembler.Disassemble(p, FakeSymbols.Instance);
             if (SyscallName.IsMatch(text))
                 Interlocked.Increment(ref named);
+            var facts = ProgramAnalysis.Analyze(p);
+            for (int pc = 0; pc < p.Length; pc++)
+                if (p[pc].Code == (BPF_LD | BPF_W | BPF_ABS) && p[pc].K >= SeccompData.OffsetInstructionPointer && p[pc].K < SeccompData.Size
+                    && facts[pc].LittleEndian == false)
+                {
+                    Interlocked.Increment(ref bigEndianHalves);
+                    break;
+                }
             var back = Assembler.Assemble(text, FakeSymbols.Instance);
             Assert.Equal(BpfProgram.ToRaw(p), BpfProgram.ToRaw(back));
         }, iter: 10_000, print: Show);
-        // The generator must actually reach the syscall-name path, or this property proves little.
+        // The generator must actually reach the syscall-name path and the big-endian halves, or this property proves little.
         Assert.True(named > 20, $"only {named} listings named a syscall under a checked arch");
+        Assert.True(bigEndianHalves > 20, $"only {bigEndianHalves} listings loaded an argument half after a big-endian arch check");
     }
 
     [Fact]

@@ -10,6 +10,8 @@ internal static class TestPrograms
 {
     public const uint X86_64 = 0xc000003e;
     public const uint I386 = 0x40000003;
+    /// <summary>AUDIT_ARCH_S390X: a big-endian ABI, where seccomp_data's 64-bit fields put the high half first.</summary>
+    public const uint S390X = 0x80000016;
 
     /// <summary>A program of exactly <paramref name="length"/> instructions: length-1 times "A = 0", then "return ALLOW".</summary>
     public static Instruction[] Filler(int length)
@@ -46,12 +48,14 @@ internal sealed class FakeSymbols : IBpfSymbols
     {
         [TestPrograms.X86_64] = "AUDIT_ARCH_X86_64",
         [TestPrograms.I386] = "AUDIT_ARCH_I386",
+        [TestPrograms.S390X] = "AUDIT_ARCH_S390X",
     };
 
     private static readonly Dictionary<uint, string[]> Syscalls = new()
     {
         [TestPrograms.X86_64] = ["read", "write", "open", "close"],
         [TestPrograms.I386] = ["restart_syscall", "exit", "fork", "read"],
+        [TestPrograms.S390X] = ["s390_zero", "exit", "fork", "read"],
     };
 
     public bool TryGetArchName(uint auditArch, out string name) => Arches.TryGetValue(auditArch, out name!);
