@@ -70,6 +70,20 @@ for ((round = 0; round < rounds; round++)); do
   echo "   round $((round + 1)) of $rounds done (load $(load1))"
 done
 
+# Where the round trip goes: one perf profile (cpu-clock) and one perf stat of each of the two loops the target compares,
+# split by thread and binary (perf is optional; perf_event_paranoid <= 2 suffices for one's own processes).
+have_perf=0
+if command -v perf > /dev/null; then
+  have_perf=1
+  for impl in c-raw seccompkit; do
+    if [ "$impl" = c-raw ]; then sup=("$rtt" supervise --label perf --raw --sync --); else sup=("$LEARNBENCH" rtt --label perf --sync --); fi
+    perf record -q -e cpu-clock -F 4999 -o "$work/perf-$impl.data" -- "${sup[@]}" "${target[@]}" --label perf > /dev/null 2>&1 || have_perf=0
+    perf report -i "$work/perf-$impl.data" --no-children --sort pid,dso --stdio 2> /dev/null | grep -v '^#' | grep . | head -8 > "$work/perf-$impl.txt" || have_perf=0
+    perf stat -x, -e task-clock,context-switches -o "$work/perfstat-$impl.txt" -- "${sup[@]}" "${target[@]}" --label perf > /dev/null 2>&1 || have_perf=0
+  done
+fi
+[ "$have_perf" = 1 ] || echo "bench/notify: no perf profile (perf missing or not permitted)" >&2
+
 echo "== part 2: many targets, $many_rounds rounds"
 : > "$work/many.jsonl"
 workloads=()
