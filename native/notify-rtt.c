@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -61,10 +62,12 @@
 #define EXIT_USAGE 2
 #define EXIT_SETUP 120
 #define RETURN_VALUE 4242
+#define MAX_THREADS 64
 
 static const char usage[] =
 	"usage: notify-rtt target --label L [--batches B] [--calls N]\n"
-	"       notify-rtt supervise --label L [--sync] [--poll] [--respond continue|return] -- PROGRAM [ARGS...]\n";
+	"       notify-rtt many --label L --workers W [--threads] [--kill K] [--ms MS]\n"
+	"       notify-rtt supervise --label L [--sync] [--poll | --raw [--threads N]] [--respond continue|return] -- PROGRAM [ARGS...]\n";
 
 static uint64_t now_ns(void)
 {
@@ -96,13 +99,181 @@ static int target(const char *label, long batches, long n)
 	return fflush(stdout) == 0 ? 0 : 4;
 }
 
+/*
+ * The many-target workload: W workers (processes, or threads of this process with --threads) each make raw getppid
+ * calls for --ms milliseconds, timing every call (CLOCK_MONOTONIC, vDSO) into a histogram shared by all of them (a
+ * MAP_SHARED page set up before the fork: 100 ns buckets up to 1 ms, then one overflow bucket). With --kill K, K more
+ * worker processes run the same loop and are SIGKILLed by the parent halfway, most likely in the middle of a notified
+ * call (their time is nearly all spent there): the supervisor must survive them and the others must go on.
+ * Prints {"role": "many", "label": L, "workers": W, "mode": "procs"|"threads", "killed": K, "calls": N, "seconds": S,
+ * "callsPerSecond": N/S, "p50Us": .., "p99Us": .., "maxBucketUs": ..} counting the surviving workers' calls only.
+ */
+#define BUCKETS 10001
+struct histogram {
+	atomic_long calls;
+	atomic_long bucket[BUCKETS];
+};
+
+static struct histogram *hist;
+static long run_ms;
+
+static void worker_loop(int count)
+{
+	uint64_t end = now_ns() + (uint64_t)run_ms * 1000000ULL;
+	long local = 0;
+	for (;;) {
+		uint64_t t0 = now_ns();
+		syscall(SYS_getppid);
+		uint64_t t1 = now_ns();
+		if (count) {
+			uint64_t b = (t1 - t0) / 100;
+			atomic_fetch_add_explicit(&hist->bucket[b < BUCKETS - 1 ? b : BUCKETS - 1], 1, memory_order_relaxed);
+			local++;
+		}
+		if (t1 >= end)
+			break;
+	}
+	if (count)
+		atomic_fetch_add(&hist->calls, local);
+}
+
+static void *worker_thread(void *arg)
+{
+	(void)arg;
+	worker_loop(1);
+	return NULL;
+}
+
+static double percentile(double p)
+{
+	long total = 0, seen = 0;
+	for (int b = 0; b < BUCKETS; b++)
+		total += atomic_load(&hist->bucket[b]);
+	for (int b = 0; b < BUCKETS; b++) {
+		seen += atomic_load(&hist->bucket[b]);
+		if (total > 0 && (double)seen >= p * (double)total)
+			return (b + 1) * 0.1; /* the bucket's upper edge, in microseconds */
+	}
+	return 0;
+}
+
+static int many(const char *label, int workers, int use_threads, int kill_count, long ms)
+{
+	run_ms = ms;
+	hist = mmap(NULL, sizeof(*hist), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (hist == MAP_FAILED)
+		return EXIT_SETUP;
+	pid_t victims[MAX_THREADS];
+	for (int k = 0; k < kill_count; k++) {
+		victims[k] = fork();
+		if (victims[k] < 0)
+			return EXIT_SETUP;
+		if (victims[k] == 0) {
+			worker_loop(0);
+			_exit(0);
+		}
+	}
+	uint64_t start = now_ns();
+	pid_t pids[MAX_THREADS];
+	pthread_t threads[MAX_THREADS];
+	for (int w = 0; w < workers; w++) {
+		if (use_threads) {
+			if (pthread_create(&threads[w], NULL, worker_thread, NULL) != 0)
+				return EXIT_SETUP;
+		} else {
+			pids[w] = fork();
+			if (pids[w] < 0)
+				return EXIT_SETUP;
+			if (pids[w] == 0) {
+				worker_loop(1);
+				_exit(0);
+			}
+		}
+	}
+	if (kill_count > 0) {
+		struct timespec half = { .tv_sec = ms / 2000, .tv_nsec = (ms / 2 % 1000) * 1000000L };
+		nanosleep(&half, NULL);
+		for (int k = 0; k < kill_count; k++)
+			kill(victims[k], SIGKILL);
+		for (int k = 0; k < kill_count; k++)
+			waitpid(victims[k], NULL, 0);
+	}
+	int failed = 0;
+	for (int w = 0; w < workers; w++) {
+		if (use_threads)
+			pthread_join(threads[w], NULL);
+		else {
+			int status;
+			if (waitpid(pids[w], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				failed++;
+		}
+	}
+	double seconds = (double)(now_ns() - start) / 1e9;
+	long calls = atomic_load(&hist->calls);
+	double max_us = 0;
+	for (int b = BUCKETS - 1; b >= 0; b--)
+		if (atomic_load(&hist->bucket[b])) {
+			max_us = (b + 1) * 0.1;
+			break;
+		}
+	printf("{\"role\": \"many\", \"label\": \"%s\", \"workers\": %d, \"mode\": \"%s\", \"killed\": %d, \"failed\": %d, \"calls\": %ld, "
+	       "\"seconds\": %.4f, \"callsPerSecond\": %.0f, \"p50Us\": %.1f, \"p99Us\": %.1f, \"maxBucketUs\": %.1f}\n",
+	       label, workers, use_threads ? "threads" : "procs", kill_count, failed, calls, seconds, (double)calls / seconds,
+	       percentile(0.5), percentile(0.99), max_us);
+	return fflush(stdout) == 0 && failed == 0 ? 0 : 4;
+}
+
 struct responder {
 	int fd;
 	int respond_value; /* 0: CONTINUE, 1: return RETURN_VALUE */
 	int stop_fd;       /* -1, or the eventfd to poll beside the listener (--poll) */
-	long notifications;
+	atomic_long notifications;
 	atomic_int child_gone;
 };
+
+/*
+ * The raw loop (--raw): no library between the loop and the kernel. One zeroed struct seccomp_notif of the kernel's
+ * size (SECCOMP_GET_NOTIF_SIZES), ioctl(NOTIF_RECV) blocking, ioctl(NOTIF_SEND) with CONTINUE or the value; ENOENT
+ * from NOTIF_RECV means the notification vanished (its target was interrupted) or, since Linux 6.11, that no task
+ * uses the filter any more: the loop ends once the main thread has reaped the child. Every thread of --threads N
+ * runs it on the same listener (the kernel hands each notification to one of them).
+ */
+static void *respond_loop_raw(void *arg)
+{
+	struct responder *r = arg;
+	struct seccomp_notif_sizes sizes;
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) {
+		perror("notify-rtt: seccomp(SECCOMP_GET_NOTIF_SIZES)");
+		exit(EXIT_SETUP);
+	}
+	size_t size = sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif : sizeof(struct seccomp_notif);
+	struct seccomp_notif *req = calloc(1, size);
+	if (req == NULL)
+		exit(EXIT_SETUP);
+	for (;;) {
+		memset(req, 0, size);
+		if (ioctl(r->fd, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != ENOENT) {
+				perror("notify-rtt: ioctl(SECCOMP_IOCTL_NOTIF_RECV)");
+				exit(EXIT_SETUP);
+			}
+			if (atomic_load(&r->child_gone))
+				break;
+			continue;
+		}
+		struct seccomp_notif_resp resp = { .id = req->id };
+		if (r->respond_value)
+			resp.val = RETURN_VALUE;
+		else
+			resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		if (ioctl(r->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0)
+			atomic_fetch_add(&r->notifications, 1);
+	}
+	free(req);
+	return NULL;
+}
 
 static void *respond_loop(void *arg)
 {
@@ -147,7 +318,7 @@ static void *respond_loop(void *arg)
 		else
 			resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		if (seccomp_notify_respond(r->fd, resp) == 0)
-			r->notifications++;
+			atomic_fetch_add(&r->notifications, 1);
 	}
 	seccomp_notify_free(req, resp);
 	return NULL;
@@ -215,7 +386,7 @@ static void child(int sock, char **argv)
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-static int supervise(const char *label, int sync, int use_poll, int respond_value, char **argv)
+static int supervise(const char *label, int sync, int use_poll, int raw, int threads, int respond_value, char **argv)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -247,25 +418,29 @@ static int supervise(const char *label, int sync, int use_poll, int respond_valu
 		waitpid(pid, NULL, 0);
 		return EXIT_SETUP;
 	}
-	pthread_t thread;
-	if (pthread_create(&thread, NULL, respond_loop, &r) != 0) {
-		fputs("notify-rtt: pthread_create failed\n", stderr);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return EXIT_SETUP;
+	pthread_t thread[MAX_THREADS];
+	for (int t = 0; t < threads; t++) {
+		if (pthread_create(&thread[t], NULL, raw ? respond_loop_raw : respond_loop, &r) != 0) {
+			fputs("notify-rtt: pthread_create failed\n", stderr);
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return EXIT_SETUP;
+		}
 	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	atomic_store(&r.child_gone, 1);
-	pthread_join(thread, NULL);
+	for (int t = 0; t < threads; t++)
+		pthread_join(thread[t], NULL);
 	close(r.fd);
 	if (r.stop_fd >= 0)
 		close(r.stop_fd);
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	printf("{\"role\": \"supervisor\", \"label\": \"%s\", \"impl\": \"%s\", \"pid\": %ld, \"sync\": %s, "
+	printf("{\"role\": \"supervisor\", \"label\": \"%s\", \"impl\": \"%s\", \"threads\": %d, \"pid\": %ld, \"sync\": %s, "
 	       "\"respond\": \"%s\", \"notifications\": %ld, \"exit\": %d}\n",
-	       label, use_poll ? "c-libseccomp+poll" : "c-libseccomp", (long)getpid(), sync ? "true" : "false", respond_value ? "return" : "continue", r.notifications, code);
+	       label, raw ? "c-raw" : use_poll ? "c-libseccomp+poll" : "c-libseccomp", threads, (long)getpid(), sync ? "true" : "false",
+	       respond_value ? "return" : "continue", atomic_load(&r.notifications), code);
 	return fflush(stdout) == 0 ? code : 4;
 }
 
@@ -275,6 +450,33 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
+	if (strcmp(argv[1], "many") == 0) {
+		const char *mlabel = NULL;
+		int workers = 0, use_threads = 0, kill_count = 0;
+		long ms = 1000;
+		for (int j = 2; j < argc; j++) {
+			if (strcmp(argv[j], "--label") == 0 && j + 1 < argc)
+				mlabel = argv[++j];
+			else if (strcmp(argv[j], "--workers") == 0 && j + 1 < argc)
+				workers = (int)strtol(argv[++j], NULL, 10);
+			else if (strcmp(argv[j], "--threads") == 0)
+				use_threads = 1;
+			else if (strcmp(argv[j], "--kill") == 0 && j + 1 < argc)
+				kill_count = (int)strtol(argv[++j], NULL, 10);
+			else if (strcmp(argv[j], "--ms") == 0 && j + 1 < argc)
+				ms = strtol(argv[++j], NULL, 10);
+			else {
+				fputs(usage, stderr);
+				return EXIT_USAGE;
+			}
+		}
+		if (mlabel == NULL || strchr(mlabel, '"') != NULL || strchr(mlabel, '\\') != NULL || workers < 1 || workers > MAX_THREADS ||
+		    kill_count < 0 || kill_count > MAX_THREADS || ms < 10) {
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+		return many(mlabel, workers, use_threads, kill_count, ms);
+	}
 	int is_target = strcmp(argv[1], "target") == 0;
 	if (!is_target && strcmp(argv[1], "supervise") != 0) {
 		fputs(usage, stderr);
@@ -282,7 +484,7 @@ int main(int argc, char **argv)
 	}
 	const char *label = NULL;
 	long batches = 100, n = 1000;
-	int sync = 0, use_poll = 0, respond_value = 0, i;
+	int sync = 0, use_poll = 0, raw = 0, threads = 1, respond_value = 0, i;
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--label") == 0 && i + 1 < argc)
 			label = argv[++i];
@@ -294,6 +496,10 @@ int main(int argc, char **argv)
 			sync = 1;
 		else if (!is_target && strcmp(argv[i], "--poll") == 0)
 			use_poll = 1;
+		else if (!is_target && strcmp(argv[i], "--raw") == 0)
+			raw = 1;
+		else if (!is_target && strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+			threads = (int)strtol(argv[++i], NULL, 10);
 		else if (!is_target && strcmp(argv[i], "--respond") == 0 && i + 1 < argc) {
 			const char *v = argv[++i];
 			if (strcmp(v, "continue") == 0)
@@ -313,9 +519,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (label == NULL || strchr(label, '"') != NULL || strchr(label, '\\') != NULL || batches < 1 || n < 1 ||
-	    (!is_target && i >= argc)) {
+	    (!is_target && i >= argc) || threads < 1 || threads > MAX_THREADS || (use_poll && raw) || (threads > 1 && !raw)) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	return is_target ? target(label, batches, n) : supervise(label, sync, use_poll, respond_value, argv + i);
+	return is_target ? target(label, batches, n) : supervise(label, sync, use_poll, raw, threads, respond_value, argv + i);
 }

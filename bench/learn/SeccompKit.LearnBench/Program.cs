@@ -1,11 +1,12 @@
 // The C# side of bench/learn/run.sh, through SeccompKit.Linux's public API; this executable is its own launcher's
 // stage two (StageTwo.RunIfRequested first).
 //
-//   SeccompKit.LearnBench rtt --label L [--sync] [--respond continue|return] -- PROGRAM [ARGS...]
+//   SeccompKit.LearnBench rtt --label L [--sync] [--respond continue|return] [--concurrency N] -- PROGRAM [ARGS...]
 //     The notification round trip, the job native/notify-rtt's `supervise` mode does with libseccomp: starts PROGRAM
 //     (native/notify-rtt target ...) with SandboxLauncher under a filter that allows everything and notifies getppid,
 //     optionally with SYNC_WAKE_UP, answers each notification from a NotificationSupervisor with Continue or
-//     Return(4242), and prints one JSON line of the same shape after the program has exited.
+//     Return(4242), and prints one JSON line of the same shape after the program has exited. --concurrency sets
+//     NotificationSupervisor.MaxConcurrency (bench/notify's many-target runs; native/notify-rtt many is the program).
 //
 //   SeccompKit.LearnBench learn --label L --out FILE [--sync on|off] -- PROGRAM [ARGS...]
 //     What `seccompkit learn` does up to the recording (LearningSession: notify every syscall, answer Continue,
@@ -24,12 +25,13 @@ using SeccompKit.Policy;
 if (StageTwo.RunIfRequested(args)) return 0;
 
 const string Usage =
-    "usage: SeccompKit.LearnBench rtt --label L [--sync] [--respond continue|return] -- PROGRAM [ARGS...]\n" +
+    "usage: SeccompKit.LearnBench rtt --label L [--sync] [--respond continue|return] [--concurrency N] -- PROGRAM [ARGS...]\n" +
     "       SeccompKit.LearnBench learn --label L --out FILE [--sync on|off] -- PROGRAM [ARGS...]";
 if (args.Length < 1 || args[0] is not ("rtt" or "learn")) { Console.Error.WriteLine(Usage); return 2; }
 bool learnMode = args[0] == "learn";
 string? label = null, outFile = null;
 bool sync = learnMode, returnValue = false;
+int concurrency = 1;
 int i = 1;
 for (; i < args.Length; i++)
 {
@@ -38,17 +40,18 @@ for (; i < args.Length; i++)
     else if (learnMode && args[i] == "--sync" && i + 1 < args.Length && args[i + 1] is "on" or "off") sync = args[++i] == "on";
     else if (learnMode && args[i] == "--out" && i + 1 < args.Length) outFile = args[++i];
     else if (!learnMode && args[i] == "--respond" && i + 1 < args.Length && args[i + 1] is "continue" or "return") returnValue = args[++i] == "return";
+    else if (!learnMode && args[i] == "--concurrency" && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out concurrency)) i++;
     else if (args[i] == "--") { i++; break; }
     else { Console.Error.WriteLine(Usage); return 2; }
 }
 if (label is null || label.Contains('"') || label.Contains('\\') || i >= args.Length || (learnMode && outFile is null)) { Console.Error.WriteLine(Usage); return 2; }
 string program = args[i];
 string[] programArgs = args[(i + 1)..];
-return learnMode ? Bench.Learn(label, outFile!, sync, program, programArgs) : Bench.RoundTrip(label, sync, returnValue, program, programArgs);
+return learnMode ? Bench.Learn(label, outFile!, sync, program, programArgs) : Bench.RoundTrip(label, sync, returnValue, concurrency, program, programArgs);
 
 internal static class Bench
 {
-    public static int RoundTrip(string label, bool sync, bool returnValue, string program, string[] programArgs)
+    public static int RoundTrip(string label, bool sync, bool returnValue, int concurrency, string program, string[] programArgs)
     {
         var policy = new SeccompPolicy(PolicyAction.Allow, [new SyscallRule("getppid", PolicyAction.UserNotif)]);
         var filter = PolicyCompiler.Compile(policy).Program;
@@ -63,14 +66,14 @@ internal static class Bench
             return 120;
         }
         var answer = returnValue ? NotificationResponse.Return(4242) : NotificationResponse.Continue;
-        using var supervisor = new NotificationSupervisor(listener, new Answer(answer));
+        using var supervisor = new NotificationSupervisor(listener, new Answer(answer)) { MaxConcurrency = concurrency };
         var loop = supervisor.Start();
         using var process = launch.WaitUntilRunning();
         var status = process.WaitForExit();
         var exit = loop.GetAwaiter().GetResult();
         var stats = supervisor.Statistics;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{{\"role\": \"supervisor\", \"label\": \"{label}\", \"impl\": \"seccompkit\", \"pid\": {Environment.ProcessId}, \"sync\": {Json(listener.SyncWakeUp)}, " +
+            $"{{\"role\": \"supervisor\", \"label\": \"{label}\", \"impl\": \"seccompkit\", \"threads\": {concurrency}, \"blocking\": {Json(supervisor.BlockingReceive)}, \"pid\": {Environment.ProcessId}, \"sync\": {Json(listener.SyncWakeUp)}, " +
             $"\"respond\": \"{(returnValue ? "return" : "continue")}\", \"notifications\": {stats.Answered}, \"targetsGone\": {stats.TargetsGone}, " +
             $"\"loopExit\": \"{exit}\", \"exit\": {status.ShellCode}}}"));
         return status.ShellCode;

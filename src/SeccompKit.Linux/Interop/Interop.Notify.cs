@@ -130,4 +130,21 @@ internal static partial class Notify
 
     [LibraryImport("libc", EntryPoint = "sched_yield")]
     internal static partial int sched_yield();
+
+    /// <summary><c>tgkill(tgid, tid, sig)</c> (glibc 2.30): a signal to one thread of a thread group.</summary>
+    [LibraryImport("libc", EntryPoint = "tgkill", SetLastError = true)]
+    internal static partial int tgkill(int tgid, int tid, int sig);
+
+    internal const int PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
+    internal const int MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20;
+    internal const ulong SA_RESTORER = 0x04000000;
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    internal static unsafe partial void* mmap(void* addr, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]
+    internal static unsafe partial int mprotect(void* addr, nuint length, int prot);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    internal static unsafe partial int munmap(void* addr, nuint length);
 }

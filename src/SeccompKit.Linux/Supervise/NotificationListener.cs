@@ -18,6 +18,17 @@ public enum ListenerEvent
     Interrupted,
 }
 
+/// <summary>What one NOTIF_RECV gave.</summary>
+internal enum ReceiveOutcome
+{
+    /// <summary>A notification.</summary>
+    Received,
+    /// <summary>ENOENT: the notification vanished, or no task uses the filter any more.</summary>
+    Vanished,
+    /// <summary>EINTR: a signal woke the receiving thread.</summary>
+    Interrupted,
+}
+
 /// <summary>The outcome of answering a notification.</summary>
 public enum SendResult
 {
@@ -58,6 +69,8 @@ public sealed unsafe class NotificationListener : IDisposable
         var sizes = KernelFeatures.GetNotifSizes();
         if (sizes.Notif < sizeof(seccomp_notif) || sizes.Response < sizeof(seccomp_notif_resp))
             throw new SeccompException($"this kernel's notification structs ({sizes.Notif}/{sizes.Response} bytes) are smaller than seccomp_unotify(2) documents (80/24); refusing to use them");
+        if (sizes.Notif > 4096 || sizes.Response > 4096)
+            throw new SeccompException($"this kernel's notification structs ({sizes.Notif}/{sizes.Response} bytes) are larger than a page; refusing to use them");
         _notifSize = sizes.Notif;
         _respSize = sizes.Response;
         _buffer = NativeMemory.AlignedAlloc((nuint)Math.Max(_notifSize, _respSize), 16);
@@ -123,22 +136,63 @@ public sealed unsafe class NotificationListener : IDisposable
     /// </summary>
     public bool TryReceive(out SeccompNotification notification)
     {
-        // NOTIF_RECV wants a zeroed buffer (seccomp_unotify(2)), also when it is tried again after EINTR.
-        var (r, e) = Errors.RetryEintr(this, static l =>
+        while (true)
         {
-            NativeMemory.Clear(l._buffer, (nuint)l._notifSize);
-            return l.Ioctl(SECCOMP_IOCTL_NOTIF_RECV, l._buffer);
-        });
+            switch (ReceiveOnce(_buffer, out notification))
+            {
+                case ReceiveOutcome.Received: return true;
+                case ReceiveOutcome.Vanished: return false;
+            }
+        }
+    }
+
+    /// <summary>The size of the kernel's <c>struct seccomp_notif</c> (GET_NOTIF_SIZES): what a receive buffer must hold.</summary>
+    internal int NotifSize => _notifSize;
+
+    /// <summary>
+    /// One NOTIF_RECV into <paramref name="buffer"/> (at least <see cref="NotifSize"/> bytes; zeroed here), blocking
+    /// until a notification is pending. EINTR is returned as <see cref="ReceiveOutcome.Interrupted"/>, not retried: a
+    /// supervisor is woken that way to stop. <see cref="ReceiveOutcome.Vanished"/> (ENOENT): the notification's target
+    /// was interrupted or killed before it could be read, or (Linux 6.11+) no task uses the filter any more
+    /// (<see cref="HasHungUp"/> tells which).
+    /// </summary>
+    internal ReceiveOutcome ReceiveOnce(void* buffer, out SeccompNotification notification)
+    {
+        // NOTIF_RECV wants a zeroed buffer (seccomp_unotify(2)), also when it is tried again after EINTR.
+        NativeMemory.Clear(buffer, (nuint)_notifSize);
+        int r = Ioctl(SECCOMP_IOCTL_NOTIF_RECV, buffer);
         if (r != 0)
         {
-            if (e == Errno.ENOENT) { notification = default; return false; }
+            var e = Errors.Last();
+            notification = default;
+            if (e == Errno.ENOENT) return ReceiveOutcome.Vanished;
+            if (e == Errno.EINTR) return ReceiveOutcome.Interrupted;
             throw new ErrnoException("ioctl(SECCOMP_IOCTL_NOTIF_RECV)", e, "");
         }
-        // SAFETY: `_buffer` holds at least the kernel's seccomp_notif (sized from GET_NOTIF_SIZES), just filled by NOTIF_RECV;
+        // SAFETY: `buffer` holds at least the kernel's seccomp_notif (sized from GET_NOTIF_SIZES), just filled by NOTIF_RECV;
         // the args span (6 u64) lies inside it and is copied by SeccompNotification before the buffer is reused.
-        var n = (seccomp_notif*)_buffer;
+        var n = (seccomp_notif*)buffer;
         notification = new SeccompNotification(n->id, (int)n->pid, n->nr, n->arch, n->instruction_pointer, new ReadOnlySpan<ulong>(n->args, 6));
-        return true;
+        return ReceiveOutcome.Received;
+    }
+
+    /// <summary>Does the listener report POLLHUP (no task uses the filter any more)? Does not wait.</summary>
+    internal bool HasHungUp()
+    {
+        bool added = false;
+        _fd.DangerousAddRef(ref added);
+        try
+        {
+            var fds = new Interop.Netlink.pollfd { fd = _fd.Fd, events = POLLIN };
+            // SAFETY: one pollfd on the stack, alive for the call; timeout 0: poll only reports.
+            var (n, e) = Errors.RetryEintr((nint)(&fds), static a => poll((Interop.Netlink.pollfd*)a, 1, 0));
+            if (n < 0) throw new ErrnoException("poll(listener)", e, "");
+            return (fds.revents & (POLLHUP | POLLERR)) != 0 && (fds.revents & POLLIN) == 0;
+        }
+        finally
+        {
+            if (added) _fd.DangerousRelease();
+        }
     }
 
     /// <summary>Is notification <paramref name="id"/> still pending (its target alive and still in that syscall)? (NOTIF_ID_VALID)</summary>
@@ -171,10 +225,12 @@ public sealed unsafe class NotificationListener : IDisposable
         void* arg = resp;
         if (_respSize > sizeof(seccomp_notif_resp))
         {
-            // A newer kernel's response struct is larger: send a zero-extended copy of ours.
-            NativeMemory.Clear(_buffer, (nuint)_respSize);
-            *(seccomp_notif_resp*)_buffer = *resp;
-            arg = _buffer;
+            // A newer kernel's response struct is larger: send a zero-extended copy of ours (on this thread's stack, so
+            // that several supervisor threads may answer at once; the size was bounded at construction).
+            byte* copy = stackalloc byte[_respSize];
+            new Span<byte>(copy, _respSize).Clear();
+            *(seccomp_notif_resp*)copy = *resp;
+            arg = copy;
         }
         var (r, e) = Errors.RetryEintr((this, (nint)arg), static a => a.Item1.Ioctl(SECCOMP_IOCTL_NOTIF_SEND, (void*)a.Item2));
         if (r == 0) return SendResult.Sent;

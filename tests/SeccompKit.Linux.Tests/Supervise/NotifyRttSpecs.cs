@@ -21,7 +21,10 @@ public sealed class NotifyRttSpecs
         { "C, a value, SYNC_WAKE_UP", "c", ["--respond", "return", "--sync"] },
         { "C with poll, a value", "c", ["--poll", "--respond", "return"] },
         { "C with poll, CONTINUE, SYNC_WAKE_UP", "c", ["--poll", "--sync", "--respond", "continue"] },
+        { "C raw ioctls, CONTINUE, SYNC_WAKE_UP", "c", ["--raw", "--sync", "--respond", "continue"] },
+        { "C raw ioctls on two threads, a value", "c", ["--raw", "--threads", "2", "--respond", "return"] },
         { "SeccompKit, CONTINUE", "seccompkit", ["--respond", "continue"] },
+        { "SeccompKit with spare threads allowed, CONTINUE, SYNC_WAKE_UP", "seccompkit", ["--concurrency", "4", "--sync", "--respond", "continue"] },
         { "SeccompKit, a value, SYNC_WAKE_UP", "seccompkit", ["--sync", "--respond", "return"] },
     };
 
@@ -41,10 +44,25 @@ public sealed class NotifyRttSpecs
         Assert.Equal(Batches, t.GetProperty("nsPerCall").GetArrayLength());
         Assert.Equal(Notified, s.GetProperty("notifications").GetInt64());
         Assert.Equal(flags.Contains("--sync"), s.GetProperty("sync").GetBoolean());
-        Assert.Equal(flags.Contains("--poll") ? "c-libseccomp+poll" : impl == "c" ? "c-libseccomp" : "seccompkit", s.GetProperty("impl").GetString());
+        Assert.Equal(flags.Contains("--poll") ? "c-libseccomp+poll" : flags.Contains("--raw") ? "c-raw" : impl == "c" ? "c-libseccomp" : "seccompkit", s.GetProperty("impl").GetString());
         // A value answers the call without running it; after CONTINUE it runs and names the real parent, the supervisor.
         long expected = flags.Contains("return") ? 4242 : s.GetProperty("pid").GetInt64();
         Assert.Equal(expected, t.GetProperty("result").GetInt64());
+    }
+
+    [Fact]
+    public void The_many_target_workload_counts_the_survivors_calls_and_reports_latency()
+    {
+        var (code, lines, err) = NotifyRtt.Exec(NotifyRtt.Path, ["supervise", "--label", "spec", "--raw", "--", NotifyRtt.Path, "many", "--label", "spec", "--workers", "3", "--kill", "2", "--ms", "200"]);
+        Assert.True(code == 0, err);
+        Assert.Equal(2, lines.Count);
+        var (m, s) = (lines[0].RootElement, lines[1].RootElement);
+        Assert.Equal("many", m.GetProperty("role").GetString());
+        Assert.Equal(0, m.GetProperty("failed").GetInt32());
+        Assert.Equal(2, m.GetProperty("killed").GetInt32());
+        // Every counted call was notified; the killed workers' calls were notified too but are not counted.
+        Assert.True(m.GetProperty("calls").GetInt64() > 0 && m.GetProperty("calls").GetInt64() <= s.GetProperty("notifications").GetInt64());
+        Assert.True(m.GetProperty("p50Us").GetDouble() <= m.GetProperty("p99Us").GetDouble());
     }
 
     [Fact]
@@ -64,6 +82,9 @@ public sealed class NotifyRttSpecs
         { "no label", ["target"] },
         { "a supervisor without a program", ["supervise", "--label", "x", "--"] },
         { "an unknown answer", ["supervise", "--label", "x", "--respond", "kill", "--", "/bin/true"] },
+        { "threads without the raw loop", ["supervise", "--label", "x", "--threads", "2", "--", "/bin/true"] },
+        { "poll with the raw loop", ["supervise", "--label", "x", "--raw", "--poll", "--", "/bin/true"] },
+        { "many without workers", ["many", "--label", "x"] },
     };
 
     [Theory]

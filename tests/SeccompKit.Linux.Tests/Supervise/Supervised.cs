@@ -20,7 +20,11 @@ internal static class Supervised
     public static Result Run(SeccompPolicy policy, INotificationHandler handler, string program, params string[] args) =>
         Run(policy, handler, null, program, args);
 
-    public static Result Run(SeccompPolicy policy, INotificationHandler handler, Action<SandboxedProcess>? whileRunning, string program, params string[] args)
+    public static Result Run(SeccompPolicy policy, INotificationHandler handler, Action<SandboxedProcess>? whileRunning, string program, params string[] args) =>
+        Run(policy, handler, 1, whileRunning, program, args);
+
+    /// <summary>As above, with <see cref="NotificationSupervisor.MaxConcurrency"/> set to <paramref name="concurrency"/>.</summary>
+    public static Result Run(SeccompPolicy policy, INotificationHandler handler, int concurrency, Action<SandboxedProcess>? whileRunning, string program, params string[] args)
     {
         var compiled = PolicyCompiler.Compile(policy);
         string dir = Directory.CreateTempSubdirectory("skit-sup").FullName;
@@ -33,7 +37,7 @@ internal static class Supervised
             stage: new StageCommand(Victim.Path, []));
         var launch = pending.StartSupervised(compiled.Program);
         using var listener = launch.Listener;
-        using var supervisor = new NotificationSupervisor(listener, handler) { Faulted = (_, e) => { lock (faults) faults.Add(e); } };
+        using var supervisor = new NotificationSupervisor(listener, handler) { Faulted = (_, e) => { lock (faults) faults.Add(e); }, MaxConcurrency = concurrency };
         var loop = supervisor.Start();
         var process = launch.WaitUntilRunning();
         whileRunning?.Invoke(process);
