@@ -47,6 +47,7 @@ public static class CliApp
             (LearnCommand.Create(console), "Run a program and write the minimal profile it needs (user notification, no root)"),
             (DumpCommand.Create(console), "Read the filters of a running process (ptrace, root), newest first; -o DIR saves them"),
             (ExplainCommand.Create(console), "Any filter or stack back to rules per ABI; --to policy|oci writes a policy that behaves the same"),
+            (DiffCommand.Create(console), "Where two filters, stacks or policies behave differently (exit 1), exactly, per ABI and argument region"),
             // Subcommands of agent (agent profile) are passed here, one argument each.
             (AgentCommand.Create(console, c => AgentModeSessions.Default(c), AgentProfileCommand.Create(console)), "The OCI seccomp agent: learn, complain or supervise runc/crun/podman containers"),
         };
