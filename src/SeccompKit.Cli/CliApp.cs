@@ -46,6 +46,8 @@ public static class CliApp
             (FeaturesCommand.Create(console), "What this kernel's seccomp supports: actions, filter flags, notification sizes"),
             (LearnCommand.Create(console), "Run a program and write the minimal profile it needs (user notification, no root)"),
             (DumpCommand.Create(console), "Read the filters of a running process (ptrace, root), newest first; -o DIR saves them"),
+            (ExplainCommand.Create(console), "Any filter or stack back to rules per ABI; --to policy|oci writes a policy that behaves the same"),
+            (DiffCommand.Create(console), "Where two filters, stacks or policies behave differently (exit 1), exactly, per ABI and argument region"),
             (LintCommand.Create(console), "Find bypasses, gaps, dangerous allows and dead rules in a policy (text, JSON, SARIF)"),
             (GraphCommand.Create(console), "Draw a filter's control-flow graph (DOT or SVG): syscall names on edges, actions on leaves"),
             // Subcommands of agent (agent profile) are passed here, one argument each.

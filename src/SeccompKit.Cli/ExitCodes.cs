@@ -22,6 +22,14 @@ public static class ExitCodes
     /// bug in seccompkit. Nothing was written; examples of the calls concerned are printed.
     /// </summary>
     public const int MergeNotVerified = 5;
+    /// <summary>
+    /// <c>explain --to policy|oci</c>: the filter does something the policy model (or the OCI target) cannot express (an
+    /// instruction-pointer or opaque condition, a computed return, no arch check, per-ABI differences...); every problem is
+    /// printed and nothing is written unless <c>--partial</c>.
+    /// </summary>
+    public const int NotExpressible = 6;
+    /// <summary><c>diff</c>: the two inputs behave differently somewhere (the differences are printed); 0 means equal everywhere.</summary>
+    public const int Differences = 1;
     /// <summary><c>run</c>: the kernel refused the filter (stack too long, a flag it lacks); the program did not run.</summary>
     public const int RunFilterRefused = 120;
     /// <summary><c>run</c>: the profile or policy cannot be read, parsed or compiled; the program did not run.</summary>

@@ -56,7 +56,8 @@ public sealed partial class ArchitectureSpecs
             L("Policy/Files"),     // loading any policy file: detects the format, then one of the frontends above
             L("Compiler/Lowering"),
             L("Compiler"),
-            L("Analysis/Lint", "Analysis/Graph"),  // peers: each may use Analysis and below, not each other
+            L("Analysis"),                                   // explain: symbolic exploration of a filter, the explained model, policy recovery
+            L("Analysis/Diff", "Analysis/Lint", "Analysis/Graph"),  // peers: each may use Analysis and below, not each other
             L("Learning"),
             L("Agent"),            // the OCI seccomp agent's pure parts: payload, modes, configuration, profiles per mode
         ]),

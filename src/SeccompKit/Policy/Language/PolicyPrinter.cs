@@ -146,7 +146,7 @@ internal static class PolicyPrinter
         }
     }
 
-    private static string Condition(string syscall, ArgCondition c)
+    internal static string Condition(string syscall, ArgCondition c)
     {
         var defaultWidth = ArgumentNames.DefaultWidth(syscall, c.Index);
         var (op, width) = (c.Operator, c.Width);
