@@ -65,7 +65,7 @@ public static class GraphvizRenderer
             {
                 try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { /* it exited meanwhile */ }
                 p.WaitForExit();
-                throw new GraphvizException($"Graphviz's '{program}' did not finish within {limit.TotalSeconds:0.#} s and was stopped; try --direction left-right or --leaves shared (smaller layouts), or render the --format dot output with more time");
+                throw new GraphvizException($"Graphviz's '{program}' did not finish within {limit.TotalSeconds:0.#} s and was stopped; give it more time (--timeout SECONDS), or write the graph with --format dot and render it with dot yourself");
             }
             p.WaitForExit();
             copyOut.GetAwaiter().GetResult();
