@@ -82,14 +82,34 @@ public sealed class LintCommandSpecs
     }
 
     [Fact]
-    public void A_BPF_program_is_refused_with_the_commands_that_give_a_policy()
+    public void A_compiled_filter_is_linted_as_the_policy_it_behaves_as_with_the_same_findings_located_at_its_returns()
     {
         using var dir = new TempDir();
-        var file = Samples.WriteRaw(dir, "f.bpf", Samples.AllowList);
+        var docker = Repo.Path("data", "profiles", "docker-default.json");
+        string bpf = Path.Combine(dir.PathName, "docker.bpf");
+        Assert.Equal(0, TestConsole.Run("compile", docker, "-o", bpf).Exit);
+        var (fromJson, jc) = TestConsole.Run("lint", docker, "--format", "json", "--fail-on", "never");
+        var (fromBpf, bc) = TestConsole.Run("lint", bpf, "--format", "json", "--fail-on", "never");
+        Assert.True(fromJson == 0 && fromBpf == 0, jc.StderrText + bc.StderrText);
+        static string[] Ids(string json) => [.. JsonDocument.Parse(json).RootElement.GetProperty("findings").EnumerateArray()
+            .Select(f => f.GetProperty("id").GetString()!).Distinct().Order()];
+        Assert.Contains("SK301", Ids(bc.StdoutText));                      // ptrace allowed, found in the filter too
+        Assert.Equal(Ids(jc.StdoutText), Ids(bc.StdoutText));
+        Assert.Matches(@"filter 0 pc \d+", bc.StdoutText);                // each finding at the return that decides it
+    }
+
+    [Fact]
+    public void A_filter_no_policy_can_express_is_refused_with_the_reasons_and_exit_6()
+    {
+        using var dir = new TempDir();
+        // No arch check: the same numbers mean other syscalls on other ABIs, which no policy expresses.
+        string file = Path.Combine(dir.PathName, "noarch.txt");
+        File.WriteAllText(file, "A = sys_number\nif (A == 83) goto L3\nreturn ALLOW\nL3:\nreturn ERRNO(1)\n");
         var (exit, c) = TestConsole.Run("lint", file);
-        Assert.Equal(ExitCodes.BadInput, exit);
-        Assert.Contains("lint reads policies", c.StderrText, StringComparison.Ordinal);
-        Assert.Contains("explain", c.StderrText, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.NotExpressible, exit);
+        Assert.Contains("cannot express", c.StderrText, StringComparison.Ordinal);
+        Assert.Contains("seccompkit explain", c.StderrText, StringComparison.Ordinal);
+        Assert.Equal("", c.StdoutText);
     }
 
     [Fact]

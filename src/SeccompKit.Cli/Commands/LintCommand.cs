@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.CommandLine;
+using SeccompKit.Analysis;
 using SeccompKit.Analysis.Lint;
 using SeccompKit.Cli.Io;
 using SeccompKit.Policy;
@@ -37,15 +38,17 @@ public static class LintCommand
             "  # lint: ignore SK301 (we debug in this sandbox)\n" +
             "JSON profiles cannot carry comments or extra fields (OCI is strict): use --ignore ID[=JSONPATH].\n\n" +
             "Exit status: 0 no finding at the --fail-on level, 1 findings at that level (error by default; warning; never\n" +
-            "gives 0 always), 2 usage, 3 unreadable input.\n\n" +
-            "BPF inputs (a raw or disasm program, a dump -o directory, pid:N) are not read yet: lint reads policies; turn a\n" +
-            "filter into one first (seccompkit explain --to policy, when available) or lint the profile it was compiled from.\n\n" +
+            "gives 0 always), 2 usage, 3 unreadable input, 6 a filter no policy can express.\n\n" +
+            "A BPF input (a raw or disasm program, a dump -o directory, pid:N) is linted as the policy it behaves as\n" +
+            "(seccompkit explain), each finding at the return that decides it (filter N pc M); a filter doing what no policy\n" +
+            "can express is refused with exit 6 and the reasons.\n\n" +
             "Examples:\n" +
             "  seccompkit lint data/profiles/docker-default.json\n" +
             "  seccompkit lint app.policy --fail-on warning                     # CI: fail on warnings too\n" +
             "  seccompkit lint profile.json --format sarif -o lint.sarif       # upload to code scanning\n" +
             "  seccompkit lint agent.json --runtime runc@1.1.5                 # NOTIFY on runc's own syscalls\n" +
             "  seccompkit lint profile.json --ignore 'SK301=$.syscalls[0]'     # accepted finding\n" +
+            "  sudo seccompkit lint pid:1234                                   # the filters a process runs under\n" +
             "  seccompkit lint --rules")
         { input, format, failOn, ignore, runtime, inputFormat, rules, output, force };
         cmd.SetAction(parse =>
@@ -72,17 +75,31 @@ public static class LintCommand
             }
 
             var read = FilterInput.Read(spec, parse.GetValue(inputFormat), console);
-            if (read.Kind != FilterInputKind.Policy)
-                throw new CliInputException($"{spec}: this is a {read.Description}; lint reads policies. Lint the profile it was compiled from, or turn the filter into a policy first (seccompkit explain {spec} --to policy, when available)", ExitCodes.BadInput);
-            var loaded = read.Policy!;
-            bool json = loaded.Format is not PolicyFormat.Policy;
-            var lintInput = new LintInput(loaded.Policy)
+            LintInput lintInput;
+            if (read.Kind == FilterInputKind.Policy)
             {
-                SourceKind = json ? LintSourceKind.Json : LintSourceKind.PolicyLanguage,
-                FileName = PolicyInput.FileName(spec) ?? PolicyFile.StandardInputName,
-                Text = read.PolicyText,
-                ReadOtherFile = ReadIncluded,
-            };
+                var loaded = read.Policy!;
+                bool json = loaded.Format is not PolicyFormat.Policy;
+                lintInput = new LintInput(loaded.Policy)
+                {
+                    SourceKind = json ? LintSourceKind.Json : LintSourceKind.PolicyLanguage,
+                    FileName = PolicyInput.FileName(spec) ?? PolicyFile.StandardInputName,
+                    Text = read.PolicyText,
+                    ReadOtherFile = ReadIncluded,
+                };
+            }
+            else
+            {
+                // A filter is linted through explain: the policy it behaves as, each rule located at the return that
+                // decides it (filter N pc M). What no policy can express is not guessed at: it is listed and lint stops.
+                var recovered = PolicyRecovery.Recover(FilterExplainer.Explain(read.Stack));
+                if (!recovered.IsExact)
+                {
+                    foreach (var p in recovered.Problems) console.Error.WriteLine($"seccompkit: {spec}: {p.Where}: {p.What}");
+                    throw new CliInputException($"{spec}: this {read.Description} does things a policy cannot express (above), so its findings would be guesses; run `seccompkit explain {spec}` to read it", ExitCodes.NotExpressible);
+                }
+                lintInput = new LintInput(recovered.Policy!) { FileName = spec };
+            }
             var report = PolicyLinter.Lint(lintInput, new LintOptions { Runtime = runtimeTarget, Ignore = ignores.ToImmutable() });
 
             string rendered = parse.GetValue(format) switch

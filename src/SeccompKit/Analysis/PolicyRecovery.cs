@@ -109,7 +109,9 @@ public static class PolicyRecovery
                         problems.Add(new($"{abi.Abi.Name} {s.Name}", $"compares argument {unused.Index}, which {s.Name} does not have; a policy refuses conditions on unused registers"));
                         continue;
                     }
-                    foreach (var conds in alternatives) rules.Add(new SyscallRule(s.Name, action, conds));
+                    // The rule's origin is the return that decided it, so that findings on the recovered policy (lint) point at it.
+                    foreach (var conds in alternatives)
+                        rules.Add(new SyscallRule(s.Name, action, conds) { Origin = $"filter {region.Decider.Filter} pc {region.Decider.Pc}" });
                 }
             }
 

@@ -43,10 +43,17 @@ public sealed record LintLocation
     /// <summary>The JSON path of a profile's element (<c>$.syscalls[3].names[2]</c>), or null.</summary>
     public string? JsonPath { get; init; }
 
-    /// <summary><c>file:line:column</c>, <c>file</c>, or <c>&lt;policy&gt;</c> when nothing is known.</summary>
+    /// <summary>
+    /// For a policy recovered from BPF (lint of a filter, through explain): the return that decides the rule concerned,
+    /// <c>filter N pc M</c> (N counts the stack from its newest filter, 0); null otherwise.
+    /// </summary>
+    public string? Instruction { get; init; }
+
+    /// <summary><c>file:line:column</c>, <c>file (filter N pc M)</c>, <c>file</c>, or <c>&lt;policy&gt;</c> when nothing is known.</summary>
     public override string ToString()
     {
         string file = File ?? "<policy>";
+        if (Instruction is { } at) return $"{file} ({at})";
         return Line is int l ? string.Create(CultureInfo.InvariantCulture, $"{file}:{l}:{Column ?? 1}") : file;
     }
 }

@@ -76,6 +76,7 @@ public static class LintReportWriter
         if (f.Location.Line is int l) w.WriteNumber("line", l);
         if (f.Location.Column is int col) w.WriteNumber("column", col);
         if (f.Location.JsonPath is { } p) w.WriteString("jsonPath", p);
+        if (f.Location.Instruction is { } at) w.WriteString("instruction", at);
         w.WriteString("why", f.Why);
         w.WriteString("fix", f.Fix);
         w.WriteStartArray("syscalls");
@@ -157,7 +158,7 @@ public static class LintReportWriter
             }
             w.WriteEndObject();
         }
-        if (f.Location.JsonPath is { } p)
+        if ((f.Location.JsonPath ?? f.Location.Instruction) is { } p)
         {
             w.WriteStartArray("logicalLocations");
             w.WriteStartObject();

@@ -19,6 +19,10 @@ internal sealed partial class SourceMap(LintInput input)
     [GeneratedRegex(@"^(?<file>.*):(?<line>\d+):(?<col>\d+)$")]
     private static partial Regex FileLineColumn();
 
+    // The origin PolicyRecovery gives a rule recovered from BPF: the return that decides it.
+    [GeneratedRegex(@"^filter \d+ pc -?\d+$")]
+    private static partial Regex InstructionOrigin();
+
     /// <summary>Where an origin string points. For JSON origins "X with Y", <paramref name="condition"/> picks Y (the condition) over X (the name).</summary>
     public LintLocation At(string? origin, bool condition = false)
     {
@@ -32,6 +36,7 @@ internal sealed partial class SourceMap(LintInput input)
                 : origin;
             return AtJsonPath(path);
         }
+        if (InstructionOrigin().IsMatch(origin)) return new LintLocation { File = input.FileName, Instruction = origin };
         var m = FileLineColumn().Match(origin);
         if (m.Success)
             return new LintLocation
