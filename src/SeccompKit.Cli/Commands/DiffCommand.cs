@@ -14,7 +14,7 @@ public static class DiffCommand
         var a = new Argument<string>("A") { Description = "Before: a raw or text BPF filter, a policy (OCI/Docker JSON or .policy), a `dump -o` directory or pid:N" };
         var b = new Argument<string>("B") { Description = "After: the same kinds; the two formats may differ" };
         var format = CliApp.OutputFormatOption();
-        var inputFormat = ExplainCommand.InputFormatOption();
+        var inputFormat = FilterInput.FormatOption();
         var cmd = new Command("diff",
             "Compare two inputs by behaviour, exactly: for each ABI, the syscalls (and numbers outside the table, and\n" +
             "unknown arch values) and argument regions whose outcome differs, as\n" +

@@ -26,7 +26,7 @@ public static class ExplainCommand
         var input = new Argument<string>("INPUT") { Description = "A raw or disasm-text BPF filter, a policy (OCI/Docker JSON or .policy), a directory `dump -o` wrote (a stack), or pid:N (a live process); - for standard input" };
         var to = new Option<ExplainOutput>("--to") { Description = "summary (default), policy (the policy language) or oci (OCI linux.seccomp JSON): a policy that compiles to the same behaviour", DefaultValueFactory = _ => ExplainOutput.Summary };
         var format = CliApp.OutputFormatOption();
-        var inputFormat = InputFormatOption();
+        var inputFormat = FilterInput.FormatOption();
         var output = new Option<string?>("--output", "-o") { Description = "Write to FILE (atomically) instead of standard output" };
         var force = OutputFile.ForceOption();
         var partial = new Option<bool>("--partial") { Description = "With --to: write the policy even when it cannot express everything (the problems are still printed and the exit status is still 6)" };
@@ -94,10 +94,4 @@ public static class ExplainCommand
         else target.Write(console, text);
     }
 
-    /// <summary>The <c>--input-format</c> option of the analysis commands.</summary>
-    internal static Option<FilterInputFormat> InputFormatOption() => new("--input-format")
-    {
-        Description = "How INPUT is encoded: auto (NUL bytes: raw BPF; a BPF mnemonic first: disasm text; else a policy), raw, text, policy",
-        DefaultValueFactory = _ => FilterInputFormat.Auto,
-    };
 }

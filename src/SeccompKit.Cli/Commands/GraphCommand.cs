@@ -21,7 +21,7 @@ public static class GraphCommand
         var leaves = new Option<string>("--leaves") { Description = "per-branch (a return drawn beside each branch reaching it: no long edges) or shared (one node per action)", DefaultValueFactory = _ => "per-branch" };
         leaves.AcceptOnlyFromAmong("per-branch", "shared");
         var timeout = new Option<double>("--timeout") { Description = "Seconds Graphviz may take to lay out the SVG (default 60)", DefaultValueFactory = _ => GraphvizRenderer.DefaultTimeout.TotalSeconds };
-        var inputFormat = new Option<FilterInputFormat>("--input-format") { Description = "How INPUT is encoded: auto (detected), raw (struct sock_filter array), text (disasm output), policy", DefaultValueFactory = _ => FilterInputFormat.Auto };
+        var inputFormat = FilterInput.FormatOption();
         var cmd = new Command("graph",
             "Draw the control-flow graph of a seccomp filter: basic blocks as nodes holding their instructions as\n" +
             "'seccompkit disasm' prints them, syscall and arch names on the edges (a syscall number is named under\n" +

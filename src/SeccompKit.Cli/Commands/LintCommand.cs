@@ -23,7 +23,7 @@ public static class LintCommand
         failOn.AcceptOnlyFromAmong("error", "warning", "never");
         var ignore = new Option<string[]>("--ignore") { Description = "Suppress a rule: SK301 everywhere, or SK301=$.syscalls[4] (a JSON path prefix) or SK301=FILE:LINE; repeatable. One that matches nothing is reported (SK001)", HelpName = "ID[=WHERE]", AllowMultipleArgumentsPerToken = false };
         var runtime = new Option<string?>("--runtime") { Description = "The container runtime the profile is for (runc or crun[@VERSION]): also checks NOTIFY on the syscalls it makes itself after installing the filter (SK604)", HelpName = "RUNTIME[@VERSION]" };
-        var inputFormat = new Option<FilterInputFormat>("--input-format") { Description = "auto, raw, text or policy (lint reads policies; see below for BPF)", DefaultValueFactory = _ => FilterInputFormat.Auto };
+        var inputFormat = FilterInput.FormatOption();
         var rules = new Option<bool>("--rules") { Description = "List the rule catalog (ID, severity, name, what it finds) and exit" };
         var output = new Option<string?>("--output", "-o") { Description = "Write the report to FILE (atomically) instead of standard output" };
         var force = OutputFile.ForceOption();

@@ -68,6 +68,13 @@ public sealed partial class FilterInput
         _ => $"live process {Name[4..]} ({NewestFirst.Length} filter(s))",
     };
 
+    /// <summary>The <c>--input-format</c> option of the analysis commands (explain, diff, lint, graph).</summary>
+    public static System.CommandLine.Option<FilterInputFormat> FormatOption() => new("--input-format")
+    {
+        Description = "How INPUT is encoded: auto (NUL bytes: raw BPF; a BPF statement first, as disasm writes it: text; else a policy), raw, text, policy",
+        DefaultValueFactory = _ => FilterInputFormat.Auto,
+    };
+
     /// <summary>
     /// Reads <paramref name="spec"/>: <c>pid:N</c> reads the live process's filters (root, as <c>dump</c>); a directory is
     /// a stack <c>dump -o</c> saved; a file (or "-", standard input) is a raw BPF program when it contains a NUL byte,

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using SeccompKit.Analysis;
+using SeccompKit.Analysis.Diff;
 using SeccompKit.Bpf;
+using SeccompKit.Compiler;
 using SeccompKit.Linux.Inspect;
 using SeccompKit.Linux.Tests.Compiler;
 using SeccompKit.Policy;
@@ -67,6 +70,10 @@ public sealed class RuncDumpSpecs(ITestOutputHelper output)
 
         Assert.True(filter.Length > 100, $"Docker's profile gave only {filter.Length} instructions");
         AssertMeansProfile(filter, profile);
+        // diff, exactly (every ABI, every argument region): the filter runc installed behaves as SeccompKit compiles the profile.
+        var ours = PolicyCompiler.Compile(OciImporter.Import(profile).Policy).Program;
+        var difference = FilterDiff.Compare(FilterExplainer.Explain(filter), FilterExplainer.Explain(ours));
+        Assert.True(difference.Equal, FilterDiff.Text(difference));
         Assert.Equal("running", container.State().Status);
         container.Send("go");
         Assert.Equal(7, container.WaitForExit());
