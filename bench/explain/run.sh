@@ -25,7 +25,9 @@ ex=$(median_ms "$bin" explain "$work/docker.bpf")
 df=$(median_ms "$bin" diff "$work/docker.bpf" "$work/podman.bpf")
 rows+=("docker-default|$(len "$work/docker.bpf")|$base|$ex|$df")
 # Syscalls whose first argument exists (data/syscall-signatures.tsv: a row with index 0), so each may carry a condition.
-names=($(awk -F'\t' '!/^#/ && $2 == "0" {print $1}' "$here/data/syscall-signatures.tsv" | sort -u))
+# Only names x86_64's table has (data/syscalls.csv column 4 a number): tracefs names some calls by their kernel function.
+names=($(join <(awk -F'\t' '!/^#/ && $2 == "0" {print $1}' "$here/data/syscall-signatures.tsv" | sort -u) \
+              <(awk -F, '!/^#/ && $4 ~ /^[0-9]+$/ {print $1}' "$here/data/syscalls.csv" | sort -u)))
 [ "${#names[@]}" -ge 256 ] || { echo "bench/explain: only ${#names[@]} syscalls with an argument in data/syscall-signatures.tsv" >&2; exit 1; }
 for n in 16 64 128 256; do
   {
