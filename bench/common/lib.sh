@@ -11,3 +11,21 @@ note_load_before() {
   awk -v a="$load_before" 'BEGIN { exit !(a > 0.5) }' && echo "bench/$1: WARNING: load average $load_before at the start: the machine is not quiet" >&2
   return 0
 }
+
+# Builds what the notification benchmarks (learn, notify) run, from the repository root $repo: the native helpers
+# (sets rtt to notify-rtt), the NativeAOT seccompkit (SECCOMPKIT, unless given) and SeccompKit.LearnBench (LEARNBENCH,
+# unless given).
+build_notify_binaries() {
+  echo "== native helpers (native/build.sh)"
+  bash "$repo/native/build.sh"
+  rtt="$repo/native/build/notify-rtt"
+  echo "== NativeAOT binaries: seccompkit (build-aot.sh) and bench/learn/SeccompKit.LearnBench"
+  if [ -z "${SECCOMPKIT:-}" ]; then
+    bash "$repo/build-aot.sh" linux-x64 "$repo/artifacts/aot"
+    SECCOMPKIT="$repo/artifacts/aot/seccompkit"
+  fi
+  if [ -z "${LEARNBENCH:-}" ]; then
+    dotnet publish "$repo/bench/learn/SeccompKit.LearnBench" -c Release -r linux-x64 -o "$repo/artifacts/bench/learn" --nologo -v q
+    LEARNBENCH="$repo/artifacts/bench/learn/SeccompKit.LearnBench"
+  fi
+}

@@ -36,19 +36,7 @@ fi
 command -v strace > /dev/null || { echo "bench/learn: strace is missing (apt-get install strace)" >&2; exit 1; }
 note_load_before learn
 
-echo "== native helpers (native/build.sh)"
-bash native/build.sh
-rtt="$repo/native/build/notify-rtt"
-
-echo "== NativeAOT binaries: seccompkit (build-aot.sh) and bench/learn/SeccompKit.LearnBench"
-if [ -z "${SECCOMPKIT:-}" ]; then
-  bash build-aot.sh linux-x64 "$repo/artifacts/aot"
-  SECCOMPKIT="$repo/artifacts/aot/seccompkit"
-fi
-if [ -z "${LEARNBENCH:-}" ]; then
-  dotnet publish "$here/SeccompKit.LearnBench" -c Release -r linux-x64 -o "$repo/artifacts/bench/learn" --nologo -v q
-  LEARNBENCH="$repo/artifacts/bench/learn/SeccompKit.LearnBench"
-fi
+build_notify_binaries
 
 # Every timed command runs at nice -20 when we may (root; the children inherit it): this machine is shared, and other
 # load at nice 0 then disturbs the measurements less. All commands alike; builds above ran at the usual priority.

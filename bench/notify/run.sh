@@ -32,19 +32,7 @@ fi
 . "$here/../common/lib.sh"
 note_load_before notify
 
-echo "== native helpers (native/build.sh)"
-bash native/build.sh
-rtt="$repo/native/build/notify-rtt"
-
-echo "== NativeAOT binaries: seccompkit (build-aot.sh) and bench/learn/SeccompKit.LearnBench"
-if [ -z "${SECCOMPKIT:-}" ]; then
-  bash build-aot.sh linux-x64 "$repo/artifacts/aot"
-  SECCOMPKIT="$repo/artifacts/aot/seccompkit"
-fi
-if [ -z "${LEARNBENCH:-}" ]; then
-  dotnet publish bench/learn/SeccompKit.LearnBench -c Release -r linux-x64 -o "$repo/artifacts/bench/learn" --nologo -v q
-  LEARNBENCH="$repo/artifacts/bench/learn/SeccompKit.LearnBench"
-fi
+build_notify_binaries
 
 nice_level=0
 if [ "$(id -u)" = 0 ] && renice -n -20 -p $$ > /dev/null; then nice_level=-20; fi
