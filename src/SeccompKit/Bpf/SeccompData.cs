@@ -120,17 +120,29 @@ public sealed record SeccompData
     internal void WriteWords(Span<uint> words)
     {
         words = words[..(Size / 4)];
-        // Index of the low word of each 64-bit field within its pair: 0 on little-endian ABIs, 1 on big-endian.
-        int lo = IsLittleEndianArch(Arch) ? 0 : 1, hi = 1 - lo;
         words[0] = unchecked((uint)Nr);
         words[1] = Arch;
-        words[2 + lo] = (uint)InstructionPointer;
-        words[2 + hi] = (uint)(InstructionPointer >> 32);
         var args = _args.AsSpan();
+        if (IsLittleEndianArch(Arch))
+        {
+            // The common case (x86_64, x86, x32, aarch64...): low half first. Constant indexes, so the fast
+            // interpreter's per-call setup stays a straight run of stores (Interpreter.Evaluate runs this every call).
+            words[2] = (uint)InstructionPointer;
+            words[3] = (uint)(InstructionPointer >> 32);
+            for (int i = 0; i < 6; i++)
+            {
+                words[4 + 2 * i] = (uint)args[i];
+                words[5 + 2 * i] = (uint)(args[i] >> 32);
+            }
+            return;
+        }
+        // Big-endian ABIs (s390x, ppc, mips...): the high half of each 64-bit field comes first.
+        words[2] = (uint)(InstructionPointer >> 32);
+        words[3] = (uint)InstructionPointer;
         for (int i = 0; i < 6; i++)
         {
-            words[4 + 2 * i + lo] = (uint)args[i];
-            words[4 + 2 * i + hi] = (uint)(args[i] >> 32);
+            words[4 + 2 * i] = (uint)(args[i] >> 32);
+            words[5 + 2 * i] = (uint)args[i];
         }
     }
 
