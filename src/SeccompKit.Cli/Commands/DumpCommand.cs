@@ -81,7 +81,7 @@ public static class DumpCommand
             if (!(waitSeconds >= 0) || waitSeconds > 3600)
                 throw new CliInputException($"--wait {waitSeconds.ToString(CultureInfo.InvariantCulture)}: give a number of seconds from 0 to 3600", ExitCodes.Usage);
 
-            var dump = Read(target, new FilterDumpOptions
+            var dump = LiveFilters.Read(target, new FilterDumpOptions
             {
                 StopTimeout = TimeSpan.FromSeconds(seconds),
                 SafeThreadWait = TimeSpan.FromSeconds(waitSeconds),
@@ -94,32 +94,6 @@ public static class DumpCommand
             return ExitCodes.Success;
         });
         return cmd;
-    }
-
-    /// <summary>Reads the filters; refusals and errno failures become the documented exit codes.</summary>
-    private static FilterDumpResult Read(int pid, FilterDumpOptions options)
-    {
-        try
-        {
-            return FilterDump.ReadInstructions(pid, options);
-        }
-        catch (DumpRefusedException e)
-        {
-            throw new CliInputException(
-                $"{e.Message}\nTry again when it is busy, or wait longer for a harmless moment with --wait SECONDS" +
-                (options.AvoidRestartSyscall && e.Threads.Any(t => t.Forecast == InterruptionForecast.RestartSyscall)
-                    ? "; without --avoid-restart-syscall a thread asleep in a restart_syscall call would be read (carried through that call)"
-                    : "") + ".",
-                ExitCodes.DumpRefused);
-        }
-        catch (ErrnoException e) when (e.Errno == Errno.ESRCH)
-        {
-            throw new CliInputException(e.Message, ExitCodes.ProcessNotFound);
-        }
-        catch (ErrnoException e) when (e.Errno is Errno.EPERM or Errno.EACCES)
-        {
-            throw new CliInputException(e.Message, ExitCodes.PermissionDenied);
-        }
     }
 
     /// <summary>The dump's notes on stderr; a thread under another stack gets the command that reads its own filters.</summary>

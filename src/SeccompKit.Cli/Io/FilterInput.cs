@@ -91,7 +91,9 @@ public sealed partial class FilterInput
                 throw new CliInputException($"{spec}: expected pid:N with N a process id (e.g. pid:1234)", ExitCodes.Usage);
             if (format != FilterInputFormat.Auto)
                 throw new CliInputException($"{spec}: --input-format does not apply to a live process", ExitCodes.Usage);
-            var filters = FilterDump.Read(pid);
+            // As `dump PID` reads them, with its exit codes (no such process 66, permission denied 77, refused 75).
+            var dump = LiveFilters.Read(pid, new FilterDumpOptions { StopTimeout = FilterDump.DefaultStopTimeout });
+            var filters = dump.Filters.Select((f, i) => Validate(f.AsSpan(), $"{spec} filter {i}")).ToList();
             if (filters.Count == 0)
                 throw new CliInputException($"{spec}: process {pid} has no seccomp filter");
             return new FilterInput(spec, FilterInputKind.LiveProcess, [.. filters], null);
