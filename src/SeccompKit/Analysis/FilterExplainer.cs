@@ -76,7 +76,7 @@ public static class FilterExplainer
         // Numbers that select the same paths in every filter get the same regions but for nr itself: combine once per
         // selection and copy (about 10,000 numbers over 23 ABIs fall into a few hundred selections for real filters).
         var bySelection = new Dictionary<PathSelection, ImmutableArray<ExplainedRegion>>();
-        var selected = new List<int>();
+        var sweep = new PathSweep(paths, arch);
         foreach (var (name, number) in abi.Syscalls.All.OrderBy(e => (uint)e.Number))
         {
             uint nr = unchecked((uint)number);
@@ -87,38 +87,77 @@ public static class FilterExplainer
                 regions = [new ExplainedRegion(PathsWith(arch, nrSet), [], SeccompReturn.SECCOMP_RET_ALLOW, null, new Decider(-1, -1))];
             else
             {
-                var selection = Select(paths, nr, arch, selected);
+                var (selection, selected) = sweep.Select(nr);
                 if (bySelection.TryGetValue(selection, out var template))
                     regions = [.. template.Select(r => r with { Words = r.Words.SetItem(0, nrSet) })];
                 else
-                    bySelection[selection] = regions = Combine(paths, p => Narrow(p, 0, nrSet), arch, nrSet);
+                    bySelection[selection] = regions = Combine(selected, p => Narrow(p, 0, nrSet), arch, nrSet);
             }
             syscalls.Add(new SyscallExplanation(number, name, regions));
         }
         return new AbiExplanation(abi, syscalls.ToImmutable(), OtherNumbers(abi, paths));
     }
 
-    // The paths (filter, index) that Narrow(p, 0, {nr}) keeps: nr in the path's nr set, and every opaque condition on nr
-    // and arch alone true for (nr, arch). Two numbers with one selection narrow every path to the same words but word 0.
-    private static PathSelection Select(ImmutableArray<ImmutableArray<ProgramPath>> paths, uint nr, uint arch, List<int> into)
+    // The paths of each filter whose nr bounds [Low, High] meet a number or range, for numbers and ranges given in
+    // increasing order: a compiled filter's thousand paths (each pinned to a number or a range of its search tree) then
+    // cost a few checks per number instead of a thousand.
+    private sealed class PathSweep(ImmutableArray<ImmutableArray<ProgramPath>> paths, uint arch)
     {
-        into.Clear();
-        Span<uint> concrete = stackalloc uint[16];
-        concrete[0] = nr; concrete[1] = arch;
-        for (int f = 0; f < paths.Length; f++)
+        private readonly int[][] _byLow = [.. paths.Select(ps => Enumerable.Range(0, ps.Length).OrderBy(j => ps[j].Words[0].Low).ToArray())];
+        private readonly int[] _next = new int[paths.Length];
+        private readonly List<int>[] _active = [.. paths.Select(_ => new List<int>())];
+        private readonly List<int> _selected = [];
+        private ulong _from;
+
+        /// <summary>Moves to [first, last] (after every range asked before) and returns, per filter, the paths meeting it.</summary>
+        public IEnumerable<ProgramPath>[] Meeting(uint first, uint last)
         {
-            into.Add(-1 - f);
-            for (int j = 0; j < paths[f].Length; j++)
+            if (first < _from) throw new InvalidOperationException("PathSweep: ranges out of order");
+            _from = (ulong)last + 1;
+            var result = new IEnumerable<ProgramPath>[paths.Length];
+            for (int f = 0; f < paths.Length; f++)
             {
-                var p = paths[f][j];
-                if (!p.Words[0].Contains(nr)) continue;
-                bool holds = true;
-                foreach (var o in p.Opaque)
-                    if (o.Words.All(i => i <= 1) && !o.Evaluate(concrete)) { holds = false; break; }
-                if (holds) into.Add(j);
+                var ps = paths[f];
+                var active = _active[f];
+                while (_next[f] < _byLow[f].Length && ps[_byLow[f][_next[f]]].Words[0].Low <= last) active.Add(_byLow[f][_next[f]++]);
+                active.RemoveAll(j => ps[j].Words[0].High < first);
+                result[f] = active.Select(j => ps[j]).ToArray();
             }
+            return result;
         }
-        return new PathSelection([.. into]);
+
+        /// <summary>
+        /// Moves to number <paramref name="nr"/> and returns the paths Narrow(p, 0, {nr}) keeps, per filter in the stack's
+        /// order, and their selection: nr in the path's nr set, and every opaque condition on nr and arch alone true. Two
+        /// numbers with one selection narrow every path to the same words but word 0.
+        /// </summary>
+        public (PathSelection Selection, IEnumerable<ProgramPath>[] Paths) Select(uint nr)
+        {
+            var meeting = Meeting(nr, nr);
+            _selected.Clear();
+            Span<uint> concrete = stackalloc uint[16];
+            concrete[0] = nr; concrete[1] = arch;
+            var kept = new IEnumerable<ProgramPath>[paths.Length];
+            for (int f = 0; f < paths.Length; f++)
+            {
+                _selected.Add(-1 - f);
+                int start = _selected.Count;
+                foreach (int j in _active[f])
+                {
+                    var p = paths[f][j];
+                    if (!p.Words[0].Contains(nr)) continue;
+                    bool holds = true;
+                    foreach (var o in p.Opaque)
+                        if (o.Words.All(i => i <= 1) && !o.Evaluate(concrete)) { holds = false; break; }
+                    if (holds) _selected.Add(j);
+                }
+                // The stack's path order within a filter, so that two numbers with one selection combine alike.
+                _selected.Sort(start, _selected.Count - start, null);
+                var f0 = f;
+                kept[f] = _selected.Skip(start).Select(j => paths[f0][j]).ToArray();
+            }
+            return (new PathSelection([.. _selected]), kept);
+        }
     }
 
     private sealed class PathSelection(int[] items) : IEquatable<PathSelection>
@@ -172,7 +211,11 @@ public static class FilterExplainer
 
     // The regions of the stack for the inputs `restrict` keeps, combined by the kernel's precedence. When arch and nr are
     // given, the regions carry them pinned.
-    private static ImmutableArray<ExplainedRegion> Combine(ImmutableArray<ImmutableArray<ProgramPath>> paths, Func<ProgramPath, ProgramPath?> restrict, uint? arch, WordSet? nr)
+    private static ImmutableArray<ExplainedRegion> Combine(ImmutableArray<ImmutableArray<ProgramPath>> paths, Func<ProgramPath, ProgramPath?> restrict, uint? arch, WordSet? nr) =>
+        Combine(paths.Select(ps => (IEnumerable<ProgramPath>)ps).ToArray(), restrict, arch, nr);
+
+    // As above, over the paths of each filter that may be taken at all (a superset of those restrict keeps).
+    private static ImmutableArray<ExplainedRegion> Combine(IEnumerable<ProgramPath>[] paths, Func<ProgramPath, ProgramPath?> restrict, uint? arch, WordSet? nr)
     {
         // Start from "every input, ALLOW, nobody decided", as seccomp_run_filters starts from SECCOMP_RET_ALLOW.
         var start = PathExplorer.AllInputs;
@@ -250,6 +293,7 @@ public static class FilterExplainer
                 }
             }
         var result = new List<NumberRange>();
+        var sweep = new PathSweep(paths, abi.AuditArch);
         var keys = new List<string>();
         var list = cuts.ToList();
         for (int i = 0; i + 1 < list.Count; i++)
@@ -259,7 +303,7 @@ public static class FilterExplainer
             uint lo = (uint)lo64, hi = (uint)hi64;
             if (!InDomain(abi, lo) || table.Contains(lo)) continue;
             var range = lo == hi ? WordSet.Single(lo) : WordSet.Full.And(WordPredicate.Between(lo, hi));
-            var regions = Combine(paths, p => Narrow(p, 0, range), abi.AuditArch, range);
+            var regions = Combine(sweep.Meeting(lo, hi), p => Narrow(p, 0, range), abi.AuditArch, range);
             string key = OutcomeKey(regions, includeDecider: true) + "#" + string.Join(",", regions.Select(r => MaskPart(r.Words[0])));
             if (result.Count > 0 && keys[^1] == key && result[^1].Last + 1 == lo)
             {

@@ -195,4 +195,43 @@ public class ExplainSpecs
             }
         }
     }
+
+    [Fact]
+    public void Numbers_sharing_paths_are_explained_alike_and_an_opaque_condition_on_nr_alone_is_decided_per_number()
+    {
+        // Explain combines the stack once per set of paths a number can take and copies the result to the other numbers
+        // of that set. Here nr * 3 == 117 is opaque (no per-word constraint) and reads nr alone, so it must be decided per
+        // number, not shared (it holds for 39 alone: 3 is invertible modulo 2^32); and the newest filter cuts the numbers
+        // into two ranges whose members share paths.
+        Instruction[] older =
+        [
+            S(BPF_LD | BPF_W | BPF_ABS, 0),                  // 0: A = nr
+            S(BPF_ALU | BPF_MUL | BPF_K, 3),                 // 1: A *= 3
+            J(BPF_JMP | BPF_JEQ | BPF_K, 3 * 39, 0, 1),      // 2: nr * 3 == 117 (nr 39: getpid on x86_64)
+            S(BPF_RET | BPF_K, Eperm),                       // 3: yes: EPERM
+            S(BPF_RET | BPF_K, Allow),                       // 4: no: allow
+        ];
+        Instruction[] newer =
+        [
+            S(BPF_LD | BPF_W | BPF_ABS, 0),                  // 0: A = nr
+            J(BPF_JMP | BPF_JGE | BPF_K, 100, 0, 1),         // 1: nr >= 100?
+            S(BPF_RET | BPF_K, SeccompReturn.SECCOMP_RET_LOG),// 2: yes: LOG
+            S(BPF_RET | BPF_K, Allow),                       // 3: no: allow
+        ];
+        var stack = new FilterStack([BpfProgram.Create(newer), BpfProgram.Create(older)]);
+        var e = FilterExplainer.Explain(stack);
+        ExplainOracle.CheckRegions(stack, e);
+        var x86_64 = e.For(Architecture.X86_64);
+        var getpid = x86_64.Syscalls.Single(s => s.Name == "getpid");
+        Assert.Equal(Eperm, getpid.Regions.Single().Value);
+        Assert.Equal(new Decider(1, 3), getpid.Regions.Single().Decider);
+        var getuid = x86_64.Syscalls.Single(s => s.Name == "getuid"); // 102: shares the newer filter's range with 100..
+        Assert.Equal(SeccompReturn.SECCOMP_RET_LOG, getuid.Regions.Single().Value);
+        Assert.Equal(WordSet.Single(102), getuid.Regions.Single().Words[0]);
+        var read = x86_64.Syscalls.Single(s => s.Name == "read");
+        Assert.Equal(Allow, read.Regions.Single().Value);
+        Assert.Equal(WordSet.Single(0), read.Regions.Single().Words[0]);
+        // Every number of every ABI: each region pins nr to its own number.
+        Assert.All(e.Abis.SelectMany(a => a.Syscalls), s => Assert.All(s.Regions, r => Assert.Equal(WordSet.Single(unchecked((uint)s.Number)), r.Words[0])));
+    }
 }
