@@ -1,4 +1,5 @@
 using SeccompKit.Bpf;
+using SeccompKit.Syscalls;
 using static SeccompKit.Bpf.BpfOpcodes;
 
 namespace SeccompKit.Analysis.Graph;
@@ -62,9 +63,14 @@ internal static class EdgeLabels
     {
         if (!facts.Reachable || symbols is null) return Disassembler.Number(k);
         if (facts.Content == AccumulatorContent.Arch && symbols.TryGetArchName(k, out _)) return ArchName(k, symbols);
-        if (facts.Content == AccumulatorContent.SyscallNumber && facts.KnownArch is uint arch
-            && symbols.TryGetSyscallName(arch, unchecked((int)k), out var sys))
-            return sys;
+        if (facts.Content == AccumulatorContent.SyscallNumber && facts.KnownArch is uint arch)
+        {
+            // x32 shares AUDIT_ARCH_X86_64 and tells its calls by the x32 bit in nr (nr -1 stays x86_64's, as
+            // FilterExplainer.NumberDomain has it): name them from x32's table, marked, since the names are x86_64's too.
+            if (arch == Architecture.X86_64.AuditArch && k >= Architecture.X32SyscallBit && k != uint.MaxValue)
+                return Architecture.X32.Syscalls.TryGetName(unchecked((int)k), out var x32) ? "x32 " + x32 : Disassembler.Number(k);
+            if (symbols.TryGetSyscallName(arch, unchecked((int)k), out var sys)) return sys;
+        }
         return Disassembler.Number(k);
     }
 }

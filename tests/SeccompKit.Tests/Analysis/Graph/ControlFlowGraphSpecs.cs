@@ -200,6 +200,15 @@ public sealed class ControlFlowGraphSpecs
             "nr ≥ openat", "nr < openat"
         },
         {
+            "under x86_64's arch an x32 number is named from x32's table",
+            [
+                Stmt(BPF_LD | BPF_W | BPF_ABS, 4), Jump(BPF_JMP | BPF_JEQ | BPF_K, TestPrograms.X86_64, 0, 3),
+                Stmt(BPF_LD | BPF_W | BPF_ABS, 0), Jump(BPF_JMP | BPF_JGE | BPF_K, 0x4000_0101, 0, 1), // if (A >= x32 openat)
+                Stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), Stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_THREAD),
+            ],
+            "nr ≥ x32 openat", "nr < x32 openat"
+        },
+        {
             "without an arch check a number names no syscall",
             [Stmt(BPF_LD | BPF_W | BPF_ABS, 0), Jump(BPF_JMP | BPF_JEQ | BPF_K, 59, 0, 1), // if (A == 59)
              Stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), Stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_THREAD)],
