@@ -82,8 +82,25 @@ public static class PolicyRecovery
                 problems.Add(new(abi.Name, $"numbers outside the syscall table get {d} on {abi.Name} but {defaultAction} on other ABIs; a policy has one default action"));
 
         // ---- rules: per syscall name, from its first 64-bit covered ABI (else the first), checked on the others below.
-        var rules = new List<SyscallRule>();
         var primary = covered.OrderBy(a => a.Abi.Is64Bit ? 0 : 1).ThenBy(a => Architecture.All.IndexOf(a.Abi)).ToList();
+        var singles = new HashSet<string>(StringComparer.Ordinal);
+        var first = Build(primary, covered, defaultAction, badArch, enosys, explanation, problems, singles, noSingle: []);
+        if (first.Policy is null || singles.Count == 0 || first.Problems.Count == problems.Count) return Result(first);
+        // A single 64-bit comparison read on the 64-bit ABI did not fit another ABI: read those syscalls piece by piece
+        // instead, and keep whichever reading has fewer problems.
+        var failed = new HashSet<string>(first.Problems.Skip(problems.Count).Select(p => p.Where.Split(' ').Last()).Where(singles.Contains), StringComparer.Ordinal);
+        if (failed.Count == 0) return Result(first);
+        var second = Build(primary, covered, defaultAction, badArch, enosys, explanation, problems, [], noSingle: failed);
+        return Result(second.Policy is not null && second.Problems.Count < first.Problems.Count ? second : first);
+
+        static RecoveredPolicy Result((SeccompPolicy? Policy, List<RecoveryProblem> Problems) r) => new(r.Policy, [.. r.Problems.Distinct()]);
+    }
+
+    private static (SeccompPolicy? Policy, List<RecoveryProblem> Problems) Build(List<AbiExplanation> primary, List<AbiExplanation> covered, PolicyAction defaultAction,
+        PolicyAction? badArch, Dictionary<Architecture, uint> enosys, FilterExplanation explanation, List<RecoveryProblem> before, HashSet<string> singles, HashSet<string> noSingle)
+    {
+        var problems = new List<RecoveryProblem>(before);
+        var rules = new List<SyscallRule>();
         var done = new HashSet<string>(StringComparer.Ordinal);
         foreach (var abi in primary)
             foreach (var s in abi.Syscalls)
@@ -91,6 +108,15 @@ public static class PolicyRecovery
                 if (!done.Add(s.Name)) continue;
                 if (abi.Abi == Architecture.X86_64 && FilterStack.IsExemptFromFiltering(new SeccompData(s.Number, abi.Abi.AuditArch))) { done.Remove(s.Name); continue; }
                 if (enosys.TryGetValue(abi.Abi, out var cut) && (uint)s.Number > cut) { done.Remove(s.Name); continue; }
+                // A 64-bit comparison of one argument (`args[1]:64 > 0x100000000`) reads back as one rule, not as the pieces
+                // of its two halves: those pieces mean the same on this ABI but compile differently on 32-bit ABIs, where
+                // a policy's 64-bit condition compares the low half alone.
+                if (abi.Abi.Is64Bit && !noSingle.Contains(s.Name) && SingleComparison(s, abi.Abi, defaultAction) is { } single)
+                {
+                    rules.AddRange(single);
+                    singles.Add(s.Name);
+                    continue;
+                }
                 foreach (var region in s.Regions)
                 {
                     if (region.Value is null || !region.Opaque.IsEmpty) continue; // reported as inexpressible
@@ -124,12 +150,12 @@ public static class PolicyRecovery
         catch (PolicyException e)
         {
             problems.Add(new(e.Location?.ToString() ?? "policy", e.Message));
-            return new RecoveredPolicy(null, [.. problems]);
+            return (null, problems);
         }
 
         // ---- the check: the policy against the explanation at every region's boundary values, on every ABI.
         Verify(policy, explanation, problems);
-        return new RecoveredPolicy(policy, [.. problems.Distinct()]);
+        return (policy, problems);
     }
 
     private static PolicyAction Action(uint value) => PolicyAction.TryFromReturnValue(value, out var a) ? a : PolicyAction.KillProcess;
@@ -248,6 +274,91 @@ public static class PolicyRecovery
         }
         return result;
     }
+
+    // The syscall's regions as one 64-bit comparison `args[i]:64 op K` (and its opposite) when they constrain one argument,
+    // its high half somewhere, and give two policy actions split by such a comparison: each region wholly on one side,
+    // decided exactly from its smallest and largest 64-bit value (both sides of every candidate are intervals, or a point
+    // and the rest). Null when there is no such form (the regions are then read as they are).
+    private static List<SyscallRule>? SingleComparison(SyscallExplanation s, Architecture abi, PolicyAction defaultAction)
+    {
+        if (s.Regions.Length < 2 || s.Regions.Any(r => r.Value is null || !r.Opaque.IsEmpty || !PolicyAction.TryFromReturnValue(r.Value.Value, out _))) return null;
+        var values = s.Regions.Select(r => r.Value!.Value).Distinct().ToList();
+        if (values.Count != 2) return null;
+        int arg = -1;
+        bool highUsed = false;
+        foreach (var r in s.Regions)
+            foreach (int w in r.ConstrainedDataWords)
+            {
+                if (w < 4) return null; // the instruction pointer
+                int i = (w - 4) / 2;
+                if (arg >= 0 && arg != i) return null;
+                arg = i;
+                if (w * 4 == SeccompData.ArgHighOffset(i, abi.AuditArch)) highUsed = true;
+            }
+        if (arg < 0 || !highUsed) return null;
+        if (SyscallSignatures.TryGet(s.Name, out var sig) && arg >= sig.Arguments.Length) return null;
+        int loWord = (int)(SeccompData.ArgLowOffset(arg, abi.AuditArch) / 4), hiWord = (int)(SeccompData.ArgHighOffset(arg, abi.AuditArch) / 4);
+        var bounds = new List<(ulong Min, ulong Max, bool Single, ExplainedRegion Region)>();
+        foreach (var r in s.Regions)
+        {
+            var (lo, hi) = (r.Words[loWord], r.Words[hiWord]);
+            if (!lo.TryGetWitness(out uint loMin) || !hi.TryGetWitness(out uint hiMin) || !lo.Contains(lo.High) || !hi.Contains(hi.High)) return null;
+            bounds.Add((((ulong)hiMin << 32) | loMin, ((ulong)hi.High << 32) | lo.High, lo.IsSingle && hi.IsSingle, r));
+        }
+        var constants = bounds.SelectMany(b => new[] { b.Min, b.Max }).Distinct().OrderBy(k => k).ToList();
+        foreach (ulong k in constants)
+            foreach (var op in new[] { ArgOperator.Equal, ArgOperator.Greater, ArgOperator.GreaterOrEqual, ArgOperator.Less, ArgOperator.LessOrEqual })
+            {
+                // Which side each region is on; null when it straddles the comparison.
+                bool? Side((ulong Min, ulong Max, bool Single, ExplainedRegion Region) b) => op switch
+                {
+                    ArgOperator.Equal => b.Single && b.Min == k ? true : !Contains64(b.Region, k) ? false : null,
+                    _ => Holds(op, b.Min, k) == Holds(op, b.Max, k) ? Holds(op, b.Min, k) : null,
+                };
+                uint? inside = null, outside = null;
+                bool fits = true;
+                foreach (var b in bounds)
+                {
+                    if (Side(b) is not { } side) { fits = false; break; }
+                    ref uint? slot = ref side ? ref inside : ref outside;
+                    if (slot is { } v && v != b.Region.Value) { fits = false; break; }
+                    slot = b.Region.Value;
+                }
+                if (!fits || inside is null || outside is null || inside == outside) continue;
+                var rules = new List<SyscallRule>();
+                var origin = (ExplainedRegion r) => $"filter {r.Decider.Filter} pc {r.Decider.Pc}";
+                var inAction = Action(inside.Value);
+                var outAction = Action(outside.Value);
+                var inRegion = bounds.First(b => b.Region.Value == inside).Region;
+                var outRegion = bounds.First(b => b.Region.Value == outside).Region;
+                if (inAction != defaultAction)
+                    rules.Add(new SyscallRule(s.Name, inAction, [new ArgCondition(arg, op, k, 0, ArgumentWidth.Bits64)]) { Origin = origin(inRegion) });
+                if (outAction != defaultAction)
+                    rules.Add(new SyscallRule(s.Name, outAction, [new ArgCondition(arg, Opposite(op), k, 0, ArgumentWidth.Bits64)]) { Origin = origin(outRegion) });
+                return rules;
+            }
+        return null;
+
+        bool Contains64(ExplainedRegion r, ulong v) => r.Words[loWord].Contains((uint)v) && r.Words[hiWord].Contains((uint)(v >> 32));
+    }
+
+    private static bool Holds(ArgOperator op, ulong v, ulong k) => op switch
+    {
+        ArgOperator.Greater => v > k,
+        ArgOperator.GreaterOrEqual => v >= k,
+        ArgOperator.Less => v < k,
+        ArgOperator.LessOrEqual => v <= k,
+        _ => v == k,
+    };
+
+    private static ArgOperator Opposite(ArgOperator op) => op switch
+    {
+        ArgOperator.Equal => ArgOperator.NotEqual,
+        ArgOperator.Greater => ArgOperator.LessOrEqual,
+        ArgOperator.GreaterOrEqual => ArgOperator.Less,
+        ArgOperator.Less => ArgOperator.GreaterOrEqual,
+        _ => ArgOperator.Greater,
+    };
 
     // One half's constraints as conditions: the low half at 32 bits, the high half as 64-bit bounds and masks on (hi << 32).
     private static void Half(int index, WordSet w, bool high, List<ArgCondition> all, List<List<ArgCondition>> disjunctions)
