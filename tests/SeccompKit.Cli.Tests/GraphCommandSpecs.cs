@@ -80,7 +80,7 @@ public sealed class GraphCommandSpecs
     public static TheoryData<string, string[], int, string> Errors => new()
     {
         { "a missing file", ["graph", "/nonexistent/filter.bpf"], ExitCodes.BadInput, "no such file" },
-        { "a filter the kernel refuses", ["graph", "@refused"], ExitCodes.FilterRefused, "the kernel would refuse this filter" },
+        { "a filter the kernel refuses", ["graph", "@refused"], ExitCodes.BadInput, "the kernel would refuse this filter" },
         { "text that is neither BPF nor a policy", ["graph", "@garbage"], ExitCodes.BadInput, "garbage.policy:1" },
         { "an unknown format", ["graph", "@refused", "--format", "png"], ExitCodes.Usage, "png" },
         { "a directory without dump files", ["graph", "@dir"], ExitCodes.BadInput, "filter-N.bpf" },

@@ -99,17 +99,34 @@ public sealed class LintCommandSpecs
     }
 
     [Fact]
-    public void A_filter_no_policy_can_express_is_refused_with_the_reasons_and_exit_6()
+    public void A_filter_no_policy_can_express_gets_the_arch_checks_the_reasons_and_exit_1_or_6()
     {
         using var dir = new TempDir();
-        // No arch check: the same numbers mean other syscalls on other ABIs, which no policy expresses.
+        // No arch check: the same numbers mean other syscalls on other ABIs, which no policy expresses; the arch checks
+        // still run on the explanation and find the holes.
         string file = Path.Combine(dir.PathName, "noarch.txt");
         File.WriteAllText(file, "A = sys_number\nif (A == 83) goto L3\nreturn ALLOW\nL3:\nreturn ERRNO(1)\n");
         var (exit, c) = TestConsole.Run("lint", file);
-        Assert.Equal(ExitCodes.NotExpressible, exit);
+        Assert.Equal(ExitCodes.LintFindings, exit);
         Assert.Contains("cannot express", c.StderrText, StringComparison.Ordinal);
+        Assert.Contains("only the arch checks (SK101, SK102) ran", c.StderrText, StringComparison.Ordinal);
         Assert.Contains("seccompkit explain", c.StderrText, StringComparison.Ordinal);
-        Assert.Equal("", c.StdoutText);
+        Assert.Contains($"{file} (filter 0 pc 2): error SK101", c.StdoutText, StringComparison.Ordinal);
+        Assert.Contains("error SK102: mkdir is refused on x86_64 but runs on x32", c.StdoutText, StringComparison.Ordinal);
+        // Nothing at the --fail-on level: the partial lint says so with 6, not 0.
+        var (never, _) = TestConsole.Run("lint", file, "--fail-on", "never");
+        Assert.Equal(ExitCodes.NotExpressible, never);
+    }
+
+    [Fact]
+    public void A_filter_the_kernel_refuses_is_bad_input_not_a_finding()
+    {
+        using var dir = new TempDir();
+        string file = Path.Combine(dir.PathName, "refused.txt");
+        File.WriteAllText(file, "A = mem[16]\nreturn ALLOW\n"); // scratch index out of range: the kernel's checker refuses it
+        var (exit, c) = TestConsole.Run("lint", file, "--fail-on", "never");
+        Assert.Equal(ExitCodes.BadInput, exit);
+        Assert.Contains("the kernel would refuse this filter", c.StderrText, StringComparison.Ordinal);
     }
 
     [Fact]

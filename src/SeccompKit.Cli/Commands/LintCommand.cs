@@ -38,10 +38,12 @@ public static class LintCommand
             "  # lint: ignore SK301 (we debug in this sandbox)\n" +
             "JSON profiles cannot carry comments or extra fields (OCI is strict): use --ignore ID[=JSONPATH].\n\n" +
             "Exit status: 0 no finding at the --fail-on level, 1 findings at that level (error by default; warning; never\n" +
-            "gives 0 always), 2 usage, 3 unreadable input, 6 a filter no policy can express.\n\n" +
+            "gives 0 always), 2 usage, 3 unreadable input (or a filter the kernel would refuse), 6 a filter no policy can\n" +
+            "express and no arch finding at that level (the lint was partial).\n\n" +
             "A BPF input (a raw or disasm program, a dump -o directory, pid:N) is linted as the policy it behaves as\n" +
-            "(seccompkit explain), each finding at the return that decides it (filter N pc M); a filter doing what no policy\n" +
-            "can express is refused with exit 6 and the reasons.\n\n" +
+            "(seccompkit explain), each finding at the return that decides it (filter N pc M). For a filter doing what no\n" +
+            "policy can express (no arch check, an x32 hole...), the reasons go to stderr and only the arch checks run:\n" +
+            "SK101 (other arches reach ALLOW) and SK102 (a call refused on x86_64 runs on x32 or i386).\n\n" +
             "Examples:\n" +
             "  seccompkit lint data/profiles/docker-default.json\n" +
             "  seccompkit lint app.policy --fail-on warning                     # CI: fail on warnings too\n" +
@@ -75,32 +77,34 @@ public static class LintCommand
             }
 
             var read = FilterInput.Read(spec, parse.GetValue(inputFormat), console);
-            LintInput lintInput;
+            var lintOptions = new LintOptions { Runtime = runtimeTarget, Ignore = ignores.ToImmutable() };
+            LintReport report;
+            bool complete = true;
             if (read.Kind == FilterInputKind.Policy)
             {
                 var loaded = read.Policy!;
                 bool json = loaded.Format is not PolicyFormat.Policy;
-                lintInput = new LintInput(loaded.Policy)
+                report = PolicyLinter.Lint(new LintInput(loaded.Policy)
                 {
                     SourceKind = json ? LintSourceKind.Json : LintSourceKind.PolicyLanguage,
                     FileName = PolicyInput.FileName(spec) ?? PolicyFile.StandardInputName,
                     Text = read.PolicyText,
                     ReadOtherFile = ReadIncluded,
-                };
+                }, lintOptions);
             }
             else
             {
-                // A filter is linted through explain: the policy it behaves as, each rule located at the return that
-                // decides it (filter N pc M). What no policy can express is not guessed at: it is listed and lint stops.
-                var recovered = PolicyRecovery.Recover(FilterExplainer.Explain(read.Stack));
-                if (!recovered.IsExact)
+                // A filter is linted through explain (PolicyLinter.LintFilter). What no policy can express is listed, not
+                // guessed at: only the arch checks run then, and the exit code says the lint was partial.
+                var result = PolicyLinter.LintFilter(read.Stack, spec, lintOptions);
+                report = result.Report;
+                complete = result.Complete;
+                if (!complete)
                 {
-                    foreach (var p in recovered.Problems) console.Error.WriteLine($"seccompkit: {spec}: {p.Where}: {p.What}");
-                    throw new CliInputException($"{spec}: this {read.Description} does things a policy cannot express (above), so its findings would be guesses; run `seccompkit explain {spec}` to read it", ExitCodes.NotExpressible);
+                    foreach (var p in result.Recovery.Problems) console.Error.WriteLine($"seccompkit: {spec}: {p.Where}: {p.What}");
+                    console.Error.WriteLine($"seccompkit: {spec}: this {read.Description} does things a policy cannot express (above), so only the arch checks (SK101, SK102) ran; run `seccompkit explain {spec}` to read it");
                 }
-                lintInput = new LintInput(recovered.Policy!) { FileName = spec };
             }
-            var report = PolicyLinter.Lint(lintInput, new LintOptions { Runtime = runtimeTarget, Ignore = ignores.ToImmutable() });
 
             string rendered = parse.GetValue(format) switch
             {
@@ -112,7 +116,8 @@ public static class LintCommand
             else target.Write(console, rendered);
 
             var threshold = parse.GetValue(failOn) switch { "warning" => (LintSeverity?)LintSeverity.Warning, "never" => null, _ => LintSeverity.Error };
-            return threshold is { } t && report.HasAtLeast(t) ? ExitCodes.LintFindings : ExitCodes.Success;
+            if (threshold is { } t && report.HasAtLeast(t)) return ExitCodes.LintFindings;
+            return complete ? ExitCodes.Success : ExitCodes.NotExpressible;
         });
         return cmd;
     }

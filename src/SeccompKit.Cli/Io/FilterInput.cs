@@ -197,7 +197,8 @@ public sealed partial class FilterInput
     private static BpfProgram Validate(ReadOnlySpan<Instruction> instructions, string spec)
     {
         if (!BpfProgram.TryCreate(instructions, out var program, out var error))
-            throw new CliInputException($"{spec}: the kernel would refuse this filter: {error}", ExitCodes.FilterRefused);
+            // Not FilterRefused (1): for diff and lint, 1 means differences and findings. A filter the kernel refuses is bad input.
+            throw new CliInputException($"{spec}: the kernel would refuse this filter: {error}", ExitCodes.BadInput);
         return program!;
     }
 

@@ -164,3 +164,12 @@ public sealed record LintReport(ImmutableArray<LintFinding> Findings, ImmutableA
     /// <summary>Whether a reported finding is at least <paramref name="severity"/>.</summary>
     public bool HasAtLeast(LintSeverity severity) => Findings.Any(f => f.Severity >= severity);
 }
+
+/// <summary>What linting a filter gave (<see cref="PolicyLinter.LintFilter"/>).</summary>
+/// <param name="Report">The findings: every check's when <see cref="Complete"/>, else the arch checks' (SK101, SK102) only.</param>
+/// <param name="Recovery">The policy the filter was read back as, or the problems that kept it from being read exactly.</param>
+public sealed record FilterLintResult(LintReport Report, RecoveredPolicy Recovery)
+{
+    /// <summary>True when every check ran (the filter was read back as a policy exactly).</summary>
+    public bool Complete => Recovery.IsExact;
+}

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using SeccompKit.Bpf;
 using SeccompKit.Policy;
 
 namespace SeccompKit.Analysis.Lint;
@@ -28,7 +29,31 @@ public static partial class PolicyLinter
         var found = new List<LintFinding>();
         foreach (var check in Checks) found.AddRange(check(ctx, options));
         var unique = found.DistinctBy(f => (f.Id, f.Location, f.Why)).ToList();
-        return Suppress(unique, input, options);
+        return Suppress(unique, input.FileName, file => file == input.FileName ? input.Text : input.ReadOtherFile?.Invoke(file),
+            input.SourceKind == LintSourceKind.PolicyLanguage, options);
+    }
+
+    /// <summary>
+    /// Lints a filter or stack through <see cref="FilterExplainer"/>: when <see cref="PolicyRecovery"/> reads it back
+    /// exactly, every check runs on the recovered policy, each finding located at the return that decides its rule
+    /// (<c>filter N pc M</c>); when it cannot, the arch checks (SK101, SK102) run on the explanation itself — the filters
+    /// no policy expresses are where those holes are — and <see cref="FilterLintResult.Recovery"/> lists what stopped
+    /// the other checks.
+    /// </summary>
+    /// <param name="stack">The filter(s), newest first.</param>
+    /// <param name="fileName">The name findings carry (the file the filter was read from), or null.</param>
+    /// <param name="options">Runtime and suppressions.</param>
+    /// <exception cref="AnalysisLimitException">The filter has more paths than explain enumerates.</exception>
+    public static FilterLintResult LintFilter(FilterStack stack, string? fileName, LintOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        options ??= new LintOptions();
+        var explanation = FilterExplainer.Explain(stack);
+        var recovered = PolicyRecovery.Recover(explanation);
+        if (recovered.IsExact)
+            return new FilterLintResult(Lint(new LintInput(recovered.Policy!) { FileName = fileName }, options), recovered);
+        var found = FilterChecks.Run(explanation, fileName).ToList();
+        return new FilterLintResult(Suppress(found, fileName, _ => null, readComments: false, options), recovered);
     }
 
     private static readonly Func<LintContext, LintOptions, IEnumerable<LintFinding>>[] Checks =
@@ -52,18 +77,18 @@ public static partial class PolicyLinter
     /// Applies <c># lint: ignore SK123 (reason)</c> comments (policy language: on the finding's line, or alone on the
     /// line above) and <see cref="LintOptions.Ignore"/>; each suppression that matched nothing becomes an SK001 note.
     /// </summary>
-    private static LintReport Suppress(List<LintFinding> findings, LintInput input, LintOptions options)
+    private static LintReport Suppress(List<LintFinding> findings, string? fileName, Func<string, string?> textOf, bool readComments, LintOptions options)
     {
         var comments = new Dictionary<string, List<Comment>>(StringComparer.Ordinal);
         List<Comment> CommentsOf(string file)
         {
             if (comments.TryGetValue(file, out var list)) return list;
-            string? text = file == input.FileName ? input.Text : input.ReadOtherFile?.Invoke(file);
-            list = text is null || input.SourceKind != LintSourceKind.PolicyLanguage ? [] : ReadComments(file, text);
+            string? text = readComments ? textOf(file) : null;
+            list = text is null ? [] : ReadComments(file, text);
             comments[file] = list;
             return list;
         }
-        if (input.FileName is not null) CommentsOf(input.FileName);
+        if (fileName is not null) CommentsOf(fileName);
 
         var used = new HashSet<LintIgnore>();
         var reported = new List<LintFinding>();
@@ -93,7 +118,7 @@ public static partial class PolicyLinter
                     $"the comment suppresses {id.ToUpperInvariant()}, but no {id.ToUpperInvariant()} finding is on this line{(c.OwnLine ? " or the next" : "")}",
                     "remove the comment, or correct its rule ID or place", []));
         foreach (var ig in options.Ignore.Where(i => !used.Contains(i)))
-            reported.Add(new LintFinding(LintRules.UnusedSuppression, new LintLocation { File = input.FileName },
+            reported.Add(new LintFinding(LintRules.UnusedSuppression, new LintLocation { File = fileName },
                 $"--ignore {ig} matches no finding", "drop the option, or correct its rule ID or place", []));
         return new LintReport([.. Order(reported)], [.. Order(suppressed)]);
     }
