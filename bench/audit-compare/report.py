@@ -48,11 +48,11 @@ def refusal_x32(reasons):
 KINDS = [
     ("arch", "arch never checked, or another arch reaches ALLOW", "arch-unchecked", "SK101",
      lambda f: f["id"] == "arch-unchecked", lint_ids("SK101"), refusal_arch,
-     "lint: on BPF such a filter is refused (exit 6); the first form's reasons say 'the filter does not check arch first'"),
+     "lint: on BPF no policy expresses, SK101 comes from the explanation itself; audit-only rows are programs whose decision never depends on nr, or that the kernel refuses"),
     ("x32", "x32 numbers (nr + 0x40000000) reach ALLOW where the native number is refused", "x32-guard",
      "SK102 (x32)", lambda f: f["id"] == "x32-guard",
      lambda f: f["id"] == "SK102" and "x32" in f.get("why", ""), refusal_x32,
-     "lint: on BPF such a filter is refused (exit 6), one reason per syscall ('x32 execve: ... the filter gives ALLOW')"),
+     "lint: SK102 from the explanation itself, naming the calls and the ret that lets them through"),
     ("compat", "an i386 variant or multiplexer runs where the syscall is refused (socketcall, mmap2, *32)", "-",
      "SK102 (x86)", lambda f: False, lambda f: f["id"] == "SK102" and "x32" not in f.get("why", ""), None,
      "audit flags socketcall only as a dangerous allow (next rows)"),
@@ -143,8 +143,8 @@ def main():
                                       "instruction": x.get("instruction"), "syscalls": x.get("syscalls", []),
                                       "why": x.get("why", "")})
         except ValueError:
-            # exit 6: no policy expresses the filter (reasons on stderr); otherwise the input was refused before
-            # linting (a program the kernel would refuse is exit 1, FilterRefused in ExitCodes.cs).
+            # exit 6: no policy expresses the filter (reasons on stderr; only the arch checks ran); otherwise the input
+            # was refused before linting (a program the kernel would refuse is exit 3, BadInput in ExitCodes.cs).
             refused = lint_rc == 6
             not_linted = not refused
         # Paths relative to the checkout (data/peers/st/...) or to the scratch directory (filters/...), so the
@@ -242,7 +242,7 @@ def markdown(r):
     out.append("## Who reports what\n")
     out.append("Columns: filters where audit reports it / lint reports it / both; audit only, split by whether lint "
                "linted the filter or refused it (exit 6, and whether a reason names the hole) or did not lint it "
-               "(a program the kernel refuses, exit 1); lint only.\n")
+               "(a program the kernel refuses, exit 3); lint only.\n")
     linted = {flt["name"] for flt in r["filters"] if not flt["lint"]["refused"] and not flt["lint"]["notLinted"]}
     out.append("| kind | audit check | lint rule | audit | lint | both | audit only, linted | audit only, lint refused "
                "(reason names it) | audit only, not linted | lint only | comment |")
