@@ -119,7 +119,7 @@ public static class LintCommand
 
     private static string? ReadIncluded(string file)
     {
-        try { return File.ReadAllText(file); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        try { return SeccompKit.Policy.Files.InputFile.ReadAllText(file); }
+        catch (SeccompKit.Policy.Files.PolicyFileException) { return null; }
     }
 }
