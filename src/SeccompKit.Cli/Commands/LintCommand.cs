@@ -119,7 +119,7 @@ public static class LintCommand
 
     private static string? ReadIncluded(string file)
     {
-        try { return SeccompKit.Policy.Files.InputFile.ReadAllText(file); }
-        catch (SeccompKit.Policy.Files.PolicyFileException) { return null; }
+        try { return InputFile.ReadAllText(file); }
+        catch (InputFileException) { return null; }
     }
 }

@@ -34,7 +34,8 @@ public static class PolicyInput
     {
         if (path != "-") return PolicyFile.Read(path);
         using var stdin = console.OpenStandardInput();
-        return InputFile.ReadStreamText(stdin, StandardInputName);
+        try { return InputFile.ReadStreamText(stdin, StandardInputName); }
+        catch (InputFileException e) { throw new PolicyFileException(e.File, e.Reason); }
     }
 
     /// <summary>Parses an --arch value.</summary>

@@ -1,5 +1,4 @@
 using SeccompKit.Bpf;
-using SeccompKit.Policy.Files;
 
 namespace SeccompKit.Cli.Io;
 
@@ -61,7 +60,7 @@ public static class ProgramInput
                 throw new CliInputException($"unknown option '{path}' (or no such file); run with --help for the options, or write ./{path} for a file", ExitCodes.Usage);
             return InputFile.ReadAllBytes(path);
         }
-        catch (PolicyFileException e) { throw new CliInputException(e.Message); }
+        catch (InputFileException e) { throw new CliInputException(e.Message); }
     }
 
     /// <summary>Reads and validates a program; a refusal becomes exit code <see cref="ExitCodes.FilterRefused"/>.</summary>

@@ -49,9 +49,9 @@ public sealed record AgentConfig
         string text;
         try
         {
-            text = Policy.Files.InputFile.ReadAllText(path);
+            text = InputFile.ReadAllText(path);
         }
-        catch (Policy.Files.PolicyFileException e)
+        catch (InputFileException e)
         {
             throw new AgentConfigException(path, "$", $"cannot be read: {e.Reason}", e);
         }

@@ -27,7 +27,7 @@ public sealed class InputLimitsSpecs
     [Fact]
     public void A_directory_given_as_a_file_is_refused_as_a_directory_not_as_permission_denied()
     {
-        var e = Assert.Throws<PolicyFileException>(() => InputFile.ReadAllBytes(Path.GetTempPath()));
+        var e = Assert.Throws<InputFileException>(() => InputFile.ReadAllBytes(Path.GetTempPath()));
         Assert.Contains("is a directory", e.Message);
         Assert.StartsWith(Path.GetTempPath(), e.Message);
     }
@@ -36,7 +36,7 @@ public sealed class InputLimitsSpecs
     public void An_endless_device_is_read_up_to_the_size_limit_and_then_refused()
     {
         var clock = Stopwatch.StartNew();
-        var e = Assert.Throws<PolicyFileException>(() => InputFile.ReadAllBytes("/dev/zero"));
+        var e = Assert.Throws<InputFileException>(() => InputFile.ReadAllBytes("/dev/zero"));
         Assert.Contains("/dev/zero: larger than 64 MiB", e.Message);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
     }
@@ -48,7 +48,7 @@ public sealed class InputLimitsSpecs
         try
         {
             Assert.Equal(10, InputFile.ReadAllBytes(path, 10, TimeSpan.FromSeconds(5)).Length);
-            var e = Assert.Throws<PolicyFileException>(() => InputFile.ReadAllBytes(path, 9, TimeSpan.FromSeconds(5)));
+            var e = Assert.Throws<InputFileException>(() => InputFile.ReadAllBytes(path, 9, TimeSpan.FromSeconds(5)));
             Assert.Contains("larger than 9 bytes", e.Message);
         }
         finally { File.Delete(path); }
@@ -57,7 +57,7 @@ public sealed class InputLimitsSpecs
     [Fact]
     public void Standard_input_is_capped_too()
     {
-        var e = Assert.Throws<PolicyFileException>(() => InputFile.ReadStream(new MemoryStream(new byte[101]), "standard input", 100));
+        var e = Assert.Throws<InputFileException>(() => InputFile.ReadStream(new MemoryStream(new byte[101]), "standard input", 100));
         Assert.StartsWith("standard input: larger than 100 bytes", e.Message);
         Assert.Equal(100, InputFile.ReadStream(new MemoryStream(new byte[100]), "standard input", 100).Length);
     }
@@ -70,7 +70,7 @@ public sealed class InputLimitsSpecs
         try
         {
             var clock = Stopwatch.StartNew();
-            var e = Assert.Throws<PolicyFileException>(() => InputFile.ReadAllBytes(fifo, 1024, TimeSpan.FromMilliseconds(300)));
+            var e = Assert.Throws<InputFileException>(() => InputFile.ReadAllBytes(fifo, 1024, TimeSpan.FromMilliseconds(300)));
             Assert.Contains("did not reach its end within 0.3 s", e.Message);
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
         }

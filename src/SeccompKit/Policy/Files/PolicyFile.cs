@@ -89,7 +89,8 @@ public static class PolicyFile
     public static string Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return InputFile.ReadAllText(path);
+        try { return InputFile.ReadAllText(path); }
+        catch (InputFileException e) { throw new PolicyFileException(path, e.Reason); }
     }
 
     /// <summary>

@@ -37,8 +37,8 @@ public static class PolicyLanguage
         var resolver = new FileSystemIncludeResolver();
         string full = Path.GetFullPath(path);
         string text;
-        try { text = Files.InputFile.ReadAllText(full); }
-        catch (Files.PolicyFileException e)
+        try { text = InputFile.ReadAllText(full); }
+        catch (InputFileException e)
         {
             throw new PolicyException($"cannot read the policy file: {e.Reason}", PolicyLocation.InFile(path));
         }

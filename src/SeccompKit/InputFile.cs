@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace SeccompKit.Policy.Files;
+namespace SeccompKit;
 
 /// <summary>
 /// Reads every input file seccompkit is given (profiles, policies, includes, BPF programs and listings, agent
@@ -38,18 +38,18 @@ public static class InputFile
     private const int ENFILE = 23, EMFILE = 24;
 
     /// <summary>Reads <paramref name="path"/> as bytes, bounded by <see cref="MaxBytes"/> and <see cref="SpecialFileTimeLimit"/>.</summary>
-    /// <exception cref="PolicyFileException">It does not exist, is a directory, may not be read, is too large, did not end in time, or reading failed; the message names it and says which.</exception>
+    /// <exception cref="InputFileException">It does not exist, is a directory, may not be read, is too large, did not end in time, or reading failed; the message names it and says which.</exception>
     public static byte[] ReadAllBytes(string path) => ReadAllBytes(path, MaxBytes, SpecialFileTimeLimit);
 
     /// <summary>Reads <paramref name="path"/> as bytes with the given limits (<see cref="ReadAllBytes(string)"/> uses the documented ones).</summary>
-    /// <exception cref="PolicyFileException">See <see cref="ReadAllBytes(string)"/>.</exception>
+    /// <exception cref="InputFileException">See <see cref="ReadAllBytes(string)"/>.</exception>
     public static byte[] ReadAllBytes(string path, int maxBytes, TimeSpan timeLimit)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(maxBytes, Array.MaxLength);
         if (Directory.Exists(path))
-            throw new PolicyFileException(path, "is a directory; give a file");
+            throw new InputFileException(path, "is a directory; give a file");
         long known;
         try { known = new FileInfo(path).Length; }
         catch (FileNotFoundException) { known = 0; } // the open below reports it
@@ -71,21 +71,21 @@ public static class InputFile
         { IsBackground = true, Name = "seccompkit input " + path };
         reader.Start();
         if (!reader.Join(timeLimit))
-            throw new PolicyFileException(path, string.Create(CultureInfo.InvariantCulture,
+            throw new InputFileException(path, string.Create(CultureInfo.InvariantCulture,
                 $"did not reach its end within {timeLimit.TotalSeconds:0.#} s (a FIFO or device nobody writes to?); pass a regular file, or pipe the content into standard input with FILE '-', which has no time limit"));
         if (error is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
         return result!;
     }
 
     /// <summary>Reads <paramref name="path"/> as text (UTF-8, or the encoding its byte-order mark names, as <see cref="File.ReadAllText(string)"/>), with the limits of <see cref="ReadAllBytes(string)"/>.</summary>
-    /// <exception cref="PolicyFileException">See <see cref="ReadAllBytes(string)"/>.</exception>
+    /// <exception cref="InputFileException">See <see cref="ReadAllBytes(string)"/>.</exception>
     public static string ReadAllText(string path) => Decode(ReadAllBytes(path));
 
     /// <summary>
     /// Reads <paramref name="stream"/> (standard input) to its end, at most <paramref name="maxBytes"/> bytes; no time limit.
     /// <paramref name="name"/> names it in errors.
     /// </summary>
-    /// <exception cref="PolicyFileException">It is longer than <paramref name="maxBytes"/>, or reading failed.</exception>
+    /// <exception cref="InputFileException">It is longer than <paramref name="maxBytes"/>, or reading failed.</exception>
     public static byte[] ReadStream(Stream stream, string name, int maxBytes = MaxBytes)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -97,7 +97,7 @@ public static class InputFile
     }
 
     /// <summary>Reads <paramref name="stream"/> as text with the limits of <see cref="ReadStream"/>.</summary>
-    /// <exception cref="PolicyFileException">See <see cref="ReadStream"/>.</exception>
+    /// <exception cref="InputFileException">See <see cref="ReadStream"/>.</exception>
     public static string ReadStreamText(Stream stream, string name, int maxBytes = MaxBytes) => Decode(ReadStream(stream, name, maxBytes));
 
     private static string Decode(byte[] bytes)
@@ -113,7 +113,7 @@ public static class InputFile
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
             return ReadBounded(stream, path, maxBytes, sizeHint);
         }
-        catch (PolicyFileException) { throw; }
+        catch (InputFileException) { throw; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Failure(path, e); }
     }
 
@@ -139,7 +139,7 @@ public static class InputFile
         return buffer;
     }
 
-    private static PolicyFileException TooLarge(string name, int maxBytes) =>
+    private static InputFileException TooLarge(string name, int maxBytes) =>
         new(name, string.Create(CultureInfo.InvariantCulture,
             $"larger than {Size(maxBytes)}, the most seccompkit reads from one input (real profiles and programs are well under 1 MiB); is it the right file?"));
 
@@ -148,7 +148,7 @@ public static class InputFile
         : string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes");
 
     /// <summary>The error for a failed open or read of <paramref name="path"/>, in the words of the command line.</summary>
-    internal static PolicyFileException Failure(string path, Exception e) => e switch
+    internal static InputFileException Failure(string path, Exception e) => e switch
     {
         FileNotFoundException => new(path, "no such file"),
         DirectoryNotFoundException => new(path, "no such file or directory"),
