@@ -13,7 +13,11 @@ public static class ExitCodes
     public const int LintFindings = 1;
     /// <summary>The command line is wrong (unknown option, missing argument, bad value).</summary>
     public const int Usage = 2;
-    /// <summary>An input could not be read or parsed (missing file, bad format, unknown syscall name; for <c>dump</c>: the filters could not be read, e.g. the process did not stop in time).</summary>
+    /// <summary>
+    /// An input could not be read or parsed (missing file, bad format, unknown syscall name; a directory, a file over the
+    /// 64 MiB input limit, a FIFO or device that did not end within 10 s, too many open files; for <c>dump</c>: the
+    /// filters could not be read, e.g. the process did not stop in time).
+    /// </summary>
     public const int BadInput = 3;
     /// <summary>An output could not be written.</summary>
     public const int OutputFailed = 4;

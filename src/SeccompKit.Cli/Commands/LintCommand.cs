@@ -124,7 +124,7 @@ public static class LintCommand
 
     private static string? ReadIncluded(string file)
     {
-        try { return File.ReadAllText(file); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        try { return InputFile.ReadAllText(file); }
+        catch (InputFileException) { return null; }
     }
 }

@@ -180,6 +180,8 @@ public static class RunCommand
         try { return options.Load(parse, path, console, summarize: true).Policy; }
         catch (CliInputException e) when (e.ExitCode == ExitCodes.BadInput) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
         catch (PolicyFileException e) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
+        // A PolicyException that knows its file (JSON readers and the policy language name it) is not named twice.
+        catch (PolicyException e) when (e.Location?.File is not null) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
         catch (SeccompException e) when (e is not CliInputException) { throw new CliInputException($"{path}: {e.Message}", ExitCodes.RunPolicyInvalid); }
     }
 

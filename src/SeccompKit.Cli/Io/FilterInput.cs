@@ -127,7 +127,9 @@ public sealed partial class FilterInput
         var files = Directory.GetFiles(dir)
             .Select(f => (Path: f, Match: SavedFilterName().Match(Path.GetFileName(f))))
             .Where(f => f.Match.Success)
-            .OrderBy(f => int.Parse(f.Match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
+            // Numbers too large for an int (filter-99999999999.bpf) sort last and are then reported as a gap.
+            .OrderBy(f => int.TryParse(f.Match.Groups[1].Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n : int.MaxValue)
+            .ThenBy(f => f.Match.Groups[1].Value, StringComparer.Ordinal)
             .ToList();
         if (files.Count == 0)
             throw new CliInputException($"{dir}: a directory input must hold the filter-N.bpf files `seccompkit dump PID -o DIR` writes (filter-0.bpf is the newest); none found");

@@ -12,6 +12,9 @@ public static class PolicyInput
     public static LoadedPolicy Load(string path, PolicyFileOptions options, ICliConsole console) =>
         PolicyFile.Parse(ReadText(path, console), FileName(path), options);
 
+    /// <summary>How errors name standard input ("-").</summary>
+    public const string StandardInputName = "standard input";
+
     /// <summary>The file <paramref name="path"/> names for <see cref="PolicyFile"/>: null for standard input ("-").</summary>
     public static string? FileName(string path) => path == "-" ? null : path;
 
@@ -30,12 +33,9 @@ public static class PolicyInput
     public static string ReadText(string path, ICliConsole console)
     {
         if (path != "-") return PolicyFile.Read(path);
-        try
-        {
-            using var reader = new StreamReader(console.OpenStandardInput());
-            return reader.ReadToEnd();
-        }
-        catch (IOException e) { throw new PolicyFileException(path, $"cannot read: {e.Message}"); }
+        using var stdin = console.OpenStandardInput();
+        try { return InputFile.ReadStreamText(stdin, StandardInputName); }
+        catch (InputFileException e) { throw new PolicyFileException(e.File, e.Reason); }
     }
 
     /// <summary>Parses an --arch value.</summary>

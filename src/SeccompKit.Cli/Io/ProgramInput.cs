@@ -42,25 +42,25 @@ public static class ProgramInput
         }
     }
 
-    /// <summary>Reads a file ("-" = standard input) as bytes; a missing or unreadable file is a <see cref="CliInputException"/> naming it.</summary>
+    /// <summary>
+    /// Reads a file ("-" = standard input) as bytes, within the limits of <see cref="InputFile"/> (size; time for FIFOs
+    /// and devices); a missing, unreadable, too large or endless file is a <see cref="CliInputException"/> naming it.
+    /// </summary>
     public static byte[] ReadBytes(string path, ICliConsole console)
     {
         try
         {
-            if (path != "-") return File.ReadAllBytes(path);
-            using var ms = new MemoryStream();
-            console.OpenStandardInput().CopyTo(ms);
-            return ms.ToArray();
-        }
-        catch (FileNotFoundException) when (path.StartsWith('-'))
-        {
+            if (path == "-")
+            {
+                using var stdin = console.OpenStandardInput();
+                return InputFile.ReadStream(stdin, PolicyInput.StandardInputName);
+            }
             // The variadic FILE argument swallows unknown options; say what the user most likely meant.
-            throw new CliInputException($"unknown option '{path}' (or no such file); run with --help for the options, or write ./{path} for a file", ExitCodes.Usage);
+            if (path.StartsWith('-') && !File.Exists(path) && !Directory.Exists(path))
+                throw new CliInputException($"unknown option '{path}' (or no such file); run with --help for the options, or write ./{path} for a file", ExitCodes.Usage);
+            return InputFile.ReadAllBytes(path);
         }
-        catch (FileNotFoundException) { throw new CliInputException($"{path}: no such file"); }
-        catch (DirectoryNotFoundException) { throw new CliInputException($"{path}: no such file or directory"); }
-        catch (UnauthorizedAccessException) { throw new CliInputException($"{path}: permission denied"); }
-        catch (IOException e) { throw new CliInputException($"{path}: cannot read: {e.Message}"); }
+        catch (InputFileException e) { throw new CliInputException(e.Message); }
     }
 
     /// <summary>Reads and validates a program; a refusal becomes exit code <see cref="ExitCodes.FilterRefused"/>.</summary>

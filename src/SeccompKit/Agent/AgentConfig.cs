@@ -49,11 +49,11 @@ public sealed record AgentConfig
         string text;
         try
         {
-            text = System.IO.File.ReadAllText(path);
+            text = InputFile.ReadAllText(path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (InputFileException e)
         {
-            throw new AgentConfigException(path, "$", $"cannot be read: {e.Message}", e);
+            throw new AgentConfigException(path, "$", $"cannot be read: {e.Reason}", e);
         }
         return Parse(text, path);
     }
@@ -69,7 +69,8 @@ public sealed record AgentConfig
         }
         catch (JsonException e)
         {
-            throw new AgentConfigException(path, "$", $"not valid JSON at line {(e.LineNumber ?? 0) + 1}: {e.Message}", e);
+            var (line, column) = Policy.Oci.JsonWalker.Position(text, e);
+            throw new AgentConfigException(path, "$", $"not valid JSON at line {line}, column {column}: {Policy.Oci.JsonWalker.Describe(e)}; fix the syntax there", e);
         }
         using (doc)
         {

@@ -205,8 +205,9 @@ public static partial class Assembler
         else if (what == "instruction_pointer") baseOff = 8;
         else if ((m = ArgRef().Match(what)).Success)
         {
-            int i = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-            if (i > 5) throw Error(line, $"args[{i}] does not exist; seccomp_data has args[0] to args[5]");
+            // TryParse: an index too large for an int (args[2147483648]) is the same mistake as args[6].
+            if (!int.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int i) || i > 5)
+                throw Error(line, $"args[{m.Groups[1].Value}] does not exist; seccomp_data has args[0] to args[5]");
             // args[i] is the low half, 'args[i] >> 32' the high half: offsets 16 + 8i and 20 + 8i in the
             // little-endian view given here; Assemble swaps them where the program has checked a big-endian arch.
             baseOff = SeccompData.OffsetArgs + (uint)(8 * i);

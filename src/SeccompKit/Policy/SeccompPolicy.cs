@@ -210,8 +210,14 @@ public sealed class SeccompPolicy
         foreach (var g in groups)
         {
             var list = g.ToList();
-            for (int b = 1; b < list.Count; b++)
-                for (int a = 0; a < b; a++)
+            // Earlier rules bucketed by condition set: the same pairs in the same order as comparing every pair, in
+            // linear time for the thousands of rules a generated profile can hold.
+            var buckets = new Dictionary<int, List<int>>();
+            for (int b = 0; b < list.Count; b++)
+            {
+                int key = list[b].r.ConditionSetHash();
+                if (!buckets.TryGetValue(key, out var bucket)) buckets[key] = bucket = [];
+                foreach (int a in bucket)
                     if (list[a].r.Action != list[b].r.Action && list[a].r.HasSameConditions(list[b].r))
                     {
                         var (first, second) = (list[a], list[b]);
@@ -222,6 +228,8 @@ public sealed class SeccompPolicy
                             "keep one of the two; a syscall with several actions needs conditions that tell them apart.",
                             PolicyLocation.AtRule(second.i, g.Key));
                     }
+                bucket.Add(b);
+            }
         }
     }
 

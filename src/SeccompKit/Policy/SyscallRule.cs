@@ -41,12 +41,29 @@ public sealed record SyscallRule
     public bool HasSameConditions(SyscallRule other) =>
         Conditions.Length == other.Conditions.Length && Conditions.All(other.Conditions.Contains);
 
+    /// <summary>A hash of the condition set that ignores order, so that rules with <see cref="HasSameConditions"/> have equal ones (for buckets that keep pairwise checks linear).</summary>
+    internal int ConditionSetHash()
+    {
+        int sum = Conditions.Length;
+        foreach (var c in Conditions) sum = unchecked(sum + c.GetHashCode());
+        return sum;
+    }
+
     /// <summary>Value equality including the conditions.</summary>
     public bool Equals(SyscallRule? other) =>
         other is not null && Syscall == other.Syscall && Action == other.Action && Conditions.SequenceEqual(other.Conditions);
 
     /// <inheritdoc/>
-    public override int GetHashCode() => HashCode.Combine(Syscall, Action, Conditions.Length);
+    /// <remarks>The conditions are part of the hash: rules of one syscall that differ only in a value (thousands of
+    /// <c>read(arg0 == N)</c>) would otherwise all collide, and every set of rules would cost quadratic time.</remarks>
+    public override int GetHashCode()
+    {
+        var h = new HashCode();
+        h.Add(Syscall);
+        h.Add(Action);
+        foreach (var c in Conditions) h.Add(c);
+        return h.ToHashCode();
+    }
 
     /// <summary><c>openat(arg2 &amp; 0x3 == 0x0) -> ALLOW</c>.</summary>
     public override string ToString() =>

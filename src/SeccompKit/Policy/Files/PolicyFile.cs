@@ -47,43 +47,50 @@ public static class PolicyFile
         var host = docker && options.Architectures.Count == 1 ? options.Architectures[0] : Architecture.NativeHost;
         SeccompPolicy policy;
         ImmutableArray<PolicyDiagnostic> diagnostics;
-        switch (format)
+        if (format is PolicyFormat.Oci or PolicyFormat.Docker or PolicyFormat.Podman) RequireObject(text, name);
+        try
         {
-            case PolicyFormat.Oci:
-                (policy, diagnostics) = OciImporter.Import(ExtractSeccomp(text, name), new OciImportOptions { Native = host });
-                break;
-            case PolicyFormat.Docker:
-            case PolicyFormat.Podman:
-                (policy, diagnostics) = DockerProfile.Resolve(text, new DockerResolveOptions
-                {
-                    Architecture = host,
-                    Capabilities = options.Capabilities,
-                    KernelVersion = options.Kernel ?? RunningKernel(),
-                    Engine = format == PolicyFormat.Podman ? DockerEngine.Podman : DockerEngine.Moby,
-                });
-                break;
-            default:
-                // Includes resolve relative to the file; standard input resolves them from the current directory.
-                string fileName = path is null ? System.IO.Path.Combine(Directory.GetCurrentDirectory(), StandardInputName) : System.IO.Path.GetFullPath(path);
-                policy = PolicyLanguage.Parse(text, fileName, new FileSystemIncludeResolver());
-                diagnostics = [];
-                format = PolicyFormat.Policy;
-                break;
+            switch (format)
+            {
+                case PolicyFormat.Oci:
+                    (policy, diagnostics) = OciImporter.Import(ExtractSeccomp(text, name), new OciImportOptions { Native = host });
+                    break;
+                case PolicyFormat.Docker:
+                case PolicyFormat.Podman:
+                    (policy, diagnostics) = DockerProfile.Resolve(text, new DockerResolveOptions
+                    {
+                        Architecture = host,
+                        Capabilities = options.Capabilities,
+                        KernelVersion = options.Kernel ?? RunningKernel(),
+                        Engine = format == PolicyFormat.Podman ? DockerEngine.Podman : DockerEngine.Moby,
+                    });
+                    break;
+                default:
+                    // Includes resolve relative to the file; standard input resolves them from the current directory.
+                    string fileName = path is null ? System.IO.Path.Combine(Directory.GetCurrentDirectory(), StandardInputName) : System.IO.Path.GetFullPath(path);
+                    policy = PolicyLanguage.Parse(text, fileName, new FileSystemIncludeResolver());
+                    diagnostics = [];
+                    format = PolicyFormat.Policy;
+                    break;
+            }
+        }
+        catch (PolicyException e) when (format != PolicyFormat.Policy && e is not PolicyFileException && e.Location is null or { File: null, JsonPath: not null } or { File: null, Line: not null })
+        {
+            // The JSON readers know paths and lines but not the file: name it, so that with several inputs (merge)
+            // the message says which.
+            throw e.At(e.Location is null ? PolicyLocation.InFile(name) : e.Location with { File = name });
         }
         if (!docker && options.Architectures.Count > 0) policy = policy.WithArchitectures(options.Architectures);
         return new LoadedPolicy(format, policy, diagnostics);
     }
 
-    /// <summary>Reads a policy file as text.</summary>
-    /// <exception cref="PolicyFileException">It does not exist, may not be read, or reading failed (the message says which).</exception>
+    /// <summary>Reads a policy file as text, within the limits of <see cref="InputFile"/> (size, time).</summary>
+    /// <exception cref="PolicyFileException">It does not exist, is a directory, may not be read, is too large, or reading failed (the message says which).</exception>
     public static string Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        try { return File.ReadAllText(path); }
-        catch (FileNotFoundException) { throw new PolicyFileException(path, "no such file"); }
-        catch (DirectoryNotFoundException) { throw new PolicyFileException(path, "no such file or directory"); }
-        catch (UnauthorizedAccessException) { throw new PolicyFileException(path, "permission denied"); }
-        catch (IOException e) { throw new PolicyFileException(path, $"cannot read: {e.Message}"); }
+        try { return InputFile.ReadAllText(path); }
+        catch (InputFileException e) { throw new PolicyFileException(path, e.Reason); }
     }
 
     /// <summary>
@@ -94,7 +101,9 @@ public static class PolicyFile
     public static PolicyFormat Detect(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var t = text.TrimStart();
+        var t = text.AsSpan().TrimStart();
+        // A JSON array: no policy-language statement starts with '[', so it is JSON that is not a profile (Parse says so).
+        if (t.StartsWith('[')) return PolicyFormat.Oci;
         if (!t.StartsWith('{')) return PolicyFormat.Policy;
         try
         {
@@ -109,6 +118,31 @@ public static class PolicyFile
             return PolicyFormat.Oci;
         }
         catch (JsonException) { return PolicyFormat.Oci; } // the OCI reader reports the error with its line and path
+    }
+
+    /// <summary>
+    /// Refuses JSON whose top level is not an object (an array, a string, a number) with a message saying what was
+    /// expected, instead of a reader's error about a field. Malformed JSON passes: the reader reports it with its line.
+    /// </summary>
+    private static void RequireObject(string text, string name)
+    {
+        JsonValueKind kind;
+        try
+        {
+            using var doc = JsonDocument.Parse(Oci.JsonWalker.ReplaceLoneSurrogateEscapes(text), new JsonDocumentOptions { MaxDepth = 64 });
+            kind = doc.RootElement.ValueKind;
+        }
+        catch (JsonException) { return; }
+        if (kind == JsonValueKind.Object) return;
+        string found = kind switch
+        {
+            JsonValueKind.Array => "an array",
+            JsonValueKind.String => "a string",
+            JsonValueKind.Number => "a number",
+            JsonValueKind.True or JsonValueKind.False => "a boolean",
+            _ => "null",
+        };
+        throw new PolicyFileException(name, $"this is JSON, but its top level is {found}, not a profile: expected an object, either an OCI linux.seccomp object or Docker/podman profile ({{\"defaultAction\": ..., \"syscalls\": [...]}}) or a whole OCI config.json (with linux.seccomp)");
     }
 
     /// <summary>The format's name as the command line spells it: oci, docker, podman, policy.</summary>

@@ -55,5 +55,6 @@ public sealed class FileSystemIncludeResolver : IPolicyIncludeResolver
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(includingFile)) ?? ".", path));
 
     /// <inheritdoc/>
-    public string? Read(string name) => File.Exists(name) ? File.ReadAllText(name) : null;
+    /// <exception cref="InputFileException">It is a directory, too large, endless, or cannot be read (<see cref="InputFile"/>).</exception>
+    public string? Read(string name) => File.Exists(name) || Directory.Exists(name) ? InputFile.ReadAllText(name) : null;
 }

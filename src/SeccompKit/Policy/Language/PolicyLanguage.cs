@@ -37,10 +37,10 @@ public static class PolicyLanguage
         var resolver = new FileSystemIncludeResolver();
         string full = Path.GetFullPath(path);
         string text;
-        try { text = File.ReadAllText(full); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        try { text = InputFile.ReadAllText(full); }
+        catch (InputFileException e)
         {
-            throw new PolicyException($"cannot read the policy file: {e.Message}", PolicyLocation.InFile(path));
+            throw new PolicyException($"cannot read the policy file: {e.Reason}", PolicyLocation.InFile(path));
         }
         return new PolicyParser(resolver).Parse(text, full);
     }

@@ -241,6 +241,10 @@ internal sealed class PolicyParser
                 throw Error(path, $"include cycle: {string.Join(" -> ", _includeStack.SkipWhile(n => n != name))} -> {name}", "a file cannot include itself, directly or through others; remove one include of the cycle.");
             text = _resolver.Read(name);
         }
+        catch (InputFileException e)
+        {
+            throw Error(path, $"cannot read included file \"{path.Text}\": {e.Reason}", "check the path, or include a regular file.");
+        }
         catch (Exception e) when (e is not PolicyException)
         {
             throw Error(path, $"cannot read included file \"{path.Text}\": {e.Message}", "check the path and permissions.");

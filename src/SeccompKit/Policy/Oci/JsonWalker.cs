@@ -23,9 +23,45 @@ internal sealed class JsonWalker(List<PolicyDiagnostic> diagnostics)
         }
         catch (JsonException e)
         {
-            long line = (e.LineNumber ?? 0) + 1, col = (e.BytePositionInLine ?? 0) + 1;
-            throw new PolicyException($"the text is not valid JSON ({FirstSentence(e.Message)}); fix the syntax there.", PolicyLocation.AtText((int)line, (int)col));
+            var (line, column) = Position(json, e);
+            throw new PolicyException($"the text is not valid JSON ({Describe(e)}); fix the syntax there.", PolicyLocation.AtText(line, column));
         }
+    }
+
+    /// <summary>
+    /// Where a <see cref="JsonException"/> points, as a 1-based line and column in characters (the runtime counts lines
+    /// from 0 and columns in UTF-8 bytes).
+    /// </summary>
+    internal static (int Line, int Column) Position(string json, JsonException e)
+    {
+        long line0 = e.LineNumber ?? 0, bytes = e.BytePositionInLine ?? 0;
+        int start = 0;
+        for (long l = 0; l < line0; l++)
+        {
+            int nl = json.IndexOf('\n', start);
+            if (nl < 0) break;
+            start = nl + 1;
+        }
+        int i = start;
+        long seen = 0;
+        while (i < json.Length && json[i] != '\n' && seen < bytes)
+        {
+            if (char.IsHighSurrogate(json[i]) && i + 1 < json.Length && char.IsLowSurrogate(json[i + 1])) { seen += 4; i += 2; }
+            else { seen += json[i] < 0x80 ? 1 : json[i] < 0x800 ? 2 : 3; i++; }
+        }
+        return ((int)Math.Min(line0 + 1, int.MaxValue), i - start + 1);
+    }
+
+    /// <summary>The runtime's description of a JSON syntax error without its own position and path suffixes.</summary>
+    internal static string Describe(JsonException e)
+    {
+        string m = e.Message;
+        foreach (var suffix in new[] { " LineNumber:", " Path:" })
+        {
+            int i = m.IndexOf(suffix, StringComparison.Ordinal);
+            if (i >= 0) m = m[..i];
+        }
+        return m.TrimEnd('.', ' ', '|');
     }
 
     /// <summary>
@@ -69,12 +105,6 @@ internal sealed class JsonWalker(List<PolicyDiagnostic> diagnostics)
         if (!ushort.TryParse(s.AsSpan(at + 2, 4), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var v)) return false;
         unit = (char)v;
         return true;
-    }
-
-    private static string FirstSentence(string message)
-    {
-        int i = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return (i > 0 ? message[..i] : message).TrimEnd('.', ' ');
     }
 
     /// <summary>A member path: <c>$.a</c>, or <c>$['odd key']</c> for names that are not identifiers.</summary>

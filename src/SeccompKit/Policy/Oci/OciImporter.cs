@@ -108,6 +108,7 @@ public static class OciImporter
         // Path: where notes about the rule point; Entry: the JSON path of what made it (a name, or the one condition of an alternative).
         var candidates = new List<(SyscallRule Rule, string Path, string Entry)>();
         bool anyNotify = false;
+        int unknownNames = 0;
         string? firstNotify = null;
         for (int i = 0; i < syscalls.Count; i++)
         {
@@ -140,7 +141,10 @@ public static class OciImporter
                 if (sameAsDefault) continue;
                 if (!architectures.Any(a => a.Syscalls.Contains(name)))
                 {
-                    notes.Add(new(DiagnosticSeverity.Warning, namePath, UnknownName(name, architectures)));
+                    // Bounded: a generated or hostile profile of millions of unknown names gets the first ones
+                    // explained (with suggestions) and a count of the rest, not millions of searches and lines.
+                    if (++unknownNames <= MaxUnknownNameNotes)
+                        notes.Add(new(DiagnosticSeverity.Warning, namePath, UnknownName(name, architectures)));
                     continue;
                 }
                 foreach (var (conds, condPath) in Alternatives(conditions, at))
@@ -150,6 +154,9 @@ public static class OciImporter
                 }
             }
         }
+        if (unknownNames > MaxUnknownNameNotes)
+            notes.Add(new(DiagnosticSeverity.Warning, "$.syscalls", string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{unknownNames - MaxUnknownNameNotes} more unknown system call names are not listed one by one (the first {MaxUnknownNameNotes} are); runc skips them all.")));
         // runc sets SECCOMP_FILTER_FLAG_NEW_LISTENER for any NOTIFY rule and then fails container creation
         // with "seccomp listenerPath is not set" when there is nowhere to send the fd.
         if (anyNotify && string.IsNullOrEmpty(seccomp.ListenerPath))
@@ -261,6 +268,9 @@ public static class OciImporter
             yield return ([c], p);
     }
 
+    /// <summary>How many unknown syscall names get a note of their own (with suggestions); the rest are counted in one note.</summary>
+    internal const int MaxUnknownNameNotes = 100;
+
     private static string UnknownName(string name, List<Architecture> architectures)
     {
         var arches = string.Join(", ", architectures.Select(a => a.Name));
@@ -269,7 +279,9 @@ public static class OciImporter
             return $"'{name}' has no syscall number on {arches}; libseccomp turns its rule into a rule on the multiplexer ({string.Join(", ", mux)}), which SeccompKit's policy model does not express, so it is left out here. This only matters if the multiplexer itself is not allowed.";
         // Suggestions and the other arches' tables are costly (every table is built on first use): only for real unknowns.
         var close = Suggestions.Closest(name, architectures.SelectMany(a => a.Syscalls.All.Select(e => e.Name)).Distinct().Order(StringComparer.Ordinal));
-        var msg = $"unknown system call '{name}' on {arches}: runc skips it (libseccomp cannot place it in this filter).";
+        // A name longer than any syscall's is shown cut, so that a hostile one does not make a megabyte line.
+        string shown = name.Length <= 80 ? name : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name[..60]}...' ({name.Length} characters)");
+        var msg = $"unknown system call '{shown}{(name.Length <= 80 ? "'" : "")} on {arches}: runc skips it (libseccomp cannot place it in this filter).";
         var elsewhere = Architecture.All.Where(a => a.Syscalls.Contains(name)).Select(a => a.Name).ToList();
         if (elsewhere.Count > 0) msg += $" It exists on {string.Join(", ", elsewhere)}.";
         if (close.Count > 0) msg += $" Did you mean {Suggestions.OrList(close)}?";
@@ -304,17 +316,25 @@ public static class OciImporter
                 continue;
             }
             var kept = new List<(SyscallRule Rule, string Path, string Entry)>();
+            // Rules bucketed by an order-independent hash of their condition set, so that thousands of rules of one
+            // syscall cost linear time, not a comparison of every pair.
+            var buckets = new Dictionary<int, List<int>>();
             foreach (var c in list)
             {
-                var same = kept.FirstOrDefault(k => k.Rule.HasSameConditions(c.Rule));
-                if (same.Rule is null) { kept.Add(c); continue; }
+                int key = c.Rule.ConditionSetHash();
+                if (!buckets.TryGetValue(key, out var bucket)) buckets[key] = bucket = [];
+                int found = bucket.FindIndex(k => kept[k].Rule.HasSameConditions(c.Rule));
+                if (found < 0) { bucket.Add(kept.Count); kept.Add(c); continue; }
+                var same = kept[bucket[found]];
                 if (same.Rule.Action != c.Rule.Action)
                     throw new PolicyException($"{group.Key} has two rules with the same conditions and different actions: {same.Rule} (at {same.Path}) and {c.Rule.Action} (here); libseccomp refuses the second (EEXIST), so runc fails. Keep one.", PolicyLocation.AtJsonPath(c.Path));
             }
             keep.AddRange(kept);
         }
         // Keep the input order of first appearance.
-        return [.. keep.OrderBy(k => candidates.FindIndex(c => ReferenceEquals(c.Rule, k.Rule)))];
+        var order = new Dictionary<SyscallRule, int>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < candidates.Count; i++) order.TryAdd(candidates[i].Rule, i);
+        return [.. keep.OrderBy(k => order[k.Rule])];
     }
 
     /// <summary>
