@@ -14,7 +14,7 @@ StandardStreams.Repair();
 // Limits too tight to finish (RLIMIT_NOFILE, RLIMIT_NPROC) are refused before anything is done, without the console
 // (which itself needs a descriptor and a thread): run and learn with their launch-failure code, the program not run.
 bool launches = args is ["run" or "learn", ..];
-if (ResourceLimits.StartupProblem() is { } limit)
+if (ResourceLimits.StartupProblem(launches) is { } limit)
 {
     StandardStreams.WriteError($"seccompkit: {limit}; {(launches ? "the program did not run" : "nothing was done")}\n");
     return launches ? ExitCodes.RunLaunchFailed : ExitCodes.ResourceLimit;

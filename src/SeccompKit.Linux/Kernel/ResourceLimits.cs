@@ -12,8 +12,8 @@ namespace SeccompKit.Linux.Kernel;
 /// Measured (issue 17): under RLIMIT_NOFILE the NativeAOT binary needs 16 descriptors for every command (run and
 /// learn included); the JIT build (<c>dotnet SeccompKit.Cli.dll</c>) maps two per assembly it loads and needs about
 /// 66. Under RLIMIT_NPROC (which counts every thread of the user's processes, and does not apply to root) the NativeAOT
-/// learn needs 8 tasks (itself, runtime threads, stage two, the program), the JIT build 16. The minimums below are
-/// those with a margin of two.
+/// learn needs 8 tasks (itself, runtime threads, stage two, the program), the JIT build 16; a command that launches
+/// nothing one more than the runtime's own threads. The minimums below are those with a margin.
 /// </remarks>
 public static class ResourceLimits
 {
@@ -27,14 +27,18 @@ public static class ResourceLimits
     /// <summary>The open-file limit seccompkit needs at least.</summary>
     public static int NeededFiles => Jit ? 128 : 32;
 
-    /// <summary>How many more tasks (threads, processes) of its user seccompkit needs room for under RLIMIT_NPROC.</summary>
+    /// <summary>How many more tasks (threads, processes) of its user seccompkit needs room for under RLIMIT_NPROC to launch a program.</summary>
     public static int NeededTasks => Jit ? 32 : 16;
 
+    /// <summary>The same for a command that launches nothing (the runtime's own threads: the console's signal thread...).</summary>
+    public static int NeededTasksWithoutLaunch => 2;
+
     /// <summary>
-    /// Why seccompkit cannot work under this process's limits, or null. Raises the open-file soft limit up to the hard
-    /// one first if needed (any process may). Never throws.
+    /// Why seccompkit cannot work under this process's limits, or null; <paramref name="launches"/>: the command starts a
+    /// program (run, learn), which needs more tasks. Raises the open-file soft limit up to the hard one first if needed
+    /// (any process may). Never throws.
     /// </summary>
-    public static unsafe string? StartupProblem()
+    public static unsafe string? StartupProblem(bool launches)
     {
         var files = Get(Limits.RLIMIT_NOFILE);
         if (files is { } f && f.Soft < (ulong)NeededFiles)
@@ -45,7 +49,7 @@ public static class ResourceLimits
             if (f.Hard < (ulong)NeededFiles)
                 return $"the open-file limit (RLIMIT_NOFILE) is {f.Hard}, and seccompkit needs at least {NeededFiles}: raise it (ulimit -n {NeededFiles}, or prlimit --nofile) and try again";
         }
-        if (ProcessLimitProblem(NeededTasks) is { } tasks) return tasks;
+        if (ProcessLimitProblem(launches ? NeededTasks : NeededTasksWithoutLaunch) is { } tasks) return tasks;
         return null;
     }
 
@@ -59,7 +63,7 @@ public static class ResourceLimits
         if (Get(Limits.RLIMIT_NPROC) is not { } p || p.Soft >= 4096) return null; // high limits: not worth a scan of /proc at every start
         int used = TasksOfUser(Limits.getuid());
         if ((long)p.Soft - used >= needed) return null;
-        return $"the process limit (RLIMIT_NPROC={p.Soft}) is reached: this user runs {used} processes and threads, and seccompkit needs {needed} more: raise it (ulimit -u) or end some, and try again";
+        return $"the process limit (RLIMIT_NPROC={p.Soft}) is reached or too close: this user runs {used} processes and threads, and seccompkit needs {needed} more: raise it (ulimit -u) or end some, and try again";
     }
 
     /// <summary>Whether the stack limit (RLIMIT_STACK, the main thread's stack) is below 1 MiB: the JIT compiler alone can overflow 64 KiB.</summary>
