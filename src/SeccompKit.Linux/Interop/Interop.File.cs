@@ -11,7 +11,6 @@ internal static partial class FileCalls
     internal const int O_NOFOLLOW = 0x20000;
     internal const int O_DIRECTORY = 0x10000;
     internal const int O_CLOEXEC = 0x80000;
-    internal const int O_PATH = 0x200000;
     internal const int AT_EMPTY_PATH = 0x1000;
     internal const uint RENAME_NOREPLACE = 1;
     internal const long SYS_renameat2 = 316;

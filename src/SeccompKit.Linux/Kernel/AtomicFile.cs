@@ -107,10 +107,6 @@ public static class AtomicFile
         var kind => $"exists and is not a regular file (a {Describe(kind.Value)}); remove it or choose another name",
     };
 
-    /// <summary>The status of a directory (followed), or null when it does not exist.</summary>
-    /// <exception cref="ErrnoException">statx failed otherwise.</exception>
-    public static FileStatus? DirectoryStatus(string directory) => FileStatus.Of(directory);
-
     private static string Describe(FileKind kind) => kind switch
     {
         FileKind.Directory => "directory",
