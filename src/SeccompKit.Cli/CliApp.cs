@@ -5,6 +5,7 @@ using SeccompKit.Bpf;
 using SeccompKit.Cli.Commands;
 using SeccompKit.Cli.Io;
 using SeccompKit.Linux.Agent;
+using SeccompKit.Linux.Kernel;
 using SeccompKit.Syscalls;
 
 namespace SeccompKit.Cli;
@@ -14,6 +15,21 @@ public static class CliApp
 {
     /// <summary>Symbol names for disassembly and assembly: every architecture's syscall table.</summary>
     public static readonly IBpfSymbols Symbols = new SyscallSymbols();
+
+    /// <summary>
+    /// <see cref="Run"/>, on a thread with an 8 MiB stack when the main thread's (RLIMIT_STACK, <c>ulimit -s</c>) is under
+    /// 1 MiB: the JIT compiler overflowed 64 KiB in a static constructor (issue 17). Without a thread to spare it runs here.
+    /// </summary>
+    public static int RunOnEnoughStack(string[] args, ICliConsole console)
+    {
+        if (!ResourceLimits.SmallStack) return Run(args, console);
+        int status = ExitCodes.InternalError;
+        var thread = new Thread(() => status = Run(args, console), maxStackSize: 8 << 20) { Name = "seccompkit" };
+        try { thread.Start(); }
+        catch (OutOfMemoryException) { return Run(args, console); } // no thread left (RLIMIT_NPROC): try on this stack
+        thread.Join();
+        return status;
+    }
 
     /// <summary>Runs the tool; returns the exit status (see <see cref="ExitCodes"/>).</summary>
     public static int Run(string[] args, ICliConsole console)
@@ -31,7 +47,7 @@ public static class CliApp
             "  sudo seccompkit dump 1234                         # the filters of a running process\n\n" +
             "Exit codes: 0 ok, 1 the kernel would refuse the filter, 2 usage error, 3 bad input, 4 output failed,\n" +
             "5 a merge failed its verification (a bug; nothing written),\n" +
-            "66 no such process, 70 internal error, 77 permission denied;\n" +
+            "66 no such process, 70 internal error, 71 a resource limit (RLIMIT_NOFILE, RLIMIT_NPROC) too tight, 77 permission denied;\n" +
             "run passes on the program's status and has its own codes for failures before the program starts (see run --help).");
         var summaries = new (Command Command, string Summary)[]
         {
@@ -69,6 +85,14 @@ public static class CliApp
         {
             return parse.Invoke(new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false });
         }
+        catch (Exception e) when (ResourceExhaustion(e) is { } what)
+        {
+            // A descriptor or thread could not be had part way (the start-up check leaves room, but other programs use
+            // the same per-user limits): a refusal naming the limit, not an internal error.
+            bool launches = args is ["run" or "learn", ..];
+            console.Error.WriteLine($"seccompkit: {what}; nothing was written");
+            return launches ? ExitCodes.RunLaunchFailed : ExitCodes.ResourceLimit;
+        }
         catch (CliInputException e)
         {
             console.Error.WriteLine($"seccompkit: {e.Message}");
@@ -86,6 +110,37 @@ public static class CliApp
             else console.Error.WriteLine("Please report this with the command line; set SECCOMPKIT_DEBUG=1 for the stack trace.");
             return ExitCodes.InternalError;
         }
+    }
+
+    /// <summary>
+    /// What limit <paramref name="e"/> (or an exception inside it) ran into: no descriptor left (EMFILE, ENFILE, seen as
+    /// IOException, Win32Exception or an assembly that could not be loaded), or no thread (EAGAIN from clone, seen as
+    /// an OutOfMemoryException from Thread.Start); null for anything else.
+    /// </summary>
+    internal static string? ResourceExhaustion(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            bool files = x switch
+            {
+                Linux.ErrnoException { Errno: Linux.Errno.EMFILE or (Linux.Errno)23 } => true,
+                System.ComponentModel.Win32Exception { NativeErrorCode: 24 or 23 } => true,
+                IOException io when io.HResult is 24 or 23 || io.Message.Contains("Too many open files", StringComparison.Ordinal) => true,
+                _ => false,
+            };
+            if (files)
+                return $"no file descriptor left: the open-file limit (RLIMIT_NOFILE, ulimit -n) is reached; raise it and try again";
+            bool threads = x switch
+            {
+                Linux.ErrnoException { Errno: Linux.Errno.EAGAIN, Call: "clone" or "posix_spawn" } => true,
+                System.ComponentModel.Win32Exception { NativeErrorCode: 11 } => true,
+                OutOfMemoryException oom when oom.StackTrace?.Contains("Thread.Start", StringComparison.Ordinal) == true => true,
+                _ => false,
+            };
+            if (threads)
+                return ResourceLimits.ProcessLimitProblem() ?? "cannot start a thread: the process limit (RLIMIT_NPROC, ulimit -u) or memory is exhausted; try again";
+        }
+        return null;
     }
 
     /// <summary>The shared <c>--input-format</c> option.</summary>

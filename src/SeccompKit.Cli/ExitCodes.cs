@@ -69,6 +69,13 @@ public static class ExitCodes
     public const int AgentOutputUnusable = 73;
     /// <summary><c>agent</c>: <c>--config</c> cannot be read or is invalid (the message has the JSON path), or its socket group does not exist. sysexits.h's EX_CONFIG.</summary>
     public const int AgentConfigInvalid = 78;
+    /// <summary>
+    /// A resource limit leaves seccompkit too little to work with (RLIMIT_NOFILE below what it needs, RLIMIT_NPROC
+    /// reached, no descriptor or thread left part way); the message names the limit and how to raise it; nothing was
+    /// written. <c>run</c> and <c>learn</c> say so with <see cref="RunLaunchFailed"/> (the program did not run). The value
+    /// is sysexits.h's EX_OSERR ("cannot fork", "cannot create pipe").
+    /// </summary>
+    public const int ResourceLimit = 71;
     /// <summary>A bug in seccompkit; please report it with the command line.</summary>
     public const int InternalError = 70;
     /// <summary>

@@ -32,6 +32,16 @@ public enum Errno
     EFAULT = 14,
     /// <summary>Not a directory (a path component is a file).</summary>
     ENOTDIR = 20,
+    /// <summary>File exists.</summary>
+    EEXIST = 17,
+    /// <summary>No space left on device.</summary>
+    ENOSPC = 28,
+    /// <summary>Read-only file system.</summary>
+    EROFS = 30,
+    /// <summary>Too many levels of symbolic links; for open with O_NOFOLLOW: the last component is a link.</summary>
+    ELOOP = 40,
+    /// <summary>Disk quota exceeded.</summary>
+    EDQUOT = 122,
     /// <summary>Busy; for NEW_LISTENER: a listener already exists in the stack.</summary>
     EBUSY = 16,
     /// <summary>Invalid argument; for seccomp: the filter was refused by the validator.</summary>

@@ -299,7 +299,7 @@ public sealed class LearnSpecs : IDisposable
         var work = Directory.CreateDirectory($"/tmp/seccompkit-nobody-{Guid.NewGuid():N}").FullName;
         try
         {
-            File.SetUnixFileMode(work, (UnixFileMode)0b111_111_111);
+            File.SetUnixFileMode(work, (UnixFileMode)0b1_111_111_111); // 1777: sticky, or seccompkit refuses to write there (anyone could swap its files)
             var (cli, env) = CliForNobody(work);
             string[] command = ["sh", "-c", "id -u; id -g; grep -E '^(Uid|Gid|CapEff):' /proc/self/status; echo hello | tr a-z A-Z; ls / | head -3"];
             var plain = Exec(command[0], command[1..], work, env: env, asUid: Nobody);

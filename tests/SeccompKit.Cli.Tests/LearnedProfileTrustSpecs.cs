@@ -96,7 +96,7 @@ public sealed class LearnedProfileTrustSpecs : IDisposable
         var work = Directory.CreateDirectory($"/tmp/seccompkit-nnp-{Guid.NewGuid():N}").FullName;
         try
         {
-            File.SetUnixFileMode(work, (UnixFileMode)0b111_111_111);
+            File.SetUnixFileMode(work, (UnixFileMode)0b1_111_111_111); // 1777: sticky, or seccompkit refuses to write there (anyone could swap its files)
             var (cli, env) = LearnSpecs.CliForNobody(work);
             // chage is set-group-ID shadow: under no_new_privs it cannot read /etc/shadow, so what is learned is its failure.
             var direct = LearnSpecs.Exec(cli, ["learn", "-q", "-o", "c.json", "--", "chage", "-l", "nobody"], work, env: env, asUid: LearnSpecs.Nobody);

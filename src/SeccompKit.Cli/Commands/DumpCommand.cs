@@ -160,6 +160,15 @@ public static class DumpCommand
             return;
         }
         var paths = Enumerable.Range(0, dump.Filters.Count).Select(i => Path.Combine(dir, $"filter-{i}.bpf")).ToArray();
+        // DIR itself: a link to it is followed only if it is the caller's or root's in a directory nobody else controls
+        // (as for -o FILE); the files in it are named by seccompkit, so a link or anything but a file there is refused.
+        if (new DirectoryInfo(dir).LinkTarget is not null)
+        {
+            var link = FileStatus.Of(dir, followLinks: false);
+            string? parentProblem = OutputFile.DirectoryRefusal(Path.GetDirectoryName(Path.GetFullPath(dir))!);
+            if (link is null || (link.Uid != AtomicFile.CallerUid && link.Uid != 0) || parentProblem is not null)
+                throw new CliInputException($"-o {dir} is a symbolic link {(parentProblem is null ? $"that belongs to another user (uid {link?.Uid})" : $"in a directory another user controls ({parentProblem})")}; seccompkit does not follow it: give the directory itself", ExitCodes.OutputFailed);
+        }
         try
         {
             Directory.CreateDirectory(dir);
@@ -170,7 +179,7 @@ public static class DumpCommand
         }
         // Check every file before writing any, so a refusal leaves the directory as it was; each is then written
         // atomically (OutputFile: a temporary file renamed over it), as every command writes its files.
-        var targets = paths.Select(p => OutputFile.Check(p, force, ExitCodes.OutputFailed, "-o DIR")).ToArray();
+        var targets = paths.Select(p => OutputFile.Check(p, force, ExitCodes.OutputFailed, "-o DIR", followLinks: false)).ToArray();
         for (int i = 0; i < paths.Length; i++)
         {
             ImmutableArray<Instruction> ins = dump.Filters[i];

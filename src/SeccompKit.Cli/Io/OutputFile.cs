@@ -9,9 +9,16 @@ namespace SeccompKit.Cli.Io;
 /// <c>--force</c>, and the file is written atomically: to a temporary file in the same directory, flushed to disk,
 /// then renamed over the target, so a reader (or a crash, a full disk, a signal) never sees a partial file and a
 /// failed write leaves the old file as it was. <c>-</c> is standard output. Devices and pipes (<c>/dev/stdout</c>, a
-/// FIFO) are written in place: there is nothing to replace. A symbolic link is followed: the file it points to is
-/// replaced and the link stays.
+/// FIFO) of the caller or root are written in place: there is nothing to replace.
 /// </summary>
+/// <remarks>
+/// Nothing another user controls can redirect the write (seccompkit often runs as root): the directory written into
+/// must belong to the caller or root and not be writable by group or others unless sticky (<see cref="AtomicFile.DirectoryProblem"/>);
+/// a symbolic link given as FILE is followed only when it belongs to the caller or root and sits in such a directory
+/// (the file it points to is replaced and the link stays); a file name seccompkit chooses itself (dump's
+/// <c>filter-N.bpf</c>) is never followed: a link there is refused. The temporary file is created with
+/// O_EXCL|O_NOFOLLOW and renamed, so a link planted after the check is replaced, never written through.
+/// </remarks>
 internal sealed class OutputFile
 {
     private OutputFile(string? path, string display, bool force, bool inPlace)
@@ -42,19 +49,32 @@ internal sealed class OutputFile
         new("--force") { Description = "Replace the -o file if it exists (it is written atomically either way: never a partial file)" };
 
     /// <summary>
-    /// Checks that <paramref name="path"/> can be written (its directory exists and is writable; it is not a directory;
-    /// it does not exist unless <paramref name="force"/>) and returns where to write. Null or <c>-</c> is standard output.
+    /// Checks that <paramref name="path"/> can be written (its directory exists, is writable and no other user controls
+    /// it; it is not a directory; it does not exist unless <paramref name="force"/>) and returns where to write. Null or
+    /// <c>-</c> is standard output. With <paramref name="followLinks"/> false (a name seccompkit chose), an existing
+    /// link or non-regular file there is refused.
     /// </summary>
     /// <exception cref="CliInputException">It cannot be written; the message says why and what to do; the code is <paramref name="exitCode"/>.</exception>
-    public static OutputFile Check(string? path, bool force, int exitCode = ExitCodes.OutputFailed, string option = "-o")
+    public static OutputFile Check(string? path, bool force, int exitCode = ExitCodes.OutputFailed, string option = "-o", bool followLinks = true)
     {
         if (path is null or "-") return new OutputFile(null, "standard output", force, false);
         if (path.Length == 0) throw new CliInputException($"{option}: the file name is empty", ExitCodes.Usage);
         string target = System.IO.Path.GetFullPath(path);
         var info = new FileInfo(target);
+        // A name seccompkit chose: the directory it is in decides first (another user's directory is refused whatever is in it).
+        if (!followLinks && DirectoryRefusal(System.IO.Path.GetDirectoryName(target)!) is { } chosenDir)
+            throw new CliInputException($"{path}: refusing to write into {System.IO.Path.GetDirectoryName(target)}: {chosenDir}", exitCode);
         if (info.LinkTarget is not null)
         {
-            // Replace what the link points to, not the link (as an editor saving through a link does).
+            if (!followLinks) throw new CliInputException($"{path} {AtomicFile.TargetProblem(FileStatus.Of(target, followLinks: false))}", exitCode);
+            // Replace what the link points to, not the link (as an editor saving through a link does), but only a link
+            // nobody else could have planted or swapped: the caller's or root's, in a directory nobody else controls.
+            var link = FileStatus.Of(target, followLinks: false);
+            uint euid = AtomicFile.CallerUid;
+            if (link is not null && link.Uid != euid && link.Uid != 0)
+                throw new CliInputException($"{path} is a symbolic link that belongs to another user (uid {link.Uid}); seccompkit does not write through it: remove it, or give the file it should write with {option}", exitCode);
+            if (DirectoryRefusal(System.IO.Path.GetDirectoryName(target)!) is { } linkDir)
+                throw new CliInputException($"{path} is a symbolic link in a directory another user controls ({linkDir}); seccompkit does not follow it: give the file itself with {option}", exitCode);
             var final = info.ResolveLinkTarget(returnFinalTarget: true);
             if (final is null) throw new CliInputException($"{path}: the symbolic link cannot be followed; give the file itself with {option}", exitCode);
             target = final.FullName;
@@ -69,14 +89,29 @@ internal sealed class OutputFile
             throw new CliInputException($"{path}: the directory {dir} does not exist; create it first (mkdir -p {ShellWords.Quote(dir)}) or choose another {option}", exitCode);
         if (info.Exists)
         {
-            // A device or pipe (/dev/stdout, /dev/null, a FIFO) is written in place: renaming over it would replace it.
-            if (FileStatus.Of(target) is { Kind: not FileKind.Regular }) return new OutputFile(target, path, force, inPlace: true);
+            if (FileStatus.Of(target, followLinks: false) is { Kind: not FileKind.Regular } st)
+            {
+                if (!followLinks || st.Kind is FileKind.Directory or FileKind.SymbolicLink)
+                    throw new CliInputException($"{path} {AtomicFile.TargetProblem(st)}", exitCode);
+                // A device or pipe (/dev/stdout, /dev/null, a FIFO) is written in place: renaming over it would replace
+                // it. Only the caller's or root's: another user's FIFO could stand for anything.
+                uint euid = AtomicFile.CallerUid;
+                if (st.Uid != euid && st.Uid != 0)
+                    throw new CliInputException($"{path} is a {(st.Kind == FileKind.Fifo ? "named pipe" : "device")} of another user (uid {st.Uid}); seccompkit does not write into it: choose another {option}", exitCode);
+                return new OutputFile(target, path, force, inPlace: true);
+            }
             if (!force) throw new CliInputException($"{path} already exists; pass --force to replace it, or choose another {option}", exitCode);
         }
+        if (DirectoryRefusal(dir) is { } problem)
+            throw new CliInputException($"{path}: refusing to write into {dir}: {problem}", exitCode);
         if (!CanCreateIn(dir))
             throw new CliInputException($"{path}: cannot create files in {dir} (permission denied); choose another {option}", exitCode);
         return new OutputFile(target, path, force, inPlace: false);
     }
+
+    /// <summary>Why <paramref name="dir"/> is controlled by another user (<see cref="AtomicFile.DirectoryProblem"/>), or null.</summary>
+    internal static string? DirectoryRefusal(string dir) =>
+        FileStatus.Of(dir) is { } status ? AtomicFile.DirectoryProblem(status) : null;
 
     /// <summary>Writes <paramref name="text"/> (UTF-8).</summary>
     /// <exception cref="CliInputException">The write failed (disk full, permissions changed, the file appeared meanwhile without --force); nothing was changed.</exception>

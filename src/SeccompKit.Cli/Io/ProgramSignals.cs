@@ -166,7 +166,10 @@ internal sealed class ProgramSignals : IDisposable
     /// <summary>Prints a launch failure (the program did not run) and returns its exit code (120-127).</summary>
     public static int LaunchFailure(string command, LaunchException e, ICliConsole console)
     {
-        console.Error.WriteLine($"seccompkit: {command}: {e.Message}");
+        // Stage two that died early under a tight RLIMIT_NPROC (its runtime could not start its threads): say which limit.
+        string hint = e.Failure == Linux.Launch.LaunchFailure.StageFailed && !e.Message.Contains("RLIMIT_NPROC", StringComparison.Ordinal)
+            && Linux.Kernel.ResourceLimits.ProcessLimitProblem(needed: Linux.Kernel.ResourceLimits.NeededTasks) is { } limit ? $" ({limit})" : "";
+        console.Error.WriteLine($"seccompkit: {command}: {e.Message}{hint}");
         return e.Failure switch
         {
             Linux.Launch.LaunchFailure.ProgramNotFound => ExitCodes.RunNotFound,

@@ -113,6 +113,9 @@ public sealed class SeccompAgent : IDisposable
         const int W_OK = 2, X_OK = 1;
         if (Sock.access(dir, W_OK | X_OK) != 0)
             throw new AgentStartException(AgentStartProblem.OutputDirectory, $"--output {dir}: not writable by the agent ({new ErrnoException("access", Errors.Last(), "").Message})");
+        // The agent runs as root: a directory another user controls could redirect its results (AtomicFile checks again at each write).
+        if (FileStatus.Of(dir) is { } status && AtomicFile.DirectoryProblem(status) is { } problem)
+            throw new AgentStartException(AgentStartProblem.OutputDirectory, $"--output {dir}: {problem}");
     }
 
     /// <summary>

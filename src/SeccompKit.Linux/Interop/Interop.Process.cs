@@ -10,6 +10,7 @@ namespace SeccompKit.Linux.Interop;
 internal static partial class Proc
 {
     internal const int O_RDONLY = 0;
+    internal const int O_RDWR = 2;
     internal const int O_NONBLOCK = 0x800;
     internal const int O_CLOEXEC = 0x80000;
     internal const int F_GETFD = 1;
@@ -32,6 +33,10 @@ internal static partial class Proc
     /// <summary>With <c>fd == newfd</c> glibc (2.35+) clears FD_CLOEXEC in the child only (POSIX.1-2024).</summary>
     [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_adddup2")]
     internal static unsafe partial int posix_spawn_file_actions_adddup2(void* actions, int fd, int newfd);
+
+    /// <summary><c>int posix_spawn_file_actions_addopen(actions, int fd, const char *path, int oflag, mode_t mode)</c>: the child opens <c>path</c> onto <c>fd</c>.</summary>
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addopen")]
+    internal static unsafe partial int posix_spawn_file_actions_addopen(void* actions, int fd, byte* path, int oflag, uint mode);
 
     /// <summary><c>int posix_spawn(pid_t *pid, const char *path, actions, attrp, char *const argv[], char *const envp[])</c>: returns an errno, not -1.</summary>
     [LibraryImport("libc", EntryPoint = "posix_spawn")]

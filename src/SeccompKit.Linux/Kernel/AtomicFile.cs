@@ -1,40 +1,184 @@
+using SeccompKit.Linux.Interop;
+using SeccompKit.Linux.SafeHandles;
+using static SeccompKit.Linux.Interop.FileCalls;
+
 namespace SeccompKit.Linux.Kernel;
 
 /// <summary>
-/// Writes a file so that a reader, a crash, a full disk or a signal never leaves a partial one: the bytes go to a
-/// temporary file in the same directory (same filesystem, so rename(2) is atomic), are flushed to disk (fsync), and the
-/// temporary file is renamed over the target. A failed write leaves the old file as it was and removes the temporary.
+/// Writes a file so that a reader, a crash, a full disk or a signal never leaves a partial one, and so that nobody else
+/// can redirect the write: the directory is opened once and every step is relative to that descriptor; the bytes go to
+/// a new temporary file with a random name created there with O_CREAT|O_EXCL|O_NOFOLLOW (open(2): never an existing
+/// file, never through a symbolic link), are flushed to disk (fsync), and the temporary file is renamed over the target
+/// (rename(2) replaces a symbolic link itself; it never follows one). A failed write leaves the old file as it was and
+/// removes the temporary.
 /// </summary>
+/// <remarks>
+/// The directory must not be controlled by another user (<see cref="DirectoryProblem"/>): one who can write there could
+/// swap names under the writer. An existing target must be a regular file: a symbolic link or anything else there is
+/// refused (<see cref="UnsafeOutputException"/>), whoever planted it.
+/// </remarks>
 public static class AtomicFile
 {
     /// <summary>
-    /// Writes <paramref name="bytes"/> to <paramref name="path"/> atomically. An existing file is replaced only when
-    /// <paramref name="overwrite"/> (without it, a file that appeared meanwhile makes the rename fail: link + unlink,
-    /// EEXIST); the replaced file's permissions are kept.
+    /// Writes <paramref name="bytes"/> to <paramref name="path"/> atomically. An existing regular file is replaced only when
+    /// <paramref name="overwrite"/> (without it, a file that appeared meanwhile makes the rename fail: RENAME_NOREPLACE,
+    /// EEXIST); the replaced file's permission bits are kept.
     /// </summary>
+    /// <exception cref="UnsafeOutputException">The directory is controlled by another user, or the target is a symbolic link or not a regular file; nothing was written.</exception>
     /// <exception cref="IOException">The write or the rename failed (nothing was changed).</exception>
     /// <exception cref="UnauthorizedAccessException">The directory is not writable.</exception>
-    public static void Write(string path, ReadOnlySpan<byte> bytes, bool overwrite)
+    public static unsafe void Write(string path, ReadOnlySpan<byte> bytes, bool overwrite)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        string temp = Path.Combine(dir, $".{Path.GetFileName(path)}.seccompkit-{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
+        string full = Path.GetFullPath(path);
+        string dir = Path.GetDirectoryName(full) ?? throw new IOException($"{path}: not a file name");
+        string name = Path.GetFileName(full);
+        if (name.Length == 0) throw new IOException($"{path}: not a file name");
+        using var dirFd = Open(dir);
+        if (DirectoryProblem(StatusOf(dirFd, "")!) is { } problem) throw new UnsafeOutputException($"{dir}: {problem}");
+        var existing = StatusOf(dirFd, name);
+        if (TargetProblem(existing) is { } bad) throw new UnsafeOutputException($"{full} {bad}");
+        if (existing is not null && !overwrite) throw new IOException($"{full}: File exists");
+        // Random (Guid v4 is from the system's CSPRNG) and short enough for NAME_MAX with any target name.
+        string temp = $".{(name.Length > 100 ? name[..100] : name)}.seccompkit-{Guid.NewGuid():N}.tmp";
+        var (raw, errno) = Errors.RetryEintr(() => openat(dirFd.Fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0x1b6 /* 0666, less the umask */));
+        if (raw < 0) throw Failure("create a temporary file in " + dir, errno);
+        bool renamed = false;
         try
         {
-            using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var fd = new SafeFileDescriptorHandle(raw))
             {
-                f.Write(bytes);
-                f.Flush(flushToDisk: true);
+                // Keep the permissions of the file being replaced (a profile made read-only for others stays so).
+                if (existing is not null && fchmod(fd.Fd, (uint)(existing.Mode & 0x1ff)) != 0) throw Failure("keep the permissions of " + full, Errors.Last());
+                fixed (byte* start = bytes)
+                {
+                    int length = bytes.Length;
+                    for (int done = 0; done < length;)
+                    {
+                        // SAFETY: `start` pins `bytes` for the loop; [done, length) is inside it.
+                        var (n, e) = Errors.RetryEintr((Fd: fd.Fd, At: (nint)(start + done), Count: (nuint)(length - done)),
+                            static a => write(a.Fd, (byte*)a.At, a.Count));
+                        if (n < 0) throw Failure("write " + full, e);
+                        done += (int)n;
+                    }
+                }
+                var (s, se) = Errors.RetryEintr(() => fsync(fd.Fd));
+                if (s != 0) throw Failure("write " + full, se);
             }
-            // Keep the permissions of the file being replaced (a profile made read-only for others stays so).
-            if (!OperatingSystem.IsWindows() && File.Exists(path)) File.SetUnixFileMode(temp, File.GetUnixFileMode(path));
-            File.Move(temp, path, overwrite);
+            Rename(dirFd, temp, name, overwrite, full);
+            renamed = true;
+            Errors.RetryEintr(() => fsync(dirFd.Fd)); // the new name on disk too; a failure here changes nothing written
         }
-        catch
+        finally
         {
-            try { File.Delete(temp); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-            throw;
+            if (!renamed) unlinkat(dirFd.Fd, temp, 0);
         }
     }
+
+    /// <summary>The caller's effective user id (geteuid(2)), whose directories and links count as the caller's own.</summary>
+    public static uint CallerUid => Proc.geteuid();
+
+    /// <summary>
+    /// Why seccompkit must not write into a directory with status <paramref name="directory"/>, or null when it may: the
+    /// directory belongs to another user than the caller (effective uid) and root, or group or others can write it
+    /// without the sticky bit (anyone who can write there can rename and replace entries). A sticky directory such as
+    /// <c>/tmp</c> is accepted: others cannot rename or remove what the caller creates there, and what they planted
+    /// beforehand is never followed (see <see cref="TargetProblem"/>).
+    /// </summary>
+    public static string? DirectoryProblem(FileStatus directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        uint euid = CallerUid;
+        if (directory.Uid != euid && directory.Uid != 0)
+            return $"the directory belongs to another user (uid {directory.Uid}), who could replace what seccompkit writes there; write to a directory of yours or root's";
+        if ((directory.Mode & 0x12) != 0 && (directory.Mode & 0x200) == 0)
+            return $"{((directory.Mode & 0x2) != 0 ? "anyone" : "its group")} can write the directory (mode {Convert.ToString(directory.Mode & 0xfff, 8).PadLeft(4, '0')}, not sticky) and could replace what seccompkit writes there; write to a directory only you can write (or chmod o-w,g-w, or +t)";
+        return null;
+    }
+
+    /// <summary>
+    /// Why an existing entry with status <paramref name="target"/> (not following links) must not be replaced, or null:
+    /// a symbolic link (whoever planted it, it would redirect a write) or anything but a regular file.
+    /// </summary>
+    public static string? TargetProblem(FileStatus? target) => target?.Kind switch
+    {
+        null or FileKind.Regular => null,
+        FileKind.SymbolicLink => "is a symbolic link; seccompkit does not write through links it did not resolve itself: remove it, or give the file it points to",
+        var kind => $"exists and is not a regular file (a {Describe(kind.Value)}); remove it or choose another name",
+    };
+
+    private static string Describe(FileKind kind) => kind switch
+    {
+        FileKind.Directory => "directory",
+        FileKind.CharacterDevice => "character device",
+        FileKind.BlockDevice => "block device",
+        FileKind.Fifo => "named pipe",
+        FileKind.Socket => "socket",
+        _ => kind.ToString(),
+    };
+
+    private static SafeFileDescriptorHandle Open(string dir)
+    {
+        var (fd, errno) = Errors.RetryEintr(() => openat(Stat.AT_FDCWD, dir, Proc.O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
+        if (fd < 0) throw Failure("open the directory " + dir, errno);
+        return new SafeFileDescriptorHandle(fd);
+    }
+
+    /// <summary>statx of <paramref name="name"/> in the directory (not following a link), or of the directory itself for "".</summary>
+    private static unsafe FileStatus? StatusOf(SafeFileDescriptorHandle dirFd, string name)
+    {
+        var buf = new Stat.statx_buf();
+        // SAFETY: `p` points at a local of the kernel's 256-byte layout, alive (and not moved: a local) for the call.
+        Stat.statx_buf* p = &buf;
+        int flags = Stat.AT_SYMLINK_NOFOLLOW | (name.Length == 0 ? AT_EMPTY_PATH : 0);
+        var (r, errno) = Errors.RetryEintr(() => statx(dirFd.Fd, name, flags, Stat.STATX_TYPE | Stat.STATX_MODE | Stat.STATX_UID | Stat.STATX_GID, p));
+        if (r != 0)
+        {
+            if (errno == Errno.ENOENT) return null;
+            throw Failure("read the status of " + name, errno);
+        }
+        return FileStatus.From(buf);
+    }
+
+    private static void Rename(SafeFileDescriptorHandle dirFd, string temp, string name, bool overwrite, string full)
+    {
+        var (r, errno) = Errors.RetryEintr(() => renameat2(SYS_renameat2, dirFd.Fd, temp, dirFd.Fd, name, overwrite ? 0 : RENAME_NOREPLACE));
+        if (r == 0) return;
+        if (errno == Errno.EINVAL && !overwrite)
+        {
+            // A file system without RENAME_NOREPLACE: link(2) never replaces an existing name either.
+            var (l, le) = Errors.RetryEintr(() => (long)linkat(dirFd.Fd, temp, dirFd.Fd, name, 0));
+            if (l != 0) throw Failure("rename the temporary file to " + full, le);
+            unlinkat(dirFd.Fd, temp, 0);
+            return;
+        }
+        throw Failure("rename the temporary file to " + full, errno);
+    }
+
+    private static Exception Failure(string what, Errno errno) => errno switch
+    {
+        Errno.EACCES or Errno.EPERM or Errno.EROFS => new UnauthorizedAccessException($"cannot {what}: {Message(errno)}"),
+        Errno.EEXIST => new IOException($"cannot {what}: it exists"),
+        _ => new IOException($"cannot {what}: {Message(errno)}"),
+    };
+
+    private static string Message(Errno errno) => errno switch
+    {
+        Errno.EACCES or Errno.EPERM => "permission denied",
+        Errno.EROFS => "read-only file system",
+        Errno.ENOSPC => "no space left on device",
+        Errno.EDQUOT => "disk quota exceeded",
+        Errno.EMFILE => "too many open files (RLIMIT_NOFILE)",
+        Errno.ENOENT => "no such file or directory",
+        Errno.ENOTDIR => "not a directory",
+        Errno.ELOOP => "a symbolic link where none may be",
+        _ => $"{errno} ({(int)errno})",
+    };
+}
+
+/// <summary>An output place another user controls (the directory), or a target that is a link or not a regular file; nothing was written.</summary>
+public sealed class UnsafeOutputException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    public UnsafeOutputException(string message) : base(message) { }
 }

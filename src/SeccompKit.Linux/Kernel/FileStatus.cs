@@ -55,6 +55,12 @@ public sealed record FileStatus(FileKind Kind, int Mode, uint Uid, uint Gid)
             if (errno is Errno.ENOENT or Errno.ENOTDIR or Errno.EACCES) return null;
             throw new ErrnoException("statx", errno, path);
         }
+        return From(buf);
+    }
+
+    /// <summary>The status statx(2) filled in.</summary>
+    internal static FileStatus From(in Stat.statx_buf buf)
+    {
         var kind = (buf.stx_mode & Stat.S_IFMT) switch
         {
             Stat.S_IFREG => FileKind.Regular,

@@ -122,10 +122,23 @@ public static class SandboxLauncher
             {
                 posix_spawn_file_actions_adddup2(actions, filterFd, filterFd);
                 posix_spawn_file_actions_adddup2(actions, statusFd, statusFd);
+                // A standard stream that was closed when this process started and that the runtime took meanwhile
+                // (StandardStreams): the descriptor is the runtime's, close-on-exec, so stage two and the program would
+                // start with it closed and their next open would land there. They get /dev/null, as a stream closed
+                // at our start reads and writes here.
+                foreach (int fd in StandardStreams.RuntimeOwned)
+                {
+                    byte* devNull = Utf8("/dev/null");
+                    strings.Add((nint)devNull);
+                    posix_spawn_file_actions_addopen(actions, fd, devNull, O_RDWR, 0);
+                }
                 int pid;
                 // SAFETY: path, argv and envp (both NULL-terminated) are valid native memory for the call; posix_spawn copies
                 // nothing it needs after it returns.
                 int err = posix_spawn(&pid, cPath, actions, null, cArgv, envp);
+                if (err == (int)Errno.EAGAIN)
+                    throw new LaunchException(LaunchFailure.StageFailed,
+                        $"cannot start the program: {ResourceLimits.ProcessLimitProblem() ?? "no process could be created (EAGAIN: the process limit RLIMIT_NPROC, ulimit -u, or memory is exhausted); try again"}", Errno.EAGAIN);
                 if (err != 0)
                     throw new LaunchException(LaunchFailure.StageFailed,
                         $"cannot start the launcher's stage two ({executable}): {(Errno)err}; is the seccompkit binary still there?", (Errno)err);
