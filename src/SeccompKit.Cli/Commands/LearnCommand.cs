@@ -86,6 +86,8 @@ public static class LearnCommand
             "the program did is written. Sent to the group they reach the program as without seccompkit; sent to seccompkit\n" +
             "alone, SIGTERM and SIGHUP are passed on, SIGINT is not (a terminal sends it to the whole group). Once the\n" +
             "program has ended, after such a signal or on one, learn stops waiting for descendants that outlive it.\n" +
+            "A second such signal while the program runs (Ctrl-C twice) kills it (SIGKILL) and writes the profile of\n" +
+            "what it did until then, whatever it and its descendants do with the first.\n" +
             "The -o file is checked before the program runs and written atomically (never a partial file);\n" +
             "an existing one is replaced only with --force.\n\n" +
             "Exit status: the program's own (128 + signal if killed). Before the program runs: 2 bad command line,\n" +
@@ -164,6 +166,8 @@ public static class LearnCommand
                 return ExitCodes.RunPolicyInvalid;
             }
             if (observer.NotRecorded(result, "learn", console) is { } code) return code;
+            if (signals.Forced is { } forced)
+                console.Error.WriteLine($"seccompkit: learn: a second {ExitStatus.SignalName(forced)}: stopped the program (SIGKILL); the profile holds what it did until then");
             if (!result.Complete)
                 console.Error.WriteLine($"seccompkit: learn: stopped learning on {ExitStatus.SignalName(signals.Received ?? 0)}; descendants still running are no longer supervised: their calls that the learning filter notifies now fail with ENOSYS");
             var learned = result.Learned!;
@@ -237,7 +241,8 @@ public static class LearnCommand
 
     /// <summary>Signals as every program-running command handles them, plus the progress line and the note about descendants.</summary>
     private sealed class LearnProgressObserver(ProgramSignals signals, bool quiet, ICliConsole console)
-        : SignalLearnObserver(signals, () => { }), IDisposable
+        : SignalLearnObserver(signals, () => { }, signal => console.Error.WriteLine((Console.IsErrorRedirected ? "" : "\r\x1b[2K") +
+            $"seccompkit: learn: the program runs on after {ExitStatus.SignalName(signal)}; send it again (Ctrl-C) to stop it and write the profile of what it did")), IDisposable
     {
         private ProgressLine? _progress;
 

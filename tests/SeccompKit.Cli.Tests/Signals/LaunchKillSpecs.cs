@@ -77,7 +77,7 @@ public sealed class LaunchKillSpecs(ITestOutputHelper output) : IDisposable
     private Outcome RunOnce(string mode, string profile, int index, double? killAfter)
     {
         string dir = Directory.CreateDirectory(Path.Combine(_dir, $"{mode}-{index}")).FullName;
-        string token = $"launch-kill-{Environment.ProcessId}-{mode}-{index}";
+        string token = $"launch-kill-{Environment.ProcessId}-{mode}-{index}-end"; // the end: run 1 is no prefix of run 10
         string[] program = ["sh", "-c", $"while read -r k v; do case $k in Seccomp:) echo \"$v\" > {dir}/seccomp.$$;; esac; done < /proc/self/status", token];
         string[] argv = mode == "learn"
             ? [Cli, "learn", "-q", "-o", Path.Combine(dir, "p.json"), "--", .. program]
