@@ -14,7 +14,7 @@ namespace SeccompKit.Cli.Tests;
 /// the kills spread over stage two's start, the hand-over, the program's run and its end. The program is the shell with
 /// builtins only, so that every process of the run carries the run's token in its command line (stage two has the program's
 /// arguments in its own): it writes its Seccomp mode (/proc/self/status) to a file. After the kill, every process with
-/// the token must be gone (or a zombie) within 5 s, and no file may say mode 0. SECCOMPKIT_KILL_RUNS sets the number of
+/// the token must be gone (or a zombie) within 5 s, and every file written must say mode 2 (filter). SECCOMPKIT_KILL_RUNS sets the number of
 /// runs per mode (default 40; the measurement used 200).
 /// </remarks>
 [Trait("Category", "Kernel")]
@@ -106,7 +106,9 @@ public sealed class LaunchKillSpecs(ITestOutputHelper output) : IDisposable
         var wait = Stopwatch.StartNew();
         while ((leftovers = Alive()).Length > 0 && wait.Elapsed < TimeSpan.FromSeconds(5)) Thread.Sleep(20);
         foreach (var pid in leftovers.Select(l => int.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture))) Procfs.TryKill(pid, 9);
-        string[] modes = [.. Directory.GetFiles(dir, "seccomp.*").Select(f => File.ReadAllText(f).Trim())];
+        // An empty file: the redirection opened it, but the echo's write failed (ENOSYS: the supervisor died in between)
+        // or the kill came first. Only what the program read from its status counts.
+        string[] modes = [.. Directory.GetFiles(dir, "seccomp.*").Select(f => File.ReadAllText(f).Trim()).Where(m => m.Length > 0)];
         return new Outcome(index, killAfter ?? elapsed, killed, stageSeen, modes, leftovers);
     }
 
