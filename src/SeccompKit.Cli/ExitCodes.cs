@@ -36,7 +36,8 @@ public static class ExitCodes
     public const int Differences = 1;
     /// <summary><c>run</c>: the kernel refused the filter (stack too long, a flag it lacks); the program did not run.</summary>
     public const int RunFilterRefused = 120;
-    /// <summary><c>run</c>: the profile or policy cannot be read, parsed or compiled; the program did not run.</summary>
+    /// <summary><c>run</c>: the profile or policy cannot be read, parsed or compiled; the program did not run. Also <c>learn
+    /// --from</c>: no profile learned on that base can be written as OCI for the target (checked before the run).</summary>
     public const int RunPolicyInvalid = 121;
     /// <summary><c>run</c>: the policy does not cover this machine's architecture; the program did not run.</summary>
     public const int RunArchMissing = 122;

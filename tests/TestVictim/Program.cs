@@ -15,6 +15,9 @@
 //                           again. Each copy appends its pid to the file PIDS first (and stops at 10, so that a
 //                           broken guard fails the test instead of filling the machine); prints pid= and the failure.
 //   forgetful-exit          launches /bin/true with stage two "exit-quietly": an application that ignores its arguments and exits 0.
+//   abandon-listener FILE   launches `/bin/sh -c ': > FILE'` under a filter that notifies execve (and allows the rest),
+//                           takes the listener, prints pid= (stage two) and exits without answering: a supervisor that
+//                           dies after the hand-over, before it answered stage two's execve.
 //   agent SOCKET OUTPUT     a .NET program serving containers with SeccompAgent.RunAsync until SIGTERM, as `seccompkit agent`
 //                           does; its session lets every notified call run and writes OUTPUT/ID.count.json; prints events.
 using System.Globalization;
@@ -40,6 +43,7 @@ switch (args.FirstOrDefault())
     case "exit-quietly": return 0;
     case "agent": return Agent(args[1], args[2]);
     case "deny-nnp": return DenyNnp(args[2..]);
+    case "abandon-listener": return AbandonListener(args[1]);
     default:
         Console.Error.WriteLine("usage: TestVictim tsync N | tsync-conflict | nnp | pad-full -- CMD... | launch PROGRAM ARGS... | forgetful-launch PIDS | forgetful-exit");
         return 2;
@@ -224,6 +228,25 @@ static int Launch(string program, string[] arguments, StageCommand? stage = null
     }
 }
 
+static int AbandonListener(string file)
+{
+    // execve (x86_64 59) -> USER_NOTIF, the rest allowed.
+    var filter = BpfProgram.Create(
+    [
+        Instruction.Stmt(BPF_LD | BPF_W | BPF_ABS, 0),
+        Instruction.Jump(BPF_JMP | BPF_JEQ | BPF_K, 59, 0, 1),
+        Instruction.Stmt(BPF_RET | BPF_K, SeccompReturn.SECCOMP_RET_USER_NOTIF),
+        Instruction.Stmt(BPF_RET | BPF_K, SeccompReturn.SECCOMP_RET_ALLOW),
+    ]);
+    var pending = SandboxLauncher.Prepare("/bin/sh", ["-c", ": > " + file]);
+    var launch = pending.StartSupervised(filter);
+    Console.WriteLine($"pid={launch.Process.Pid}");
+    Console.Out.Flush();
+    // Dies with the listener in hand, stage two waiting in its notified execve (or about to call it).
+    Native._exit(0);
+    return 0;
+}
+
 // agent SOCKET OUTPUT: a .NET program serving containers with SeccompAgent.RunAsync until SIGTERM/SIGINT, as
 // `seccompkit agent` does, with a session that lets every notified call run and counts them (OUTPUT/ID.count.json).
 static int Agent(string socket, string output)
@@ -250,6 +273,9 @@ internal static partial class Native
 
     [DllImport("libc", SetLastError = true)]
     internal static extern int execvp(string file, string?[] argv);
+
+    [DllImport("libc")]
+    internal static extern void _exit(int status);
 }
 
 sealed class CountingAgentSession(AgentContainer container) : IContainerSession, INotificationHandler

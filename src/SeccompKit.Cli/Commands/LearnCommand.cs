@@ -86,10 +86,13 @@ public static class LearnCommand
             "the program did is written. Sent to the group they reach the program as without seccompkit; sent to seccompkit\n" +
             "alone, SIGTERM and SIGHUP are passed on, SIGINT is not (a terminal sends it to the whole group). Once the\n" +
             "program has ended, after such a signal or on one, learn stops waiting for descendants that outlive it.\n" +
+            "A second such signal while the program runs (Ctrl-C twice) kills it (SIGKILL) and writes the profile of\n" +
+            "what it did until then, whatever it and its descendants do with the first.\n" +
             "The -o file is checked before the program runs and written atomically (never a partial file);\n" +
             "an existing one is replaced only with --force.\n\n" +
             "Exit status: the program's own (128 + signal if killed). Before the program runs: 2 bad command line,\n" +
-            "121 the --from profile cannot be read, 124 the -o file cannot be written (or exists: --force),\n" +
+            "121 the --from profile cannot be read (or no profile learned on it can be written as OCI for the target:\n" +
+            "checked before the run; --format policy writes it), 124 the -o file cannot be written (or exists: --force),\n" +
             "120/123/125/126/127 as for `run`, 128 + signal if a signal came first. After: 124 the profile could not be\n" +
             "written or failed its replay check (nothing is written then).")
         { output, format, from, args, openFlags, defaultAction, forRuntime, force, noBaseline, allowClone3, noNnp, quiet, command };
@@ -150,10 +153,21 @@ public static class LearnCommand
                     Baseline = !parse.GetValue(noBaseline),
                     AllowClone3 = parse.GetValue(allowClone3),
                     NoNewPrivileges = nnp,
+                    ExportsOci = fmt != LearnFormat.Policy,
                 }, observer);
             }
             catch (LaunchException e) { return signals.LaunchFailed("learn", e, console); }
+            catch (Policy.Oci.OciExportException e)
+            {
+                // Thrown before the program runs: what the --from profile alone decides about the OCI output.
+                console.Error.WriteLine($"seccompkit: learn: --from {parse.GetValue(from)}: no profile learned on it can be written as OCI for {e.Target} " +
+                    $"(fix the base, or learn with --format policy); the program was not run. {e.Problems.Length} problem(s):");
+                foreach (var problem in e.Problems) console.Error.WriteLine("  " + problem.ToString().Replace("\n", "\n  ", StringComparison.Ordinal));
+                return ExitCodes.RunPolicyInvalid;
+            }
             if (observer.NotRecorded(result, "learn", console) is { } code) return code;
+            if (signals.Forced is { } forced)
+                console.Error.WriteLine($"seccompkit: learn: a second {ExitStatus.SignalName(forced)}: stopped the program (SIGKILL); the profile holds what it did until then");
             if (!result.Complete)
                 console.Error.WriteLine($"seccompkit: learn: stopped learning on {ExitStatus.SignalName(signals.Received ?? 0)}; descendants still running are no longer supervised: their calls that the learning filter notifies now fail with ENOSYS");
             var learned = result.Learned!;
@@ -227,7 +241,8 @@ public static class LearnCommand
 
     /// <summary>Signals as every program-running command handles them, plus the progress line and the note about descendants.</summary>
     private sealed class LearnProgressObserver(ProgramSignals signals, bool quiet, ICliConsole console)
-        : SignalLearnObserver(signals, () => { }), IDisposable
+        : SignalLearnObserver(signals, () => { }, signal => console.Error.WriteLine((Console.IsErrorRedirected ? "" : "\r\x1b[2K") +
+            $"seccompkit: learn: the program runs on after {ExitStatus.SignalName(signal)}; send it again (Ctrl-C) to stop it and write the profile of what it did")), IDisposable
     {
         private ProgressLine? _progress;
 

@@ -25,6 +25,9 @@ namespace SeccompKit.Cli.Io;
 /// that signalled seccompkit alone (`timeout --foreground`, systemd's KillMode=mixed, `kill PID`) reached only the
 /// program, so a descendant that outlives it (a daemon, a background job) may run for ever, and the sender's next step
 /// is SIGKILL, which would lose everything.</item>
+/// <item>learn and complain only (<see cref="ProgramRunning"/>'s stopOnSecond): a second signal while the program runs
+/// kills it (SIGKILL), so a program that ignores or survives the first (a `trap '' INT`, a wait for a child in another
+/// session) cannot keep seccompkit from writing what it recorded (issue 17).</item>
 /// </list>
 /// A signal that arrives before seccompkit has read its command line (a few milliseconds after it starts) still ends
 /// it, with the program not started.
@@ -39,6 +42,10 @@ internal sealed class ProgramSignals : IDisposable
     private SandboxedProcess? _program;
     private Phase _phase = Phase.Starting;
     private int _first;
+    private int _count;
+    private bool _stopOnSecond;
+    private Action<int>? _runsOn;
+    private int _forced;
 
     private ProgramSignals()
     {
@@ -60,6 +67,14 @@ internal sealed class ProgramSignals : IDisposable
         get { lock (_gate) return _first == 0 ? null : _first; }
     }
 
+    /// <summary>
+    /// The signal that made seccompkit kill the program (a second one while it ran, see <see cref="ProgramRunning"/>), or null.
+    /// </summary>
+    public int? Forced
+    {
+        get { lock (_gate) return _forced == 0 ? null : _forced; }
+    }
+
     /// <summary>A signal arrived before the program ran: do not start it.</summary>
     public bool Interrupted => Received is not null;
 
@@ -70,12 +85,22 @@ internal sealed class ProgramSignals : IDisposable
     /// The program runs: from now on SIGTERM and SIGHUP go to it. A SIGTERM or SIGHUP that came while it was being started
     /// goes to it now, as it would have had it come a moment later; SIGINT and SIGQUIT are not passed on, as while it runs.
     /// </summary>
-    public void ProgramRunning(SandboxedProcess program)
+    /// <param name="program">The program.</param>
+    /// <param name="stopOnSecond">
+    /// learn and complain (issue 17): a second signal while the program runs kills it (SIGKILL), so that a program that
+    /// ignores or survives Ctrl-C (a `trap '' INT`, a wait for a child in another session) cannot keep seccompkit from
+    /// writing what it recorded. A plain `run` stays transparent: the program decides what a signal does.
+    /// </param>
+    /// <param name="runsOn">With <paramref name="stopOnSecond"/>: called with the signal when the program still runs a second
+    /// after the first one (to say that a second one stops it).</param>
+    public void ProgramRunning(SandboxedProcess program, bool stopOnSecond = false, Action<int>? runsOn = null)
     {
         lock (_gate)
         {
             _program = program;
             _phase = Phase.Running;
+            _stopOnSecond = stopOnSecond;
+            _runsOn = runsOn;
             // The launch returns a little after the execve, so a signal seen "while starting" may have been sent to the
             // group when the program already ran and got its own copy (a group signal before the execve ends stage two,
             // and the launch fails instead). Treat it as one that came while the program ran: relaying Ctrl-C's SIGINT
@@ -120,8 +145,24 @@ internal sealed class ProgramSignals : IDisposable
             if (_first == 0) _first = signal;
             switch (_phase)
             {
-                case Phase.Running when signal is 15 or 1:
-                    RelayLater(_program!, signal);
+                case Phase.Running when _stopOnSecond && ++_count >= 2:
+                    // Asked twice: stop the program rather than wait for it (its descendants are then stopped waiting for
+                    // by ProgramEnded, as after any signal).
+                    if (_forced == 0)
+                    {
+                        _forced = signal;
+                        _program!.Kill();
+                    }
+                    break;
+                case Phase.Running:
+                    if (signal is 15 or 1) RelayLater(_program!, signal);
+                    if (_stopOnSecond && _runsOn is { } runsOn)
+                        _ = Task.Delay(TimeSpan.FromSeconds(1)).ContinueWith(_ =>
+                        {
+                            lock (_gate)
+                                if (_phase != Phase.Running || _forced != 0) return;
+                            runsOn(signal);
+                        }, TaskScheduler.Default);
                     break;
                 case Phase.Ended:
                     _stopWaiting.Cancel();

@@ -7,11 +7,14 @@ namespace SeccompKit.Cli.Io;
 /// Ties a learning or complain run to <see cref="ProgramSignals"/>: a signal before the start stops the launch, SIGTERM
 /// and SIGHUP reach the program while it runs, and after it ended a signal stops waiting for its descendants.
 /// </summary>
-internal class SignalLearnObserver(ProgramSignals signals, Action descendantsOutlive) : LearnObserver
+/// <remarks>A second signal while the program runs kills it (<see cref="ProgramSignals.ProgramRunning"/>): recording ends
+/// with what was recorded, whatever the program does with the first one; <paramref name="runsOn"/> is told when the
+/// program still runs a second after the first.</remarks>
+internal class SignalLearnObserver(ProgramSignals signals, Action descendantsOutlive, Action<int>? runsOn = null) : LearnObserver
 {
     public override bool ShouldStart() => signals.Received is null;
 
-    public override void Started(LearningSession session) => signals.ProgramRunning(session.Process);
+    public override void Started(LearningSession session) => signals.ProgramRunning(session.Process, stopOnSecond: true, runsOn);
 
     public override void ProgramExited(ExitStatus status) => signals.ProgramEnded();
 

@@ -5,6 +5,7 @@ namespace SeccompKit.Linux.Interop;
 /// <summary>prctl(2) operations SeccompKit needs (values from <c>linux/prctl.h</c>).</summary>
 internal static partial class Prctl
 {
+    internal const int PR_SET_PDEATHSIG = 1;
     internal const int PR_GET_SECCOMP = 21;
     internal const int PR_SET_SECCOMP = 22;
     internal const int PR_SET_NO_NEW_PRIVS = 38;

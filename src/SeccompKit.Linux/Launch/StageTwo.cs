@@ -176,7 +176,9 @@ public static class StageTwo
             Volatile.Write(ref s_listenerFd, (int)r);
             SpinUntilSet(ref s_courierDone);
             // A normal P/Invoke (not _nogc): if execve is notified, this thread waits in the kernel for the supervisor, and
-            // in preemptive mode a GC started meanwhile by another runtime thread need not wait for it.
+            // in preemptive mode a GC started meanwhile by another runtime thread need not wait for it. The courier closed
+            // this process's copy of the listener before it set s_courierDone: if the supervisor dies before it answers,
+            // the listener's last reference goes with it and the kernel fails this execve with ENOSYS.
             execve(cPath, cArgv, envp);
             int execErrno = Marshal.GetLastPInvokeError();
             // SAFETY: `execFailure` is StatusSize bytes of this frame's stack.
@@ -200,11 +202,33 @@ public static class StageTwo
     private static int s_courierDone;
 
     /// <summary>
-    /// Starts the thread that sends the listener descriptor to the supervisor (SCM_RIGHTS on the status socket). It is
-    /// not filtered, so its own syscalls cannot be notified; the filtered thread only writes the number to memory. If the
-    /// hand-over fails it ends the whole process from its unfiltered thread (exit_group): the filtered thread cannot exit
-    /// by itself once its syscalls are notified to a listener nobody reads.
+    /// Starts the thread that sends the listener descriptor to the supervisor (SCM_RIGHTS on the status socket), then closes
+    /// this process's own copy of it. It is not filtered, so its own syscalls cannot be notified; the filtered thread only
+    /// writes the number to memory. If the hand-over fails it ends the whole process from its unfiltered thread
+    /// (exit_group): the filtered thread cannot exit by itself once its syscalls are notified to a listener nobody reads.
     /// </summary>
+    /// <remarks>
+    /// A supervisor that dies after the hand-over, before it answered the notified execve, must not leave stage two behind
+    /// (issue 17: it waited in execve for ever). Two guards:
+    /// <list type="bullet">
+    /// <item>The courier closes stage two's own copy of the listener right after sending it, before the filtered thread
+    /// may call execve. The kernel fails pending and later notified calls with ENOSYS when the listener's last reference
+    /// is released (seccomp_notify_detach, kernel/seccomp.c); while stage two kept a copy, that never happened. The
+    /// descriptor in flight holds its own reference (unix(7), SCM_RIGHTS), so the supervisor gets the listener whatever
+    /// happens here, and one that dies before receiving it drops that reference with its socket. So the supervisor's
+    /// death fails the execve: the program never runs, with or without the filter.</item>
+    /// <item>The courier sets PR_SET_PDEATHSIG(SIGKILL) on itself before the hand-over: when the launcher dies, the kernel
+    /// sends SIGKILL to the whole of stage two (the signal goes to the process, prctl(2)). A failed execve alone is not
+    /// enough: the filtered thread then goes back to the runtime, which may be suspending threads for a GC or the JIT's
+    /// tiering, and its waits there are notified calls that now fail (seen with the closed copy alone: 2 of 200 SIGKILLs of
+    /// `run --complain` left stage two spinning). The sendmsg that hands the listener over proves the launcher still lived after the prctl (its
+    /// end of the socket closes when it dies: EPIPE, and stage two exits), so no death is missed. The setting is this
+    /// thread's only, and the thread ends at execve, so the program does not inherit it (pdeath_signal is per thread).
+    /// It fires when the launcher's thread that started stage two exits (prctl(2): the parent is a thread): the launch
+    /// then fails, killed by SIGKILL, if that thread ended before it finished (launch and wait on one thread, as
+    /// <see cref="Learn.LearningSession"/> and the CLI do).</item>
+    /// </list>
+    /// </remarks>
     private static void StartCourier(int statusFd)
     {
         using var started = new ManualResetEventSlim();
@@ -219,6 +243,10 @@ public static class StageTwo
     private static void Courier(int statusFd, ManualResetEventSlim started)
     {
         SendListener(-1, -1); // binds the sendmsg stub (EBADF)
+        close(-1); // binds the close stub (EBADF)
+        // See the remarks: the launcher's death kills stage two from now until execve ends this thread. Best effort: it
+        // cannot fail for SIGKILL, and the listener copy closed below is the guard that does not depend on it.
+        Interop.Prctl.prctl(Interop.Prctl.PR_SET_PDEATHSIG, 9, 0, 0, 0);
         Interop.Notify.sched_yield();
         started.Set();
         int fd;
@@ -230,6 +258,9 @@ public static class StageTwo
             Report(statusFd, Step.Handover, errno);
             _exit_nogc(FailureExit);
         }
+        // The supervisor's reference is the only one from now on (see the remarks). Not retried on EINTR: the descriptor is
+        // released even then (close(2)).
+        close(fd);
         Volatile.Write(ref s_courierDone, 1);
         Thread.Sleep(Timeout.Infinite); // execve ends this thread
     }

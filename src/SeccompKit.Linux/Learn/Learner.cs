@@ -50,6 +50,14 @@ public sealed record LearnRequest
 
     /// <summary>How to start stage two; default <see cref="StageCommand.ForCurrentProcess"/>.</summary>
     public StageCommand? Stage { get; init; }
+
+    /// <summary>
+    /// The profile will be written as OCI for <see cref="Target"/> (<see cref="LearnResult.ExportOci"/>), as it is by
+    /// default: with a <see cref="Base"/>, <see cref="Learner.Learn"/> then checks before it runs the program that a profile
+    /// learned on that base can be written for the target, whatever the program does (e.g. a bad-architecture action OCI
+    /// cannot express). False when only <see cref="LearnResult.Profile"/> is used (e.g. written in the policy language).
+    /// </summary>
+    public bool ExportsOci { get; init; } = true;
 }
 
 /// <summary>
@@ -232,6 +240,9 @@ public static class Learner
 {
     /// <summary>Runs and learns <see cref="LearnRequest.Program"/>; <paramref name="observer"/> sees the run's steps.</summary>
     /// <exception cref="LaunchException">The program could not be started (not found, not executable, filter refused...).</exception>
+    /// <exception cref="OciExportException">Before the program ran (<see cref="LearnRequest.ExportsOci"/>): no profile
+    /// learned on <see cref="LearnRequest.Base"/> can be written as OCI for <see cref="LearnRequest.Target"/>; the message
+    /// lists every problem.</exception>
     public static LearnResult Learn(LearnRequest request, LearnObserver? observer = null)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -244,8 +255,7 @@ public static class Learner
             Stage = request.Stage,
         };
         var target = request.Target ?? OciTarget.Default;
-        var run = LearningRun.Record(request.Program, request.Arguments, options, observer ?? new LearnObserver());
-        var learned = run.Outcome != LearnOutcome.Recorded ? null : LearnedProfile.Build(run.Calls, new LearnedProfileOptions
+        var profileOptions = new LearnedProfileOptions
         {
             Base = request.Base,
             DefaultAction = request.DefaultAction,
@@ -254,7 +264,20 @@ public static class Learner
             Baseline = request.Baseline,
             Clone3 = request.AllowClone3 ? Clone3Rule.Allow : Clone3Rule.Enosys,
             Target = target,
-        });
+        };
+        if (request.Base is not null && request.ExportsOci) CheckBase(profileOptions, target);
+        var run = LearningRun.Record(request.Program, request.Arguments, options, observer ?? new LearnObserver());
+        var learned = run.Outcome != LearnOutcome.Recorded ? null : LearnedProfile.Build(run.Calls, profileOptions);
         return new LearnResult(run, learned, target);
     }
+
+    /// <summary>
+    /// What the base alone decides about the OCI export, checked before the run rather than after it (issue 17: the whole
+    /// program ran, then nothing could be written): the profile learned from a run that made no notified call is the base
+    /// plus the baseline and the runtime's calls; what the run adds are ALLOW rules the exporter always writes. So if that
+    /// profile cannot be written for <paramref name="target"/> (a bad-architecture action OCI has no field for, notify as
+    /// the default on runc...), no run's profile can.
+    /// </summary>
+    private static void CheckBase(LearnedProfileOptions options, OciTarget target) =>
+        OciExporter.Export(LearnedProfile.Build(new LearnedCalls([], 0), options).Profile, target);
 }

@@ -75,8 +75,12 @@ public sealed record LearnedProfile(SeccompPolicy Profile, SynthesisResult Synth
     /// The base profile plus the learned rules: what "learn with a base" means. The learned calls are exactly those the
     /// base refused, so for each learned syscall the base's refusing rules go (a call of it that was not learned then gets
     /// the base's default, still a refusal) and the learned ALLOW rules come in; everything else is the base's. runc's
-    /// ENOSYS cutoffs are the larger of the two, as runc derives them from the highest number a profile names. The replay
-    /// check then proves every recorded call is allowed.
+    /// ENOSYS cutoffs are the larger of the two, as runc derives them from the highest number a profile names
+    /// (libcontainer/seccomp/patchbpf, findLastSyscalls): on every ABI either side cuts, the cutoff is raised to the
+    /// highest number the learned rules name there, and where only the learned side cuts, to the highest the base's rules
+    /// name. So an OCI base that lists the native ABI (runc stubs every listed ABI; the learned part alone stubs the native
+    /// one only for runc 1.1.15+) no longer answers ENOSYS to the learned calls above its own highest syscall (issue 17).
+    /// The replay check then proves every recorded call is allowed.
     /// </summary>
     public static SeccompPolicy Combine(SeccompPolicy basePolicy, SeccompPolicy learned)
     {
@@ -85,10 +89,16 @@ public sealed record LearnedProfile(SeccompPolicy Profile, SynthesisResult Synth
         var learnedNames = learned.SyscallNames.ToHashSet(StringComparer.Ordinal);
         var cutoffs = new Dictionary<Architecture, uint>(basePolicy.EnosysAbove);
         foreach (var (abi, n) in learned.EnosysAbove)
-            cutoffs[abi] = cutoffs.TryGetValue(abi, out var b) ? Math.Max(b, n) : n;
+            cutoffs[abi] = cutoffs.TryGetValue(abi, out var b) ? Math.Max(b, n) : Math.Max(n, Highest(abi, basePolicy.Rules));
+        foreach (var abi in cutoffs.Keys.ToList())
+            cutoffs[abi] = Math.Max(cutoffs[abi], Highest(abi, learned.Rules));
         return new SeccompPolicy(basePolicy.DefaultAction,
             basePolicy.Rules.Where(r => r.Action.LetsCallRun || !learnedNames.Contains(r.Syscall)).Concat(learned.Rules),
             basePolicy.EffectiveArchitectures.Union(learned.EffectiveArchitectures), basePolicy.DeclaredBadArchAction, basePolicy.Flags,
             basePolicy.ListenerPath, basePolicy.ListenerMetadata, cutoffs.Count > 0 ? cutoffs : null);
     }
+
+    /// <summary>The highest syscall number <paramref name="rules"/> name on <paramref name="abi"/> (0 for none).</summary>
+    private static uint Highest(Architecture abi, IEnumerable<SyscallRule> rules) =>
+        (uint)rules.Select(r => abi.Syscalls.TryGetNumber(r.Syscall, out int nr) ? nr : 0).DefaultIfEmpty(0).Max();
 }
