@@ -132,6 +132,8 @@ public static class LearnCommand
             {
                 try { basePolicy = PolicyInput.Load(basePath, new PolicyFileOptions(), console).Policy; }
                 catch (PolicyFileException e) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
+                // A policy error that carries its file already names it in its message.
+                catch (PolicyException e) when (e.Location?.File is not null) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
                 catch (SeccompException e) when (e is not CliInputException) { throw new CliInputException($"{basePath}: {e.Message}", ExitCodes.RunPolicyInvalid); }
                 catch (CliInputException e) { throw new CliInputException(e.Message, ExitCodes.RunPolicyInvalid); }
             }
