@@ -415,14 +415,18 @@ public static class PolicyRecovery
                 // region of the explanation that holds it (a rule taken from another ABI may not fit this one).
                 foreach (var rule in policy.RulesFor(s.Name))
                 {
+                    // An input the rule matches on this ABI: per argument, a value meeting all its conditions there (a
+                    // 32-bit bound on the low half and a mask on the high half need both halves), taken from the
+                    // conditions' constants, one off each, and their halves combined.
                     var args = new ulong[6];
-                    foreach (var c in rule.Conditions)
-                        args[c.Index] = c.Operator switch
-                        {
-                            ArgOperator.Greater or ArgOperator.NotEqual => c.Value + 1,
-                            ArgOperator.Less => c.Value - 1,
-                            _ => c.Value,
-                        };
+                    foreach (var conds in rule.Conditions.GroupBy(c => c.Index))
+                    {
+                        var near = conds.SelectMany(c => new[] { c.Value, c.Value + 1, c.Value - 1 }).Distinct().ToList();
+                        var values = near.Concat(near.SelectMany(h => near.Select(l => (h & 0xffff_ffff_0000_0000UL) | (l & 0xffff_ffffUL))));
+                        ulong chosen = values.Where(v => conds.All(c => c.Matches(v, abi.Abi))).Select(v => (ulong?)v).FirstOrDefault() ?? near[0];
+                        // A 32-bit ABI's arguments reach seccomp zero-extended: the high half is 0 in every real call.
+                        args[conds.Key] = abi.Abi.Is64Bit ? chosen : chosen & 0xffff_ffffUL;
+                    }
                     var d = new SeccompData(s.Number, abi.Abi.AuditArch, 0, args);
                     var words = new uint[16];
                     for (int i = 0; i < 16; i++) words[i] = d.LoadWord((uint)(4 * i));

@@ -112,7 +112,7 @@ public sealed class FilterInputSpecs : IDisposable
         Assert.Contains("--input-format", odd.Message);
         // A program the kernel would refuse (no return at the end) is refused with the validator's reason.
         var refused = Assert.Throws<CliInputException>(() => FilterInput.Read(Write("bad.txt", "A = sys_number\n"u8.ToArray()), FilterInputFormat.Auto, c));
-        Assert.Equal(ExitCodes.FilterRefused, refused.ExitCode);
+        Assert.Equal(ExitCodes.BadInput, refused.ExitCode);
         Assert.Equal(ExitCodes.Usage, Assert.Throws<CliInputException>(() => FilterInput.Read("pid:x", FilterInputFormat.Auto, c)).ExitCode);
         // A policy with an error keeps its file:line location.
         var policy = Assert.ThrowsAny<SeccompException>(() => FilterInput.Read(Write("bad.policy", "default allow\nallow { nosuchcall }\n"u8.ToArray()), FilterInputFormat.Auto, c));

@@ -89,6 +89,17 @@ internal static class ExplainOracle
                     args[i] = a;
                     yield return args;
                 }
+        // Boundaries of several arguments at once, and halves of one argument from different constants (a rule on two
+        // arguments, or a low-half bound with a high-half mask, differs only where both hold): 256 fixed random draws.
+        var rng = new Random(boundaries.Count);
+        for (int n = 0; n < 256; n++)
+        {
+            var args = new ulong[6];
+            for (int i = 0; i < 6; i++)
+                if (rng.Next(3) != 0)
+                    args[i] = ((ulong)boundaries[rng.Next(boundaries.Count)] << 32) * (ulong)rng.Next(2) | boundaries[rng.Next(boundaries.Count)];
+            yield return args;
+        }
     }
 
     /// <summary>
