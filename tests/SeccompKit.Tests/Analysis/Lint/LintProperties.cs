@@ -62,7 +62,9 @@ public sealed class LintProperties
             AssertPointsInto(report, "gen.json", export.Json);
             Assert.All(report.Findings, f => Assert.StartsWith("$", f.Location.JsonPath, StringComparison.Ordinal));
             Interlocked.Increment(ref linted);
-        }, iter: 300);
-        Assert.True(linted > 50, $"only {linted} of 300 random policies could be exported to OCI ({refused} refused; last: {lastRefusal})");
+        }, iter: 900);
+        // About one random policy in six can be written as OCI: 900 draws give about 150, and more than 50 with room to
+        // spare (300 draws gave 49 once in CI).
+        Assert.True(linted > 50, $"only {linted} of 900 random policies could be exported to OCI ({refused} refused; last: {lastRefusal})");
     }
 }
