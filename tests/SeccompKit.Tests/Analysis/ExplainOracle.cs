@@ -89,15 +89,20 @@ internal static class ExplainOracle
                     args[i] = a;
                     yield return args;
                 }
-        // Boundaries of several arguments at once, and halves of one argument from different constants (a rule on two
-        // arguments, or a low-half bound with a high-half mask, differs only where both hold): 256 fixed random draws.
+    }
+
+    // Boundaries of several arguments at once, and halves of one argument from different constants (a rule on two
+    // arguments, or a low-half bound with a high-half mask, differs only where both hold): 256 fixed random draws. On a
+    // 32-bit ABI the high halves stay 0, as the kernel zero-extends its arguments (SeccompData for compat calls).
+    private static IEnumerable<ulong[]> MultiArgDraws(List<uint> boundaries, bool is64Bit)
+    {
         var rng = new Random(boundaries.Count);
         for (int n = 0; n < 256; n++)
         {
             var args = new ulong[6];
             for (int i = 0; i < 6; i++)
                 if (rng.Next(3) != 0)
-                    args[i] = ((ulong)boundaries[rng.Next(boundaries.Count)] << 32) * (ulong)rng.Next(2) | boundaries[rng.Next(boundaries.Count)];
+                    args[i] = (is64Bit ? ((ulong)boundaries[rng.Next(boundaries.Count)] << 32) * (ulong)rng.Next(2) : 0) | boundaries[rng.Next(boundaries.Count)];
             yield return args;
         }
     }
@@ -117,7 +122,7 @@ internal static class ExplainOracle
                 .Concat(abi.OtherNumbers.SelectMany(r => new[] { (r.First, r.Regions.Length > 1), (r.Last, r.Regions.Length > 1) }));
             foreach (var (nr, conditional) in numbers)
             {
-                var vectors = conditional ? ArgVectors(boundaries) : [new ulong[6], [1, 2, 3, 4, 5, 6]];
+                var vectors = conditional ? ArgVectors(boundaries).Concat(MultiArgDraws(boundaries, abi.Abi.Is64Bit)) : [new ulong[6], [1, 2, 3, 4, 5, 6]];
                 foreach (var args in vectors)
                 {
                     var d = new SeccompData(unchecked((int)nr), abi.Abi.AuditArch, 0, args);
