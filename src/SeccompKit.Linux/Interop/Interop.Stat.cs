@@ -11,6 +11,10 @@ internal static partial class Stat
     internal const uint STATX_MODE = 0x2;
     internal const uint STATX_UID = 0x8;
     internal const uint STATX_GID = 0x10;
+    internal const uint STATX_MTIME = 0x40;
+    internal const uint STATX_CTIME = 0x80;
+    internal const uint STATX_INO = 0x100;
+    internal const uint STATX_SIZE = 0x200;
 
     internal const int S_IFMT = 0xf000;
     internal const int S_IFSOCK = 0xc000;
@@ -21,9 +25,18 @@ internal static partial class Stat
     internal const int S_IFCHR = 0x2000;
     internal const int S_IFIFO = 0x1000;
 
+    /// <summary><c>struct statx_timestamp { __s64 tv_sec; __u32 tv_nsec; __s32 __reserved; }</c> (include/uapi/linux/stat.h).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct statx_timestamp
+    {
+        public long tv_sec;
+        public uint tv_nsec;
+        public int __reserved;
+    }
+
     /// <summary>
-    /// <c>struct statx</c> (include/uapi/linux/stat.h), 256 bytes: the fields up to <c>stx_mode</c> are named, the rest
-    /// (inode, size, blocks, the four timestamps, device numbers, mount id...) is reserved space the kernel fills.
+    /// <c>struct statx</c> (include/uapi/linux/stat.h), 256 bytes: the fields up to the device numbers are named, the rest
+    /// (mount id, direct I/O alignment...) is reserved space the kernel fills.
     /// </summary>
     [StructLayout(LayoutKind.Sequential, Size = 256)]
     internal struct statx_buf
@@ -35,6 +48,19 @@ internal static partial class Stat
         public uint stx_uid;
         public uint stx_gid;
         public ushort stx_mode;
+        public ushort __spare0;
+        public ulong stx_ino;
+        public ulong stx_size;
+        public ulong stx_blocks;
+        public ulong stx_attributes_mask;
+        public statx_timestamp stx_atime;
+        public statx_timestamp stx_btime;
+        public statx_timestamp stx_ctime;
+        public statx_timestamp stx_mtime;
+        public uint stx_rdev_major;
+        public uint stx_rdev_minor;
+        public uint stx_dev_major;
+        public uint stx_dev_minor;
     }
 
     /// <summary><c>int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf)</c> (glibc 2.28).</summary>

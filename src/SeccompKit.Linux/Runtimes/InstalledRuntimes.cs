@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using SeccompKit.Linux.Launch;
 using SeccompKit.Policy.Oci;
 
 namespace SeccompKit.Linux.Runtimes;
@@ -14,11 +15,30 @@ public static class InstalledRuntimes
 
     /// <summary>
     /// The first line of <c>RUNTIME --version</c> ("runc version 1.1.5+ds1"), or null when the runtime is not on PATH,
-    /// fails, or does not answer within 5 seconds (it is then killed).
+    /// fails, or does not answer within 5 seconds (it is then killed). The answer is remembered for that very binary (same
+    /// path, device, inode, size, mtime and ctime), so the runtime is started only the first time; see
+    /// <c>RuntimeVersionCache</c>.
     /// </summary>
-    public static string? VersionLine(string runtime)
+    public static string? VersionLine(string runtime) => VersionLine(runtime, RuntimeVersionCache.FilePath());
+
+    /// <summary><see cref="VersionLine(string)"/> with the cache in <paramref name="cacheFile"/> (null: no cache).</summary>
+    internal static string? VersionLine(string runtime, string? cacheFile)
     {
         ArgumentNullException.ThrowIfNull(runtime);
+        string binary;
+        try { binary = Path.GetFullPath(ProgramResolver.Resolve(runtime)); }
+        catch (LaunchException) { return null; } // not on PATH, or not executable
+        string? identity = RuntimeVersionCache.Identity(binary);
+        if (identity is not null && cacheFile is not null && RuntimeVersionCache.Lookup(cacheFile, binary, identity) is { } remembered) return remembered;
+        string? line = Ask(binary);
+        // Stored only if the binary did not change while it answered.
+        if (line is not null && identity is not null && cacheFile is not null && RuntimeVersionCache.Identity(binary) == identity)
+            RuntimeVersionCache.Store(cacheFile, binary, identity, line);
+        return line;
+    }
+
+    private static string? Ask(string runtime)
+    {
         try
         {
             var psi = new ProcessStartInfo(runtime, "--version") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
