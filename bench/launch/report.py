@@ -9,7 +9,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from machine import describe as describe_machine  # noqa: E402
 import results  # noqa: E402
 
-TARGET = 1.5  # seccompkit run <= 1.5x the C launcher's median wall time
+TARGET = 1.0  # seccompkit run <= 1.0x the C launcher's median wall time (issue 16; issue 5 asked for 1.5x)
 CALLS = ["getppid", "personality(0xffffffff)", "clone(CLONE_SIGHAND)", "clone(CLONE_NEWUSER|CLONE_SIGHAND)"]
 FILTERS = [("seccompkit", "SeccompKit"), ("libseccomp", "libseccomp")]
 

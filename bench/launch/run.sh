@@ -3,7 +3,8 @@
 #   seccompkit run --profile data/profiles/docker-default.json -- /bin/true   (NativeAOT binary)
 #   native/build/libseccomp-launch DOCKER-OCI.json -- /bin/true             (C: parse JSON + libseccomp compile + load + exec)
 #   /bin/true                                                                (bare)
-# target: seccompkit run <= 1.5x the C launcher. Then the per-syscall cost of SeccompKit's compiled Docker filter vs
+# target: seccompkit run <= 1.0x the C launcher (issue 16). With SECCOMPKIT_BASELINE=path (an older seccompkit binary,
+# e.g. one published from an earlier commit), `run` of that binary is timed in the same rounds as a further row. Then the per-syscall cost of SeccompKit's compiled Docker filter vs
 # libseccomp's (native/build/syscall-cost: getppid, personality, two clone calls, in ns/call), and NativeAOT vs JIT
 # (binary size, `--version` startup, compiling the Docker profile).
 # Needs: root (filters are installed), gcc, libseccomp-dev, libjansson-dev, hyperfine, the .NET 10 SDK.
@@ -66,6 +67,9 @@ if "${run_cmd[@]}"; then have_run=1; else have_run=0; echo "bench/launch: '${run
 echo "== launch: hyperfine, 5 rounds x $((runs / 5)) runs per command (load average $(load1))"
 launch_cmds=(-n "bare /bin/true" "/bin/true" -n "C launcher (libseccomp)" "$launcher $work/docker-oci.json -- /bin/true")
 [ "$have_run" = 1 ] && launch_cmds+=(-n "seccompkit run (NativeAOT)" "${run_cmd[*]}")
+if [ -n "${SECCOMPKIT_BASELINE:-}" ]; then
+  launch_cmds+=(-n "baseline: seccompkit run ($("$SECCOMPKIT_BASELINE" --version), $(stat -c %s "$SECCOMPKIT_BASELINE") bytes)" "$SECCOMPKIT_BASELINE run --profile $profile -- /bin/true")
+fi
 for round in 1 2 3 4 5; do
   hyperfine -N --warmup 10 --runs "$((runs / 5))" --export-json "$work/launch-$round.json" "${launch_cmds[@]}"
 done

@@ -110,6 +110,13 @@ internal static partial class Notify
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     internal static unsafe partial int ioctl(int fd, ulong request, void* arg);
 
+    /// <summary>
+    /// ioctl(2) without the SetLastError stub: on failure the caller reads errno itself at once
+    /// (<c>Marshal.GetLastSystemError</c>). For the supervisor's hot path, where success is the rule.
+    /// </summary>
+    [LibraryImport("libc", EntryPoint = "ioctl")]
+    internal static unsafe partial int ioctl_nolasterror(int fd, ulong request, void* arg);
+
     [LibraryImport("libc", EntryPoint = "process_vm_readv", SetLastError = true)]
     internal static unsafe partial nint process_vm_readv(int pid, iovec* local, ulong liovcnt, iovec* remote, ulong riovcnt, ulong flags);
 

@@ -2,6 +2,7 @@ using SeccompKit.Learning;
 using SeccompKit.Linux.Kernel;
 using SeccompKit.Linux.Supervise;
 using SeccompKit.Policy;
+using SeccompKit.Syscalls;
 
 namespace SeccompKit.Linux.Learn;
 
@@ -22,8 +23,9 @@ internal sealed class LearningRecorder : INotificationHandler
     private readonly SeccompPolicy? _base;
     private readonly bool _allowClone3;
     private readonly int _launched;
-    private readonly HashSet<(uint Arch, int Nr)> _clone3 = [];
-    private readonly Dictionary<(uint Arch, int Nr), bool> _execs = []; // value: execveat
+    // The numbers Handle looks for, per host ABI (-1: the ABI has no such call). A few compares instead of two hash
+    // lookups on every notification: learn's own cost per call is in bench/results/notify.md.
+    private readonly (uint Arch, int Clone3, int Execve, int Execveat)[] _watched;
     private readonly HashSet<string> _execPathsSeen = new(StringComparer.Ordinal);
 
     /// <param name="inner">Where calls are recorded.</param>
@@ -36,24 +38,23 @@ internal sealed class LearningRecorder : INotificationHandler
         _base = baseProfile;
         _allowClone3 = allowClone3;
         _launched = launched;
-        foreach (var abi in LearningFilter.HostAbis)
-        {
-            if (abi.Syscalls.TryGetNumber("clone3", out int c)) _clone3.Add((abi.AuditArch, c));
-            if (abi.Syscalls.TryGetNumber("execve", out int e)) _execs[(abi.AuditArch, e)] = false;
-            if (abi.Syscalls.TryGetNumber("execveat", out int ea)) _execs[(abi.AuditArch, ea)] = true;
-        }
+        _watched = [.. LearningFilter.HostAbis.Select(abi => (abi.AuditArch, Number(abi, "clone3"), Number(abi, "execve"), Number(abi, "execveat")))];
     }
 
     public NotificationResponse Handle(in SeccompNotification n, NotificationContext context)
     {
-        if (!_allowClone3 && _clone3.Contains((n.Arch, n.Nr)))
+        int clone3 = -1, execve = -1, execveat = -1;
+        foreach (var w in _watched)
+            if (w.Arch == n.Arch) { (clone3, execve, execveat) = (w.Clone3, w.Execve, w.Execveat); break; }
+        if (!_allowClone3 && n.Nr == clone3)
         {
             // As the learned profile will (Clone3Rule.Enosys): glibc then retries with clone, which is what gets learned.
             Interlocked.Increment(ref Clone3Refused);
             return NotificationResponse.Fail(Errno.ENOSYS);
         }
-        if (_execs.TryGetValue((n.Arch, n.Nr), out bool at))
+        if (n.Nr == execve || n.Nr == execveat)
         {
+            bool at = n.Nr == execveat;
             // Stage two's execve of the program (it made no other notified call before: it spins until the hand-over).
             if (_launched != 0 && n.Pid == _launched) Volatile.Write(ref ExecutedByLaunched, 1);
             WatchExec(n, context, at);
@@ -68,6 +69,8 @@ internal sealed class LearningRecorder : INotificationHandler
         // Learning only records: the call runs as the program made it, and nothing read decides anything.
         return NotificationResponse.Continue;
     }
+
+    private static int Number(Architecture abi, string name) => abi.Syscalls.TryGetNumber(name, out int nr) ? nr : -1;
 
     /// <summary>
     /// Notes a set-id or file-capability executable. The path is read for the record only (it decides nothing: the call

@@ -158,12 +158,39 @@ public sealed unsafe class NotificationListener : IDisposable
     /// </summary>
     internal ReceiveOutcome ReceiveOnce(void* buffer, out SeccompNotification notification)
     {
+        int fd = AcquireDescriptor();
+        try { return ReceiveOnce(fd, buffer, out notification); }
+        finally { ReleaseDescriptor(); }
+    }
+
+    /// <summary>
+    /// Takes a reference on the listener descriptor and returns its number, for a receive loop that then calls the
+    /// <c>fd</c> overloads of <see cref="ReceiveOnce(int, void*, out SeccompNotification)"/> and <see cref="Send(int, ulong, in NotificationResponse)"/>
+    /// without a reference count per call. The number stays valid (not closed, not reused) until
+    /// <see cref="ReleaseDescriptor"/>; a <see cref="Dispose"/> meanwhile closes it only then.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The listener was closed.</exception>
+    internal int AcquireDescriptor()
+    {
+        bool added = false;
+        _fd.DangerousAddRef(ref added);
+        return _fd.Fd;
+    }
+
+    /// <summary>Gives back the reference <see cref="AcquireDescriptor"/> took.</summary>
+    internal void ReleaseDescriptor() => _fd.DangerousRelease();
+
+    /// <summary><see cref="ReceiveOnce(void*, out SeccompNotification)"/> on <paramref name="fd"/>, which the caller holds (<see cref="AcquireDescriptor"/>).</summary>
+    internal ReceiveOutcome ReceiveOnce(int fd, void* buffer, out SeccompNotification notification)
+    {
         // NOTIF_RECV wants a zeroed buffer (seccomp_unotify(2)), also when it is tried again after EINTR.
         NativeMemory.Clear(buffer, (nuint)_notifSize);
-        int r = Ioctl(SECCOMP_IOCTL_NOTIF_RECV, buffer);
+        // SAFETY: `buffer` holds at least NotifSize bytes (the caller's contract); `fd` is held open by the caller.
+        int r = Interop.Notify.ioctl_nolasterror(fd, SECCOMP_IOCTL_NOTIF_RECV, buffer);
         if (r != 0)
         {
-            var e = Errors.Last();
+            // Not retried on EINTR: a signal is how a supervisor thread is woken to stop (see the summary).
+            var e = (Errno)Marshal.GetLastSystemError();
             notification = default;
             if (e == Errno.ENOENT) return ReceiveOutcome.Vanished;
             if (e == Errno.EINTR) return ReceiveOutcome.Interrupted;
@@ -202,6 +229,14 @@ public sealed unsafe class NotificationListener : IDisposable
     /// <summary>Answers notification <paramref name="id"/> with <paramref name="response"/>.</summary>
     public SendResult Send(ulong id, in NotificationResponse response)
     {
+        int fd = AcquireDescriptor();
+        try { return Send(fd, id, response); }
+        finally { ReleaseDescriptor(); }
+    }
+
+    /// <summary><see cref="Send(ulong, in NotificationResponse)"/> on <paramref name="fd"/>, which the caller holds (<see cref="AcquireDescriptor"/>).</summary>
+    internal SendResult Send(int fd, ulong id, in NotificationResponse response)
+    {
         if (response.Kind == ResponseKind.InjectFd)
         {
             int r = AddFd(id, response.Descriptor!, targetFd: null, response.CloseOnExec, send: true, out var e);
@@ -217,10 +252,10 @@ public sealed unsafe class NotificationListener : IDisposable
             case ResponseKind.Return: resp.val = response.Value; break;
         }
         // SAFETY: `resp` is a local of the kernel's seccomp_notif_resp layout that outlives the call.
-        return SendRaw(&resp);
+        return SendRaw(fd, &resp);
     }
 
-    private SendResult SendRaw(seccomp_notif_resp* resp)
+    private SendResult SendRaw(int fd, seccomp_notif_resp* resp)
     {
         void* arg = resp;
         if (_respSize > sizeof(seccomp_notif_resp))
@@ -232,7 +267,8 @@ public sealed unsafe class NotificationListener : IDisposable
             *(seccomp_notif_resp*)copy = *resp;
             arg = copy;
         }
-        var (r, e) = Errors.RetryEintr((this, (nint)arg), static a => a.Item1.Ioctl(SECCOMP_IOCTL_NOTIF_SEND, (void*)a.Item2));
+        // SAFETY: `arg` is the response (or its zero-extended copy) on this thread's stack, alive for the call; `fd` is held open by the caller.
+        var (r, e) = Errors.IoctlRetryEintr(fd, SECCOMP_IOCTL_NOTIF_SEND, arg);
         if (r == 0) return SendResult.Sent;
         if (e == Errno.ENOENT) return SendResult.TargetGone;
         throw new ErrnoException("ioctl(SECCOMP_IOCTL_NOTIF_SEND)", e, e == Errno.EINPROGRESS ? "the notification was already answered" : "");

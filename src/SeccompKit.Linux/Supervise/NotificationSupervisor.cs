@@ -154,8 +154,10 @@ public sealed class NotificationSupervisor : IDisposable
         bool added = false;
         _stop.DangerousAddRef(ref added);
         var context = new NotificationContext(_listener);
+        int fd = -1;
         try
         {
+            fd = _listener.AcquireDescriptor();
             int stopFd = _stop.Fd;
             while (true)
             {
@@ -170,12 +172,13 @@ public sealed class NotificationSupervisor : IDisposable
                     Interlocked.Increment(ref _gone);
                     continue;
                 }
-                Interlocked.Increment(ref _received);
-                Serve(n, context);
+                Count(ref _received);
+                Serve(fd, n, context, onlyReceiver: true);
             }
         }
         finally
         {
+            if (fd >= 0) _listener.ReleaseDescriptor();
             if (added) _stop.DangerousRelease();
         }
     }
@@ -276,7 +279,8 @@ public sealed class NotificationSupervisor : IDisposable
         spare.Worker.Start();
     }
 
-    private void Serve(in SeccompNotification n, NotificationContext context)
+    /// <summary>Runs the handler for <paramref name="n"/> and answers it on <paramref name="fd"/> (the listener, held by the loop).</summary>
+    private void Serve(int fd, in SeccompNotification n, NotificationContext context, bool onlyReceiver)
     {
         context.Reset(n);
         NotificationResponse response;
@@ -299,9 +303,17 @@ public sealed class NotificationSupervisor : IDisposable
             Faulted?.Invoke(n, e);
             response = NotificationResponse.Fail(Errno.EPERM);
         }
-        if (_listener.Send(n.Id, response) == SendResult.Sent) Interlocked.Increment(ref _answered);
-        else Interlocked.Increment(ref _gone);
+        if (_listener.Send(fd, n.Id, response) != SendResult.Sent) Interlocked.Increment(ref _gone);
+        else if (onlyReceiver) Count(ref _answered);
+        else Interlocked.Increment(ref _answered);
     }
+
+    /// <summary>
+    /// Adds one to a counter only this thread writes (the loop has a single receiving thread): a plain increment published
+    /// with a release store, where a locked one would cost more than the rest of the loop's bookkeeping
+    /// (bench/results/notify.md). Readers use <see cref="Interlocked.Read(ref readonly long)"/>.
+    /// </summary>
+    private static void Count(ref long counter) => Volatile.Write(ref counter, counter + 1);
 
     /// <summary>
     /// Makes <see cref="Run"/> return (from any thread; a handler running finishes first). Notifications still pending
@@ -388,6 +400,8 @@ public sealed class NotificationSupervisor : IDisposable
             var o = owner;
             var listener = o._listener;
             bool concurrent = o.MaxConcurrency > 1;
+            // One reference on the listener for the whole loop, not two per notification (bench/results/notify.md).
+            int fd = listener.AcquireDescriptor();
             void* buffer = NativeMemory.AlignedAlloc((nuint)listener.NotifSize, 16);
             Volatile.Write(ref Tid, Interop.Proc.gettid());
             try
@@ -397,7 +411,7 @@ public sealed class NotificationSupervisor : IDisposable
                     Interlocked.Exchange(ref State, Receiving);
                     if (Volatile.Read(ref o._stopRequested) != 0) break;
                     if (concurrent) Interlocked.Increment(ref o._receiving);
-                    var outcome = listener.ReceiveOnce(buffer, out var n);
+                    var outcome = listener.ReceiveOnce(fd, buffer, out var n);
                     if (concurrent) Interlocked.Decrement(ref o._receiving);
                     Volatile.Write(ref State, Busy);
                     if (outcome == ReceiveOutcome.Interrupted) continue;
@@ -407,21 +421,23 @@ public sealed class NotificationSupervisor : IDisposable
                         Interlocked.Increment(ref o._gone);
                         continue;
                     }
-                    Interlocked.Increment(ref o._received);
                     if (!concurrent)
                     {
-                        o.Serve(n, _context);
+                        Count(ref o._received);
+                        o.Serve(fd, n, _context, onlyReceiver: true);
                         continue;
                     }
+                    Interlocked.Increment(ref o._received);
                     Interlocked.Exchange(ref BusySince, Stopwatch.GetTimestamp());
                     if (Volatile.Read(ref o._watchAsleep) != 0 && Interlocked.Exchange(ref o._watchAsleep, 0) != 0) o._watchWake.Set();
-                    o.Serve(n, _context);
+                    o.Serve(fd, n, _context, onlyReceiver: false);
                     Volatile.Write(ref BusySince, 0);
                     if (spare && Volatile.Read(ref o._receiving) > 0) break; // another thread receives: this one is not needed now
                 }
             }
             finally
             {
+                listener.ReleaseDescriptor();
                 Volatile.Write(ref State, Idle);
                 lock (o._receivers) o._receivers.Remove(this);
                 NativeMemory.AlignedFree(buffer);

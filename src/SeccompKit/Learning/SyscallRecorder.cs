@@ -70,7 +70,17 @@ public sealed class SyscallRecorder
         _lastKey = (arch, nr);
         _last = e;
         e.Count++;
-        if (e.Samples.Count < MaxSamples) e.Samples.Add(ArgumentVector.From(args));
+        if (e.Samples.Count < MaxSamples)
+        {
+            // A call site repeats its arguments: compare with the last vector kept before hashing (the recorder runs once
+            // per notified call; bench/results/notify.md).
+            var v = ArgumentVector.From(args);
+            if (e.Samples.Count == 0 || v != e.LastSample)
+            {
+                e.Samples.Add(v);
+                e.LastSample = v;
+            }
+        }
         if (!e.Arguments.IsDefaultOrEmpty && !e.TooManyValues)
         {
             var t = Mask(e.Arguments, args);
@@ -126,6 +136,7 @@ public sealed class SyscallRecorder
         public bool TooManyValues;
         public readonly Dictionary<ArgumentTuple, ValueStats> Values = [];
         public readonly HashSet<ArgumentVector> Samples = [];
+        public ArgumentVector LastSample; // the last vector added to Samples (meaningful once Samples is not empty)
     }
 
     /// <summary>The ABI of a call: the AUDIT_ARCH value, and for x86_64 the x32 bit of the number.</summary>
