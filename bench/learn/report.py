@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from machine import describe as describe_machine  # noqa: E402
 import results  # noqa: E402
 
-ADDED_TARGET = 0.1   # learn - bare <= 0.1 x (strace - bare)
+ADDED_TARGET = 0.2   # learn - bare <= 0.2 x (strace - bare): issue 16 (an earlier issue asked 0.1; at the C loop's round trip the limit on find is about 0.17)
 FROM_TARGET = 1.05   # learn --from P <= 1.05 x bare
 RTT_TARGET = 1.1     # SeccompKit's round trip <= 1.1 x the C loop's (median)
 WORKLOADS = [("find", "`find /usr/share -xdev` (output to /dev/null)"),
@@ -315,7 +315,7 @@ def main():
            f"- **learn vs strace.** strace adds {a['straceAddedUsPerSyscall']['find']:.1f} µs per syscall on find (two ptrace stops per call); learn adds "
            f"{a['learnAddedUsPerNotification']['find']:.1f} µs per notification. A notification round trip costs {c_floor:.1f} µs with the C libseccomp "
            f"loop on this machine (below), so even a supervisor that cost nothing beyond libseccomp's would add {floor_ratio['find']:.2f}× strace's time on "
-           f"find and {floor_ratio['python']:.2f}× on python: the 0.1× target needs a round trip of at most "
+           f"find and {floor_ratio['python']:.2f}× on python: the {ADDED_TARGET}× target needs a round trip of at most "
            f"{ADDED_TARGET * a['straceAddedUsPerSyscall']['find']:.1f} µs here. On python, learn's fixed cost (next point) is most of its added time "
            f"({ov['python']['notificationsLearn']:,} notifications).",
            f"- **learn --from P.** Nothing is notified, but every run pays learn's fixed cost: /bin/true takes {ov['true']['commands']['learn-from']['medianMs']:.1f} ms "
