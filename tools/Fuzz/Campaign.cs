@@ -241,7 +241,7 @@ public sealed class Campaign
         catch (SeccompException e)
         {
             Interlocked.Increment(ref stats.Refused);
-            if (target.InputName is { } name && !e.Message.Contains(name, StringComparison.Ordinal))
+            if (target.InputName is { } name && !name.Split('|').Any(n => e.Message.Contains(n, StringComparison.Ordinal)))
             {
                 Interlocked.Increment(ref stats.Unlocated);
                 lock (_lock) if (_result.UnlocatedExamples.Count < 20) _result.UnlocatedExamples.Add($"{target.Name} #{index}: {e.GetType().Name}: {e.Message}");

@@ -15,15 +15,6 @@ for (int i = 1; i < args.Length; i++)
     else positional.Add(args[i]);
 }
 string mode = args.Length > 0 ? args[0] : "";
-if (mode == "probe")
-{
-    var prog = SeccompKit.Bpf.BpfProgram.FromRaw(File.ReadAllBytes(args[1]));
-    var sw0 = System.Diagnostics.Stopwatch.StartNew();
-    var th = new Thread(() => { var ps = SeccompKit.Analysis.PathExplorer.Explore(prog); Console.WriteLine($"explore: {ps.Length} paths, {sw0.ElapsedMilliseconds} ms, {GC.GetTotalAllocatedBytes() >> 20} MiB allocated, max opaque {ps.Max(p => p.Opaque.Length)}"); var e = SeccompKit.Analysis.FilterExplainer.Explain(prog); Console.WriteLine($"explain: {sw0.ElapsedMilliseconds} ms"); }) { IsBackground = true };
-    th.Start();
-    if (!th.Join(TimeSpan.FromSeconds(double.Parse(args[2])))) Console.WriteLine($"not done after {args[2]} s, {GC.GetTotalAllocatedBytes() >> 20} MiB allocated");
-    return 0;
-}
 if (mode is not ("run" or "cli" or "replay"))
 {
     Console.Error.WriteLine("usage: SeccompKit.Fuzz run|cli|replay [options]; see tools/Fuzz/README.md");

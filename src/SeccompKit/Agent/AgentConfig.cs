@@ -65,7 +65,9 @@ public sealed record AgentConfig
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            // A \uD800 escape without its pair is read as U+FFFD, as the profile readers do (JsonWalker): .NET would
+            // otherwise throw on reading the string, outside the config's error handling (found by tools/Fuzz).
+            doc = JsonDocument.Parse(Policy.Oci.JsonWalker.ReplaceLoneSurrogateEscapes(text), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {

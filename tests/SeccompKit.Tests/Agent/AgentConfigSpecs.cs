@@ -17,6 +17,16 @@ public sealed class AgentConfigSpecs : IDisposable
     }
 
     [Fact]
+    public void A_lone_surrogate_escape_in_a_ruleset_is_read_as_the_replacement_character_not_an_internal_error()
+    {
+        // Found by tools/Fuzz: .NET refuses to read "\ud800" as a string (InvalidOperationException), past the config's
+        // error handling. Read as U+FFFD, as the profile readers and Go do.
+        var config = AgentConfig.Parse("""{ "rulesets": { "lab": { "mounts": [ { "fstype": "tmpfs", "source": "x\ud800", "target": "/mnt/\udc00" } ] } } }""", "/etc/agent.json");
+        var ruleset = Assert.Single(RulesetSpec.FromConfig(config), r => r.Key == "lab").Value;
+        Assert.NotNull(ruleset.Mounts);
+    }
+
+    [Fact]
     public void The_default_allows_root_only_with_no_group_and_no_default_mode()
     {
         var c = new AgentConfig();
