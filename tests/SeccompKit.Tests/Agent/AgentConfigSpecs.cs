@@ -17,6 +17,15 @@ public sealed class AgentConfigSpecs : IDisposable
     }
 
     [Fact]
+    public void A_profile_path_with_a_NUL_character_is_refused_with_its_JSON_path()
+    {
+        // Found by tools/Fuzz: Path.GetFullPath threw ArgumentException ("Null character in path"), an internal error.
+        var e = Assert.Throws<AgentConfigException>(() => AgentConfig.Parse("""{ "profiles": { "web": "web\u0000.json" } }""", "/etc/agent.json"));
+        Assert.Contains("$.profiles.web", e.Message, StringComparison.Ordinal);
+        Assert.Contains("NUL", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_lone_surrogate_escape_in_a_ruleset_is_read_as_the_replacement_character_not_an_internal_error()
     {
         // Found by tools/Fuzz: .NET refuses to read "\ud800" as a string (InvalidOperationException), past the config's
