@@ -65,7 +65,9 @@ public sealed record AgentConfig
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            // A \uD800 escape without its pair is read as U+FFFD, as the profile readers do (JsonWalker): .NET would
+            // otherwise throw on reading the string, outside the config's error handling (found by tools/Fuzz).
+            doc = JsonDocument.Parse(Policy.Oci.JsonWalker.ReplaceLoneSurrogateEscapes(text), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {
@@ -126,6 +128,8 @@ public sealed record AgentConfig
                 string at = $"$.profiles.{name}";
                 if (!ContainerMode.IsValidName(name)) throw new AgentConfigException(path, at, $"\"{name}\" is not a profile name: {ContainerMode.Grammar}");
                 if (value.ValueKind != JsonValueKind.String || value.GetString()!.Length == 0) throw new AgentConfigException(path, at, "must be the path of a policy file");
+                // A NUL cannot be in a path (the runtime's GetFullPath throws ArgumentException on it; found by tools/Fuzz).
+                if (value.GetString()!.Contains('\0', StringComparison.Ordinal)) throw new AgentConfigException(path, at, "must be the path of a policy file, and a path cannot contain a NUL character (\\u0000)");
                 string file = System.IO.Path.GetFullPath(value.GetString()!, dir);
                 try
                 {

@@ -205,17 +205,27 @@ public sealed class WordSet : IEquatable<WordSet>
     /// <summary>True when no 32-bit value satisfies every constraint (decided exactly).</summary>
     public bool IsEmpty => !TryGetWitness(out _);
 
+    /// <summary>
+    /// Most cubes <see cref="TryGetWitness"/> visits before it gives up with <see cref="AnalysisLimitException"/>. Masked
+    /// exclusions are clauses over bits, so deciding emptiness is satisfiability in general; the search is linear in
+    /// the number of constraints for the sets real filters make, and this bounds it for the rest.
+    /// </summary>
+    public const int MaxSearchSteps = 1_000_000;
+
     /// <summary>The smallest value of the set, if any.</summary>
+    /// <exception cref="AnalysisLimitException">Deciding it takes more than <see cref="MaxSearchSteps"/> steps.</exception>
     public bool TryGetWitness(out uint value)
     {
         value = 0;
         if (Low > High) return false;
         if (Exclusions.IsEmpty && FixedMask == 0) { value = Low; return true; }
         var alive = Exclusions.ToArray();
-        return Search(31, 0, alive, alive.Length, out value);
+        int budget = MaxSearchSteps;
+        return Search(31, 0, alive, alive.Length, ref budget, out value);
     }
 
     /// <summary>The smallest value of the set that is at least <paramref name="from"/>, if any.</summary>
+    /// <exception cref="AnalysisLimitException">See <see cref="TryGetWitness"/>.</exception>
     public bool TryGetWitnessFrom(uint from, out uint value)
     {
         if (from <= Low) return TryGetWitness(out value);
@@ -223,17 +233,23 @@ public sealed class WordSet : IEquatable<WordSet>
     }
 
     // Depth-first over bits from the top: the prefix fixes bits above `bit`, the cube is every completion of it. An
-    // exclusion stops mattering once the cube leaves it, and kills the branch once the cube lies inside it; the search
-    // only goes down a branch the exclusions do not cover, so it stays near linear in their number.
-    private bool Search(int bit, uint prefix, WordExclusion[] alive, int count, out uint value)
+    // exclusion stops mattering once the cube leaves it, and kills the branch once the cube lies inside it. A bit that
+    // nothing alive looks at (the cube inside the range, no range exclusion left, no masked exclusion or fixed bit on
+    // it) cannot change the answer, so only one of its values is searched: without that, an empty set such as
+    // "(w & 3) != 0 and (w & 3) == 0" searched all 2^30 settings of the bits above (found by the fuzzer, issue 17).
+    private bool Search(int bit, uint prefix, WordExclusion[] alive, int count, ref int budget, out uint value)
     {
         value = 0;
+        if (--budget < 0)
+            throw new AnalysisLimitException($"deciding whether a word's constraints leave any value took more than {MaxSearchSteps} steps ({Exclusions.Length} masked or excluded values on one word); the filter is too intricate to explain exactly, so explain gives up rather than guess");
         uint lowMask = bit >= 31 ? uint.MaxValue : (1u << (bit + 1)) - 1;
         uint cubeLo = prefix, cubeHi = prefix | lowMask;
         if (cubeHi < Low || cubeLo > High) return false;
         // The exclusions still alive for this cube, moved to the front of a fresh array.
         var next = count == 0 ? alive : new WordExclusion[count];
         int n = 0;
+        bool rangeAlive = false;
+        uint masksLooking = 0;
         for (int i = 0; i < count; i++)
         {
             var e = alive[i];
@@ -241,26 +257,31 @@ public sealed class WordSet : IEquatable<WordSet>
             {
                 if (cubeHi < e.A || cubeLo > e.B) continue;
                 if (e.A <= cubeLo && cubeHi <= e.B) return false;
+                rangeAlive = true;
             }
             else
             {
                 uint determined = e.A & ~lowMask;
                 if (((prefix ^ e.B) & determined) != 0) continue;
                 if ((e.A & lowMask) == 0) return false;
+                masksLooking |= e.A;
             }
             next[n++] = e;
         }
-        if (n == 0 && cubeLo >= Low && cubeHi <= High)
+        bool inRange = cubeLo >= Low && cubeHi <= High;
+        if (n == 0 && inRange)
         {
             value = (cubeLo & ~(FixedMask & lowMask)) | (FixedValue & FixedMask & lowMask);
             return true;
         }
         if (bit < 0) return false; // a single point is decided above
         uint b = 1u << bit;
-        if ((FixedMask & b) == 0 || (FixedValue & b) == 0)
-            if (Search(bit - 1, prefix, next, n, out value)) return true;
-        if ((FixedMask & b) == 0 || (FixedValue & b) != 0)
-            if (Search(bit - 1, prefix | b, next, n, out value)) return true;
+        bool zeroAllowed = (FixedMask & b) == 0 || (FixedValue & b) == 0;
+        bool oneAllowed = (FixedMask & b) == 0 || (FixedValue & b) != 0;
+        if (zeroAllowed && Search(bit - 1, prefix, next, n, ref budget, out value)) return true;
+        // The same search with this bit set would fail alike: nothing alive depends on it.
+        if (zeroAllowed && inRange && !rangeAlive && (masksLooking & b) == 0) return false;
+        if (oneAllowed && Search(bit - 1, prefix | b, next, n, ref budget, out value)) return true;
         return false;
     }
 

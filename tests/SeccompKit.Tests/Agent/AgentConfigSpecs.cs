@@ -17,6 +17,25 @@ public sealed class AgentConfigSpecs : IDisposable
     }
 
     [Fact]
+    public void A_profile_path_with_a_NUL_character_is_refused_with_its_JSON_path()
+    {
+        // Found by tools/Fuzz: Path.GetFullPath threw ArgumentException ("Null character in path"), an internal error.
+        var e = Assert.Throws<AgentConfigException>(() => AgentConfig.Parse("""{ "profiles": { "web": "web\u0000.json" } }""", "/etc/agent.json"));
+        Assert.Contains("$.profiles.web", e.Message, StringComparison.Ordinal);
+        Assert.Contains("NUL", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_lone_surrogate_escape_in_a_ruleset_is_read_as_the_replacement_character_not_an_internal_error()
+    {
+        // Found by tools/Fuzz: .NET refuses to read "\ud800" as a string (InvalidOperationException), past the config's
+        // error handling. Read as U+FFFD, as the profile readers and Go do.
+        var config = AgentConfig.Parse("""{ "rulesets": { "lab": { "mounts": [ { "fstype": "tmpfs", "source": "x\ud800", "target": "/mnt/\udc00" } ] } } }""", "/etc/agent.json");
+        var ruleset = Assert.Single(RulesetSpec.FromConfig(config), r => r.Key == "lab").Value;
+        Assert.NotNull(ruleset.Mounts);
+    }
+
+    [Fact]
     public void The_default_allows_root_only_with_no_group_and_no_default_mode()
     {
         var c = new AgentConfig();
