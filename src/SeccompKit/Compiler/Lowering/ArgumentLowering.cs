@@ -146,7 +146,14 @@ internal sealed class Facts : IEquatable<Facts>
         return w.Decide(t);
     }
 
-    public Facts With(Test t, bool outcome) => new([.. _items, (t, outcome)]);
+    /// <summary>
+    /// At most this many facts are kept (forgetting one is always sound: a compare is then just made), so
+    /// that long rule lists cost time in proportion to their length.
+    /// </summary>
+    private const int MaxFacts = 16;
+
+    public Facts With(Test t, bool outcome) =>
+        new([.. _items.AsSpan(_items.Length >= MaxFacts ? _items.Length - MaxFacts + 1 : 0), (t, outcome)]);
 
     /// <summary>Only the facts on words in <paramref name="words"/> (bit <c>offset / 4</c>), in a canonical order.</summary>
     public Facts Restrict(ulong words)
