@@ -141,6 +141,8 @@ public static class StageTwo
             return FailureExit;
         }
         bool listener = (flags & (uint)SeccompFilterFlags.NewListener) != 0;
+        // Decided (and so compiled) before the install: see ExecveWaitsForSupervisor.
+        bool execveWaits = listener && ExecveWaitsForSupervisor(program, (ulong)cPath, (ulong)cArgv, (ulong)envp);
         if (listener)
         {
             // s_listenerFd has an initializer, so StageTwo has a static constructor. Run it here: left to the first access,
@@ -174,7 +176,9 @@ public static class StageTwo
             // close the (close-on-exec) listener before the supervisor had it. Any syscall here could be notified, and
             // nobody could answer it before the hand-over: that is the deadlock this ordering avoids.
             Volatile.Write(ref s_listenerFd, (int)r);
-            SpinUntilSet(ref s_courierDone);
+            // When the filter notifies this very execve, the call itself waits (asleep, not spinning) until the supervisor
+            // has the listener and answers: no spin is needed, and none takes a CPU the courier and the supervisor need.
+            if (!execveWaits) SpinUntilSet(ref s_courierDone);
             // A normal P/Invoke (not _nogc): if execve is notified, this thread waits in the kernel for the supervisor, and
             // in preemptive mode a GC started meanwhile by another runtime thread need not wait for it. The courier closed
             // this process's copy of the listener before it set s_courierDone: if the supervisor dies before it answers,
@@ -197,6 +201,36 @@ public static class StageTwo
         _exit_nogc(errno == (int)Errno.ENOENT ? 127 : 126);
         return 126;
     }
+
+    /// <summary>
+    /// Whether <paramref name="program"/> answers this stage's own execve (x86_64, path, argv and envp at these addresses)
+    /// with USER_NOTIF whatever the parts of <c>seccomp_data</c> this process cannot know before the call: the instruction
+    /// pointer (inside libc's execve) and arguments 3 to 5 (registers execve leaves as they are). A program whose path for
+    /// this call reads any of those is not predicted (false). When true, the filtered thread need not wait for the courier's hand-over: the
+    /// notified execve sleeps in the kernel until the supervisor, which gets the listener from the courier, answers; and
+    /// the listener outlives the exec only in the supervisor, since the courier closes this process's copy after sending
+    /// it and the exec closes it anyway (close-on-exec). A filter stacked earlier (seccompkit itself filtered) can only
+    /// make the call fail or be killed instead (a stricter action takes precedence, seccomp(2)): then the program does
+    /// not run, as before. When false, the thread spins until the courier is done, since an allowed execve would close
+    /// the listener before the supervisor had it.
+    /// </summary>
+    internal static bool ExecveWaitsForSupervisor(BpfProgram program, ulong path, ulong argv, ulong envp)
+    {
+        // The program is deterministic, so if the path it takes never loads an unknown field, every value of those fields
+        // gives the same path and the same action.
+        const ushort loadWordAbsolute = BpfOpcodes.BPF_LD | BpfOpcodes.BPF_W | BpfOpcodes.BPF_ABS;
+        var data = new SeccompData(SyscallExecve, SeccompKit.Syscalls.Architecture.X86_64.AuditArch, 0, path, argv, envp, 0, 0, 0);
+        var run = Interpreter.Run(program, data, trace: true);
+        foreach (int pc in run.Path)
+        {
+            var i = program.Instructions[pc];
+            if (i.Code == loadWordAbsolute && i.K is (>= 8 and < 16) or >= 40) return false; // instruction_pointer, args[3..5]
+        }
+        return (run.Value & SeccompReturn.SECCOMP_RET_ACTION_FULL) == SeccompReturn.SECCOMP_RET_USER_NOTIF;
+    }
+
+    /// <summary>execve on x86_64 (arch/x86/entry/syscalls/syscall_64.tbl), the only host the launcher supports.</summary>
+    private const int SyscallExecve = 59;
 
     private static int s_listenerFd = int.MinValue;
     private static int s_courierDone;
