@@ -133,6 +133,9 @@ public static class RunCommand
         catch (PolicyRunException e) { throw Refusal(e); }
         catch (LaunchException e) { return signals.LaunchFailed("run", e, console); }
         if (observer.NotRecorded(result, "run", console) is { } code) return code;
+        // As learn says it (issue 17): the program did not end by itself, the second signal killed it.
+        if (signals.Forced is { } forced)
+            console.Error.WriteLine($"seccompkit: complain: a second {ExitStatus.SignalName(forced)}: stopped the program (SIGKILL); the report holds what it did until then");
         if (!result.Complete)
             console.Error.WriteLine($"seccompkit: complain: stopped on {ExitStatus.SignalName(signals.Received ?? 0)}; descendants still running are no longer supervised: their calls that the policy would refuse now fail with ENOSYS");
         WriteComplaints(result.Report!, path, argv, Path.GetFileName(result.ProgramPath), console);

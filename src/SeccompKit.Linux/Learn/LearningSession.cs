@@ -139,7 +139,7 @@ public sealed class LearningSession : IDisposable
         public LearningSession Start()
         {
             var filter = PolicyCompiler.Compile(LearningFilter.NotifyUnless(_options.Base, watchExecs: true)).Program;
-            var launch = _pending.StartSupervised(filter, setNoNewPrivileges: _options.NoNewPrivileges);
+            var launch = _pending.StartSupervised(filter, LearningFilterFlags, setNoNewPrivileges: _options.NoNewPrivileges);
             var listener = launch.Listener;
             try
             {
@@ -161,6 +161,19 @@ public sealed class LearningSession : IDisposable
         /// <summary>Stops stage two if <see cref="Start"/> was not called.</summary>
         public void Dispose() => _pending.Dispose();
     }
+
+    /// <summary>
+    /// WAIT_KILLABLE_RECV (Linux 5.19) where the kernel has it: once the supervisor has received a notification, the caller
+    /// waits only killably for the answer. A notified call waits interruptibly otherwise, and a signal whose handler lacks
+    /// SA_RESTART then fails it with EINTR (-ERESTARTSYS, seccomp_unotify(2)), also a call that never fails so natively:
+    /// dash catches SIGCHLD without SA_RESTART, so a child's exit during a notified fork printed "Cannot fork", and during
+    /// a notified close left the pipe's write end open (the pipeline hung). With the flag the signal waits until the call
+    /// ends, as it does natively. A signal that arrives before the supervisor received the notification still interrupts
+    /// it (the kernel has no way to hold it back then); that window is the supervisor's wake-up latency.
+    /// </summary>
+    internal static SeccompFilterFlags LearningFilterFlags => s_waitKillable.Value ? SeccompFilterFlags.WaitKillableRecv : SeccompFilterFlags.None;
+
+    private static readonly Lazy<bool> s_waitKillable = new(() => KernelFeatures.IsFlagSupported(SeccompFilterFlags.WaitKillableRecv));
 
     /// <summary>Waits for the program to exit, then for every descendant that still uses the filter (they are learned too).</summary>
     public ExitStatus WaitForExit(Action? stillRunning = null)

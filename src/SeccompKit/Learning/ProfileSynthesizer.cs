@@ -109,7 +109,7 @@ public static class ProfileSynthesizer
                 notes.Add($"{s.Name}: more than {SyscallRecorder.MaxDistinctValues} distinct values of {string.Join(", ", s.Arguments.Select(a => a.Meaning))}; allowed without conditions");
             if (!withConditions) { unconditional.Add(s.Name); continue; }
             if (!conditional.TryGetValue(s.Name, out var c)) conditional[s.Name] = c = (s.Arguments, []);
-            foreach (var v in s.Values) c.Values.Add(v.Values);
+            foreach (var v in s.Values) c.Values.UnionWith(Widen(s.Arguments, v.Values));
         }
         foreach (var (name, _) in options.Extra) unconditional.Add(name);
         foreach (var a in options.Architectures) if (!arches.Contains(a)) arches.Add(a);
@@ -180,6 +180,32 @@ public static class ProfileSynthesizer
     }
 
     private const int Enosys = 38;
+
+    /// <summary>
+    /// The tuples a profile allows for <paramref name="seen"/>: itself, and for permission arguments
+    /// (<see cref="RecordedArgument.Granted"/>) every subset of its bits and of the granted ones.
+    /// </summary>
+    internal static IEnumerable<ArgumentTuple> Widen(ImmutableArray<RecordedArgument> spec, ArgumentTuple seen)
+    {
+        IEnumerable<ArgumentTuple> tuples = [seen];
+        for (int i = 0; i < spec.Length; i++)
+        {
+            if (spec[i].Granted is not { } granted) continue;
+            int at = i;
+            tuples = tuples.SelectMany(t => new[] { t[at], granted & spec[at].Mask }.SelectMany(Subsets).Distinct().Select(v => t.With(at, v))).ToList();
+        }
+        return tuples;
+
+        // Every subset of the bits of v (v has at most a few bits: the masks of permission arguments are small).
+        static IEnumerable<ulong> Subsets(ulong v)
+        {
+            for (ulong s = v; ; s = (s - 1) & v)
+            {
+                yield return s;
+                if (s == 0) yield break;
+            }
+        }
+    }
 
     private static ArgCondition Condition(RecordedArgument a, ulong value) => a.Mask == ulong.MaxValue
         ? new ArgCondition(a.Index, ArgOperator.Equal, value)

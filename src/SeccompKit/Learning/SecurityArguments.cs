@@ -7,7 +7,12 @@ namespace SeccompKit.Learning;
 /// <param name="Index">Argument position, 0..5.</param>
 /// <param name="Mask">The bits recorded and later compared (<c>(arg &amp; Mask) == value</c>).</param>
 /// <param name="Meaning">What the argument is, for reports ("flags &amp; CLONE_NEW*").</param>
-public readonly record struct RecordedArgument(int Index, ulong Mask, string Meaning);
+/// <param name="Granted">
+/// For permission bits (memory protection): the masked bits are rights, and fewer rights are never more dangerous, so a
+/// profile allows every value whose masked bits are a subset of a value seen or of <paramref name="Granted"/>, not only the
+/// values seen. Null for arguments whose values are allowed exactly as seen.
+/// </param>
+public readonly record struct RecordedArgument(int Index, ulong Mask, string Meaning, ulong? Granted = null);
 
 /// <summary>
 /// The syscalls whose arguments decide what they do to security, and which bits of which argument a learner records
@@ -35,6 +40,19 @@ public static class SecurityArguments
     /// </summary>
     public const ulong NamespaceFlags = CloneNamespaceFlags | 0x80;
 
+    /// <summary>PROT_WRITE | PROT_EXEC: the bits of a memory protection that matter to security (write and execute at once).</summary>
+    public const ulong ProtWriteExec = 0x6;
+
+    /// <summary>
+    /// A prot argument (mmap, mprotect): only PROT_WRITE and PROT_EXEC are recorded (PROT_READ, PROT_SEM and PROT_GROWS*
+    /// change nothing that matters), and the profile allows any protection without PROT_EXEC, plus PROT_EXEC alone or with
+    /// PROT_WRITE only if a call like it was seen. Which protections a program asks for at run time depends on paths a
+    /// learn run need not take (a signal that arrives at another moment, another thread's malloc arena: mprotect
+    /// PROT_READ|PROT_WRITE), so exact values broke learned profiles on ordinary runs; making memory executable, and
+    /// writable and executable at once, stays what the learn run must have shown.
+    /// </summary>
+    private static RecordedArgument Prot => new(2, ProtWriteExec, "prot & (PROT_WRITE|PROT_EXEC)", Granted: 0x2);
+
     private static readonly FrozenDictionary<string, ImmutableArray<RecordedArgument>> Default = new Dictionary<string, ImmutableArray<RecordedArgument>>
     {
         ["clone"] = [new(0, CloneNamespaceFlags, "flags & CLONE_NEW*")],
@@ -50,10 +68,10 @@ public static class SecurityArguments
         ["fcntl"] = [new(1, Low32, "cmd")],
         ["fcntl64"] = [new(1, Low32, "cmd")],
         ["personality"] = [new(0, Low32, "persona")],
-        ["mmap"] = [new(2, Low32, "prot")],
-        ["mmap2"] = [new(2, Low32, "prot")],
-        ["mprotect"] = [new(2, Low32, "prot")],
-        ["pkey_mprotect"] = [new(2, Low32, "prot")],
+        ["mmap"] = [Prot],
+        ["mmap2"] = [Prot],
+        ["mprotect"] = [Prot],
+        ["pkey_mprotect"] = [Prot],
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private static readonly FrozenDictionary<string, ImmutableArray<RecordedArgument>> Open = new Dictionary<string, ImmutableArray<RecordedArgument>>

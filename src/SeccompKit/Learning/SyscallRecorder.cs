@@ -23,6 +23,15 @@ public readonly record struct ArgumentTuple(ulong V0, ulong V1, ulong V2)
 {
     /// <summary>Value <paramref name="i"/> (0..2).</summary>
     public ulong this[int i] => i switch { 0 => V0, 1 => V1, 2 => V2, _ => throw new ArgumentOutOfRangeException(nameof(i)) };
+
+    /// <summary>A copy with value <paramref name="i"/> (0..2) replaced by <paramref name="value"/>.</summary>
+    public ArgumentTuple With(int i, ulong value) => i switch
+    {
+        0 => this with { V0 = value },
+        1 => this with { V1 = value },
+        2 => this with { V2 = value },
+        _ => throw new ArgumentOutOfRangeException(nameof(i)),
+    };
 }
 
 /// <summary>

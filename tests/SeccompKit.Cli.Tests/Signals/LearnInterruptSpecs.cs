@@ -32,14 +32,18 @@ public sealed class LearnInterruptSpecs : IDisposable
     private sealed record Interrupted(int Exit, string Err, double SecondsAfterLast, string Profile);
 
     /// <summary>Starts learn on <paramref name="script"/>, waits for its marker, sends SIGINT to the group <paramref name="times"/> times.</summary>
-    private Interrupted Learn(string script, int times)
+    private Interrupted Learn(string script, int times, bool complain = false)
     {
         string profile = Path.Combine(_dir, "p.json");
+        // run --complain under a profile that refuses everything: every call is reported, the program runs as under learn.
+        string refuseAll = Path.Combine(_dir, "refuse-all.json");
+        if (complain) File.WriteAllText(refuseAll, "{\"defaultAction\": \"SCMP_ACT_ERRNO\"}\n");
+        string[] command = complain ? [Cli, "run", "--complain", "--profile", refuseAll] : [Cli, "learn", "-o", profile];
         string started = Path.Combine(_dir, "started");
         // The programs' sleeps run as DIR/sleep, so that Dispose finds whatever outlived the test.
         string sleep = Path.Combine(_dir, "sleep");
         if (!File.Exists(sleep)) File.CreateSymbolicLink(sleep, "/bin/sleep");
-        using var job = ChildProcess.Start(SignalHelpers.JobControl, [Cli, "learn", "-o", profile, "--", "sh", "-c", script.Replace("STARTED", started, StringComparison.Ordinal).Replace("SLEEP", sleep, StringComparison.Ordinal)],
+        using var job = ChildProcess.Start(SignalHelpers.JobControl, [.. command, "--", "sh", "-c", script.Replace("STARTED", started, StringComparison.Ordinal).Replace("SLEEP", sleep, StringComparison.Ordinal)],
             new ProcessOptions { Timeout = TimeSpan.FromSeconds(90) });
         Assert.True(Procfs.WaitFor(() => File.Exists(started) || job.Process.HasExited, TimeSpan.FromSeconds(60)), "the program did not start");
         Assert.False(job.Process.HasExited, "learn ended before the signal");
@@ -81,6 +85,17 @@ public sealed class LearnInterruptSpecs : IDisposable
         AssertProfile(r.Profile, r.Err);
         Assert.Contains("a second SIGINT: stopped the program (SIGKILL)", r.Err);
         Assert.Equal(128 + 9, r.Exit); // the program's status: killed
+    }
+
+    [Fact]
+    public void A_second_Ctrl_C_ends_run_complain_with_a_message_saying_it_killed_the_program()
+    {
+        var r = Learn("trap '' INT; : > STARTED; while :; do SLEEP 0.2; done", times: 2, complain: true);
+
+        Assert.True(r.SecondsAfterLast < 10, $"{r.SecondsAfterLast:0.0} s after the second SIGINT");
+        Assert.Contains("seccompkit: complain: a second SIGINT: stopped the program (SIGKILL)", r.Err);
+        Assert.Contains("would have refused", r.Err); // and the report follows
+        Assert.Equal(128 + 9, r.Exit);
     }
 
     [Fact]

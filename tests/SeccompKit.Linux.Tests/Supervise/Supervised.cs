@@ -24,7 +24,11 @@ internal static class Supervised
         Run(policy, handler, 1, whileRunning, program, args);
 
     /// <summary>As above, with <see cref="NotificationSupervisor.MaxConcurrency"/> set to <paramref name="concurrency"/>.</summary>
-    public static Result Run(SeccompPolicy policy, INotificationHandler handler, int concurrency, Action<SandboxedProcess>? whileRunning, string program, params string[] args)
+    public static Result Run(SeccompPolicy policy, INotificationHandler handler, int concurrency, Action<SandboxedProcess>? whileRunning, string program, params string[] args) =>
+        Run(policy, handler, concurrency, SeccompKit.Linux.Kernel.SeccompFilterFlags.None, whileRunning, program, args);
+
+    /// <summary>As above, the filter installed with <paramref name="flags"/> (NEW_LISTENER is added).</summary>
+    public static Result Run(SeccompPolicy policy, INotificationHandler handler, int concurrency, SeccompKit.Linux.Kernel.SeccompFilterFlags flags, Action<SandboxedProcess>? whileRunning, string program, params string[] args)
     {
         var compiled = PolicyCompiler.Compile(policy);
         string dir = Directory.CreateTempSubdirectory("skit-sup").FullName;
@@ -35,7 +39,7 @@ internal static class Supervised
         string[] shell = program == "/bin/busybox" ? ["/bin/busybox", "sh"] : ["/bin/sh"];
         using var pending = SandboxLauncher.Prepare(shell[0], [.. shell[1..], "-c", $"exec \"$0\" \"$@\" >'{outFile}' 2>'{errFile}' </dev/null", program, .. args],
             stage: new StageCommand(Victim.Path, []));
-        var launch = pending.StartSupervised(compiled.Program);
+        var launch = pending.StartSupervised(compiled.Program, flags);
         using var listener = launch.Listener;
         using var supervisor = new NotificationSupervisor(listener, handler) { Faulted = (_, e) => { lock (faults) faults.Add(e); }, MaxConcurrency = concurrency };
         var loop = supervisor.Start();

@@ -8,7 +8,8 @@ namespace SeccompKit.Tests.Learning;
 /// <summary>
 /// What a learned profile must do with a call, worked out from the recorded calls alone (never from the profile):
 /// allow exactly the names recorded (on every ABI seen) and the baseline (when asked), and for a name with security
-/// arguments exactly the masked value tuples seen; clone3 gets ENOSYS (by default); refuse everything else with the
+/// arguments exactly the masked value tuples seen (for permission arguments, mmap/mprotect prot, also any value with fewer
+/// bits than one seen or than the granted ones); clone3 gets ENOSYS (by default); refuse everything else with the
 /// default action. The compiled filter, run in the interpreter,
 /// is checked against this.
 /// </summary>
@@ -70,7 +71,10 @@ internal sealed class LearnedProfileModel
         if (name == "clone3" && _clone3Enosys) return PolicyAction.Errno(38).ReturnValue;
         if (!_conditional.TryGetValue(name, out var c)) return SeccompReturn.SECCOMP_RET_ALLOW;
         ulong V(int i) => i < c.Spec.Count ? d.Args[c.Spec[i].Index] & c.Spec[i].Mask : 0;
-        return c.Tuples.Contains((V(0), V(1), V(2))) ? SeccompReturn.SECCOMP_RET_ALLOW : _options.DefaultAction.ReturnValue;
+        // A permission argument (Granted set) also allows any value with no bit beyond a seen one, or beyond the granted bits.
+        bool Fits(int i, ulong seen) => i >= c.Spec.Count || V(i) == seen
+            || (c.Spec[i].Granted is { } granted && ((V(i) & ~seen) == 0 || (V(i) & ~(granted & c.Spec[i].Mask)) == 0));
+        return c.Tuples.Any(t => Fits(0, t.Item1) && Fits(1, t.Item2) && Fits(2, t.Item3)) ? SeccompReturn.SECCOMP_RET_ALLOW : _options.DefaultAction.ReturnValue;
     }
 
     /// <summary>Whether a seccomp return value lets the call run (ALLOW or LOG), as ReplayCheck counts it.</summary>

@@ -145,6 +145,16 @@ public class ProfileSynthesizerSpecs
         { "socket AF_INET TCP seen: UDP is refused (protocol)", "socket 2 1 6", "socket 2 1 17", false },
         { "mmap PROT_READ seen: PROT_READ|PROT_EXEC is refused", "mmap 0 4096 1 2 0xffffffffffffffff 0", "mmap 0 4096 5 2 0xffffffffffffffff 0", false },
         { "mprotect PROT_READ seen: other addresses are fine", "mprotect 0x1000 4096 1", "mprotect 0x7000 8192 1", true },
+        // Protections: fewer rights than seen, and any without PROT_EXEC, are ordinary paths (another thread's malloc arena, a
+        // signal at another moment); PROT_EXEC and PROT_WRITE|PROT_EXEC only as seen.
+        { "mprotect PROT_NONE seen: PROT_READ|PROT_WRITE is allowed", "mprotect 0x1000 4096 0", "mprotect 0x1000 4096 3", true },
+        { "mprotect PROT_READ seen: PROT_READ|PROT_EXEC is refused", "mprotect 0x1000 4096 1", "mprotect 0x1000 4096 5", false },
+        { "mprotect PROT_READ|PROT_EXEC seen: PROT_READ|PROT_WRITE|PROT_EXEC is refused", "mprotect 0x1000 4096 5", "mprotect 0x1000 4096 7", false },
+        { "mprotect PROT_READ|PROT_EXEC seen: PROT_EXEC alone is allowed", "mprotect 0x1000 4096 5", "mprotect 0x1000 4096 4", true },
+        { "mprotect RWX seen: PROT_READ|PROT_EXEC is allowed (fewer rights)", "mprotect 0x1000 4096 7", "mprotect 0x1000 4096 5", true },
+        { "mprotect RWX seen: RWX with PROT_GROWSDOWN is allowed", "mprotect 0x1000 4096 7", "mprotect 0x1000 4096 0x1000007", true },
+        { "mmap PROT_READ|PROT_EXEC seen: PROT_WRITE|PROT_EXEC is refused", "mmap 0 4096 5 2 3 0", "mmap 0 4096 6 2 3 0", false },
+        { "pkey_mprotect PROT_READ seen: PROT_EXEC is refused", "pkey_mprotect 0x1000 4096 1 1", "pkey_mprotect 0x1000 4096 4 1", false },
         { "prctl PR_SET_NAME seen: PR_SET_SECCOMP is refused", "prctl 15 0x1234", "prctl 22 2", false },
         { "fcntl F_GETFL seen: F_SETFL is refused", "fcntl 3 3", "fcntl 3 4", false },
         { "personality query seen: PER_LINUX32 is refused", "personality 0xffffffff", "personality 8", false },
