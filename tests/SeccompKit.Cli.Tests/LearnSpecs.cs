@@ -44,6 +44,9 @@ public sealed class LearnSpecs : IDisposable
     /// <summary>What learn recorded and wrote, from its <c>--format json</c> report.</summary>
     private sealed record Report(HashSet<string> Recorded, HashSet<string> Calls, int Replayed, int Refused, string ProfileJson, HashSet<string> ProfileNames, string DefaultAction, HashSet<string> Baseline)
     {
+        /// <summary>Notified calls that ended unanswered (killed, or interrupted by a signal before they were received).</summary>
+        public long Vanished { get; init; }
+
         public static Report Read(string path)
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
@@ -56,7 +59,7 @@ public sealed class LearnSpecs : IDisposable
             var names = profile.GetProperty("syscalls").EnumerateArray().SelectMany(s => s.GetProperty("names").EnumerateArray()).Select(n => n.GetString()!).ToHashSet();
             var baseline = root.GetProperty("baseline").EnumerateArray().Select(b => b.GetProperty("syscall").GetString()!).ToHashSet();
             return new Report(recorded, calls, root.GetProperty("replay").GetProperty("replayed").GetInt32(), root.GetProperty("replay").GetProperty("refused").GetInt32(),
-                profile.GetRawText(), names, profile.GetProperty("defaultAction").GetString()!, baseline);
+                profile.GetRawText(), names, profile.GetProperty("defaultAction").GetString()!, baseline) { Vanished = root.GetProperty("vanishedNotifications").GetInt64() };
         }
     }
 
@@ -67,7 +70,19 @@ public sealed class LearnSpecs : IDisposable
     private (string Profile, Report Report) Learn(string name, string[] command, string cwd, ProcessResult plain, string[]? extra = null, IReadOnlyDictionary<string, string>? env = null, string? stdin = null, Func<string, string>? normalize = null)
     {
         var reportPath = Path.Combine(_dir, name + ".report.json");
-        var learned = Exec(Cli, ["learn", "--default-action", "kill", "--format", "json", "-o", reportPath, .. extra ?? [], "--", .. command], cwd, stdin, env);
+        // A signal that reaches a notified call before seccompkit received it fails the call with EINTR when the program's
+        // handler lacks SA_RESTART (dash's SIGCHLD: "Cannot fork"), a kernel limit that WAIT_KILLABLE_RECV narrows but
+        // cannot close (LearningSignalSpecs shows the part it closes; docs/KERNEL-FINDINGS.md). Such a run reports
+        // vanished notifications; it alone is learned again, at most twice. A differing run without them fails at once.
+        ProcessResult learned;
+        for (int attempt = 1; ; attempt++)
+        {
+            File.Delete(reportPath);
+            learned = Exec(Cli, ["learn", "--default-action", "kill", "--format", "json", "-o", reportPath, .. extra ?? [], "--", .. command], cwd, stdin, env);
+            bool same = Same(plain, learned, normalize);
+            if (same || attempt == 3 || !File.Exists(reportPath) || Report.Read(reportPath).Vanished == 0) break;
+            TestContext.Current.SendDiagnosticMessage($"learn {name}: attempt {attempt} differed after {Report.Read(reportPath).Vanished} vanished notification(s) (exit {learned.Exit}: {learned.Err.Trim()}); learning again");
+        }
         AssertSame(plain, learned, $"learn {name}", normalize);
         var report = Report.Read(reportPath);
         Assert.Equal(0, report.Refused);
@@ -85,6 +100,12 @@ public sealed class LearnSpecs : IDisposable
         const string nothing = "seccompkit: --log: the filter refused nothing\n";
         Assert.True(under.Err.EndsWith(nothing, StringComparison.Ordinal), $"run did not report a clean run (exit {under.Exit}):\n{under.Err}");
         AssertSame(plain, under with { Err = under.Err[..^nothing.Length] }, "run under the learned profile", normalize);
+    }
+
+    private static bool Same(ProcessResult expected, ProcessResult actual, Func<string, string>? normalize)
+    {
+        normalize ??= s => s;
+        return expected.Exit == actual.Exit && normalize(expected.Err) == normalize(actual.Err) && normalize(expected.Out) == normalize(actual.Out);
     }
 
     private static void AssertSame(ProcessResult expected, ProcessResult actual, string what, Func<string, string>? normalize = null)

@@ -180,6 +180,10 @@ public static class LearnCommand
                     (learned.RuntimeAdded.Length > 0 ? $"; added {learned.RuntimeAdded.Length} the program did not make: {string.Join(", ", learned.RuntimeAdded)}" : "; the program made them all"));
             foreach (var note in learned.Synthesis.Notes) console.Error.WriteLine($"seccompkit: learn: note: {note}");
             WritePrivilegeWarnings(result, console);
+            if (result.VanishedNotifications > 0 && !quietMode)
+                console.Error.WriteLine($"seccompkit: learn: note: {result.VanishedNotifications.ToString("N0", CultureInfo.InvariantCulture)} notified call(s) ended before seccompkit received them: their thread was killed, or a signal interrupted the call first. " +
+                    "The kernel then fails the call with EINTR if the program's signal handler lacks SA_RESTART, even a call that natively never fails so (fork, close): " +
+                    "a limit of seccomp user notification (docs/KERNEL-FINDINGS.md). If the program failed where it normally succeeds, learn it again.");
             var replay = learned.Replay;
             if (!replay.AllAllowed)
             {

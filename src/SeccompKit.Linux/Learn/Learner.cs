@@ -103,7 +103,7 @@ public class LearningRun
     {
         Outcome = other.Outcome; ProgramPath = other.ProgramPath; Command = other.Command; Status = other.Status; Elapsed = other.Elapsed;
         Complete = other.Complete; Calls = other.Calls; SyncWakeUp = other.SyncWakeUp; Clone3Refused = other.Clone3Refused;
-        NoNewPrivileges = other.NoNewPrivileges; PrivilegedExecs = other.PrivilegedExecs;
+        NoNewPrivileges = other.NoNewPrivileges; PrivilegedExecs = other.PrivilegedExecs; VanishedNotifications = other.VanishedNotifications;
     }
 
     internal LearningRun() { }
@@ -140,6 +140,14 @@ public class LearningRun
 
     /// <summary>Set-id and file-capability programs the program executed.</summary>
     public IReadOnlyList<PrivilegedExec> PrivilegedExecs { get; internal init; } = [];
+
+    /// <summary>
+    /// Notified calls that ended before they were answered: their thread was killed, or a signal interrupted the call
+    /// before the supervisor received it. The kernel makes such a call fail with EINTR when the program's handler lacks
+    /// SA_RESTART, even a call that never fails so natively (fork, close); WAIT_KILLABLE_RECV protects a call only once it
+    /// was received (docs/KERNEL-FINDINGS.md). When the program failed and this is not 0, that may be why.
+    /// </summary>
+    public long VanishedNotifications { get; internal init; }
 
     /// <summary>
     /// Runs <paramref name="program"/> under the learning filter of <paramref name="options"/> and records until it and
@@ -179,6 +187,7 @@ public class LearningRun
                 Clone3Refused = session.Clone3Refused,
                 NoNewPrivileges = session.NoNewPrivileges,
                 PrivilegedExecs = session.PrivilegedExecs,
+                VanishedNotifications = session.Statistics.TargetsGone,
             };
         }
     }
@@ -220,7 +229,7 @@ public sealed class LearnResult : LearningRun
             [.. Calls.Syscalls.Select(LearnReportSyscall.From)], new LearnReportReplay(learned.Replay.Replayed, learned.Replay.Refused.Length),
             learned.Synthesis.Notes, learned.Synthesis.Baseline, Clone3Refused, NoNewPrivileges,
             [.. PrivilegedExecs.Select(p => new LearnReportPrivilegedExec(p.Path, p.Pid, p.Privileges.SetUid, p.Privileges.SetGid, p.Privileges.FileCapabilities, p.Privileges.Uid, p.Privileges.Gid))],
-            doc.RootElement.Clone());
+            doc.RootElement.Clone()) { VanishedNotifications = VanishedNotifications };
     }
 }
 

@@ -26,7 +26,15 @@ public sealed record LearnReport(
     ImmutableArray<string> Command, LearnReportExit Exit, double Seconds, long Notifications, bool SyncWakeUp,
     ImmutableArray<LearnReportSyscall> Syscalls, LearnReportReplay Replay, ImmutableArray<string> Notes,
     ImmutableArray<BaselineSyscall> Baseline, long Clone3Refused, bool NoNewPrivileges,
-    ImmutableArray<LearnReportPrivilegedExec> PrivilegedExecs, JsonElement Profile);
+    ImmutableArray<LearnReportPrivilegedExec> PrivilegedExecs, JsonElement Profile)
+{
+    /// <summary>
+    /// Notified calls that ended before they were answered (their thread killed, or interrupted by a signal before the
+    /// supervisor received them, which the program sees as EINTR where the call natively is not interrupted). Written
+    /// after <see cref="Profile"/>.
+    /// </summary>
+    public long VanishedNotifications { get; init; }
+}
 
 /// <summary>How the program ended: its exit code, or the signal that killed it (the other null).</summary>
 /// <param name="Code">The exit code, or null.</param>
