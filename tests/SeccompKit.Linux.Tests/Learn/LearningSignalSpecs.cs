@@ -34,6 +34,32 @@ public sealed class LearningSignalSpecs
     [InlineData(false)]
     public void A_fork_held_by_the_supervisor_is_not_failed_by_a_childs_exit_with_the_learning_filters_flags(bool learningFlags)
     {
+        var flags = learningFlags ? LearningSession.LearningFilterFlags : SeccompFilterFlags.None;
+        Assert.True(!learningFlags || flags.HasFlag(SeccompFilterFlags.WaitKillableRecv), "this kernel has no WAIT_KILLABLE_RECV (Linux 5.19)");
+        if (learningFlags)
+        {
+            // The signal waited for the fork to end, as it does without a filter.
+            var (ok, what) = HeldFork(flags);
+            Assert.True(ok.ExitCode == 0 && ok.Out == "forked twice\n" && ok.Forks >= 2, what);
+            return;
+        }
+        // Without the flag the kernel fails the held fork with EINTR: what learning did before. Whether dash's SIGCHLD
+        // handler is in place when the first child exits depends on scheduling (seen in CI: the fork was interrupted and
+        // restarted, 3 forks, "forked twice"), so the control only has to show the failure within five tries.
+        var seen = new List<string>();
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            var (r, what) = HeldFork(flags);
+            seen.Add(what);
+            if (r.ExitCode == 2 && r.Err.Contains("Cannot fork", StringComparison.Ordinal) && r.Forks == 2) return;
+        }
+        Assert.Fail("without WAIT_KILLABLE_RECV no held fork failed with \"Cannot fork\" in five tries:\n" + string.Join("\n", seen));
+    }
+
+    private sealed record HeldForkRun(int? ExitCode, string Out, string Err, int Forks);
+
+    private static (HeldForkRun Run, string What) HeldFork(SeccompFilterFlags flags)
+    {
         // dash forks twice; the first child runs the builtin `true` and exits. Two supervisor threads order the race: the
         // first child's exit_group is held until dash's second fork has been received, and that fork is held until the
         // child's SIGCHLD is pending for dash (or has already interrupted the fork: the notification is no longer valid).
@@ -51,17 +77,10 @@ public sealed class LearningSignalSpecs
             while (context.IsValid() && !Pending(n.Pid, 17) && DateTime.UtcNow < deadline) Thread.Sleep(1);
             return NotificationResponse.Continue;
         });
-        var flags = learningFlags ? LearningSession.LearningFilterFlags : SeccompFilterFlags.None;
-        Assert.True(!learningFlags || flags.HasFlag(SeccompFilterFlags.WaitKillableRecv), "this kernel has no WAIT_KILLABLE_RECV (Linux 5.19)");
         var r = Supervised.Run(Supervised.Notify("clone", "exit_group"), handler, 2, flags, null, "/bin/sh", "-c", "true & true & wait; echo forked twice");
         string what = $"exit {r.Status.ExitCode}, {forks} forks, out: {r.Out}, err: {r.Err}";
         Assert.True(DateTime.UtcNow < deadline, "a held call was let go by the deadline: " + what);
         Assert.Empty(r.Faults);
-        if (learningFlags)
-            // The signal waited for the fork to end, as it does without a filter.
-            Assert.True(r.Status.ExitCode == 0 && r.Out == "forked twice\n" && forks >= 2, what);
-        else
-            // Without the flag the kernel fails the held fork with EINTR: what learning did before.
-            Assert.True(r.Status.ExitCode == 2 && r.Err.Contains("Cannot fork", StringComparison.Ordinal) && forks == 2, what);
+        return (new HeldForkRun(r.Status.ExitCode, r.Out, r.Err, forks), what);
     }
 }

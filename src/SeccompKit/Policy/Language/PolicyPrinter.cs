@@ -142,7 +142,11 @@ internal static class PolicyPrinter
                 .Select(r => string.Join(" && ", r.Conditions.Select(c => (c.Index, Text: Condition(g.Key, c))).Distinct().OrderBy(c => c.Index).ThenBy(c => c.Text, StringComparer.Ordinal).Select(c => c.Text)))
                 .Distinct().Order(StringComparer.Ordinal).ToList();
             if (alts.Count > 1) alts = [.. alts.Select(a => a.Contains(" && ", StringComparison.Ordinal) ? $"({a})" : a)];
-            if (alts.Count > 0) yield return $"{g.Key}({string.Join(" || ", alts)})";
+            // The parser expands a condition to at most MaxAlternatives rules (a bound on hostile input), so more
+            // alternatives than that are printed as several items of the same syscall: the text reads back as the same
+            // rules (found by the fuzzer: a recovered filter with 70 alternatives for personality did not parse).
+            foreach (var chunk in alts.Chunk(PolicyParser.MaxAlternatives))
+                yield return $"{g.Key}({string.Join(" || ", chunk)})";
         }
     }
 

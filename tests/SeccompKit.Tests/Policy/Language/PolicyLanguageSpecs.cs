@@ -78,6 +78,20 @@ public class PolicyLanguageSpecs
     }
 
     [Fact]
+    public void A_syscall_with_more_rules_than_a_condition_may_expand_to_prints_as_several_items_that_read_back()
+    {
+        // 70 alternatives of two conditions each for one syscall and action (a recovered filter had this for personality):
+        // one item would expand beyond PolicyLanguage.MaxAlternatives and not parse.
+        var rules = Enumerable.Range(0, 70).Select(i => new SyscallRule("personality", PolicyAction.Allow,
+            [new ArgCondition(0, ArgOperator.MaskedEqual, 0x10, 0x10), new ArgCondition(0, ArgOperator.LessOrEqual, 373 + (ulong)i * 4)]));
+        var policy = new SeccompPolicy(PolicyAction.Errno(1), rules, [Architecture.X86_64]);
+        var text = PolicyLanguage.Print(policy);
+        var back = PolicyLanguage.Parse(text);
+        Assert.Equal(70, back.Rules.Count(r => r.Syscall == "personality"));
+        Assert.Equal(text, PolicyLanguage.Print(back));
+    }
+
+    [Fact]
     public void Header_statements_set_every_field_of_the_model()
     {
         var p = PolicyLanguage.Parse("""
