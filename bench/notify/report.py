@@ -185,9 +185,9 @@ def main():
             results.write_json(o.out, "notify.json", result)
             md += [f"Both loops make the same two system calls and two context switches per notification (NOTIF_RECV asleep, NOTIF_SEND); "
                    f"what differs is the supervisor thread's time in user mode, which with SYNC_WAKE_UP lies on the target's path (the target "
-                   f"waits on the supervisor's CPU): {sk_us:.2f} µs per notification for SeccompKit (NativeAOT code: P/Invoke transitions with "
-                   f"errno capture, SafeHandle reference counts around each ioctl, the zeroing of the receive buffer, the counters and the "
-                   f"handler call) against {c_us:.2f} µs for the C loop, {sk_us - c_us:.2f} µs more, i.e. about "
+                   f"waits on the supervisor's CPU): {sk_us:.2f} µs per notification for SeccompKit (NativeAOT code: two P/Invoke transitions "
+                   f"(one reference on the listener per loop, errno read only on failure since issue 16's second part), the zeroing of the "
+                   f"receive buffer, the stop protocol's fenced state change, the handler call) against {c_us:.2f} µs for the C loop, {sk_us - c_us:.2f} µs more, i.e. about "
                    f"{(sk_us - c_us) / anchor['medianUs'] * 100:.0f}% of the anchor's median round trip: the part of SeccompKit's round trip "
                    f"that the kernel does not account for, and what stands between it and 1.05x. The round-to-round spread (per-round ratios "
                    f"in the table) shows how stable the ratios are from round to round.", ""]
