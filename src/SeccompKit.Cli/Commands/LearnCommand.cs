@@ -200,7 +200,7 @@ public static class LearnCommand
                 {
                     var export = result.ExportOci();
                     OciOutput.Report(export, console, "learn", quietMode);
-                    text = fmt == LearnFormat.Json ? JsonSerializer.Serialize(result.Report(export), CliJsonContext.Default.LearnReport) : export.Json;
+                    text = fmt == LearnFormat.Json ? JsonSerializer.Serialize(result.Report(export, programKilled: signals.Forced is not null), CliJsonContext.Default.LearnReport) : export.Json;
                 }
             }
             catch (PolicyException e)

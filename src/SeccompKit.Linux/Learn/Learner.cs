@@ -220,12 +220,17 @@ public sealed class LearnResult : LearningRun
     public OciExport ExportOci() => OciExporter.Export(Profile ?? throw new InvalidOperationException("the program did not run: there is no profile"), Target);
 
     /// <summary>Everything the run found, with <paramref name="profile"/> (from <see cref="ExportOci"/>) inside, as data.</summary>
-    public LearnReport Report(OciExport profile)
+    /// <param name="profile">The exported profile.</param>
+    /// <param name="programKilled">
+    /// The caller killed the program before it ended on its own (e.g. on a second Ctrl-C): the report says the
+    /// profile is partial. A run that stopped waiting for descendants (<see cref="LearningRun.Complete"/> false) is partial anyway.
+    /// </param>
+    public LearnReport Report(OciExport profile, bool programKilled = false)
     {
         ArgumentNullException.ThrowIfNull(profile);
         var learned = Learned ?? throw new InvalidOperationException("the program did not run: there is nothing to report");
         using var doc = JsonDocument.Parse(profile.Json);
-        return new LearnReport(Command, new LearnReportExit(Status.ExitCode, Status.Signal), Math.Round(Elapsed.TotalSeconds, 3), Calls.Total, SyncWakeUp,
+        return new LearnReport(Command, new LearnReportExit(Status.ExitCode, Status.Signal), programKilled || !Complete, Math.Round(Elapsed.TotalSeconds, 3), Calls.Total, SyncWakeUp,
             [.. Calls.Syscalls.Select(LearnReportSyscall.From)], new LearnReportReplay(learned.Replay.Replayed, learned.Replay.Refused.Length),
             learned.Synthesis.Notes, learned.Synthesis.Baseline, Clone3Refused, NoNewPrivileges,
             [.. PrivilegedExecs.Select(p => new LearnReportPrivilegedExec(p.Path, p.Pid, p.Privileges.SetUid, p.Privileges.SetGid, p.Privileges.FileCapabilities, p.Privileges.Uid, p.Privileges.Gid))],

@@ -88,31 +88,53 @@ public sealed class ProgramBuilder
                 if (l >= 0 && pos[l] < 0)
                     throw new InvalidOperationException($"label {Name(l)} is used but never placed.");
 
-        bool changed = true;
-        while (changed)
+        // Each sweep finds every conditional jump that is now too far and inserts "JA label" right after
+        // it (the false side's before the true side's, both before any earlier trampoline), aiming the
+        // short jump at it. Trampolines only lengthen jumps, so sweeping until none is added reaches the
+        // least set of trampolines; one rebuild per sweep keeps a long program linear per sweep (inserting
+        // one at a time renumbered every label each time: minutes for a 50,000-instruction program).
+        while (true)
         {
-            changed = false;
+            var far = new (bool True, bool False)[items.Count];
+            bool any = false;
             for (int i = 0; i < items.Count; i++)
             {
                 var it = items[i];
                 if (it.Jt < 0) continue;
-                for (int side = 0; side < 2; side++)
+                foreach (bool isTrue in new[] { true, false })
                 {
-                    bool isTrue = side == 0;
                     int label = isTrue ? it.Jt : it.Jf;
                     if (label < 0) continue;
                     int dist = pos[label] - i - 1;
                     if (dist < 0) throw new InvalidOperationException($"jump at {i} to label {Name(label)} goes backwards; classic BPF jumps only forward.");
                     if (it.Ins.IsUnconditionalJump || dist <= 255) continue;
-                    // Insert "JA label" right after the jump and aim the short jump at it.
-                    for (int l = 0; l < pos.Count; l++) if (pos[l] > i) pos[l]++;
-                    items.Insert(i + 1, new Item { Ins = Instruction.Stmt(BPF_JMP | BPF_JA, 0), Jt = label });
-                    pos.Add(i + 1);
-                    names.Add(null);
-                    if (isTrue) it.Jt = pos.Count - 1; else it.Jf = pos.Count - 1;
-                    changed = true;
+                    if (isTrue) far[i].True = true; else far[i].False = true;
+                    any = true;
                 }
             }
+            if (!any) break;
+
+            var next = new List<Item>(items.Count + 16);
+            var newIndex = new int[items.Count + 1];
+            for (int i = 0; i < items.Count; i++)
+            {
+                var it = items[i];
+                newIndex[i] = next.Count;
+                next.Add(it);
+                foreach (bool isTrue in new[] { false, true })
+                {
+                    if (!(isTrue ? far[i].True : far[i].False)) continue;
+                    int label = isTrue ? it.Jt : it.Jf;
+                    var tramp = new Item { Ins = Instruction.Stmt(BPF_JMP | BPF_JA, 0), Jt = label };
+                    names.Add(null);
+                    pos.Add(-(next.Count + 1));   // placed below, after the old labels move
+                    if (isTrue) it.Jt = pos.Count - 1; else it.Jf = pos.Count - 1;
+                    next.Add(tramp);
+                }
+            }
+            newIndex[items.Count] = next.Count;
+            for (int l = 0; l < pos.Count; l++) pos[l] = pos[l] >= 0 ? newIndex[pos[l]] : -pos[l] - 1;
+            items = next;
         }
 
         var result = ImmutableArray.CreateBuilder<Instruction>(items.Count);

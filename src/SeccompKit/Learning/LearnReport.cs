@@ -11,6 +11,10 @@ namespace SeccompKit.Learning;
 /// </summary>
 /// <param name="Command">The program and its arguments.</param>
 /// <param name="Exit">How it ended.</param>
+/// <param name="Partial">
+/// Learning ended early: seccompkit killed the program (a second Ctrl-C), or stopped waiting for descendants still
+/// running. The profile then holds only what was done until then; false when the program and every descendant ended.
+/// </param>
 /// <param name="Seconds">From the start of the program to the end of learning, rounded to milliseconds.</param>
 /// <param name="Notifications">Calls notified and recorded.</param>
 /// <param name="SyncWakeUp">Whether the listener ran with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP.</param>
@@ -23,7 +27,7 @@ namespace SeccompKit.Learning;
 /// <param name="PrivilegedExecs">Set-id and file-capability programs it executed.</param>
 /// <param name="Profile">The learned profile as OCI <c>linux.seccomp</c> JSON.</param>
 public sealed record LearnReport(
-    ImmutableArray<string> Command, LearnReportExit Exit, double Seconds, long Notifications, bool SyncWakeUp,
+    ImmutableArray<string> Command, LearnReportExit Exit, bool Partial, double Seconds, long Notifications, bool SyncWakeUp,
     ImmutableArray<LearnReportSyscall> Syscalls, LearnReportReplay Replay, ImmutableArray<string> Notes,
     ImmutableArray<BaselineSyscall> Baseline, long Clone3Refused, bool NoNewPrivileges,
     ImmutableArray<LearnReportPrivilegedExec> PrivilegedExecs, JsonElement Profile)

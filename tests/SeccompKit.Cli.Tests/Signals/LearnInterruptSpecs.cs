@@ -32,13 +32,13 @@ public sealed class LearnInterruptSpecs : IDisposable
     private sealed record Interrupted(int Exit, string Err, double SecondsAfterLast, string Profile);
 
     /// <summary>Starts learn on <paramref name="script"/>, waits for its marker, sends SIGINT to the group <paramref name="times"/> times.</summary>
-    private Interrupted Learn(string script, int times, bool complain = false)
+    private Interrupted Learn(string script, int times, bool complain = false, bool json = false)
     {
         string profile = Path.Combine(_dir, "p.json");
         // run --complain under a profile that refuses everything: every call is reported, the program runs as under learn.
         string refuseAll = Path.Combine(_dir, "refuse-all.json");
         if (complain) File.WriteAllText(refuseAll, "{\"defaultAction\": \"SCMP_ACT_ERRNO\"}\n");
-        string[] command = complain ? [Cli, "run", "--complain", "--profile", refuseAll] : [Cli, "learn", "-o", profile];
+        string[] command = complain ? [Cli, "run", "--complain", "--profile", refuseAll] : [Cli, "learn", .. json ? new[] { "--format", "json" } : [], "-o", profile];
         string started = Path.Combine(_dir, "started");
         // The programs' sleeps run as DIR/sleep, so that Dispose finds whatever outlived the test.
         string sleep = Path.Combine(_dir, "sleep");
@@ -119,5 +119,24 @@ public sealed class LearnInterruptSpecs : IDisposable
         Assert.True(r.SecondsAfterLast < 10, $"{r.SecondsAfterLast:0.0} s after the second SIGINT");
         AssertProfile(r.Profile, r.Err);
         Assert.Contains("a second SIGINT: stopped the program (SIGKILL)", r.Err);
+    }
+
+    [Fact]
+    public void The_json_report_says_partial_when_a_second_Ctrl_C_killed_the_program()
+    {
+        var r = Learn("trap '' INT; : > STARTED; while :; do SLEEP 0.2; done", times: 2, json: true);
+
+        using var report = JsonDocument.Parse(r.Profile);
+        Assert.True(report.RootElement.GetProperty("partial").GetBoolean(), r.Err);
+        Assert.Equal(9, report.RootElement.GetProperty("exit").GetProperty("signal").GetInt32());
+    }
+
+    [Fact]
+    public void The_json_report_says_partial_when_learning_stopped_waiting_for_a_descendant()
+    {
+        var r = Learn("SLEEP 1000 & : > STARTED; exit 0", times: 1, json: true);
+
+        using var report = JsonDocument.Parse(r.Profile);
+        Assert.True(report.RootElement.GetProperty("partial").GetBoolean(), r.Err);
     }
 }

@@ -63,7 +63,7 @@ public class ArgumentLoweringSpecs
     private static readonly Gen<PolicyAction> FewActions = Pick(PolicyAction.Allow, PolicyAction.Errno(1), PolicyAction.Errno(22), PolicyAction.KillProcess);
 
     /// <summary>Conditions on two arguments with values from a small pool, so the compares of one rule often decide another's.</summary>
-    private static readonly Gen<SeccompPolicy> Overlapping =
+    internal static readonly Gen<SeccompPolicy> Overlapping =
         Gen.Select(Pick(Architecture.X86_64, Architecture.X86, Architecture.S390X),
             Gen.Select(FewActions, Gen.Select(Gen.Int[0, 1], Gen.Enum<ArgOperator>(), Gen.Int[0, Pool.Length - 1], Gen.Int[0, Pool.Length - 1], Gen.Bool).Array[1, 3]).Array[1, 7],
             FewActions)
@@ -85,7 +85,7 @@ public class ArgumentLoweringSpecs
     /// Runs of <c>arg0 == v</c>: bit-pattern sets (all combinations of 1-3 bits over a base), one value more or
     /// less, or any values; one action or several; then maybe a rule on another argument.
     /// </summary>
-    private static readonly Gen<SeccompPolicy> ValueSets =
+    internal static readonly Gen<SeccompPolicy> ValueSets =
         Gen.Select(Pick(Architecture.X86_64, Architecture.X86), PolicyGenerator.Value, Gen.Int[0, 31].Array[1, 3], Gen.Int[0, 3],
                 Gen.ULong, Gen.Bool, Gen.Int[0, 2], Gen.ULong.Array[2, 9])
             .Select(t =>

@@ -187,9 +187,14 @@ internal sealed class CheckDiagram
     private readonly ulong[] _suffixWords;        // words read by rules from here on
     private readonly bool _useFacts;
     private readonly int _budget;
+    private int _work;
     private int _root;
 
-    /// <summary>Diagrams with facts may duplicate code per distinct knowledge; past this many nodes the plain chain is used.</summary>
+    /// <summary>
+    /// Diagrams with facts may duplicate code per distinct knowledge; past this many nodes, or this many
+    /// compares visited (paths that know different things can still meet in the same nodes, or skip the
+    /// same decided compares, so the work can grow much faster than the diagram), the plain chain is used.
+    /// </summary>
     private sealed class OverBudget : Exception;
 
     private CheckDiagram(Outcome.Checks checks, bool useFacts)
@@ -199,8 +204,7 @@ internal sealed class CheckDiagram
         _useFacts = useFacts;
         var abi = checks.Abi;
         _steps = _rules.Select(r => r.Conditions.Select(c => Lower(c, c.EffectiveWidth(abi), abi)).ToArray()).ToArray();
-        _runs = new int[_rules.Count];
-        for (int i = 0; i < _rules.Count; i++) _runs[i] = EqualityRun(_rules, i, abi);
+        _runs = EqualityRuns(_rules, abi);
         _suffixWords = new ulong[_rules.Count + 1];
         for (int i = _rules.Count - 1; i >= 0; i--)
         {
@@ -215,6 +219,26 @@ internal sealed class CheckDiagram
     }
 
     public static CheckDiagram Build(Outcome.Checks checks)
+    {
+        // Build recurses once per compare along the rule list (about 500 bytes of stack each): 4,000
+        // two-condition rules overflowed the main thread's 8 MiB, which kills the process. A long list is
+        // built on a thread whose stack holds it (reserved, committed only as used).
+        long compares = checks.Rules.Sum(r => 3L * r.Conditions.Length + 1);
+        if (compares <= 2048) return BuildHere(checks);
+        CheckDiagram? built = null;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failed = null;
+        var thread = new Thread(() =>
+        {
+            try { built = BuildHere(checks); }
+            catch (Exception e) { failed = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e); }
+        }, maxStackSize: (int)Math.Min(1L << 30, (1L << 20) + compares * 2048));
+        thread.Start();
+        thread.Join();
+        failed?.Throw();
+        return built!;
+    }
+
+    private static CheckDiagram BuildHere(Outcome.Checks checks)
     {
         try
         {
@@ -236,6 +260,11 @@ internal sealed class CheckDiagram
     private int MakeTest(Test t, int ifTrue, int ifFalse) =>
         ifTrue == ifFalse ? ifTrue : Intern(new Node(false, 0, t, ifTrue, ifFalse));
 
+    private void Explore()
+    {
+        if (++_work > _budget && _useFacts) throw new OverBudget();
+    }
+
     private int Intern(Node n)
     {
         if (_interned.TryGetValue(n, out int id)) return id;
@@ -256,6 +285,9 @@ internal sealed class CheckDiagram
             if (cond is null) { (r, c, s) = (r + 1, 0, 0); continue; }
             if (cond.Length == 0) { (c, s) = (c + 1, 0); continue; }
             var step = cond[s];
+            // A decided compare is skipped without a node, but a path that knows a value skips every later rule
+            // on it, once per such path: counted as work too (20,000 rules of arg0 == i ran for minutes).
+            Explore();
             if (facts.Decide(step.Test) is bool known) { (r, c, s) = Advance(r, c, known ? step.OnTrue : step.OnFalse); continue; }
 
             facts = facts.Restrict(_suffixWords[r]);
@@ -293,6 +325,7 @@ internal sealed class CheckDiagram
 
         var key = (r, -1, 0, facts.Restrict(_suffixWords[r]));
         if (_memo.TryGetValue(key, out int memo)) return memo;
+        Explore();
         int result;
         bool? hi = wide ? facts.Decide(hiTest) : true;
         if (hi == false) result = Build(r + n, 0, 0, facts);
@@ -334,9 +367,8 @@ internal sealed class CheckDiagram
             int hit = Leaf(values[0].Return);
             var set = values.Select(v => v.Value).ToList();
             if (Cube(word, set) is var (whole, wholeHit)) return wholeHit ? MakeTest(whole, hit, miss) : MakeTest(whole, miss, hit);
-            for (int i = 0; i < set.Count; i++)
+            if (AllButOneCube(word, set) is var (i, most, mostHit))
             {
-                if (Cube(word, set.Where((_, j) => j != i).ToList()) is not var (most, mostHit)) continue;
                 int other = MakeTest(new Test(word, TestOp.Eq, set[i]), hit, miss);
                 return mostHit ? MakeTest(most, hit, other) : MakeTest(most, other, hit);
             }
@@ -353,8 +385,35 @@ internal sealed class CheckDiagram
     {
         uint all = uint.MaxValue, any = 0;
         foreach (var v in set) { all &= v; any |= v; }
+        return Cube(word, all, any, set.Count);
+    }
+
+    /// <summary>
+    /// The first value of <paramref name="set"/> (distinct values) whose removal leaves a <see cref="Cube(uint, List{uint})"/>,
+    /// with that cube's compare. Prefix and suffix ANDs and ORs make it one pass, not one per value.
+    /// </summary>
+    private static (int Index, Test Test, bool HitWhenTrue)? AllButOneCube(uint word, List<uint> set)
+    {
+        int n = set.Count;
+        if (n < 2 || ((n - 1) & (n - 2)) != 0) return null;   // a cube has 2^k values
+        var sufAnd = new uint[n + 1];
+        var sufOr = new uint[n + 1];
+        sufAnd[n] = uint.MaxValue;
+        for (int i = n - 1; i >= 0; i--) { sufAnd[i] = sufAnd[i + 1] & set[i]; sufOr[i] = sufOr[i + 1] | set[i]; }
+        uint preAnd = uint.MaxValue, preOr = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (Cube(word, preAnd & sufAnd[i + 1], preOr | sufOr[i + 1], n - 1) is var (t, hitWhenTrue)) return (i, t, hitWhenTrue);
+            preAnd &= set[i]; preOr |= set[i];
+        }
+        return null;
+    }
+
+    /// <summary>The compare for distinct values numbering <paramref name="count"/> whose AND is <paramref name="all"/> and OR <paramref name="any"/>, when they form a cube.</summary>
+    private static (Test Test, bool HitWhenTrue)? Cube(uint word, uint all, uint any, int count)
+    {
         uint free = all ^ any;
-        if (System.Numerics.BitOperations.PopCount(free) >= 31 || set.Count != 1 << System.Numerics.BitOperations.PopCount(free)) return null;
+        if (System.Numerics.BitOperations.PopCount(free) >= 31 || count != 1 << System.Numerics.BitOperations.PopCount(free)) return null;
         uint mask = ~free;
         // Distinct values that agree outside `free` and number 2^|free| are exactly the combinations.
         return all == 0 ? (new Test(word, TestOp.Set, mask), false) : (new Test(word, TestOp.MaskEq, all, mask), true);
@@ -373,24 +432,28 @@ internal sealed class CheckDiagram
     }
 
     /// <summary>
-    /// How many rules from <paramref name="start"/> are each one <c>==</c> on the same argument, at the same
-    /// width, with the same high half (0 when fewer than two).
+    /// For each rule, how many rules from it on are each one <c>==</c> on the same argument, at the same
+    /// width, with the same high half (0 when fewer than two). Built from the end so that a run of n rules
+    /// costs n steps, not n²/2.
     /// </summary>
-    private static int EqualityRun(IReadOnlyList<SyscallRule> rules, int start, Architecture abi)
+    private static int[] EqualityRuns(IReadOnlyList<SyscallRule> rules, Architecture abi)
     {
         static bool Single(SyscallRule r) => r.Conditions.Length == 1 && r.Conditions[0].Operator == ArgOperator.Equal;
-        if (!Single(rules[start])) return 0;
-        var first = rules[start].Conditions[0];
-        var width = first.EffectiveWidth(abi);
-        int n = 1;
-        while (start + n < rules.Count && Single(rules[start + n]))
+        var length = new int[rules.Count + 1];
+        for (int i = rules.Count - 1; i >= 0; i--)
         {
-            var c = rules[start + n].Conditions[0];
-            if (c.Index != first.Index || c.EffectiveWidth(abi) != width) break;
-            if (width == ArgumentWidth.Bits64 && (c.Value >> 32) != (first.Value >> 32)) break;
-            n++;
+            if (!Single(rules[i])) continue;
+            length[i] = 1;
+            if (length[i + 1] == 0) continue;
+            ArgCondition c = rules[i].Conditions[0], next = rules[i + 1].Conditions[0];
+            var width = c.EffectiveWidth(abi);
+            if (next.Index != c.Index || next.EffectiveWidth(abi) != width) continue;
+            if (width == ArgumentWidth.Bits64 && (next.Value >> 32) != (c.Value >> 32)) continue;
+            length[i] = length[i + 1] + 1;
         }
-        return n >= 2 ? n : 0;
+        var runs = new int[rules.Count];
+        for (int i = 0; i < rules.Count; i++) runs[i] = length[i] >= 2 ? length[i] : 0;
+        return runs;
     }
 
     /// <summary>
