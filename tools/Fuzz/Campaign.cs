@@ -85,6 +85,14 @@ public sealed class CampaignResult
     public long HeapBaseline, HeapEnd;
     /// <summary>Open descriptors and threads after warm-up and at the end.</summary>
     public int FdsBaseline, FdsEnd, ThreadsBaseline, ThreadsEnd;
+    /// <summary>What the descriptors opened after warm-up and still open at the end point to (readlink of /proc/self/fd/N).</summary>
+    public List<string> NewFds { get; } = [];
+    private HashSet<string> _fdTargetsBaseline = [];
+    internal void SetFdBaseline(HashSet<string> targets) => _fdTargetsBaseline = targets;
+    internal void SetFdEnd(HashSet<string> targets)
+    {
+        if (_fdTargetsBaseline.Count > 0) NewFds.AddRange(targets.Except(_fdTargetsBaseline).Order(StringComparer.Ordinal));
+    }
     /// <summary>Inputs per second.</summary>
     public double Rate => Inputs / Math.Max(Elapsed.TotalSeconds, 1e-9);
     /// <summary>Bugs, hangs, memory, leaks or crashes were found.</summary>
@@ -197,18 +205,36 @@ public sealed class Campaign
         _result.Elapsed = sw.Elapsed;
         _result.Inputs = done;
         (_result.HeapEnd, _result.FdsEnd, _result.ThreadsEnd) = Resources();
+        _result.SetFdEnd(FdTargets());
         if (done >= 2000)
         {
             // Growth after warm-up that does not go away with a full collection is a leak (caches are filled by then).
             if (_result.HeapEnd - _result.HeapBaseline > 256L << 20) Record("leak", "campaign", -1, "heap", $"managed heap grew from {_result.HeapBaseline >> 20} MiB to {_result.HeapEnd >> 20} MiB", null);
-            if (_result.FdsEnd - _result.FdsBaseline > 16) Record("leak", "campaign", -1, "fds", $"open descriptors grew from {_result.FdsBaseline} to {_result.FdsEnd}", null);
+            if (_result.FdsEnd - _result.FdsBaseline > 16) Record("leak", "campaign", -1, "fds", $"open descriptors grew from {_result.FdsBaseline} to {_result.FdsEnd}; new: {string.Join(", ", _result.NewFds.Take(20))}", null);
             if (_result.ThreadsEnd - _result.ThreadsBaseline > 16) Record("leak", "campaign", -1, "threads", $"threads grew from {_result.ThreadsBaseline} to {_result.ThreadsEnd}", null);
         }
         foreach (var s in _slots) { if (s.Current is { } c) { c.Write(0, 0); c.Dispose(); } }
         return _result;
     }
 
-    private void Baseline() => (_result.HeapBaseline, _result.FdsBaseline, _result.ThreadsBaseline) = Resources();
+    private void Baseline()
+    {
+        (_result.HeapBaseline, _result.FdsBaseline, _result.ThreadsBaseline) = Resources();
+        _result.SetFdBaseline(FdTargets());
+    }
+
+    // "N -> target" for each open descriptor (a descriptor reused for the same target counts once).
+    private static HashSet<string> FdTargets()
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        if (!Directory.Exists("/proc/self/fd")) return set;
+        foreach (var fd in Directory.GetFiles("/proc/self/fd"))
+        {
+            try { set.Add($"{Path.GetFileName(fd)} -> {new FileInfo(fd).LinkTarget}"); }
+            catch (IOException) { } // closed meanwhile (the directory's own descriptor)
+        }
+        return set;
+    }
 
     private static (long Heap, int Fds, int Threads) Resources()
     {
