@@ -26,7 +26,15 @@ public static class Cost
             long alloc = GC.GetAllocatedBytesForCurrentThread();
             var sw = Stopwatch.StartNew();
             string outcome;
-            try { outcome = $"{FilterExplainer.Explain(new FilterStack([program!]), budget).PathCount} paths"; }
+            try
+            {
+                var explanation = FilterExplainer.Explain(new FilterStack([program!]), budget);
+                outcome = $"{explanation.PathCount} paths";
+                var recovery = new AnalysisBudget(long.MaxValue);
+                var rsw = Stopwatch.StartNew();
+                _ = PolicyRecovery.Recover(explanation, recovery);
+                outcome += $", recovery {recovery.Used:N0} units {rsw.Elapsed.TotalMilliseconds:0} ms";
+            }
             catch (AnalysisLimitException e) { outcome = "limit: " + e.Message[..Math.Min(60, e.Message.Length)]; }
             log.WriteLine($"{file}: {program!.Length} instructions, {outcome}, {budget.Used:N0} units, {sw.Elapsed.TotalMilliseconds:0} ms, {(GC.GetAllocatedBytesForCurrentThread() - alloc) >> 20} MiB");
         }
