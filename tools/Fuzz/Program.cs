@@ -59,7 +59,7 @@ try
         findings = result.HasFindings;
         Console.Error.WriteLine($"fuzz: {result.Inputs} inputs in {result.Elapsed.TotalSeconds:0.0} s ({result.Rate:0} /s)");
         foreach (var (name, ts) in result.Targets)
-            Console.Error.WriteLine($"  {name,-14} {ts.Inputs,9} inputs: {ts.Accepted} accepted, {ts.Refused} refused ({ts.Unlocated} without the input's name), {ts.Bugs} bugs, {ts.Hangs} hangs, {ts.Memory} memory; mean {(ts.Inputs == 0 ? 0 : ts.Ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency / ts.Inputs):0.000} ms, max {ts.MaxMs:0} ms, max alloc {ts.MaxAllocated >> 20} MiB");
+            Console.Error.WriteLine($"  {name,-14} {ts.Inputs,9} inputs: {ts.Accepted} accepted, {ts.Refused} refused ({ts.Unlocated} without the input's name), {ts.Bugs} bugs, {ts.Hangs} hangs, {ts.Memory} memory; mean {(ts.Inputs == 0 ? 0 : ts.Ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency / ts.Inputs):0.000} ms, max {ts.MaxMs:0} ms wall, {ts.MaxCpuMs} ms CPU, max alloc {ts.MaxAllocated >> 20} MiB");
         Console.Error.WriteLine($"  heap {result.HeapBaseline >> 20} -> {result.HeapEnd >> 20} MiB, fds {result.FdsBaseline} -> {result.FdsEnd}, threads {result.ThreadsBaseline} -> {result.ThreadsEnd}");
         if (result.NewFds.Count > 0) Console.Error.WriteLine($"  descriptors opened after warm-up and still open: {string.Join(", ", result.NewFds)}");
         foreach (var u in result.UnlocatedExamples.Take(8)) Console.Error.WriteLine($"  unlocated: {u}");
@@ -72,7 +72,7 @@ try
                 inputs = p.Value.Inputs, accepted = p.Value.Accepted, refused = p.Value.Refused, refusedWithoutInputName = p.Value.Unlocated,
                 bugs = p.Value.Bugs, hangs = p.Value.Hangs, memory = p.Value.Memory,
                 meanMs = p.Value.Inputs == 0 ? 0 : Math.Round(p.Value.Ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency / p.Value.Inputs, 3),
-                maxMs = Math.Round(p.Value.MaxMs, 1), maxAllocatedMiB = p.Value.MaxAllocated >> 20,
+                maxMs = Math.Round(p.Value.MaxMs, 1), maxCpuMs = p.Value.MaxCpuMs, maxAllocatedMiB = p.Value.MaxAllocated >> 20,
             }),
             findingCounts = result.FindingCounts,
             findings = result.Findings.Select(x => new { x.Kind, x.Target, x.Index, x.Signature, x.SavedAs, message = x.Message.Split('\n').Take(3) }),

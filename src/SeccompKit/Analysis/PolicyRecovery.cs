@@ -412,11 +412,25 @@ public static class PolicyRecovery
     private static void Verify(SeccompPolicy policy, FilterExplanation e, List<RecoveryProblem> problems, AnalysisBudget budget)
     {
         int reported = 0;
+        // Syscalls of one ABI with the same regions but for nr, the same rules in the same order and the same side of the
+        // ENOSYS cutoff get the same answer from the policy and from the filter at every input but nr: each such class
+        // is checked once, through its first syscall (a filter testing arguments before it dispatches on nr gives every
+        // one of the ~10,000 numbers the same regions: 8 s and 18 million checks for a 98-instruction filter before).
+        var checkedClasses = new HashSet<string>(StringComparer.Ordinal);
+        var drawnClasses = new HashSet<string>(StringComparer.Ordinal);
+        string ClassKey(AbiExplanation abi, SyscallExplanation s)
+        {
+            budget.Spend(1 + s.Regions.Length);
+            var rules = policy.RulesFor(s.Name).Select(r => $"{string.Join(" && ", r.Conditions)} -> {r.Action}");
+            bool enosysSide = policy.IsAboveEnosysCutoff(abi.Abi, s.Number);
+            return $"{abi.Abi.Name}#{enosysSide}#{string.Join(" | ", rules)}#{FilterExplainer.OutcomeKey(s.Regions)}";
+        }
         foreach (var abi in e.Abis)
         {
             foreach (var s in abi.Syscalls)
             {
                 if (abi.Abi == Architecture.X86_64 && FilterStack.IsExemptFromFiltering(new SeccompData(s.Number, abi.Abi.AuditArch))) continue;
+                if (!checkedClasses.Add(ClassKey(abi, s))) continue;
                 Check(abi, s.Name, s.Regions);
                 // The policy's own boundaries for this name: an input meeting each rule's conditions, checked against the
                 // region of the explanation that holds it (a rule taken from another ABI may not fit this one).
@@ -455,6 +469,8 @@ public static class PolicyRecovery
             foreach (var s in abi.Syscalls)
             {
                 if (s.Regions.Length < 2) continue;
+                if (abi.Abi == Architecture.X86_64 && FilterStack.IsExemptFromFiltering(new SeccompData(s.Number, abi.Abi.AuditArch))) continue;
+                if (!drawnClasses.Add(ClassKey(abi, s))) continue;
                 var values = new List<uint>[16];
                 for (int w = 0; w < 16; w++) values[w] = [0];
                 foreach (var region in s.Regions)
