@@ -145,7 +145,7 @@ public sealed class Campaign
     /// <summary>The input <paramref name="index"/> of campaign <paramref name="seed"/>: its target, its bytes, how it was made, and the random source the target then uses.</summary>
     public (Target Target, byte[] Input, string How, Random Rng) Draw(long index)
     {
-        var rng = new Random(HashCode.Combine(_o.Seed, index, 0x5eed));
+        var rng = new Random(StableSeed(_o.Seed, index, 0x5eed));
         var active = Active.ToList();
         int total = active.Sum(t => t.Weight), pick = rng.Next(total);
         var target = active.First(t => (pick -= t.Weight) < 0);
@@ -159,6 +159,19 @@ public sealed class Campaign
             default: input = _mutator.Mutate(seed, rng, out how); break;
         }
         return (target, input, $"{seed.Name}: {how}", rng);
+    }
+
+    /// <summary>
+    /// The random seed of input <paramref name="index"/>: the same in every process (HashCode.Combine, used before, is
+    /// randomised per process, so "--start I --inputs 1" drew another input than the campaign had; the saved bytes
+    /// still replayed). SplitMix64's finaliser over the three values.
+    /// </summary>
+    public static int StableSeed(int seed, long index, int salt)
+    {
+        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)index * 0xBF58476D1CE4E5B9UL ^ (ulong)salt * 0x94D049BB133111EBUL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return unchecked((int)(z ^ (z >> 31)));
     }
 
     /// <summary>Runs the campaign.</summary>

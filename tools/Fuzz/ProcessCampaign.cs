@@ -63,7 +63,7 @@ public sealed class ProcessCampaign(CampaignOptions options, Corpus corpus, stri
         File.WriteAllBytes(seedJson, corpus.Of(SeedKind.PolicyJson)[0].Bytes);
         for (long i = options.Start; i < options.Start + options.Inputs && DateTime.UtcNow < deadline; i++)
         {
-            var rng = new Random(HashCode.Combine(options.Seed, i, 0xc11));
+            var rng = new Random(Campaign.StableSeed(options.Seed, i, 0xc11));
             var (name, template, program) = Commands[rng.Next(Commands.Length)];
             var kinds = program ? new[] { SeedKind.BpfRaw, SeedKind.BpfText } : [SeedKind.PolicyJson, SeedKind.PolicyText];
             var seed = corpus.OfKind(kinds[rng.Next(kinds.Length)], rng);
@@ -148,7 +148,7 @@ public sealed class ProcessCampaign(CampaignOptions options, Corpus corpus, stri
             if (p.WaitForExit(200)) { exited = true; break; }
             TimeSpan cpu;
             try { p.Refresh(); cpu = p.TotalProcessorTime; }
-            catch (InvalidOperationException) { continue; } // exited meanwhile
+            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { continue; } // exited meanwhile
             if (cpu > limit || wall.Elapsed > 10 * limit) { exited = false; break; }
         }
         if (!exited) { p.Kill(entireProcessTree: true); p.WaitForExit(); }
