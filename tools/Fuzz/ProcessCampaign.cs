@@ -113,7 +113,7 @@ public sealed class ProcessCampaign(CampaignOptions options, Corpus corpus, stri
                 }
             }
             if (options.Log is { } log && result.Total % 500 == 0)
-                log.WriteLine($"fuzz-cli: {result.Total} runs, {result.Rate:0.0} /s, findings {result.FindingCounts.Values.Sum()}");
+                log.WriteLine($"fuzz-cli: {result.Total} runs, {result.Total / sw.Elapsed.TotalSeconds:0.0} /s, findings {result.FindingCounts.Values.Sum()}");
         }
         result.Elapsed = sw.Elapsed;
         return result;
