@@ -29,7 +29,7 @@ public sealed class ProcessResult
 /// signal (134 abort, 139 segfault, any status from 128 up), no exit within the time limit, a .NET stack trace on
 /// standard error, and a process left behind (the fuzzer is a child subreaper, so orphans come back to it).
 /// </summary>
-public sealed class ProcessCampaign(CampaignOptions options, Corpus corpus, string work, string binary)
+public sealed partial class ProcessCampaign(CampaignOptions options, Corpus corpus, string work, string binary)
 {
     private static readonly (string Name, string[] Args, bool Program)[] Commands =
     [
@@ -86,7 +86,7 @@ public sealed class ProcessCampaign(CampaignOptions options, Corpus corpus, stri
             string? kind = timedOut ? "timeout"
                 : exit == 70 ? "internal-error"
                 : exit >= 128 || exit < 0 ? "signal"
-                : stderr.Contains("   at ", StringComparison.Ordinal) || stderr.Contains("Unhandled exception", StringComparison.Ordinal) ? "stack-trace"
+                : StackFrame().IsMatch(stderr) || stderr.Contains("Unhandled exception", StringComparison.Ordinal) ? "stack-trace"
                 : null;
             var leaked = Orphans();
             if (leaked.Count > 0) kind ??= "leaked-process";
@@ -179,4 +179,9 @@ public sealed class ProcessCampaign(CampaignOptions options, Corpus corpus, stri
         }
         return found;
     }
+
+    // A .NET stack frame ("   at SeccompKit.X.Y(String a) in /path:line 3"), not any line starting with "at": an error
+    // quoting the input's line "    at allow" was taken for one (campaign of 2026-12-02, run 9034).
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?m)^\s+at [\w.`<>|\[\],]+\.[\w`<>|]+(\[[^\]]*\])?\([^)]*\)")]
+    private static partial System.Text.RegularExpressions.Regex StackFrame();
 }
