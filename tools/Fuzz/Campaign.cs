@@ -59,6 +59,8 @@ public sealed class TargetStats
     public long Ticks;
     /// <summary>The slowest input, in milliseconds.</summary>
     public double MaxMs;
+    /// <summary>The most CPU time one input took, in milliseconds (10 ms resolution).</summary>
+    public long MaxCpuMs;
     /// <summary>The most one input allocated, in bytes.</summary>
     public long MaxAllocated;
 }
@@ -85,6 +87,14 @@ public sealed class CampaignResult
     public long HeapBaseline, HeapEnd;
     /// <summary>Open descriptors and threads after warm-up and at the end.</summary>
     public int FdsBaseline, FdsEnd, ThreadsBaseline, ThreadsEnd;
+    /// <summary>What the descriptors opened after warm-up and still open at the end point to (readlink of /proc/self/fd/N).</summary>
+    public List<string> NewFds { get; } = [];
+    private HashSet<string> _fdTargetsBaseline = [];
+    internal void SetFdBaseline(HashSet<string> targets) => _fdTargetsBaseline = targets;
+    internal void SetFdEnd(HashSet<string> targets)
+    {
+        if (_fdTargetsBaseline.Count > 0) NewFds.AddRange(targets.Except(_fdTargetsBaseline).Order(StringComparer.Ordinal));
+    }
     /// <summary>Inputs per second.</summary>
     public double Rate => Inputs / Math.Max(Elapsed.TotalSeconds, 1e-9);
     /// <summary>Bugs, hangs, memory, leaks or crashes were found.</summary>
@@ -135,7 +145,7 @@ public sealed class Campaign
     /// <summary>The input <paramref name="index"/> of campaign <paramref name="seed"/>: its target, its bytes, how it was made, and the random source the target then uses.</summary>
     public (Target Target, byte[] Input, string How, Random Rng) Draw(long index)
     {
-        var rng = new Random(HashCode.Combine(_o.Seed, index, 0x5eed));
+        var rng = new Random(StableSeed(_o.Seed, index, 0x5eed));
         var active = Active.ToList();
         int total = active.Sum(t => t.Weight), pick = rng.Next(total);
         var target = active.First(t => (pick -= t.Weight) < 0);
@@ -149,6 +159,19 @@ public sealed class Campaign
             default: input = _mutator.Mutate(seed, rng, out how); break;
         }
         return (target, input, $"{seed.Name}: {how}", rng);
+    }
+
+    /// <summary>
+    /// The random seed of input <paramref name="index"/>: the same in every process (HashCode.Combine, used before, is
+    /// randomised per process, so "--start I --inputs 1" drew another input than the campaign had; the saved bytes
+    /// still replayed). SplitMix64's finaliser over the three values.
+    /// </summary>
+    public static int StableSeed(int seed, long index, int salt)
+    {
+        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)index * 0xBF58476D1CE4E5B9UL ^ (ulong)salt * 0x94D049BB133111EBUL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return unchecked((int)(z ^ (z >> 31)));
     }
 
     /// <summary>Runs the campaign.</summary>
@@ -197,18 +220,36 @@ public sealed class Campaign
         _result.Elapsed = sw.Elapsed;
         _result.Inputs = done;
         (_result.HeapEnd, _result.FdsEnd, _result.ThreadsEnd) = Resources();
+        _result.SetFdEnd(FdTargets());
         if (done >= 2000)
         {
             // Growth after warm-up that does not go away with a full collection is a leak (caches are filled by then).
             if (_result.HeapEnd - _result.HeapBaseline > 256L << 20) Record("leak", "campaign", -1, "heap", $"managed heap grew from {_result.HeapBaseline >> 20} MiB to {_result.HeapEnd >> 20} MiB", null);
-            if (_result.FdsEnd - _result.FdsBaseline > 16) Record("leak", "campaign", -1, "fds", $"open descriptors grew from {_result.FdsBaseline} to {_result.FdsEnd}", null);
+            if (_result.FdsEnd - _result.FdsBaseline > 16) Record("leak", "campaign", -1, "fds", $"open descriptors grew from {_result.FdsBaseline} to {_result.FdsEnd}; new: {string.Join(", ", _result.NewFds.Take(20))}", null);
             if (_result.ThreadsEnd - _result.ThreadsBaseline > 16) Record("leak", "campaign", -1, "threads", $"threads grew from {_result.ThreadsBaseline} to {_result.ThreadsEnd}", null);
         }
         foreach (var s in _slots) { if (s.Current is { } c) { c.Write(0, 0); c.Dispose(); } }
         return _result;
     }
 
-    private void Baseline() => (_result.HeapBaseline, _result.FdsBaseline, _result.ThreadsBaseline) = Resources();
+    private void Baseline()
+    {
+        (_result.HeapBaseline, _result.FdsBaseline, _result.ThreadsBaseline) = Resources();
+        _result.SetFdBaseline(FdTargets());
+    }
+
+    // "N -> target" for each open descriptor (a descriptor reused for the same target counts once).
+    private static HashSet<string> FdTargets()
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        if (!Directory.Exists("/proc/self/fd")) return set;
+        foreach (var fd in Directory.GetFiles("/proc/self/fd"))
+        {
+            try { set.Add($"{Path.GetFileName(fd)} -> {new FileInfo(fd).LinkTarget}"); }
+            catch (IOException) { } // closed meanwhile (the directory's own descriptor)
+        }
+        return set;
+    }
 
     private static (long Heap, int Fds, int Threads) Resources()
     {
@@ -232,6 +273,7 @@ public sealed class Campaign
         Volatile.Write(ref slot.StartTicks, Stopwatch.GetTimestamp());
         Volatile.Write(ref slot.Index, index);
         long allocated = GC.GetAllocatedBytesForCurrentThread();
+        long cpu0 = ThreadCpuMs();
         string? bug = null, bugKind = null, signature = null;
         try
         {
@@ -255,6 +297,7 @@ public sealed class Campaign
             signature = $"{e.GetType().FullName}@{TopFrame(e)}";
         }
         long elapsed = Stopwatch.GetTimestamp() - slot.StartTicks;
+        long cpuMs = ThreadCpuMs() - cpu0;
         Volatile.Write(ref slot.Index, -1);
         slot.Current?.Write(0, 0); // done: not a crash
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
@@ -271,10 +314,14 @@ public sealed class Campaign
             Interlocked.Increment(ref stats.Bugs);
             Record(bugKind!, target.Name, index, signature!, $"{how}\n{bug}", input);
         }
-        if (ms > _o.TimeLimit.TotalMilliseconds)
+        lock (_lock) stats.MaxCpuMs = Math.Max(stats.MaxCpuMs, cpuMs);
+        // The input's own CPU time decides (a campaign under nice on a loaded machine waits for the CPU far longer than it
+        // runs); wall time only when the thread's CPU time cannot be read.
+        double spent = cpuMs >= 0 ? cpuMs : ms;
+        if (spent > _o.TimeLimit.TotalMilliseconds)
         {
             Interlocked.Increment(ref stats.Hangs);
-            if (!slot.Flagged) Record("hang", target.Name, index, $"hang:{target.Name}:{index}", $"{how}\ntook {ms:0} ms (limit {_o.TimeLimit.TotalMilliseconds:0} ms)", input);
+            if (!slot.Flagged) Record("hang", target.Name, index, $"hang:{target.Name}:{index}", $"{how}\ntook {cpuMs} ms of CPU, {ms:0} ms wall (limit {_o.TimeLimit.TotalMilliseconds:0} ms of CPU)", input);
         }
         if (allocated > _o.MaxAllocatedBytes)
         {
@@ -283,7 +330,26 @@ public sealed class Campaign
         }
     }
 
-    /// <summary>Saves a hang as soon as it passes the limit (it may never return), and gives up past the hard limit.</summary>
+    /// <summary>
+    /// CPU time of the calling thread in milliseconds (utime + stime of /proc/thread-self/stat, in clock ticks of 10 ms),
+    /// or -1 when it cannot be read.
+    /// </summary>
+    private static long ThreadCpuMs()
+    {
+        try
+        {
+            string stat = File.ReadAllText("/proc/thread-self/stat");
+            // Fields after the command (which may contain spaces) in parentheses: state is field 3, utime 14, stime 15.
+            var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (long.Parse(f[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(f[12], System.Globalization.CultureInfo.InvariantCulture)) * 1000 / 100;
+        }
+        catch (IOException) { return -1; }
+    }
+
+    /// <summary>
+    /// Saves an input still running at 10 times the limit in wall time (it may never return; a loaded machine stretches
+    /// wall time, so RunOne decides hangs by CPU time), and gives up past the hard limit.
+    /// </summary>
     private void Watch()
     {
         foreach (var slot in _slots)
@@ -291,7 +357,7 @@ public sealed class Campaign
             long index = Volatile.Read(ref slot.Index);
             if (index < 0) continue;
             double ms = (Stopwatch.GetTimestamp() - Volatile.Read(ref slot.StartTicks)) * 1000.0 / Stopwatch.Frequency;
-            if (ms > _o.TimeLimit.TotalMilliseconds && !slot.Flagged)
+            if (ms > 10 * _o.TimeLimit.TotalMilliseconds && !slot.Flagged)
             {
                 slot.Flagged = true;
                 Record("hang", slot.Target, index, $"hang:{slot.Target}:{index}", $"still running after {ms:0} ms (limit {_o.TimeLimit.TotalMilliseconds:0} ms)", slot.Input);

@@ -29,7 +29,7 @@ public sealed class ProcessResult
 /// signal (134 abort, 139 segfault, any status from 128 up), no exit within the time limit, a .NET stack trace on
 /// standard error, and a process left behind (the fuzzer is a child subreaper, so orphans come back to it).
 /// </summary>
-public sealed class ProcessCampaign(CampaignOptions options, Corpus corpus, string work, string binary)
+public sealed partial class ProcessCampaign(CampaignOptions options, Corpus corpus, string work, string binary)
 {
     private static readonly (string Name, string[] Args, bool Program)[] Commands =
     [
@@ -63,7 +63,7 @@ public sealed class ProcessCampaign(CampaignOptions options, Corpus corpus, stri
         File.WriteAllBytes(seedJson, corpus.Of(SeedKind.PolicyJson)[0].Bytes);
         for (long i = options.Start; i < options.Start + options.Inputs && DateTime.UtcNow < deadline; i++)
         {
-            var rng = new Random(HashCode.Combine(options.Seed, i, 0xc11));
+            var rng = new Random(Campaign.StableSeed(options.Seed, i, 0xc11));
             var (name, template, program) = Commands[rng.Next(Commands.Length)];
             var kinds = program ? new[] { SeedKind.BpfRaw, SeedKind.BpfText } : [SeedKind.PolicyJson, SeedKind.PolicyText];
             var seed = corpus.OfKind(kinds[rng.Next(kinds.Length)], rng);
@@ -86,7 +86,7 @@ public sealed class ProcessCampaign(CampaignOptions options, Corpus corpus, stri
             string? kind = timedOut ? "timeout"
                 : exit == 70 ? "internal-error"
                 : exit >= 128 || exit < 0 ? "signal"
-                : stderr.Contains("   at ", StringComparison.Ordinal) || stderr.Contains("Unhandled exception", StringComparison.Ordinal) ? "stack-trace"
+                : StackFrame().IsMatch(stderr) || stderr.Contains("Unhandled exception", StringComparison.Ordinal) ? "stack-trace"
                 : null;
             var leaked = Orphans();
             if (leaked.Count > 0) kind ??= "leaked-process";
@@ -113,7 +113,7 @@ public sealed class ProcessCampaign(CampaignOptions options, Corpus corpus, stri
                 }
             }
             if (options.Log is { } log && result.Total % 500 == 0)
-                log.WriteLine($"fuzz-cli: {result.Total} runs, {result.Rate:0.0} /s, findings {result.FindingCounts.Values.Sum()}");
+                log.WriteLine($"fuzz-cli: {result.Total} runs, {result.Total / sw.Elapsed.TotalSeconds:0.0} /s, findings {result.FindingCounts.Values.Sum()}");
         }
         result.Elapsed = sw.Elapsed;
         return result;
@@ -139,7 +139,18 @@ public sealed class ProcessCampaign(CampaignOptions options, Corpus corpus, stri
             p.StandardInput.Close();
         }
         catch (IOException) { } // it exited without reading all of standard input: allowed
-        bool exited = p.WaitForExit(limit);
+        // The limit is on the run's CPU time: under nice on a loaded machine a run can wait for the CPU far longer than
+        // it runs (two diffs of 0.2 and 0.9 s were killed at 20 s of wall time). Wall time is bounded at 10 times the limit.
+        var wall = Stopwatch.StartNew();
+        bool exited;
+        while (true)
+        {
+            if (p.WaitForExit(200)) { exited = true; break; }
+            TimeSpan cpu;
+            try { p.Refresh(); cpu = p.TotalProcessorTime; }
+            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { continue; } // exited meanwhile
+            if (cpu > limit || wall.Elapsed > 10 * limit) { exited = false; break; }
+        }
         if (!exited) { p.Kill(entireProcessTree: true); p.WaitForExit(); }
         output.Wait(TimeSpan.FromSeconds(5));
         err.Wait(TimeSpan.FromSeconds(5));
@@ -168,4 +179,9 @@ public sealed class ProcessCampaign(CampaignOptions options, Corpus corpus, stri
         }
         return found;
     }
+
+    // A .NET stack frame ("   at SeccompKit.X.Y(String a) in /path:line 3"), not any line starting with "at": an error
+    // quoting the input's line "    at allow" was taken for one (campaign of 2026-12-02, run 9034).
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?m)^\s+at [\w.`<>|\[\],]+\.[\w`<>|]+(\[[^\]]*\])?\([^)]*\)")]
+    private static partial System.Text.RegularExpressions.Regex StackFrame();
 }

@@ -6,6 +6,7 @@ using SeccompKit.Fuzz;
 //   SeccompKit.Fuzz run  [--seed N] [--inputs N] [--start I] [--minutes M] [--targets a,b] [--jobs N] [--findings DIR] [--json FILE]
 //   SeccompKit.Fuzz cli  --bin PATH [--seed N] [--inputs N] [--minutes M] [--findings DIR] [--json FILE]
 //   SeccompKit.Fuzz replay FILE --target NAME
+//   SeccompKit.Fuzz cost FILE...   (explain's work units, time and allocation per BPF file, raw or listing: to calibrate AnalysisBudget)
 // Exit 0: no finding; 1: findings (saved under --findings with the command that reproduces each); 2: usage.
 var opts = new Dictionary<string, string>(StringComparer.Ordinal);
 var positional = new List<string>();
@@ -15,6 +16,7 @@ for (int i = 1; i < args.Length; i++)
     else positional.Add(args[i]);
 }
 string mode = args.Length > 0 ? args[0] : "";
+if (mode == "cost") return Cost.Run(positional, Console.Out);
 if (mode is not ("run" or "cli" or "replay"))
 {
     Console.Error.WriteLine("usage: SeccompKit.Fuzz run|cli|replay [options]; see tools/Fuzz/README.md");
@@ -57,9 +59,10 @@ try
         findings = result.HasFindings;
         Console.Error.WriteLine($"fuzz: {result.Inputs} inputs in {result.Elapsed.TotalSeconds:0.0} s ({result.Rate:0} /s)");
         foreach (var (name, ts) in result.Targets)
-            Console.Error.WriteLine($"  {name,-14} {ts.Inputs,9} inputs: {ts.Accepted} accepted, {ts.Refused} refused ({ts.Unlocated} without the input's name), {ts.Bugs} bugs, {ts.Hangs} hangs, {ts.Memory} memory; mean {(ts.Inputs == 0 ? 0 : ts.Ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency / ts.Inputs):0.000} ms, max {ts.MaxMs:0} ms, max alloc {ts.MaxAllocated >> 20} MiB");
+            Console.Error.WriteLine($"  {name,-14} {ts.Inputs,9} inputs: {ts.Accepted} accepted, {ts.Refused} refused ({ts.Unlocated} without the input's name), {ts.Bugs} bugs, {ts.Hangs} hangs, {ts.Memory} memory; mean {(ts.Inputs == 0 ? 0 : ts.Ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency / ts.Inputs):0.000} ms, max {ts.MaxMs:0} ms wall, {ts.MaxCpuMs} ms CPU, max alloc {ts.MaxAllocated >> 20} MiB");
         Console.Error.WriteLine($"  heap {result.HeapBaseline >> 20} -> {result.HeapEnd >> 20} MiB, fds {result.FdsBaseline} -> {result.FdsEnd}, threads {result.ThreadsBaseline} -> {result.ThreadsEnd}");
-        foreach (var u in result.UnlocatedExamples.Take(5)) Console.Error.WriteLine($"  unlocated: {u}");
+        if (result.NewFds.Count > 0) Console.Error.WriteLine($"  descriptors opened after warm-up and still open: {string.Join(", ", result.NewFds)}");
+        foreach (var u in result.UnlocatedExamples.Take(8)) Console.Error.WriteLine($"  unlocated: {u}");
         Console.Error.WriteLine($"fuzz: findings: {(result.HasFindings ? string.Join(", ", result.FindingCounts.Select(p => $"{p.Value} {p.Key}")) : "none")}");
         summary = new
         {
@@ -69,12 +72,12 @@ try
                 inputs = p.Value.Inputs, accepted = p.Value.Accepted, refused = p.Value.Refused, refusedWithoutInputName = p.Value.Unlocated,
                 bugs = p.Value.Bugs, hangs = p.Value.Hangs, memory = p.Value.Memory,
                 meanMs = p.Value.Inputs == 0 ? 0 : Math.Round(p.Value.Ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency / p.Value.Inputs, 3),
-                maxMs = Math.Round(p.Value.MaxMs, 1), maxAllocatedMiB = p.Value.MaxAllocated >> 20,
+                maxMs = Math.Round(p.Value.MaxMs, 1), maxCpuMs = p.Value.MaxCpuMs, maxAllocatedMiB = p.Value.MaxAllocated >> 20,
             }),
             findingCounts = result.FindingCounts,
             findings = result.Findings.Select(x => new { x.Kind, x.Target, x.Index, x.Signature, x.SavedAs, message = x.Message.Split('\n').Take(3) }),
             heapMiB = new { afterWarmUp = result.HeapBaseline >> 20, end = result.HeapEnd >> 20 },
-            fds = new { afterWarmUp = result.FdsBaseline, end = result.FdsEnd },
+            fds = new { afterWarmUp = result.FdsBaseline, end = result.FdsEnd, newAtEnd = result.NewFds },
             threads = new { afterWarmUp = result.ThreadsBaseline, end = result.ThreadsEnd },
             unlocatedExamples = result.UnlocatedExamples,
         };

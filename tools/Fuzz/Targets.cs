@@ -40,6 +40,7 @@ public sealed class Targets
     private readonly string _work;
     private readonly List<BpfProgram> _seedPrograms = [];
     private readonly Dictionary<BpfProgram, FilterExplanation> _seedExplanations = [];
+    private readonly Dictionary<string, SeccompPolicy?> _seedPolicies = [];
 
     /// <summary>The input names errors must mention.</summary>
     public const string PolicyJsonName = "fuzz/input.json", PolicyTextName = "fuzz/input.policy", AgentConfigName = "agent-config.json";
@@ -55,12 +56,14 @@ public sealed class Targets
         All =
         [
             new("policy", [SeedKind.PolicyJson, SeedKind.PolicyText], 30, Policy, "fuzz/input"),
-            new("merge", [SeedKind.PolicyJson, SeedKind.PolicyText], 4, Merge, "fuzz/input"),
+            // merge names its inputs by position ("input 1: ..."), as the command line lists them.
+            new("merge", [SeedKind.PolicyJson, SeedKind.PolicyText], 4, Merge, "fuzz/input|input 1|input 2"),
             new("bpf-raw", [SeedKind.BpfRaw], 20, (b, r) => Bpf(b, r, raw: true), null),
             new("bpf-text", [SeedKind.BpfText], 20, (b, r) => Bpf(b, r, raw: false), null),
             new("agent-payload", [SeedKind.AgentPayload], 8, AgentPayloadTarget, null),
             new("agent-config", [SeedKind.AgentConfig], 4, AgentConfigTarget, AgentConfigName),
-            new("cli", [SeedKind.PolicyJson, SeedKind.PolicyText, SeedKind.BpfRaw, SeedKind.BpfText], 8, Cli, "-:|<stdin>|standard input"),
+            // The second file of diff and merge is a seed written under the work directory: a message may name it.
+            new("cli", [SeedKind.PolicyJson, SeedKind.PolicyText, SeedKind.BpfRaw, SeedKind.BpfText], 8, Cli, "-:|<stdin>|standard input|" + work),
         ];
     }
 
@@ -120,9 +123,18 @@ public sealed class Targets
     {
         var a = ParsePolicy(Decode(input)).Policy;
         var seed = _corpus.OfKind(rng.Next(2) == 0 ? SeedKind.PolicyJson : SeedKind.PolicyText, rng);
-        SeccompPolicy b;
-        try { b = ParsePolicy(Decode(seed.Bytes)).Policy; }
-        catch (SeccompException) { return; }
+        // The seed is read once per campaign (policies are immutable): reading a Docker profile costs milliseconds.
+        SeccompPolicy? b;
+        lock (_seedPolicies)
+        {
+            if (!_seedPolicies.TryGetValue(seed.Name, out b))
+            {
+                try { b = ParsePolicy(Decode(seed.Bytes)).Policy; }
+                catch (SeccompException) { b = null; }
+                _seedPolicies[seed.Name] = b;
+            }
+        }
+        if (b is null) return;
         var inputs = rng.Next(2) == 0 ? new[] { a, b } : [b, a];
         var merged = PolicyMerger.Union(inputs);
         var verification = MergeVerifier.Verify(merged);
@@ -237,6 +249,7 @@ public sealed class Targets
         bool program = input.AsSpan().IndexOf((byte)0) >= 0 || FilterInput.LooksLikeBpfText(Decode(input));
         var pick = (program ? ProgramCommands : PolicyCommands)[rng.Next(program ? ProgramCommands.Length : PolicyCommands.Length)];
         var args = pick.Select(a => a == "@seed" ? SeedFile(program ? SeedKind.BpfRaw : SeedKind.PolicyJson, rng) : a).ToArray();
+        if (Environment.GetEnvironmentVariable("SECCOMPKIT_FUZZ_VERBOSE") == "1") Console.Error.WriteLine($"cli: seccompkit {string.Join(' ', args)}");
         var console = new CapturingConsole(input);
         int exit = CliApp.Run(args, console);
         string err = console.ErrorText;

@@ -31,7 +31,9 @@ public static class DiffCommand
         {
             var left = FilterInput.Read(parse.GetRequiredValue(a), parse.GetValue(inputFormat), console);
             var right = FilterInput.Read(parse.GetRequiredValue(b), parse.GetValue(inputFormat), console);
-            var d = FilterDiff.Compare(FilterExplainer.Explain(left.Stack), FilterExplainer.Explain(right.Stack));
+            var explainedLeft = AnalysisLimit.Named(left.Name, () => FilterExplainer.Explain(left.Stack));
+            var explainedRight = AnalysisLimit.Named(right.Name, () => FilterExplainer.Explain(right.Stack));
+            var d = AnalysisLimit.Named($"{left.Name} against {right.Name}", () => FilterDiff.Compare(explainedLeft, explainedRight));
             console.Out.Write(parse.GetValue(format) == OutputFormat.Json ? FilterDiff.Json(d) : FilterDiff.Text(d));
             if (parse.GetValue(format) != OutputFormat.Json)
                 console.Error.WriteLine(d.Equal ? $"seccompkit: diff: {left.Name} and {right.Name} behave the same on every input"

@@ -54,15 +54,15 @@ public static class ExplainCommand
         {
             var target = parse.GetValue(output) is { } o ? OutputFile.Check(o, parse.GetValue(force)) : null;
             var loaded = FilterInput.Read(parse.GetRequiredValue(input), parse.GetValue(inputFormat), console);
-            var explanation = FilterExplainer.Explain(loaded.Stack);
+            var explanation = AnalysisLimit.Named(loaded.Name, () => FilterExplainer.Explain(loaded.Stack));
             var mode = parse.GetValue(to);
             if (mode == ExplainOutput.Summary)
             {
-                string text = parse.GetValue(format) == OutputFormat.Json ? ExplanationText.Json(explanation, PolicyRecovery.Recover(explanation)) : ExplanationText.Text(explanation);
+                string text = parse.GetValue(format) == OutputFormat.Json ? ExplanationText.Json(explanation, AnalysisLimit.Named(loaded.Name, () => PolicyRecovery.Recover(explanation))) : ExplanationText.Text(explanation);
                 Write(console, target, text);
                 return ExitCodes.Success;
             }
-            var recovered = PolicyRecovery.Recover(explanation);
+            var recovered = AnalysisLimit.Named(loaded.Name, () => PolicyRecovery.Recover(explanation));
             foreach (var p in recovered.Problems)
                 console.Error.WriteLine($"seccompkit: explain: {loaded.Name}: cannot express: {p}");
             bool exact = recovered.IsExact;

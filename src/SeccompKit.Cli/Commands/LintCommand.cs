@@ -96,7 +96,7 @@ public static class LintCommand
             {
                 // A filter is linted through explain (PolicyLinter.LintFilter). What no policy can express is listed, not
                 // guessed at: only the arch checks run then, and the exit code says the lint was partial.
-                var result = PolicyLinter.LintFilter(read.Stack, spec, lintOptions);
+                var result = AnalysisLimit.Named(spec, () => PolicyLinter.LintFilter(read.Stack, spec, lintOptions));
                 report = result.Report;
                 complete = result.Complete;
                 if (!complete)

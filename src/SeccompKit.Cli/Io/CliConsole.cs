@@ -1,3 +1,4 @@
+using SeccompKit.Analysis;
 using SeccompKit.Linux.Kernel;
 
 namespace SeccompKit.Cli.Io;
@@ -78,4 +79,17 @@ public sealed class CliInputException : SeccompException
     public CliInputException(string message, int exitCode = ExitCodes.BadInput) : base(message) => ExitCode = exitCode;
     /// <summary>The exit status to use.</summary>
     public int ExitCode { get; }
+}
+
+/// <summary>Analyses (explain, diff, lint of a filter) whose work bound was passed, refused naming the input.</summary>
+public static class AnalysisLimit
+{
+    /// <summary>Runs <paramref name="analyse"/>; its <see cref="AnalysisLimitException"/> becomes exit 3 naming <paramref name="input"/>.</summary>
+    /// <exception cref="CliInputException">The analysis passed its work bound.</exception>
+    public static T Named<T>(string input, Func<T> analyse)
+    {
+        ArgumentNullException.ThrowIfNull(analyse);
+        try { return analyse(); }
+        catch (AnalysisLimitException e) { throw new CliInputException($"{input}: {e.Message}"); }
+    }
 }

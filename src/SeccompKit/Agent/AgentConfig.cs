@@ -39,6 +39,9 @@ public sealed record AgentConfig
     /// <summary>Where it was loaded from (null for the built-in default).</summary>
     public string? Source { get; init; }
 
+    /// <summary>Most profiles one configuration may name (each is a file read and checked when the agent starts).</summary>
+    public const int MaxProfiles = 1000;
+
     private static readonly string[] Fields = ["allowedUids", "socketGroup", "defaultMode", "profiles", "rulesets"];
 
     /// <summary>Reads and validates a configuration file.</summary>
@@ -123,7 +126,13 @@ public sealed record AgentConfig
         if (props.TryGetValue("profiles", out var p))
         {
             string dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? "/";
-            foreach (var (name, value) in Object(p, path, "$.profiles"))
+            var entries = Object(p, path, "$.profiles");
+            if (entries.Count > MaxProfiles)
+                throw new AgentConfigException(path, "$.profiles", $"names {entries.Count} profiles; at most {MaxProfiles} are read (each is loaded and checked at start); keep the ones containers use");
+            // Each file is loaded once however many names share it: a configuration repeating one profile under
+            // thousands of names took 42 s and 8 GiB before (tools/Fuzz, issue 17).
+            var loaded = new Dictionary<string, SeccompPolicy>(StringComparer.Ordinal);
+            foreach (var (name, value) in entries)
             {
                 string at = $"$.profiles.{name}";
                 if (!ContainerMode.IsValidName(name)) throw new AgentConfigException(path, at, $"\"{name}\" is not a profile name: {ContainerMode.Grammar}");
@@ -133,7 +142,8 @@ public sealed record AgentConfig
                 string file = System.IO.Path.GetFullPath(value.GetString()!, dir);
                 try
                 {
-                    profiles[name] = PolicyFile.Load(file).Policy;
+                    if (!loaded.TryGetValue(file, out var policy)) loaded[file] = policy = PolicyFile.Load(file).Policy;
+                    profiles[name] = policy;
                 }
                 catch (PolicyException e)
                 {

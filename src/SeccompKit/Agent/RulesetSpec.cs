@@ -221,9 +221,18 @@ public sealed record RulesetSpec(string Name, ImmutableArray<DeviceNode>? Device
         return new MountRule(fstype, source, PathPattern.Create(target), options, force);
     }
 
+    /// <summary>
+    /// Longest mount source or target pattern: PATH_MAX (4096, linux/limits.h), the longest path mount(2) takes, so a
+    /// longer pattern could only match what the kernel refuses. (A 170,000-character source made the pattern's regular
+    /// expression take 7 GiB to build; tools/Fuzz, issue 17.)
+    /// </summary>
+    public const int MaxPatternLength = 4096;
+
     private static string NonEmpty(JsonElement e, string at, string what)
     {
         string s = JsonWalker.String(e, at, what);
+        if (s.Length > MaxPatternLength)
+            throw new PolicyException(string.Create(CultureInfo.InvariantCulture, $"{what} is {s.Length} characters long; at most {MaxPatternLength} are read (PATH_MAX, the longest path mount(2) takes); shorten it."), PolicyLocation.AtJsonPath(at));
         return s.Length > 0 ? s : throw new PolicyException($"{what} must not be empty.", PolicyLocation.AtJsonPath(at));
     }
 

@@ -21,10 +21,16 @@ public static class FilterExplainer
     public static FilterExplanation Explain(BpfProgram program) => Explain(new FilterStack([program]));
 
     /// <summary>Explains a stack (filters newest first, as <see cref="FilterStack"/> holds them).</summary>
-    /// <exception cref="AnalysisLimitException">A filter has more paths, or an ABI more ranges, than the explorer enumerates.</exception>
-    public static FilterExplanation Explain(FilterStack stack)
+    /// <exception cref="AnalysisLimitException">A filter has more paths, or an ABI more ranges, than the explorer enumerates, or explaining it takes more than <see cref="AnalysisBudget.MaxWork"/> units.</exception>
+    public static FilterExplanation Explain(FilterStack stack) => Explain(stack, new AnalysisBudget());
+
+    /// <summary>Explains a stack, spending from <paramref name="budget"/> (diff shares one between its two sides).</summary>
+    /// <exception cref="AnalysisLimitException">As <see cref="Explain(FilterStack)"/>, or the budget is spent.</exception>
+    public static FilterExplanation Explain(FilterStack stack, AnalysisBudget budget)
     {
-        var paths = stack.Filters.Select((f, i) => PathExplorer.Explore(f, i)).ToImmutableArray();
+        ArgumentNullException.ThrowIfNull(stack);
+        ArgumentNullException.ThrowIfNull(budget);
+        var paths = stack.Filters.Select((f, i) => PathExplorer.Explore(f, i, budget)).ToImmutableArray();
         var inexpressible = new List<Inexpressible>();
         for (int f = 0; f < paths.Length; f++)
         {
@@ -36,10 +42,10 @@ public static class FilterExplainer
                     Add(inexpressible, new Inexpressible(f, p.Pc, $"returns a value computed from the data: {p.ValueExpression!.Describe(i => WordName(i, Architecture.X86_64.AuditArch))}"));
             }
         }
-        var abis = Architecture.All.Select(a => ExplainAbi(a, paths)).ToImmutableArray();
+        var abis = Architecture.All.Select(a => ExplainAbi(a, paths, budget)).ToImmutableArray();
         var unknown = WordSet.Full;
         foreach (var a in Architecture.All) unknown = unknown.And(WordPredicate.Between(a.AuditArch, a.AuditArch).Not());
-        var unknownRegions = Combine(paths, p => Narrow(p, 1, unknown), null, null);
+        var unknownRegions = Combine(paths, p => Narrow(p, 1, unknown), null, null, budget);
         return new FilterExplanation(stack, abis, unknownRegions, [.. inexpressible.OrderBy(i => i.Filter).ThenBy(i => i.Pc)], paths.Sum(p => p.Length));
     }
 
@@ -65,18 +71,19 @@ public static class FilterExplainer
         : abi == Architecture.X32 ? [(Architecture.X32SyscallBit, uint.MaxValue - 1)]
         : [(0, uint.MaxValue)];
 
-    private static AbiExplanation ExplainAbi(Architecture abi, ImmutableArray<ImmutableArray<ProgramPath>> allPaths)
+    private static AbiExplanation ExplainAbi(Architecture abi, ImmutableArray<ImmutableArray<ProgramPath>> allPaths, AnalysisBudget budget)
     {
         uint arch = abi.AuditArch;
         var archSet = WordSet.Single(arch);
         // The paths each filter can take for this arch value.
+        budget.Spend(allPaths.Sum(ps => ps.Length));
         var paths = allPaths.Select(ps => ps.Select(p => Narrow(p, 1, archSet)).Where(p => p is not null).Select(p => p!).ToImmutableArray()).ToImmutableArray();
 
         var syscalls = ImmutableArray.CreateBuilder<SyscallExplanation>();
         // Numbers that select the same paths in every filter get the same regions but for nr itself: combine once per
         // selection and copy (about 10,000 numbers over 23 ABIs fall into a few hundred selections for real filters).
         var bySelection = new Dictionary<PathSelection, ImmutableArray<ExplainedRegion>>();
-        var sweep = new PathSweep(paths, arch);
+        var sweep = new PathSweep(paths, arch, budget);
         foreach (var (name, number) in abi.Syscalls.All.OrderBy(e => (uint)e.Number))
         {
             uint nr = unchecked((uint)number);
@@ -89,19 +96,22 @@ public static class FilterExplainer
             {
                 var (selection, selected) = sweep.Select(nr);
                 if (bySelection.TryGetValue(selection, out var template))
+                {
+                    budget.Spend(template.Length);
                     regions = [.. template.Select(r => r with { Words = r.Words.SetItem(0, nrSet) })];
+                }
                 else
-                    bySelection[selection] = regions = Combine(selected, p => Narrow(p, 0, nrSet), arch, nrSet);
+                    bySelection[selection] = regions = Combine(selected, p => Narrow(p, 0, nrSet), arch, nrSet, budget);
             }
             syscalls.Add(new SyscallExplanation(number, name, regions));
         }
-        return new AbiExplanation(abi, syscalls.ToImmutable(), OtherNumbers(abi, paths));
+        return new AbiExplanation(abi, syscalls.ToImmutable(), OtherNumbers(abi, paths, budget));
     }
 
     // The paths of each filter whose nr bounds [Low, High] meet a number or range, for numbers and ranges given in
     // increasing order: a compiled filter's thousand paths (each pinned to a number or a range of its search tree) then
     // cost a few checks per number instead of a thousand.
-    private sealed class PathSweep(ImmutableArray<ImmutableArray<ProgramPath>> paths, uint arch)
+    private sealed class PathSweep(ImmutableArray<ImmutableArray<ProgramPath>> paths, uint arch, AnalysisBudget budget)
     {
         private readonly int[][] _byLow = [.. paths.Select(ps => Enumerable.Range(0, ps.Length).OrderBy(j => ps[j].Words[0].Low).ToArray())];
         private readonly int[] _next = new int[paths.Length];
@@ -120,6 +130,7 @@ public static class FilterExplainer
                 var ps = paths[f];
                 var active = _active[f];
                 while (_next[f] < _byLow[f].Length && ps[_byLow[f][_next[f]]].Words[0].Low <= last) active.Add(_byLow[f][_next[f]++]);
+                budget.Spend(1 + active.Count);
                 active.RemoveAll(j => ps[j].Words[0].High < first);
                 result[f] = active.Select(j => ps[j]).ToArray();
             }
@@ -142,6 +153,7 @@ public static class FilterExplainer
             {
                 _selected.Add(-1 - f);
                 int start = _selected.Count;
+                budget.Spend(_active[f].Count);
                 foreach (int j in _active[f])
                 {
                     var p = paths[f][j];
@@ -211,11 +223,11 @@ public static class FilterExplainer
 
     // The regions of the stack for the inputs `restrict` keeps, combined by the kernel's precedence. When arch and nr are
     // given, the regions carry them pinned.
-    private static ImmutableArray<ExplainedRegion> Combine(ImmutableArray<ImmutableArray<ProgramPath>> paths, Func<ProgramPath, ProgramPath?> restrict, uint? arch, WordSet? nr) =>
-        Combine(paths.Select(ps => (IEnumerable<ProgramPath>)ps).ToArray(), restrict, arch, nr);
+    private static ImmutableArray<ExplainedRegion> Combine(ImmutableArray<ImmutableArray<ProgramPath>> paths, Func<ProgramPath, ProgramPath?> restrict, uint? arch, WordSet? nr, AnalysisBudget budget) =>
+        Combine(paths.Select(ps => (IEnumerable<ProgramPath>)ps).ToArray(), restrict, arch, nr, budget);
 
     // As above, over the paths of each filter that may be taken at all (a superset of those restrict keeps).
-    private static ImmutableArray<ExplainedRegion> Combine(IEnumerable<ProgramPath>[] paths, Func<ProgramPath, ProgramPath?> restrict, uint? arch, WordSet? nr)
+    private static ImmutableArray<ExplainedRegion> Combine(IEnumerable<ProgramPath>[] paths, Func<ProgramPath, ProgramPath?> restrict, uint? arch, WordSet? nr, AnalysisBudget budget)
     {
         // Start from "every input, ALLOW, nobody decided", as seccomp_run_filters starts from SECCOMP_RET_ALLOW.
         var start = PathExplorer.AllInputs;
@@ -227,6 +239,8 @@ public static class FilterExplainer
             var candidates = new List<ProgramPath>();
             foreach (var p in paths[f]) if (restrict(p) is { } r) candidates.Add(r);
             var next = new List<ExplainedRegion>();
+            // Each region meets each candidate word by word: the product is what a stack of filters multiplies.
+            budget.Spend(candidates.Count + (long)acc.Count * candidates.Count * SeccompData.Size / 4);
             foreach (var region in acc)
                 foreach (var c in candidates)
                 {
@@ -271,7 +285,7 @@ public static class FilterExplainer
     // The numbers outside the table, cut where any path's range or excluded value on nr starts or ends, merged where the
     // outcome is the same. Mask tests on nr are not cut along (a test of bit 0 would make billions of ranges): they stay
     // in the regions' nr constraint, exactly.
-    private static ImmutableArray<NumberRange> OtherNumbers(Architecture abi, ImmutableArray<ImmutableArray<ProgramPath>> paths)
+    private static ImmutableArray<NumberRange> OtherNumbers(Architecture abi, ImmutableArray<ImmutableArray<ProgramPath>> paths, AnalysisBudget budget)
     {
         var cuts = new SortedSet<ulong>();
         foreach (var d in NumberDomain(abi)) { cuts.Add(d.First); cuts.Add((ulong)d.Last + 1); }
@@ -293,7 +307,7 @@ public static class FilterExplainer
                 }
             }
         var result = new List<NumberRange>();
-        var sweep = new PathSweep(paths, abi.AuditArch);
+        var sweep = new PathSweep(paths, abi.AuditArch, budget);
         var keys = new List<string>();
         var list = cuts.ToList();
         for (int i = 0; i + 1 < list.Count; i++)
@@ -303,7 +317,7 @@ public static class FilterExplainer
             uint lo = (uint)lo64, hi = (uint)hi64;
             if (!InDomain(abi, lo) || table.Contains(lo)) continue;
             var range = lo == hi ? WordSet.Single(lo) : WordSet.Full.And(WordPredicate.Between(lo, hi));
-            var regions = Combine(sweep.Meeting(lo, hi), p => Narrow(p, 0, range), abi.AuditArch, range);
+            var regions = Combine(sweep.Meeting(lo, hi), p => Narrow(p, 0, range), abi.AuditArch, range, budget);
             string key = OutcomeKey(regions, includeDecider: true) + "#" + string.Join(",", regions.Select(r => MaskPart(r.Words[0])));
             if (result.Count > 0 && keys[^1] == key && result[^1].Last + 1 == lo)
             {

@@ -41,8 +41,44 @@ public sealed record OpaqueCondition(int Filter, int Pc, SymbolicExpression Left
 /// <param name="Pc">The pc of the <c>RET</c> (or of the <c>DIV X</c> that returned 0 on a zero divisor).</param>
 public sealed record ProgramPath(ImmutableArray<WordSet> Words, ImmutableArray<OpaqueCondition> Opaque, uint? Value, SymbolicExpression? ValueExpression, int Pc);
 
-/// <summary>Thrown when a program has more paths than the explorer will enumerate.</summary>
+/// <summary>Thrown when a program has more paths than the explorer will enumerate, or explaining it takes more work than <see cref="AnalysisBudget.MaxWork"/>.</summary>
 public sealed class AnalysisLimitException(string message) : SeccompException(message);
+
+/// <summary>
+/// A deterministic bound on the work of one explanation (a filter, or a stack, with the diff, lint or graph built on it):
+/// units are counted where the work grows with a hostile input (an instruction stepped on one path, a path copied, a
+/// path visited for a number, a region combined with a path), so that any input ends within a bounded time and memory
+/// on any machine, the same way everywhere. Found by tools/Fuzz (issue 17): programs of a few thousand instructions
+/// whose conditions rejoin made hundreds of thousands of paths and took 9 s and 2.3 GiB.
+/// </summary>
+public sealed class AnalysisBudget
+{
+    /// <summary>
+    /// The units one explanation (or one diff of two) may spend. Measured with <c>SeccompKit.Fuzz cost</c>: Docker's and
+    /// podman's default profiles compiled spend about 61,000, a generated 1,405-instruction filter of 333 syscalls with
+    /// argument conditions on three ABIs 101,000, the largest of data/peers 145,000; a unit costs about 0.5 µs and 200
+    /// bytes, so the bound is about half a second and 200 MiB (bench/results/fuzz.md).
+    /// </summary>
+    public const long MaxWork = 1_000_000;
+
+    private readonly long _limit;
+
+    /// <summary>A budget of <paramref name="limit"/> units.</summary>
+    public AnalysisBudget(long limit = MaxWork) => _limit = limit;
+
+    /// <summary>Units spent so far.</summary>
+    public long Used { get; private set; }
+
+    /// <summary>Spends <paramref name="units"/>.</summary>
+    /// <exception cref="AnalysisLimitException">The budget is exceeded.</exception>
+    public void Spend(long units)
+    {
+        Used += units;
+        if (Used > _limit)
+            throw new AnalysisLimitException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"the filter is too intricate to analyse within seccompkit's fixed work bound ({_limit:N0} steps: conditions that rejoin multiply its paths); explain, diff and lint give up rather than guess or run for minutes. No option raises the bound: analyse the filters of a stack one at a time, or simplify the filter"));
+    }
+}
 
 /// <summary>
 /// Explores every feasible path of a classic BPF seccomp program symbolically over <c>seccomp_data</c>: loads (ABS, LEN,
@@ -58,22 +94,31 @@ public static class PathExplorer
     public static ImmutableArray<WordSet> AllInputs { get; } = [.. Enumerable.Repeat(WordSet.Full, SeccompData.Size / 4)];
 
     /// <summary>Every feasible path of <paramref name="program"/>; <paramref name="filter"/> is its index in a stack, for reports.</summary>
-    /// <exception cref="AnalysisLimitException">More than <see cref="MaxPaths"/> paths.</exception>
-    public static ImmutableArray<ProgramPath> Explore(BpfProgram program, int filter = 0)
+    /// <exception cref="AnalysisLimitException">More than <see cref="MaxPaths"/> paths, or more work than <see cref="AnalysisBudget.MaxWork"/>.</exception>
+    public static ImmutableArray<ProgramPath> Explore(BpfProgram program, int filter = 0) => Explore(program, filter, new AnalysisBudget());
+
+    /// <summary>As <see cref="Explore(BpfProgram, int)"/>, spending from <paramref name="budget"/> (shared by the filters of a stack).</summary>
+    /// <exception cref="AnalysisLimitException">More than <see cref="MaxPaths"/> paths, or the budget is spent.</exception>
+    public static ImmutableArray<ProgramPath> Explore(BpfProgram program, int filter, AnalysisBudget budget)
     {
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(budget);
         var paths = ImmutableArray.CreateBuilder<ProgramPath>();
         var ins = program.Instructions;
         var mem = new SymbolicExpression?[BPF_MEMWORDS];
         var zero = new ConstantExpression(0);
-        Walk(ins, filter, 0, [.. AllInputs], [], zero, zero, mem, paths);
+        Walk(ins, filter, 0, [.. AllInputs], [], zero, zero, mem, paths, budget);
         return paths.ToImmutable();
     }
 
     private static void Walk(ImmutableArray<Instruction> prog, int filter, int pc, WordSet[] words, ImmutableArray<OpaqueCondition> opaque,
-        SymbolicExpression a, SymbolicExpression x, SymbolicExpression?[] mem, ImmutableArray<ProgramPath>.Builder paths)
+        SymbolicExpression a, SymbolicExpression x, SymbolicExpression?[] mem, ImmutableArray<ProgramPath>.Builder paths, AnalysisBudget budget)
     {
         while (true)
         {
+            // One unit per instruction stepped on one path: a path's length, summed over paths, is what rejoining
+            // conditions multiply.
+            budget.Spend(1);
             var i = prog[pc];
             switch (BPF_CLASS(i.Code))
             {
@@ -110,12 +155,12 @@ public static class PathExplorer
                     if (op == BPF_DIV && BPF_SRC(i.Code) == BPF_X)
                     {
                         // DIV X returns 0 from the whole filter when X is 0 (the kernel's and Interpreter's behaviour).
-                        if (operand is ConstantExpression c0 && c0.Value == 0) { Emit(words, opaque, 0, null, pc, paths); return; }
+                        if (operand is ConstantExpression c0 && c0.Value == 0) { Emit(words, opaque, 0, null, pc, paths, budget); return; }
                         if (operand is not ConstantExpression)
                         {
-                            foreach (var (w2, o2) in Branch(filter, pc, words, opaque, operand, BPF_JEQ, new ConstantExpression(0), true))
-                                Emit(w2, o2, 0, null, pc, paths);
-                            var rest = Branch(filter, pc, words, opaque, operand, BPF_JEQ, new ConstantExpression(0), false).ToList();
+                            foreach (var (w2, o2) in Branch(budget, filter, pc, words, opaque, operand, BPF_JEQ, new ConstantExpression(0), true))
+                                Emit(w2, o2, 0, null, pc, paths, budget);
+                            var rest = Branch(budget, filter, pc, words, opaque, operand, BPF_JEQ, new ConstantExpression(0), false).ToList();
                             if (rest.Count == 0) return;
                             (words, opaque) = rest[0];
                         }
@@ -131,32 +176,33 @@ public static class PathExplorer
                     var operand = BPF_SRC(i.Code) == BPF_X ? x : new ConstantExpression(i.K);
                     int tpc = pc + 1 + i.Jt, fpc = pc + 1 + i.Jf;
                     if (tpc == fpc) { pc = tpc; continue; }
-                    var taken = Branch(filter, pc, words, opaque, a, op, operand, true).ToList();
-                    var notTaken = Branch(filter, pc, words, opaque, a, op, operand, false).ToList();
+                    var taken = Branch(budget, filter, pc, words, opaque, a, op, operand, true).ToList();
+                    var notTaken = Branch(budget, filter, pc, words, opaque, a, op, operand, false).ToList();
                     if (taken.Count == 1 && notTaken.Count == 0) { (words, opaque) = taken[0]; pc = tpc; continue; }
                     if (taken.Count == 0 && notTaken.Count == 1) { (words, opaque) = notTaken[0]; pc = fpc; continue; }
-                    foreach (var (w, o) in taken) Walk(prog, filter, tpc, w, o, a, x, mem, paths);
-                    foreach (var (w, o) in notTaken) Walk(prog, filter, fpc, w, o, a, x, mem, paths);
+                    foreach (var (w, o) in taken) Walk(prog, filter, tpc, w, o, a, x, mem, paths, budget);
+                    foreach (var (w, o) in notTaken) Walk(prog, filter, fpc, w, o, a, x, mem, paths, budget);
                     return;
                 }
                 default: // BPF_RET
-                    if (BPF_RVAL(i.Code) == BPF_K) Emit(words, opaque, i.K, null, pc, paths);
-                    else if (a is ConstantExpression c) Emit(words, opaque, c.Value, null, pc, paths);
-                    else Emit(words, opaque, null, a, pc, paths);
+                    if (BPF_RVAL(i.Code) == BPF_K) Emit(words, opaque, i.K, null, pc, paths, budget);
+                    else if (a is ConstantExpression c) Emit(words, opaque, c.Value, null, pc, paths, budget);
+                    else Emit(words, opaque, null, a, pc, paths, budget);
                     return;
             }
         }
     }
 
-    private static void Emit(WordSet[] words, ImmutableArray<OpaqueCondition> opaque, uint? value, SymbolicExpression? expr, int pc, ImmutableArray<ProgramPath>.Builder paths)
+    private static void Emit(WordSet[] words, ImmutableArray<OpaqueCondition> opaque, uint? value, SymbolicExpression? expr, int pc, ImmutableArray<ProgramPath>.Builder paths, AnalysisBudget budget)
     {
+        budget.Spend(words.Length + opaque.Length);
         if (paths.Count >= MaxPaths)
             throw new AnalysisLimitException($"the program has more than {MaxPaths} paths (conditions that rejoin multiply them); explain gives up rather than guess");
         paths.Add(new ProgramPath([.. words], opaque, value, expr, pc));
     }
 
     /// <summary>The path states (0 or 1) in which <c>left op right</c> is <paramref name="holds"/>.</summary>
-    private static IEnumerable<(WordSet[], ImmutableArray<OpaqueCondition>)> Branch(int filter, int pc, WordSet[] words, ImmutableArray<OpaqueCondition> opaque,
+    private static IEnumerable<(WordSet[], ImmutableArray<OpaqueCondition>)> Branch(AnalysisBudget budget, int filter, int pc, WordSet[] words, ImmutableArray<OpaqueCondition> opaque,
         SymbolicExpression left, ushort op, SymbolicExpression right, bool holds)
     {
         if (left is ConstantExpression l && right is ConstantExpression r)
@@ -180,6 +226,8 @@ public static class PathExplorer
         {
             var pred = holds ? p : p.Not();
             int w = symbolic!.SingleWord;
+            // Narrowing copies the word's exclusions, which grow with the conditions on the path.
+            budget.Spend(1 + words[w].Exclusions.Length);
             var narrowed = words[w].And(pred);
             if (narrowed.IsEmpty) yield break;
             var copy = (WordSet[])words.Clone();

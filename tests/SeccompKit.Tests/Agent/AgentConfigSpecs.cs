@@ -17,6 +17,38 @@ public sealed class AgentConfigSpecs : IDisposable
     }
 
     [Fact]
+    public void A_file_named_by_many_profiles_is_loaded_once()
+    {
+        // Found by tools/Fuzz: a 188 KB configuration naming one profile under thousands of names loaded it each time
+        // (42 s, 8.4 GiB).
+        Write("web.json", """{ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ { "names": ["read"], "action": "SCMP_ACT_ALLOW" } ] }""");
+        string names = string.Join(", ", Enumerable.Range(0, 50).Select(i => $"\"p{i}\": \"{(i % 2 == 0 ? "web.json" : "./web.json")}\""));
+        var config = AgentConfig.Parse($$"""{ "profiles": { {{names}} } }""", Path.Combine(_dir.FullName, "agent.json"));
+        Assert.Equal(50, config.Profiles.Count);
+        Assert.All(config.Profiles.Values, p => Assert.Same(config.Profiles["p0"], p));
+    }
+
+    [Fact]
+    public void A_mount_pattern_longer_than_PATH_MAX_is_refused_with_its_JSON_path()
+    {
+        // Found by tools/Fuzz: a 170,000-character source took 7 GiB to turn into a regular expression.
+        string source = new('\\', RulesetSpec.MaxPatternLength + 1);
+        var config = AgentConfig.Parse($$"""{ "rulesets": { "lab": { "mounts": [ { "fstype": "tmpfs", "source": "{{source.Replace("\\", "\\\\", StringComparison.Ordinal)}}", "target": "/mnt/*" } ] } } }""", "/etc/agent.json");
+        var e = Assert.Throws<AgentConfigException>(() => RulesetSpec.FromConfig(config));
+        Assert.Contains("$.rulesets.lab.mounts[0].source", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"at most {RulesetSpec.MaxPatternLength}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void More_profiles_than_the_bound_are_refused_naming_the_bound()
+    {
+        string names = string.Join(", ", Enumerable.Range(0, AgentConfig.MaxProfiles + 1).Select(i => $"\"p{i}\": \"web.json\""));
+        var e = Assert.Throws<AgentConfigException>(() => AgentConfig.Parse($$"""{ "profiles": { {{names}} } }""", Path.Combine(_dir.FullName, "agent.json")));
+        Assert.Contains("$.profiles", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"at most {AgentConfig.MaxProfiles}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_profile_path_with_a_NUL_character_is_refused_with_its_JSON_path()
     {
         // Found by tools/Fuzz: Path.GetFullPath threw ArgumentException ("Null character in path"), an internal error.

@@ -1,5 +1,9 @@
+using System.Text;
 using SeccompKit.Analysis;
+using SeccompKit.Analysis.Diff;
 using SeccompKit.Bpf;
+using SeccompKit.Policy;
+using SeccompKit.Policy.Files;
 using SeccompKit.Syscalls;
 
 namespace SeccompKit.Tests.Analysis;
@@ -43,5 +47,62 @@ public class FuzzFindingSpecs
             """, new SyscallSymbols()));
         var explanation = await Task.Run(() => FilterExplainer.Explain(program), TestContext.Current.CancellationToken);
         Assert.Contains("ALLOW", ExplanationText.Text(explanation), StringComparison.Ordinal);
+    }
+
+    // k tests of argument bits whose branches rejoin: 2^k paths, none of them pinned to a syscall number.
+    private static BpfProgram Rejoining(int k)
+    {
+        var sb = new StringBuilder("A = arch\nif (A != AUDIT_ARCH_X86_64) goto deny\n");
+        for (int i = 0; i < k; i++)
+            sb.Append($"A = args[{i % 6}]\nif (A & {1 << (i / 6)}) goto t{i} else goto l{i}\nt{i}:\nX = A\nl{i}:\n");
+        sb.Append("A = sys_number\nif (A == 1) goto deny\nreturn ALLOW\ndeny:\nreturn ERRNO(1)\n");
+        return BpfProgram.Create(Assembler.Assemble(sb.ToString(), new SyscallSymbols()));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Explain_refuses_a_filter_over_its_work_bound_saying_what_the_bound_is()
+    {
+        // Found by tools/Fuzz: programs whose conditions rejoin took up to 9 s and 2.3 GiB (12 such tests: 8,193 paths,
+        // 5 s and 2.4 GiB before the bound; 16: 160 s and 42 GiB).
+        var program = Rejoining(12);
+        var e = await Assert.ThrowsAsync<AnalysisLimitException>(() => Task.Run(() => FilterExplainer.Explain(program), TestContext.Current.CancellationToken));
+        Assert.Contains(AnalysisBudget.MaxWork.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), e.Message, StringComparison.Ordinal);
+        Assert.Contains("No option raises", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Explain_still_explains_a_filter_well_under_the_bound()
+    {
+        var budget = new AnalysisBudget();
+        var explanation = FilterExplainer.Explain(new FilterStack([Rejoining(4)]), budget);
+        Assert.Equal(33, explanation.PathCount); // 2^4 rejoined paths, each ending in deny or allow on nr, and the arch check's deny
+        Assert.InRange(budget.Used, 1, AnalysisBudget.MaxWork / 4);
+    }
+
+    [Fact]
+    public void Diff_walks_the_other_numbers_of_both_sides_together_and_finds_the_same_differences()
+    {
+        // Other numbers (outside the table) cut into many ranges on both sides: every pair used to be tried.
+        static BpfProgram Ranges(uint step, uint count) => BpfProgram.Create(Assembler.Assemble(
+            "A = arch\nif (A != AUDIT_ARCH_X86_64) goto deny\nA = sys_number\n" +
+            string.Concat(Enumerable.Range(1, (int)count).Select(i => $"if (A == {1000 + i * step}) goto deny\n")) +
+            "return ALLOW\ndeny:\nreturn ERRNO(1)\n", new SyscallSymbols()));
+        var a = FilterExplainer.Explain(Ranges(2, 40));
+        var b = FilterExplainer.Explain(Ranges(3, 40));
+        var d = FilterDiff.Compare(a, b);
+        // Numbers 1000 + 2i (i <= 40) denied by a only, unless also 1000 + 3j; and the reverse.
+        var onlyA = Enumerable.Range(1, 40).Select(i => 1000 + 2 * i).Except(Enumerable.Range(1, 40).Select(j => 1000 + 3 * j)).Count();
+        var onlyB = Enumerable.Range(1, 40).Select(j => 1000 + 3 * j).Except(Enumerable.Range(1, 40).Select(i => 1000 + 2 * i)).Count();
+        var x64 = d.Entries.Where(e => e.Abi == Architecture.X86_64 && e.Syscall is null).ToList();
+        Assert.Equal(onlyA + onlyB, x64.Sum(e => (int)(e.Last - e.First + 1)));
+    }
+
+    [Fact]
+    public void A_policy_on_standard_input_is_named_stdin_in_errors_not_a_file_in_the_current_directory()
+    {
+        // Found by tools/Fuzz's check that errors name the input: "/current/dir/<stdin>:1:1: ..." named no such file.
+        var e = Assert.ThrowsAny<PolicyException>(() => PolicyFile.Parse("allow { no_such_call }\n", null));
+        Assert.StartsWith(PolicyFile.StandardInputName + ":1:", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Directory.GetCurrentDirectory() + "/", e.Message, StringComparison.Ordinal);
     }
 }

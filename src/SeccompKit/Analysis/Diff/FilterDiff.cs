@@ -18,7 +18,7 @@ namespace SeccompKit.Analysis.Diff;
 /// <param name="Example">An input of the region; emulating it on both gives <see cref="Before"/> and <see cref="After"/>.</param>
 public sealed record DiffEntry(Architecture? Abi, string? Syscall, uint First, uint Last, ExplainedRegion Region, uint? Before, uint? After, SeccompData Example);
 
-/// <summary>The behavioural difference of two filters or stacks (<see cref="FilterDiff.Compare"/>).</summary>
+/// <summary>The behavioural difference of two filters or stacks (<see cref="FilterDiff.Compare(FilterExplanation, FilterExplanation)"/>).</summary>
 /// <param name="Entries">Every region where they differ; empty when they behave the same on every input.</param>
 public sealed record FilterDifference(ImmutableArray<DiffEntry> Entries)
 {
@@ -34,34 +34,49 @@ public sealed record FilterDifference(ImmutableArray<DiffEntry> Entries)
 public static class FilterDiff
 {
     /// <summary>Compares <paramref name="a"/> (before) with <paramref name="b"/> (after).</summary>
-    public static FilterDifference Compare(FilterExplanation a, FilterExplanation b)
+    /// <exception cref="AnalysisLimitException">Comparing them takes more than <see cref="AnalysisBudget.MaxWork"/> units.</exception>
+    public static FilterDifference Compare(FilterExplanation a, FilterExplanation b) => Compare(a, b, new AnalysisBudget());
+
+    /// <summary>As <see cref="Compare(FilterExplanation, FilterExplanation)"/>, spending from <paramref name="budget"/>.</summary>
+    /// <exception cref="AnalysisLimitException">The budget is spent.</exception>
+    public static FilterDifference Compare(FilterExplanation a, FilterExplanation b, AnalysisBudget budget)
     {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(budget);
         var entries = ImmutableArray.CreateBuilder<DiffEntry>();
         for (int i = 0; i < a.Abis.Length; i++)
         {
             var (ea, eb) = (a.Abis[i], b.Abis[i]);
             var abi = ea.Abi;
             for (int s = 0; s < ea.Syscalls.Length; s++)
-                Pairs(a, b, abi, ea.Syscalls[s].Name, (uint)ea.Syscalls[s].Number, (uint)ea.Syscalls[s].Number, ea.Syscalls[s].Regions, eb.Syscalls[s].Regions, entries);
-            foreach (var ra in ea.OtherNumbers)
-                foreach (var rb in eb.OtherNumbers)
-                {
-                    uint first = Math.Max(ra.First, rb.First), last = Math.Min(ra.Last, rb.Last);
-                    if (first > last) continue;
-                    Pairs(a, b, abi, null, first, last, ra.Regions, rb.Regions, entries);
-                }
+                Pairs(a, b, abi, ea.Syscalls[s].Name, (uint)ea.Syscalls[s].Number, (uint)ea.Syscalls[s].Number, ea.Syscalls[s].Regions, eb.Syscalls[s].Regions, entries, budget);
+            // Both lists are disjoint ranges in increasing order: walk them together (every pair would be up to
+            // 100,000 x 100,000 for hostile filters; tools/Fuzz, issue 17).
+            int ia = 0, ib = 0;
+            while (ia < ea.OtherNumbers.Length && ib < eb.OtherNumbers.Length)
+            {
+                var (ra, rb) = (ea.OtherNumbers[ia], eb.OtherNumbers[ib]);
+                uint first = Math.Max(ra.First, rb.First), last = Math.Min(ra.Last, rb.Last);
+                budget.Spend(1);
+                if (first <= last) Pairs(a, b, abi, null, first, last, ra.Regions, rb.Regions, entries, budget);
+                if (ra.Last <= rb.Last) ia++; else ib++;
+            }
         }
-        Pairs(a, b, null, null, 0, uint.MaxValue, a.UnknownArch, b.UnknownArch, entries);
+        Pairs(a, b, null, null, 0, uint.MaxValue, a.UnknownArch, b.UnknownArch, entries, budget);
         return new FilterDifference(entries.ToImmutable());
     }
 
     private static void Pairs(FilterExplanation a, FilterExplanation b, Architecture? abi, string? name, uint first, uint last,
-        ImmutableArray<ExplainedRegion> ra, ImmutableArray<ExplainedRegion> rb, ImmutableArray<DiffEntry>.Builder into)
+        ImmutableArray<ExplainedRegion> ra, ImmutableArray<ExplainedRegion> rb, ImmutableArray<DiffEntry>.Builder into, AnalysisBudget budget)
     {
         foreach (var x in ra)
             foreach (var y in rb)
             {
+                budget.Spend(1);
                 if (x.Value is { } vx && y.Value is { } vy && vx == vy) continue;
+                // Intersecting 16 words (then, where they meet, an example emulated on both stacks: microseconds).
+                budget.Spend(16);
                 var words = ImmutableArray.CreateBuilder<WordSet>(16);
                 bool feasible = true;
                 for (int i = 0; i < 16 && feasible; i++)

@@ -66,8 +66,9 @@ public static class PolicyFile
                     });
                     break;
                 default:
-                    // Includes resolve relative to the file; standard input resolves them from the current directory.
-                    string fileName = path is null ? System.IO.Path.Combine(Directory.GetCurrentDirectory(), StandardInputName) : System.IO.Path.GetFullPath(path);
+                    // Includes resolve relative to the file; standard input's name is relative, so they resolve from the
+                    // current directory, and messages say "<stdin>:3:1", not a file of that name in the current directory.
+                    string fileName = path is null ? StandardInputName : System.IO.Path.GetFullPath(path);
                     policy = PolicyLanguage.Parse(text, fileName, new FileSystemIncludeResolver());
                     diagnostics = [];
                     format = PolicyFormat.Policy;
