@@ -144,7 +144,7 @@ public static class PolicyRecovery
                     }
                     // The rule's origin is the return that decided it, so that findings on the recovered policy (lint) point at it.
                     foreach (var conds in alternatives)
-                        rules.Add(new SyscallRule(s.Name, action, conds) { Origin = $"filter {region.Decider.Filter} pc {region.Decider.Pc}" });
+                        rules.Add(new SyscallRule(s.Name, action, abi.Abi.Is64Bit ? MergeMaskedHalves(conds) : conds) { Origin = $"filter {region.Decider.Filter} pc {region.Decider.Pc}" });
                 }
             }
 
@@ -286,6 +286,37 @@ public static class PolicyRecovery
     // its high half somewhere, and give two policy actions split by such a comparison: each region wholly on one side,
     // decided exactly from its smallest and largest 64-bit value (both sides of every candidate are intervals, or a point
     // and the rest). Null when there is no such form (the regions are then read as they are).
+    /// <summary>
+    /// Equalities and masked equalities of one argument (typically one per 32-bit half, as a filter tests them) become one
+    /// 64-bit masked equality: <c>(a &amp; m1) == v1 &amp;&amp; (a &amp; m2) == v2</c> is <c>(a &amp; (m1|m2)) == (v1|v2)</c> when
+    /// the two agree where the masks overlap. A rule that compares an argument twice is not one an OCI runtime reads as
+    /// an AND (it reads repeated arguments as alternatives), and the compiler's bit-pattern sets test an argument so
+    /// (Docker's personality: low half masked, high half zero).
+    /// </summary>
+    private static IReadOnlyList<ArgCondition> MergeMaskedHalves(IReadOnlyList<ArgCondition> conditions)
+    {
+        if (conditions.Count < 2) return conditions;
+        var result = new List<ArgCondition>();
+        foreach (var group in conditions.GroupBy(c => c.Index))
+        {
+            var eq = group.Where(c => c.Operator is ArgOperator.Equal or ArgOperator.MaskedEqual).ToList();
+            ulong mask = 0, value = 0;
+            bool consistent = eq.Count >= 2;
+            foreach (var c in eq)
+            {
+                ulong m = (c.Operator == ArgOperator.Equal ? ulong.MaxValue : c.Mask) & (c.Width == ArgumentWidth.Bits32 ? uint.MaxValue : ulong.MaxValue);
+                ulong v = c.Value & m;
+                if (((value ^ v) & mask & m) != 0) { consistent = false; break; }
+                mask |= m;
+                value |= v;
+            }
+            if (!consistent) { result.AddRange(group); continue; }
+            result.Add(mask == ulong.MaxValue ? new ArgCondition(group.Key, ArgOperator.Equal, value) : new ArgCondition(group.Key, ArgOperator.MaskedEqual, value, mask));
+            result.AddRange(group.Where(c => c.Operator is not (ArgOperator.Equal or ArgOperator.MaskedEqual)));
+        }
+        return result;
+    }
+
     private static List<SyscallRule>? SingleComparison(SyscallExplanation s, Architecture abi, PolicyAction defaultAction)
     {
         if (s.Regions.Length < 2 || s.Regions.Any(r => r.Value is null || !r.Opaque.IsEmpty || !PolicyAction.TryFromReturnValue(r.Value.Value, out _))) return null;
