@@ -124,6 +124,27 @@ public sealed class HostileOutputSpecs : IDisposable
     }
 
     [Fact]
+    public void Compile_and_learn_refuse_a_way_through_a_directory_another_user_owns_before_any_work()
+    {
+        Assert.SkipUnless(Environment.IsPrivilegedProcess, "chown needs root (CI runs as root)");
+        // The attacker's directory holds a link to root's directory where root expects a directory of its own.
+        string evil = Dir("evil", "0755", Nobody);
+        string inner = Path.Combine(evil, "inner");
+        File.CreateSymbolicLink(inner, Path.GetDirectoryName(_victim)!);
+        Sh($"chown -h {Nobody}:{Nobody} {Q(inner)}");
+        var (exit, c) = TestConsole.Run("compile", Docker, "-q", "-o", Path.Combine(inner, "precious"), "--force");
+        Assert.Equal(ExitCodes.OutputFailed, exit);
+        Assert.Contains($"{evil}, a directory on its path: the directory belongs to another user (uid 65534)", c.StderrText);
+        AssertVictimUntouched();
+        string marker = _root.File("ran");
+        var learn = CliProcess.Run(_root.PathName, "learn", "-q", "-o", Path.Combine(inner, "p.json"), "--", "sh", "-c", $"touch {Q(marker)}");
+        Assert.Equal(ExitCodes.LearnProfileFailed, learn.Exit);
+        Assert.Contains("a directory on its path", learn.Err);
+        Assert.False(File.Exists(marker)); // refused before the program ran
+        Assert.Equal(["precious"], Directory.GetFileSystemEntries(Path.GetDirectoryName(_victim)!).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void A_sticky_directory_of_root_is_accepted_and_the_file_is_replaced_not_written_through()
     {
         Assert.SkipUnless(Environment.IsPrivilegedProcess, "chown needs root (CI runs as root)");

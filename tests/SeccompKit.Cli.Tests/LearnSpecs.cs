@@ -330,6 +330,10 @@ public sealed class LearnSpecs : IDisposable
             Assert.True(learned.Exit == 0, learned.Err);
             Assert.Equal(plain.Out, learned.Out);
             Assert.Equal("65534\n", Exec("stat", ["-c", "%u", "p.json"], work).Out); // written by the unprivileged seccompkit
+            // The installed runtime's version, asked for the OCI profile, is remembered in the user's own cache (HOME is
+            // the sticky work directory): the checks of every directory on the way let the user write there.
+            if (SeccompKit.Linux.Runtimes.InstalledRuntimes.VersionLine("runc") is not null)
+                Assert.Equal("65534\n", Exec("stat", ["-c", "%u", Path.Combine(".cache", "seccompkit", "runtime-versions")], work).Out);
 
             var under = Exec(cli, ["run", "--profile", "p.json", "--", .. command], work, env: env, asUid: Nobody);
             Assert.True(under.Exit == 0, under.Err);

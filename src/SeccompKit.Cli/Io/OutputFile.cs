@@ -13,7 +13,8 @@ namespace SeccompKit.Cli.Io;
 /// </summary>
 /// <remarks>
 /// Nothing another user controls can redirect the write (seccompkit often runs as root): the directory written into
-/// must belong to the caller or root and not be writable by group or others unless sticky (<see cref="AtomicFile.DirectoryProblem"/>);
+/// and every directory above it must belong to the caller or root and not be writable by group or others unless sticky
+/// (<see cref="AtomicFile.DirectoryPathProblem"/>);
 /// a symbolic link given as FILE is followed only when it belongs to the caller or root and sits in such a directory
 /// (the file it points to is replaced and the link stays); a file name seccompkit chooses itself (dump's
 /// <c>filter-N.bpf</c>) is never followed: a link there is refused. The temporary file is created with
@@ -109,9 +110,8 @@ internal sealed class OutputFile
         return new OutputFile(target, path, force, inPlace: false);
     }
 
-    /// <summary>Why <paramref name="dir"/> is controlled by another user (<see cref="AtomicFile.DirectoryProblem"/>), or null.</summary>
-    internal static string? DirectoryRefusal(string dir) =>
-        FileStatus.Of(dir) is { } status ? AtomicFile.DirectoryProblem(status) : null;
+    /// <summary>Why <paramref name="dir"/> or a directory above it is controlled by another user (<see cref="AtomicFile.DirectoryPathProblem"/>), or null.</summary>
+    internal static string? DirectoryRefusal(string dir) => AtomicFile.DirectoryPathProblem(dir);
 
     /// <summary>Writes <paramref name="text"/> (UTF-8).</summary>
     /// <exception cref="CliInputException">The write failed (disk full, permissions changed, the file appeared meanwhile without --force); nothing was changed.</exception>

@@ -114,7 +114,7 @@ public sealed class SeccompAgent : IDisposable
         if (Sock.access(dir, W_OK | X_OK) != 0)
             throw new AgentStartException(AgentStartProblem.OutputDirectory, $"--output {dir}: not writable by the agent ({new ErrnoException("access", Errors.Last(), "").Message})");
         // The agent runs as root: a directory another user controls could redirect its results (AtomicFile checks again at each write).
-        if (FileStatus.Of(dir) is { } status && AtomicFile.DirectoryProblem(status) is { } problem)
+        if (AtomicFile.DirectoryPathProblem(dir) is { } problem)
             throw new AgentStartException(AgentStartProblem.OutputDirectory, $"--output {dir}: {problem}");
     }
 

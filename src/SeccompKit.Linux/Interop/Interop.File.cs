@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace SeccompKit.Linux.Interop;
 
-/// <summary>Directory-relative file calls for writing output safely: openat(2), fchmod, fsync, renameat2, linkat, unlinkat (glibc, x86_64).</summary>
+/// <summary>Directory-relative file calls for writing output safely: openat(2), fchmod, fsync, renameat2, linkat, unlinkat, readlinkat (glibc, x86_64).</summary>
 internal static partial class FileCalls
 {
     internal const int O_WRONLY = 0x1;
@@ -11,6 +11,7 @@ internal static partial class FileCalls
     internal const int O_NOFOLLOW = 0x20000;
     internal const int O_DIRECTORY = 0x10000;
     internal const int O_CLOEXEC = 0x80000;
+    internal const int O_PATH = 0x200000;
     internal const int AT_EMPTY_PATH = 0x1000;
     internal const uint RENAME_NOREPLACE = 1;
     internal const long SYS_renameat2 = 316;
@@ -36,6 +37,9 @@ internal static partial class FileCalls
 
     [LibraryImport("libc", EntryPoint = "unlinkat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial int unlinkat(int dirfd, string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "readlinkat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static unsafe partial nint readlinkat(int dirfd, string path, byte* buf, nuint size);
 
     [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static unsafe partial int statx(int dirfd, string path, int flags, uint mask, Stat.statx_buf* buf);

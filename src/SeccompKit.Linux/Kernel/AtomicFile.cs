@@ -6,15 +6,17 @@ namespace SeccompKit.Linux.Kernel;
 
 /// <summary>
 /// Writes a file so that a reader, a crash, a full disk or a signal never leaves a partial one, and so that nobody else
-/// can redirect the write: the directory is opened once and every step is relative to that descriptor; the bytes go to
+/// can redirect the write: the directory is opened once, by a walk from <c>/</c> that checks every directory on the way,
+/// and every step is relative to that descriptor; the bytes go to
 /// a new temporary file with a random name created there with O_CREAT|O_EXCL|O_NOFOLLOW (open(2): never an existing
 /// file, never through a symbolic link), are flushed to disk (fsync), and the temporary file is renamed over the target
 /// (rename(2) replaces a symbolic link itself; it never follows one). A failed write leaves the old file as it was and
 /// removes the temporary.
 /// </summary>
 /// <remarks>
-/// The directory must not be controlled by another user (<see cref="DirectoryProblem"/>): one who can write there could
-/// swap names under the writer. An existing target must be a regular file: a symbolic link or anything else there is
+/// The directory and every directory above it must not be controlled by another user (<see cref="DirectoryProblem"/>):
+/// one who can rename entries there could swap names under the writer. A symbolic link on the way is followed only
+/// where no other user could have planted it. An existing target must be a regular file: a symbolic link or anything else there is
 /// refused (<see cref="UnsafeOutputException"/>), whoever planted it.
 /// </remarks>
 public static class AtomicFile
@@ -34,8 +36,7 @@ public static class AtomicFile
         string dir = Path.GetDirectoryName(full) ?? throw new IOException($"{path}: not a file name");
         string name = Path.GetFileName(full);
         if (name.Length == 0) throw new IOException($"{path}: not a file name");
-        using var dirFd = Open(dir);
-        if (DirectoryProblem(StatusOf(dirFd, "")!) is { } problem) throw new UnsafeOutputException($"{dir}: {problem}");
+        using var dirFd = OpenDirectory(dir);
         var existing = StatusOf(dirFd, name);
         if (TargetProblem(existing) is { } bad) throw new UnsafeOutputException($"{full} {bad}");
         if (existing is not null && !overwrite) throw new IOException($"{full}: File exists");
@@ -117,11 +118,137 @@ public static class AtomicFile
         _ => kind.ToString(),
     };
 
-    private static SafeFileDescriptorHandle Open(string dir)
+    /// <summary>
+    /// Why seccompkit must not write into the directory <paramref name="dir"/>, or null when it may (or when it does not
+    /// exist or cannot be searched: the write then fails with its own error). Every directory on its path counts, not
+    /// only the last, and a symbolic link on the way is followed only where nobody else could have planted it: see
+    /// <see cref="Write"/>.
+    /// </summary>
+    public static string? DirectoryPathProblem(string dir)
     {
-        var (fd, errno) = Errors.RetryEintr(() => openat(Stat.AT_FDCWD, dir, Proc.O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
-        if (fd < 0) throw Failure("open the directory " + dir, errno);
-        return new SafeFileDescriptorHandle(fd);
+        ArgumentNullException.ThrowIfNull(dir);
+        try
+        {
+            using var fd = OpenDirectory(dir);
+            return null;
+        }
+        catch (UnsafeOutputException e) { return e.Problem; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>Linux follows at most 40 symbolic links while resolving one path (path_resolution(7): ELOOP).</summary>
+    private const int MaxLinks = 40;
+
+    /// <summary>
+    /// Opens the directory <paramref name="dir"/> by walking its absolute path from <c>/</c> one name at a time, each
+    /// directory opened relative to the one before with O_NOFOLLOW, so that no name on the way is looked up twice.
+    /// Every directory on the way must be one no other user controls (<see cref="DirectoryProblem"/>): whoever can
+    /// rename entries of an ancestor — its owner, or anyone who can write it without the sticky bit — can move the
+    /// rest of the path aside and put a link to any directory in its place, and a process running as root would
+    /// then write there. A symbolic link on the way sits in such a directory, so only the caller, root or (in a sticky
+    /// directory others can write, such as <c>/tmp</c>) its own owner could have made it; in a sticky directory it is
+    /// followed only when it is the caller's or root's, as the kernel's <c>fs.protected_symlinks</c> does for links
+    /// in sticky world-writable directories.
+    /// </summary>
+    /// <exception cref="UnsafeOutputException">A directory on the way is controlled by another user, or a link there is another user's.</exception>
+    /// <exception cref="IOException">A name on the way is missing, not a directory, or a loop of links.</exception>
+    private static SafeFileDescriptorHandle OpenDirectory(string dir)
+    {
+        string full = Path.GetFullPath(dir);
+        var pending = new Stack<string>();
+        PushNames(pending, full);
+        // The directories from / to the current one; ".." in a link's target steps back along it.
+        var chain = new List<(SafeFileDescriptorHandle Fd, string Path, FileStatus Status)>();
+        int links = 0;
+        try
+        {
+            chain.Add(Enter(null, "/", "/", full));
+            while (pending.TryPop(out var name))
+            {
+                var (cur, curPath, curStatus) = chain[^1];
+                if (name is "." or "") continue;
+                if (name == "..")
+                {
+                    if (chain.Count > 1) { chain[^1].Fd.Dispose(); chain.RemoveAt(chain.Count - 1); }
+                    continue;
+                }
+                string path = curPath == "/" ? "/" + name : curPath + "/" + name;
+                var status = StatusOf(cur, name) ?? throw Failure("open the directory " + full, Errno.ENOENT);
+                if (status.Kind == FileKind.SymbolicLink)
+                {
+                    bool shared = (curStatus.Mode & 0x12) != 0; // writable by others: DirectoryProblem let it pass only as sticky
+                    if (shared && status.Uid != CallerUid && status.Uid != 0)
+                        throw new UnsafeOutputException(full, $"{path} is a symbolic link of another user (uid {status.Uid}) in a directory others can write, who could point it anywhere; seccompkit does not follow it: give the directory it should lead to");
+                    if (++links > MaxLinks) throw new IOException($"cannot open the directory {full}: too many symbolic links on its path (a loop?)");
+                    string target = ReadLink(cur, name, path);
+                    if (target.StartsWith('/'))
+                        while (chain.Count > 1) { chain[^1].Fd.Dispose(); chain.RemoveAt(chain.Count - 1); }
+                    PushNames(pending, target);
+                    continue;
+                }
+                if (status.Kind != FileKind.Directory) throw Failure("open the directory " + full, Errno.ENOTDIR);
+                chain.Add(Enter(cur, name, path, full));
+            }
+            // O_PATH descriptors cannot be fsync'ed: the directory written into is reopened for reading through its own.
+            var (fd, errno) = Errors.RetryEintr(() => openat(chain[^1].Fd.Fd, ".", Proc.O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
+            if (fd < 0) throw Failure("open the directory " + full, errno);
+            return new SafeFileDescriptorHandle(fd);
+        }
+        finally
+        {
+            foreach (var step in chain) step.Fd.Dispose();
+        }
+    }
+
+    /// <summary>Pushes the names of <paramref name="path"/> so that the first pops first.</summary>
+    private static void PushNames(Stack<string> pending, string path)
+    {
+        var names = path.Split('/');
+        for (int i = names.Length - 1; i >= 0; i--) pending.Push(names[i]);
+    }
+
+    /// <summary>
+    /// Opens the directory <paramref name="name"/> of <paramref name="parent"/> (O_PATH: search permission suffices,
+    /// as for the kernel's own walk) without following a link swapped in since its status was read, and checks the
+    /// status of what was opened.
+    /// </summary>
+    private static (SafeFileDescriptorHandle Fd, string Path, FileStatus Status) Enter(SafeFileDescriptorHandle? parent, string name, string path, string full)
+    {
+        int at = parent?.Fd ?? Stat.AT_FDCWD;
+        var (raw, errno) = Errors.RetryEintr(() => openat(at, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0));
+        if (raw < 0) throw Failure("open the directory " + full, errno);
+        var fd = new SafeFileDescriptorHandle(raw);
+        try
+        {
+            var status = StatusOf(fd, "")!;
+            if (DirectoryProblem(status) is { } problem)
+                throw new UnsafeOutputException(full, path == full ? problem : $"{path}, a directory on its path: {AncestorProblem(problem)}");
+            return (fd, path, status);
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The text of <see cref="DirectoryProblem"/> said of a directory above the one written into.</summary>
+    private static string AncestorProblem(string problem) =>
+        problem.Replace("could replace what seccompkit writes there", "could move what is below it aside and put a link to any directory in its place", StringComparison.Ordinal)
+            .Replace("write to a directory of yours or root's", "write below directories that are all yours or root's", StringComparison.Ordinal)
+            .Replace("write to a directory only you can write", "write below directories only you or root can write", StringComparison.Ordinal);
+
+    private static unsafe string ReadLink(SafeFileDescriptorHandle dirFd, string name, string path)
+    {
+        var buffer = new byte[4096]; // PATH_MAX: a link's target is at most that long
+        fixed (byte* p = buffer)
+        {
+            // SAFETY: `p` pins `buffer` for the call; the kernel writes at most its length.
+            var (n, errno) = Errors.RetryEintr((Fd: dirFd.Fd, Name: name, At: (nint)p, Size: (nuint)buffer.Length),
+                static a => readlinkat(a.Fd, a.Name, (byte*)a.At, a.Size));
+            if (n < 0) throw Failure("read the symbolic link " + path, errno);
+            return System.Text.Encoding.UTF8.GetString(buffer, 0, (int)n);
+        }
     }
 
     /// <summary>statx of <paramref name="name"/> in the directory (not following a link), or of the directory itself for "".</summary>
@@ -180,5 +307,11 @@ public static class AtomicFile
 public sealed class UnsafeOutputException : IOException
 {
     /// <summary>Creates the exception.</summary>
-    public UnsafeOutputException(string message) : base(message) { }
+    public UnsafeOutputException(string message) : base(message) => Problem = message;
+
+    /// <summary>Creates the exception for the place <paramref name="path"/> and what is wrong with it.</summary>
+    public UnsafeOutputException(string path, string problem) : base($"{path}: {problem}") => Problem = problem;
+
+    /// <summary>What is wrong, without the path written to.</summary>
+    public string Problem { get; }
 }
