@@ -266,11 +266,17 @@ public static class PolicyRecovery
             if (!lo.IsFull) Half(i, lo, high: false, all, disjunctions);
             if (!hi.IsFull) Half(i, hi, high: true, all, disjunctions);
         }
+        // Stop multiplying at the bound: 16 exclusions of 16 mask bits each are 16^16 = 2^64 combinations, which a long
+        // wraps to 0 (a fuzz finding: the product then passed the bound and every combination was built).
         long count = 1;
-        foreach (var d in disjunctions) count *= Math.Max(1, d.Count);
+        foreach (var d in disjunctions)
+        {
+            count *= Math.Max(1, d.Count);
+            if (count > MaxAlternatives) break;
+        }
         if (count > MaxAlternatives)
         {
-            why = $"needs {count} rules (one per combination of excluded values and mask bits), more than {MaxAlternatives}";
+            why = $"needs more than {MaxAlternatives} rules (one per combination of excluded values and mask bits)";
             return null;
         }
         var result = new List<List<ArgCondition>> { all };

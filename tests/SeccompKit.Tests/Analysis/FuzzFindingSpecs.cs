@@ -49,6 +49,26 @@ public class FuzzFindingSpecs
         Assert.Contains("ALLOW", ExplanationText.Text(explanation), StringComparison.Ordinal);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_region_needing_more_alternatives_than_a_long_counts_is_refused_not_expanded()
+    {
+        // The shape of the third campaign's hang (a mutated Docker filter): 16 masked exclusions of one argument, each
+        // "some bit of 0xffff differs" = 16 alternatives; 16^16 = 2^64 wrapped the count to 0, which passed the bound,
+        // and explain then built every combination.
+        var sb = new StringBuilder("A = arch\nif (A != AUDIT_ARCH_X86_64) goto deny\nA = sys_number\nif (A != openat) goto deny\nA = args[2]\nA &= 0xffff\n");
+        for (int k = 1; k <= 16; k++) sb.Append($"if (A == {k}) goto deny\n");
+        sb.Append("return ALLOW\ndeny:\nreturn ERRNO(EPERM)\n");
+        var program = BpfProgram.Create(Assembler.Assemble(sb.ToString(), new SyscallSymbols()));
+        var explanation = await Task.Run(() => FilterExplainer.Explain(program), TestContext.Current.CancellationToken);
+        var openat = explanation.Abis.Single(a => a.Abi == Architecture.X86_64).Syscalls.Single(s => s.Name == "openat");
+        var allow = openat.Regions.Single(r => r.Value == SeccompReturn.SECCOMP_RET_ALLOW);
+        var alternatives = PolicyRecovery.Conditions(allow, Architecture.X86_64, out var why);
+        Assert.Null(alternatives);
+        Assert.Contains($"more than {PolicyRecovery.MaxAlternatives}", why, StringComparison.Ordinal);
+        string text = await Task.Run(() => ExplanationText.Text(explanation), TestContext.Current.CancellationToken);
+        Assert.Contains("openat", text, StringComparison.Ordinal);
+    }
+
     // k tests of argument bits whose branches rejoin: 2^k paths, none of them pinned to a syscall number.
     private static BpfProgram Rejoining(int k)
     {
