@@ -49,7 +49,7 @@ echo "== NativeAOT binary (build-aot.sh): publish, then the same output as the J
 # dotnet artifacts/cli/SeccompKit.Cli.dll) writes, with the same exit code.
 jit() { SECCOMPKIT_JIT=1 "$root/seccompkit" "$@"; }
 aot_smoke() {
-  local aot="$artifacts/aot/seccompkit" jit=jit tmp="$artifacts/aot-smoke" start=$SECONDS ok=0 exe
+  local aot="$artifacts/aot/seccompkit" jit=jit tmp="$artifacts/aot-smoke" start=$SECONDS ok=0 exe se
   bash build-aot.sh linux-x64 "$artifacts/aot" || return 1
   echo "   published in $((SECONDS - start)) s"
   "$aot" --version || return 1
@@ -62,6 +62,17 @@ aot_smoke() {
   exe=$("$root/seccompkit" run -q --profile data/profiles/docker-default.json -- sh -c 'readlink /proc/$PPID/exe' 2> "$tmp/wrapper.err")
   if [ "$exe" = "$aot" ] && [ ! -s "$tmp/wrapper.err" ]; then echo "   ./seccompkit runs $exe"; else
     echo "   ./seccompkit ran '$exe', not $aot; its stderr:" >&2; cat "$tmp/wrapper.err" >&2; ok=1; fi
+  # Stage two is the dedicated seccompkit-stage published beside it (not a second copy of the CLI), and a stage others
+  # could replace is refused with exit 125 before anything runs.
+  if strace -f -qq -e trace=execve -o "$tmp/execve.txt" "$aot" run -q --profile data/profiles/docker-default.json -- /bin/true &&
+     grep -q "execve(\"$artifacts/aot/seccompkit-stage\", \[.*\"__seccompkit-stage2\"" "$tmp/execve.txt"; then
+    echo "   run's stage two is $artifacts/aot/seccompkit-stage"
+  else echo "   run's stage two was not seccompkit-stage:" >&2; grep execve "$tmp/execve.txt" >&2; ok=1; fi
+  mkdir -p "$tmp/shared" && cp "$aot" "$artifacts/aot/seccompkit-stage" "$tmp/shared/" && chmod o+w "$tmp/shared/seccompkit-stage"
+  "$tmp/shared/seccompkit" run -q --profile data/profiles/docker-default.json -- touch "$tmp/shared/ran" 2> "$tmp/shared.err"; se=$?
+  if [ "$se" -eq 125 ] && [ ! -e "$tmp/shared/ran" ] && grep -q "can be written by anyone" "$tmp/shared.err"; then
+    echo "   a seccompkit-stage others can write is refused (exit 125), the program not run"
+  else echo "   a seccompkit-stage others can write: exit $se, ran: $([ -e "$tmp/shared/ran" ] && echo yes || echo no)" >&2; cat "$tmp/shared.err" >&2; ok=1; fi
   SECCOMPKIT_JIT=1 "$root/seccompkit" --version > /dev/null || return 1 # builds artifacts/cli if a source changed
   "$aot" compile data/profiles/docker-default.json -o "$tmp/aot.bpf" -q 2> /dev/null || return 1
   "$jit" compile data/profiles/docker-default.json -o "$tmp/jit.bpf" -q 2> /dev/null || return 1

@@ -36,6 +36,6 @@ public sealed record LaunchRequest
     /// </summary>
     public ILaunchObserver? Observer { get; init; }
 
-    /// <summary>How to start stage two; default <see cref="StageCommand.ForCurrentProcess"/>.</summary>
+    /// <summary>How to start stage two; default <see cref="StageCommand.Default"/>.</summary>
     public StageCommand? Stage { get; init; }
 }

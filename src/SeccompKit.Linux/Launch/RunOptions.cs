@@ -18,7 +18,7 @@ public sealed record RunOptions
     /// </summary>
     public KillObserver? Observer { get; init; }
 
-    /// <summary>How to start the launcher's stage two; default <see cref="StageCommand.ForCurrentProcess"/>.</summary>
+    /// <summary>How to start the launcher's stage two; default <see cref="StageCommand.Default"/>.</summary>
     public StageCommand? Stage { get; init; }
 
     /// <summary>

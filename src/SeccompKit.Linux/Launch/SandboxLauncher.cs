@@ -29,7 +29,7 @@ public static class SandboxLauncher
     /// <param name="program">A path, or a name searched on PATH like execvp(3).</param>
     /// <param name="arguments">Its arguments (argv[0] is <paramref name="program"/> as given).</param>
     /// <param name="observer">Told the pid as soon as stage two exists (e.g. a <see cref="KillObserver"/>), or null.</param>
-    /// <param name="stage">How to start stage two; default <see cref="StageCommand.ForCurrentProcess"/>.</param>
+    /// <param name="stage">How to start stage two; default <see cref="StageCommand.Default"/>.</param>
     /// <exception cref="LaunchException">The program cannot be found, stage two cannot start, or this process is itself a
     /// stage two whose Main did not call <see cref="StageTwo.RunIfRequested"/> (<see cref="LaunchFailure.StageNotHandled"/>).</exception>
     public static unsafe PendingLaunch Prepare(string program, IReadOnlyList<string> arguments, ILaunchObserver? observer = null, StageCommand? stage = null)
@@ -41,7 +41,7 @@ public static class SandboxLauncher
         // would start another copy of it, and so on.
         StageTwo.RefuseUnhandledStage();
         string path = ProgramResolver.Resolve(program);
-        stage ??= StageCommand.ForCurrentProcess();
+        stage ??= StageCommand.Default();
 
         // The status channel is a unix stream socket rather than a pipe so that a supervised launch can pass the listener
         // descriptor back on it (SCM_RIGHTS); like a pipe, it reads as end-of-file once execve closes stage two's end.

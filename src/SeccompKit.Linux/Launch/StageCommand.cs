@@ -5,6 +5,44 @@ namespace SeccompKit.Linux.Launch;
 /// <param name="PrefixArguments">Arguments before <see cref="StageTwo.Marker"/> (for <c>dotnet app.dll</c>: the dll path).</param>
 public sealed record StageCommand(string Executable, IReadOnlyList<string> PrefixArguments)
 {
+    /// <summary>The file name of the dedicated stage-two binary that build-aot.sh publishes beside <c>seccompkit</c>.</summary>
+    public const string DedicatedName = "seccompkit-stage";
+
+    /// <summary>
+    /// The default: the dedicated stage-two binary <see cref="DedicatedName"/> when it sits beside this program's executable
+    /// (a NativeAOT binary of just <see cref="StageTwo"/>, which starts in about a quarter of the CLI's time: the fixed cost
+    /// of <c>run</c> and <c>learn</c>), else <see cref="ForCurrentProcess"/>. The dedicated binary is used only if it is a
+    /// regular file of root or the caller that neither group nor others can write: it is executed with the filter and
+    /// the program's arguments, so a copy others could replace would run in the program's place.
+    /// </summary>
+    /// <exception cref="LaunchException">The dedicated binary is there but others could replace it (<see cref="LaunchFailure.StageFailed"/>): fix its owner or mode, or remove it.</exception>
+    public static StageCommand Default()
+    {
+        string? exe = Environment.ProcessPath;
+        if (exe is null || Path.GetFileNameWithoutExtension(exe) == "dotnet") return ForCurrentProcess();
+        return Beside(exe) ?? ForCurrentProcess();
+    }
+
+    /// <summary>The dedicated stage binary in <paramref name="executable"/>'s directory, or null when there is none.</summary>
+    /// <exception cref="LaunchException">It is there but unsafe to execute.</exception>
+    internal static StageCommand? Beside(string executable)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(executable)) ?? "/";
+        string stage = Path.Combine(dir, DedicatedName);
+        var status = Kernel.FileStatus.Of(stage);
+        if (status is null) return null;
+        uint euid = Kernel.AtomicFile.CallerUid;
+        string? problem = status.Kind != Kernel.FileKind.Regular ? "is not a regular file"
+            : status.Uid != 0 && status.Uid != euid ? $"belongs to another user (uid {status.Uid})"
+            : (status.Mode & 0x12) != 0 ? $"can be written by {((status.Mode & 0x2) != 0 ? "anyone" : "its group")} (mode {Convert.ToString(status.Mode & 0xfff, 8).PadLeft(4, '0')})"
+            : (status.Mode & 0x49) == 0 ? "is not executable"
+            : null;
+        if (problem is not null)
+            throw new LaunchException(LaunchFailure.StageFailed,
+                $"{stage}, the stage that installs the filter and starts the program, {problem}; seccompkit does not run it: make it root's or yours and not writable by others (chmod go-w), or remove it (seccompkit then starts a copy of itself instead)");
+        return new StageCommand(stage, []);
+    }
+
     /// <summary>
     /// This very program: the NativeAOT binary or apphost itself, or <c>dotnet</c> plus the entry assembly when
     /// run as <c>dotnet app.dll</c>. Its Main must call <see cref="StageTwo.RunIfRequested"/> first.

@@ -6,7 +6,9 @@ namespace SeccompKit.Linux.Launch;
 
 /// <summary>
 /// The one definition of what the launcher's parent and its stage two (<see cref="StageTwo"/>) say to each other, with
-/// its encoders and decoders. Both ends are the same executable on the same machine, so numbers are in native byte order.
+/// its encoders and decoders. Both ends run this assembly on the same machine (one executable, or seccompkit and the
+/// seccompkit-stage published beside it: <see cref="StageCommand.Default"/>), so numbers are in native byte order; a
+/// change of either message must change its magic, so that a stage of another build refuses it instead of misreading it.
 /// <list type="bullet">
 /// <item>The filter message, parent to stage two on the filter pipe: a 16-byte header (<see cref="FilterMagic"/>, the
 /// seccomp filter flags, no_new_privs 0 or 1, the instruction count) and the program (8 bytes per instruction), then

@@ -23,7 +23,7 @@ public sealed record ComplainRequest
     /// <summary>Set no_new_privs (default true); only root may install a filter without it (seccomp(2)).</summary>
     public bool NoNewPrivileges { get; init; } = true;
 
-    /// <summary>How to start stage two; default <see cref="StageCommand.ForCurrentProcess"/>.</summary>
+    /// <summary>How to start stage two; default <see cref="StageCommand.Default"/>.</summary>
     public StageCommand? Stage { get; init; }
 }
 

@@ -19,7 +19,7 @@ public sealed record LearnOptions
     /// <summary>Ask for SYNC_WAKE_UP (Linux 6.6) when the kernel has it: lower latency per notification. Default true.</summary>
     public bool SyncWakeUp { get; init; } = true;
 
-    /// <summary>How to start stage two; default <see cref="StageCommand.ForCurrentProcess"/>.</summary>
+    /// <summary>How to start stage two; default <see cref="StageCommand.Default"/>.</summary>
     public StageCommand? Stage { get; init; }
 
     /// <summary>
