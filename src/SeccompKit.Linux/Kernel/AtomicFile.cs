@@ -90,10 +90,10 @@ public static class AtomicFile
     {
         ArgumentNullException.ThrowIfNull(directory);
         uint euid = CallerUid;
-        if (directory.Uid != euid && directory.Uid != 0)
+        if (!directory.BelongsToRootOr(euid))
             return $"the directory belongs to another user (uid {directory.Uid}), who could replace what seccompkit writes there; write to a directory of yours or root's";
-        if ((directory.Mode & 0x12) != 0 && (directory.Mode & 0x200) == 0)
-            return $"{((directory.Mode & 0x2) != 0 ? "anyone" : "its group")} can write the directory (mode {Convert.ToString(directory.Mode & 0xfff, 8).PadLeft(4, '0')}, not sticky) and could replace what seccompkit writes there; write to a directory only you can write (or chmod o-w,g-w, or +t)";
+        if (directory.OthersCanWrite && (directory.Mode & 0x200) == 0)
+            return $"{((directory.Mode & 0x2) != 0 ? "anyone" : "its group")} can write the directory (mode {directory.OctalMode}, not sticky) and could replace what seccompkit writes there; write to a directory only you can write (or chmod o-w,g-w, or +t)";
         return null;
     }
 
@@ -176,8 +176,8 @@ public static class AtomicFile
                 var status = StatusOf(cur, name) ?? throw Failure("open the directory " + full, Errno.ENOENT);
                 if (status.Kind == FileKind.SymbolicLink)
                 {
-                    bool shared = (curStatus.Mode & 0x12) != 0; // writable by others: DirectoryProblem let it pass only as sticky
-                    if (shared && status.Uid != CallerUid && status.Uid != 0)
+                    // Writable by others: DirectoryProblem let it pass only as sticky.
+                    if (curStatus.OthersCanWrite && !status.BelongsToRootOr(CallerUid))
                         throw new UnsafeOutputException(full, $"{path} is a symbolic link of another user (uid {status.Uid}) in a directory others can write, who could point it anywhere; seccompkit does not follow it: give the directory it should lead to");
                     if (++links > MaxLinks) throw new IOException($"cannot open the directory {full}: too many symbolic links on its path (a loop?)");
                     string target = ReadLink(cur, name, path);

@@ -28,6 +28,15 @@ public enum FileKind
 /// <param name="Gid">The group.</param>
 public sealed record FileStatus(FileKind Kind, int Mode, uint Uid, uint Gid)
 {
+    /// <summary>Group or others may write it (S_IWGRP or S_IWOTH).</summary>
+    public bool OthersCanWrite => (Mode & 0x12) != 0;
+
+    /// <summary>It belongs to root or to <paramref name="uid"/> (the caller's effective uid: nobody else could have made or changed it).</summary>
+    public bool BelongsToRootOr(uint uid) => Uid == 0 || Uid == uid;
+
+    /// <summary>The permission bits in octal, four digits (<c>0755</c>), for messages.</summary>
+    public string OctalMode => Convert.ToString(Mode & 0xfff, 8).PadLeft(4, '0');
+
     /// <summary>S_ISUID: executing the file runs it with the owner's user id.</summary>
     public bool IsSetUid => (Mode & 0x800) != 0;
 

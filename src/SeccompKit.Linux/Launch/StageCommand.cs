@@ -31,10 +31,9 @@ public sealed record StageCommand(string Executable, IReadOnlyList<string> Prefi
         string stage = Path.Combine(dir, DedicatedName);
         var status = Kernel.FileStatus.Of(stage);
         if (status is null) return null;
-        uint euid = Kernel.AtomicFile.CallerUid;
         string? problem = status.Kind != Kernel.FileKind.Regular ? "is not a regular file"
-            : status.Uid != 0 && status.Uid != euid ? $"belongs to another user (uid {status.Uid})"
-            : (status.Mode & 0x12) != 0 ? $"can be written by {((status.Mode & 0x2) != 0 ? "anyone" : "its group")} (mode {Convert.ToString(status.Mode & 0xfff, 8).PadLeft(4, '0')})"
+            : !status.BelongsToRootOr(Kernel.AtomicFile.CallerUid) ? $"belongs to another user (uid {status.Uid})"
+            : status.OthersCanWrite ? $"can be written by {((status.Mode & 0x2) != 0 ? "anyone" : "its group")} (mode {status.OctalMode})"
             : (status.Mode & 0x49) == 0 ? "is not executable"
             : null;
         if (problem is not null)
