@@ -32,14 +32,17 @@ public static class FilterExplainer
         ArgumentNullException.ThrowIfNull(budget);
         var paths = stack.Filters.Select((f, i) => PathExplorer.Explore(f, i, budget)).ToImmutableArray();
         var inexpressible = new List<Inexpressible>();
+        // One report per instruction, described once: the paths through it share its condition.
+        var reported = new HashSet<(int Filter, int Pc)>();
         for (int f = 0; f < paths.Length; f++)
         {
             foreach (var p in paths[f])
             {
                 foreach (var o in p.Opaque)
-                    Add(inexpressible, new Inexpressible(o.Filter, o.Pc, $"comparison {(o with { Holds = true }).Describe(i => WordName(i, Architecture.X86_64.AuditArch))} is not a condition on one word"));
-                if (p.Value is null)
-                    Add(inexpressible, new Inexpressible(f, p.Pc, $"returns a value computed from the data: {p.ValueExpression!.Describe(i => WordName(i, Architecture.X86_64.AuditArch))}"));
+                    if (reported.Add((o.Filter, o.Pc)))
+                        inexpressible.Add(new Inexpressible(o.Filter, o.Pc, $"comparison {(o with { Holds = true }).Describe(i => WordName(i, Architecture.X86_64.AuditArch))} is not a condition on one word"));
+                if (p.Value is null && reported.Add((f, p.Pc)))
+                    inexpressible.Add(new Inexpressible(f, p.Pc, $"returns a value computed from the data: {p.ValueExpression!.Describe(i => WordName(i, Architecture.X86_64.AuditArch))}"));
             }
         }
         var abis = Architecture.All.Select(a => ExplainAbi(a, paths, budget)).ToImmutableArray();
@@ -49,10 +52,6 @@ public static class FilterExplainer
         return new FilterExplanation(stack, abis, unknownRegions, [.. inexpressible.OrderBy(i => i.Filter).ThenBy(i => i.Pc)], paths.Sum(p => p.Length));
     }
 
-    private static void Add(List<Inexpressible> list, Inexpressible item)
-    {
-        if (!list.Any(i => i.Filter == item.Filter && i.Pc == item.Pc)) list.Add(item);
-    }
 
     /// <summary>The name of word <paramref name="index"/> (offset 4 × index) on an ABI reporting <paramref name="auditArch"/>: nr, arch, ip.lo, ip.hi, arg0.lo...</summary>
     public static string WordName(int index, uint auditArch)
@@ -76,7 +75,7 @@ public static class FilterExplainer
         uint arch = abi.AuditArch;
         var archSet = WordSet.Single(arch);
         // The paths each filter can take for this arch value.
-        budget.Spend(allPaths.Sum(ps => ps.Length));
+        budget.Spend(allPaths.Sum(ps => ps.Sum(Weight)));
         var paths = allPaths.Select(ps => ps.Select(p => Narrow(p, 1, archSet)).Where(p => p is not null).Select(p => p!).ToImmutableArray()).ToImmutableArray();
 
         var syscalls = ImmutableArray.CreateBuilder<SyscallExplanation>();
@@ -97,7 +96,7 @@ public static class FilterExplainer
                 var (selection, selected) = sweep.Select(nr);
                 if (bySelection.TryGetValue(selection, out var template))
                 {
-                    budget.Spend(template.Length);
+                    budget.Spend(template.Sum(Weight));
                     regions = [.. template.Select(r => r with { Words = r.Words.SetItem(0, nrSet) })];
                 }
                 else
@@ -118,6 +117,8 @@ public static class FilterExplainer
         private readonly List<int>[] _active = [.. paths.Select(_ => new List<int>())];
         private readonly List<int> _selected = [];
         private ulong _from;
+        // Per filter and path, the opaque conditions on nr and arch alone: decided for each number the sweep visits.
+        private readonly OpaqueCondition[][][] _onNrAndArch = [.. paths.Select(ps => ps.Select(p => p.Opaque.Where(o => o.ReadsOnlyNrAndArch).ToArray()).ToArray())];
 
         /// <summary>Moves to [first, last] (after every range asked before) and returns, per filter, the paths meeting it.</summary>
         public IEnumerable<ProgramPath>[] Meeting(uint first, uint last)
@@ -159,8 +160,11 @@ public static class FilterExplainer
                     var p = paths[f][j];
                     if (!p.Words[0].Contains(nr)) continue;
                     bool holds = true;
-                    foreach (var o in p.Opaque)
-                        if (o.Words.All(i => i <= 1) && !o.Evaluate(concrete)) { holds = false; break; }
+                    foreach (var o in _onNrAndArch[f][j])
+                    {
+                        budget.Spend(AnalysisBudget.UnitsFor(o.Size));
+                        if (!o.Evaluate(concrete)) { holds = false; break; }
+                    }
                     if (holds) _selected.Add(j);
                 }
                 // The stack's path order within a filter, so that two numbers with one selection combine alike.
@@ -189,6 +193,10 @@ public static class FilterExplainer
         private int[] Items => items;
     }
 
+    // The work of reading a path or region once: one unit, plus every operation of its opaque conditions and computed value.
+    private static long Weight(ProgramPath p) => 1 + AnalysisBudget.UnitsFor(OpaqueCondition.SizeOf(p.Opaque) + (p.ValueExpression?.Size ?? 0));
+    private static long Weight(ExplainedRegion r) => 1 + AnalysisBudget.UnitsFor(OpaqueCondition.SizeOf(r.Opaque));
+
     private static bool InDomain(Architecture abi, uint nr) => NumberDomain(abi).Any(d => nr >= d.First && nr <= d.Last);
 
     private static ImmutableArray<WordSet> PathsWith(uint arch, WordSet nr)
@@ -213,7 +221,7 @@ public static class FilterExplainer
             var kept = ImmutableArray.CreateBuilder<OpaqueCondition>();
             foreach (var o in opaque)
             {
-                if (o.Words.All(i => i <= 1)) { if (!o.Evaluate(concrete)) return null; }
+                if (o.ReadsOnlyNrAndArch) { if (!o.Evaluate(concrete)) return null; }
                 else kept.Add(o);
             }
             opaque = kept.ToImmutable();
@@ -237,10 +245,17 @@ public static class FilterExplainer
         for (int f = 0; f < paths.Length; f++)
         {
             var candidates = new List<ProgramPath>();
-            foreach (var p in paths[f]) if (restrict(p) is { } r) candidates.Add(r);
+            foreach (var p in paths[f])
+            {
+                // Restricting decides the path's opaque conditions on nr and arch.
+                budget.Spend(Weight(p));
+                if (restrict(p) is { } r) candidates.Add(r);
+            }
             var next = new List<ExplainedRegion>();
-            // Each region meets each candidate word by word: the product is what a stack of filters multiplies.
-            budget.Spend(candidates.Count + (long)acc.Count * candidates.Count * SeccompData.Size / 4);
+            // Each region meets each candidate word by word: the product is what a stack of filters multiplies. A region
+            // carries the opaque conditions of both, and everything that reads it later (keys, text) visits them.
+            long candidateOpaque = candidates.Sum(c => OpaqueCondition.SizeOf(c.Opaque));
+            budget.Spend((long)acc.Count * candidates.Count * SeccompData.Size / 4 + AnalysisBudget.UnitsFor(acc.Sum(r => OpaqueCondition.SizeOf(r.Opaque)) * candidates.Count + acc.Count * candidateOpaque));
             foreach (var region in acc)
                 foreach (var c in candidates)
                 {
@@ -318,6 +333,7 @@ public static class FilterExplainer
             if (!InDomain(abi, lo) || table.Contains(lo)) continue;
             var range = lo == hi ? WordSet.Single(lo) : WordSet.Full.And(WordPredicate.Between(lo, hi));
             var regions = Combine(sweep.Meeting(lo, hi), p => Narrow(p, 0, range), abi.AuditArch, range, budget);
+            budget.Spend(regions.Sum(Weight));
             string key = OutcomeKey(regions, includeDecider: true) + "#" + string.Join(",", regions.Select(r => MaskPart(r.Words[0])));
             if (result.Count > 0 && keys[^1] == key && result[^1].Last + 1 == lo)
             {

@@ -21,8 +21,25 @@ public sealed record OpaqueCondition(int Filter, int Pc, SymbolicExpression Left
     public bool Evaluate(ReadOnlySpan<uint> words) => PathExplorer.Compare(JumpOp, Left.Evaluate(words), Right.Evaluate(words)) == Holds;
 
     /// <summary>The words the condition reads.</summary>
-    public IReadOnlySet<int> Words => _words ??= PathExplorer.WordsOf(Left).Concat(PathExplorer.WordsOf(Right)).ToHashSet();
+    public IReadOnlySet<int> Words => _words ??= PathExplorer.WordsOf(WordMask).ToHashSet();
     private HashSet<int>? _words;
+
+    /// <summary>The words the condition reads, as bits (bit i: word i).</summary>
+    public int WordMask => Left.WordMask | Right.WordMask;
+
+    /// <summary>True when the condition reads nothing but nr and arch (words 0 and 1): decided once a number and an arch are pinned.</summary>
+    public bool ReadsOnlyNrAndArch => (WordMask & ~3) == 0;
+
+    /// <summary>What one <see cref="Evaluate"/> or <see cref="Describe"/> visits (<see cref="SymbolicExpression.Size"/> of both sides).</summary>
+    public long Size => (long)Left.Size + Right.Size;
+
+    /// <summary>The summed <see cref="Size"/> of <paramref name="conditions"/>: the work of evaluating or describing them all.</summary>
+    public static long SizeOf(ImmutableArray<OpaqueCondition> conditions)
+    {
+        long n = 0;
+        foreach (var c in conditions) n += c.Size;
+        return n;
+    }
 
     /// <summary><c>(arg0.lo * 3) &gt; arg1.lo</c>, negated with <c>!</c> when the path took the false branch.</summary>
     public string Describe(Func<int, string> wordName)
@@ -69,6 +86,16 @@ public sealed class AnalysisBudget
     /// <summary>Units spent so far.</summary>
     public long Used { get; private set; }
 
+    /// <summary>
+    /// Operations of symbolic expressions (<see cref="SymbolicExpression.Size"/>) one unit pays for: evaluating one costs
+    /// nanoseconds, against about half a microsecond for the other steps a unit counts (measured with
+    /// <c>SeccompKit.Fuzz cost</c>).
+    /// </summary>
+    public const int OperationsPerUnit = 16;
+
+    /// <summary>The units that visiting <paramref name="operations"/> expression operations costs (rounded up).</summary>
+    public static long UnitsFor(long operations) => (operations + OperationsPerUnit - 1) / OperationsPerUnit;
+
     /// <summary>Spends <paramref name="units"/>.</summary>
     /// <exception cref="AnalysisLimitException">The budget is exceeded.</exception>
     public void Spend(long units)
@@ -89,6 +116,14 @@ public static class PathExplorer
 {
     /// <summary>Most paths explored per program before <see cref="AnalysisLimitException"/>.</summary>
     public const int MaxPaths = 1_000_000;
+
+    /// <summary>
+    /// The largest value computed from the data the explorer keeps, in <see cref="SymbolicExpression.Size"/> (operations
+    /// and operands written out): as many as a program of <c>BPF_MAXINSNS</c> instructions reaches without reusing a
+    /// value. Reuse doubles the size per instruction (<c>X = A; A += X</c> forty times is 2^40 operations), so without
+    /// this bound evaluating or printing one comparison would never end (issue 17).
+    /// </summary>
+    public const int MaxExpressionSize = BPF_MAXINSNS;
 
     /// <summary>The 16 word sets of an unconstrained input.</summary>
     public static ImmutableArray<WordSet> AllInputs { get; } = [.. Enumerable.Repeat(WordSet.Full, SeccompData.Size / 4)];
@@ -166,6 +201,9 @@ public static class PathExplorer
                         }
                     }
                     a = SymbolicExpression.Alu(op, a, operand);
+                    if (a.Size > MaxExpressionSize)
+                        throw new AnalysisLimitException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                            $"filter {filter}, instruction {pc}: the value computed here from the data has more than {MaxExpressionSize:N0} operations once written out (each reuse of a computed value, as in 'X = A; A += X', doubles them); explain, diff and lint give up rather than guess or run for hours. Simplify the arithmetic of the filter"));
                     pc++;
                     continue;
                 }
@@ -195,7 +233,7 @@ public static class PathExplorer
 
     private static void Emit(WordSet[] words, ImmutableArray<OpaqueCondition> opaque, uint? value, SymbolicExpression? expr, int pc, ImmutableArray<ProgramPath>.Builder paths, AnalysisBudget budget)
     {
-        budget.Spend(words.Length + opaque.Length);
+        budget.Spend(words.Length + opaque.Length + AnalysisBudget.UnitsFor(expr?.Size ?? 0));
         if (paths.Count >= MaxPaths)
             throw new AnalysisLimitException($"the program has more than {MaxPaths} paths (conditions that rejoin multiply them); explain gives up rather than guess");
         paths.Add(new ProgramPath([.. words], opaque, value, expr, pc));
@@ -237,6 +275,8 @@ public static class PathExplorer
         }
         // Not a constraint on one word: decide it when every word it reads is pinned, else keep it opaque.
         var cond = new OpaqueCondition(filter, pc, left, op, right, holds);
+        // Deciding or keeping it visits the expressions once, and every later step that reads the path pays again.
+        budget.Spend(AnalysisBudget.UnitsFor(cond.Size));
         if (cond.Words.All(i => words[i].IsSingle))
         {
             Span<uint> concrete = stackalloc uint[SeccompData.Size / 4];
@@ -274,12 +314,12 @@ public static class PathExplorer
         _ => (a & b) != 0,
     };
 
-    /// <summary>The words an expression reads.</summary>
-    public static IEnumerable<int> WordsOf(SymbolicExpression e) => e switch
+    /// <summary>The words an expression reads, each once, in increasing order.</summary>
+    public static IEnumerable<int> WordsOf(SymbolicExpression e) => WordsOf(e.WordMask);
+
+    internal static IEnumerable<int> WordsOf(int mask)
     {
-        WordExpression w => [w.Index],
-        UnaryExpression u => WordsOf(u.Inner),
-        BinaryExpression b => WordsOf(b.Left).Concat(WordsOf(b.Right)),
-        _ => [],
-    };
+        for (int i = 0; i < 32; i++)
+            if ((mask & (1 << i)) != 0) yield return i;
+    }
 }

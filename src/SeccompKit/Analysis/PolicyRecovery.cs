@@ -446,6 +446,9 @@ public static class PolicyRecovery
 
     // ---- the check
 
+    // Characters of a grouping key one work unit pays for (building and hashing a key costs about a nanosecond a character).
+    private const int KeyCharactersPerUnit = 256;
+
     private static void Verify(SeccompPolicy policy, FilterExplanation e, List<RecoveryProblem> problems, AnalysisBudget budget)
     {
         int reported = 0;
@@ -455,12 +458,22 @@ public static class PolicyRecovery
         // one of the ~10,000 numbers the same regions: 8 s and 18 million checks for a 98-instruction filter before).
         var checkedClasses = new HashSet<string>(StringComparer.Ordinal);
         var drawnClasses = new HashSet<string>(StringComparer.Ordinal);
+        // A syscall's rules read the same on every ABI, and both loops below ask for the same keys: each text is built
+        // once, and its length is paid for (a recovered rule set can be long).
+        var rulesText = new Dictionary<string, string>(StringComparer.Ordinal);
+        var classKeys = new Dictionary<(Architecture, int), string>();
         string ClassKey(AbiExplanation abi, SyscallExplanation s)
         {
-            budget.Spend(1 + s.Regions.Length);
-            var rules = policy.RulesFor(s.Name).Select(r => $"{string.Join(" && ", r.Conditions)} -> {r.Action}");
+            if (classKeys.TryGetValue((abi.Abi, s.Number), out var known)) return known;
+            if (!rulesText.TryGetValue(s.Name, out var rules))
+            {
+                rulesText[s.Name] = rules = string.Join(" | ", policy.RulesFor(s.Name).Select(r => $"{string.Join(" && ", r.Conditions)} -> {r.Action}"));
+                budget.Spend(1 + rules.Length / KeyCharactersPerUnit);
+            }
             bool enosysSide = policy.IsAboveEnosysCutoff(abi.Abi, s.Number);
-            return $"{abi.Abi.Name}#{enosysSide}#{string.Join(" | ", rules)}#{FilterExplainer.OutcomeKey(s.Regions)}";
+            string key = $"{abi.Abi.Name}#{enosysSide}#{rules}#{FilterExplainer.OutcomeKey(s.Regions)}";
+            budget.Spend(1 + key.Length / KeyCharactersPerUnit);
+            return classKeys[(abi.Abi, s.Number)] = key;
         }
         foreach (var abi in e.Abis)
         {
@@ -481,6 +494,8 @@ public static class PolicyRecovery
                     foreach (var conds in rule.Conditions.GroupBy(c => c.Index))
                     {
                         var near = conds.SelectMany(c => new[] { c.Value, c.Value + 1, c.Value - 1 }).Distinct().ToList();
+                        // The candidates are the near values and their halves crossed, each tried against every condition.
+                        budget.Spend((long)near.Count * (near.Count + 1) * conds.Count() / 64);
                         var values = near.Concat(near.SelectMany(h => near.Select(l => (h & 0xffff_ffff_0000_0000UL) | (l & 0xffff_ffffUL))));
                         ulong chosen = values.Where(v => conds.All(c => c.Matches(v, abi.Abi))).Select(v => (ulong?)v).FirstOrDefault() ?? near[0];
                         // A 32-bit ABI's arguments reach seccomp zero-extended: the high half is 0 in every real call.

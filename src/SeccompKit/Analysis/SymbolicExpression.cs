@@ -20,6 +20,16 @@ public abstract record SymbolicExpression
     /// <summary>True for a constant.</summary>
     public bool IsConstant => this is ConstantExpression;
 
+    /// <summary>
+    /// The number of operations and operands written out as a tree: what one <see cref="Evaluate"/> or
+    /// <see cref="Describe"/> visits. A value a program reuses (<c>X = A; A += X</c>) counts each time it is used, so
+    /// the size can double per instruction; it saturates at <see cref="int.MaxValue"/>.
+    /// </summary>
+    public abstract int Size { get; }
+
+    /// <summary>The words the expression reads, as bits (bit i: word i).</summary>
+    public abstract int WordMask { get; }
+
     /// <summary>Readable text with word names from <paramref name="wordName"/>.</summary>
     public abstract string Describe(Func<int, string> wordName);
 
@@ -76,6 +86,10 @@ public abstract record SymbolicExpression
 public sealed record ConstantExpression(uint Value) : SymbolicExpression
 {
     /// <inheritdoc/>
+    public override int Size => 1;
+    /// <inheritdoc/>
+    public override int WordMask => 0;
+    /// <inheritdoc/>
     public override uint Evaluate(ReadOnlySpan<uint> words) => Value;
     /// <inheritdoc/>
     public override string Describe(Func<int, string> wordName) => Hex(Value);
@@ -85,6 +99,10 @@ public sealed record ConstantExpression(uint Value) : SymbolicExpression
 /// <param name="Index">0 nr, 1 arch, 2-3 instruction pointer, 4-15 the argument halves.</param>
 public sealed record WordExpression(int Index) : SymbolicExpression
 {
+    /// <inheritdoc/>
+    public override int Size => 1;
+    /// <inheritdoc/>
+    public override int WordMask => 1 << Index;
     /// <inheritdoc/>
     public override uint Evaluate(ReadOnlySpan<uint> words) => words[Index];
     /// <inheritdoc/>
@@ -101,6 +119,10 @@ public sealed record WordExpression(int Index) : SymbolicExpression
 /// <param name="Inner">The expression operated on.</param>
 public sealed record UnaryExpression(ushort Op, uint K, SymbolicExpression Inner) : SymbolicExpression
 {
+    /// <inheritdoc/>
+    public override int Size { get; } = Inner.Size == int.MaxValue ? int.MaxValue : Inner.Size + 1;
+    /// <inheritdoc/>
+    public override int WordMask { get; } = Inner.WordMask;
     /// <inheritdoc/>
     public override uint Evaluate(ReadOnlySpan<uint> words) => Apply(Op, Inner.Evaluate(words), K);
     /// <inheritdoc/>
@@ -213,6 +235,10 @@ public sealed record UnaryExpression(ushort Op, uint K, SymbolicExpression Inner
 /// <param name="Right">X.</param>
 public sealed record BinaryExpression(ushort Op, SymbolicExpression Left, SymbolicExpression Right) : SymbolicExpression
 {
+    /// <inheritdoc/>
+    public override int Size { get; } = (int)Math.Min(int.MaxValue, 1L + Left.Size + Right.Size);
+    /// <inheritdoc/>
+    public override int WordMask { get; } = Left.WordMask | Right.WordMask;
     /// <inheritdoc/>
     public override uint Evaluate(ReadOnlySpan<uint> words) => Apply(Op, Left.Evaluate(words), Right.Evaluate(words));
     /// <inheritdoc/>

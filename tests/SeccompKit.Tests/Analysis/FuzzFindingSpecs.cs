@@ -125,4 +125,76 @@ public class FuzzFindingSpecs
         Assert.StartsWith(PolicyFile.StandardInputName + ":1:", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(Directory.GetCurrentDirectory() + "/", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_value_reused_until_it_doubles_past_the_bound_is_refused_not_evaluated_for_ever()
+    {
+        // X = A; A += X forty times: a value of 2^40 operations written out. Explain evaluated and printed it as a tree
+        // (an 87-instruction filter ran past a minute and never ended; found while bounding the fuzz findings).
+        var sb = new StringBuilder("A = arch\nif (A != AUDIT_ARCH_X86_64) goto deny\nA = args[0]\n");
+        for (int i = 0; i < 40; i++) sb.Append("X = A\nA += X\n");
+        sb.Append("if (A == 5) goto deny\nreturn ALLOW\ndeny:\nreturn KILL_PROCESS\n");
+        var program = BpfProgram.Create(Assembler.Assemble(sb.ToString(), new SyscallSymbols()));
+        var e = await Assert.ThrowsAsync<AnalysisLimitException>(() => Task.Run(() => FilterExplainer.Explain(program), TestContext.Current.CancellationToken));
+        Assert.Contains($"{PathExplorer.MaxExpressionSize:N0} operations", e.Message, StringComparison.Ordinal);
+        Assert.Contains("instruction 26", e.Message, StringComparison.Ordinal); // the ALU step whose value crossed 4,096
+    }
+
+    [Fact]
+    public void A_value_reused_a_few_times_is_still_explained_and_its_comparison_kept_exactly()
+    {
+        // Ten doublings (1,024 times args[0]) stay under the bound: the comparison is opaque and still decided exactly.
+        var sb = new StringBuilder("A = arch\nif (A != AUDIT_ARCH_X86_64) goto deny\nA = args[0]\n");
+        for (int i = 0; i < 10; i++) sb.Append("X = A\nA += X\n");
+        sb.Append("if (A == 2048) goto deny\nreturn ALLOW\ndeny:\nreturn KILL_PROCESS\n");
+        var program = BpfProgram.Create(Assembler.Assemble(sb.ToString(), new SyscallSymbols()));
+        var explanation = FilterExplainer.Explain(program);
+        var read = explanation.Abis.Single(a => a.Abi == Architecture.X86_64).Syscalls.Single(s => s.Name == "read");
+        uint Decide(ulong arg0)
+        {
+            var d = new SeccompData(0, Architecture.X86_64.AuditArch, 0, [arg0, 0, 0, 0, 0, 0]);
+            var words = new uint[16];
+            for (int i = 0; i < 16; i++) words[i] = d.LoadWord((uint)(4 * i));
+            return read.Regions.Single(r => r.Contains(words)).Value!.Value;
+        }
+        Assert.Equal(SeccompReturn.SECCOMP_RET_KILL_PROCESS, Decide(2)); // 2 * 1024 == 2048
+        Assert.Equal(SeccompReturn.SECCOMP_RET_ALLOW, Decide(3));
+        Assert.Single(explanation.Inexpressible);
+    }
+
+    [Fact]
+    public void Comparisons_of_large_computed_values_are_paid_for_by_their_size()
+    {
+        // The campaign's slowest input (a mutated Docker filter, 966 instructions, 610 paths with opaque comparisons) took
+        // about 2 µs and 1.7 KB per unit, 2 s and 1.9 GB before its refusal: evaluating and printing the comparisons, on
+        // every path for every number, cost nothing. Here 2^6 paths each carry six comparisons of about 2,000 operations.
+        var sb = new StringBuilder("A = arch\nif (A != AUDIT_ARCH_X86_64) goto deny\nA = args[0]\n");
+        for (int i = 0; i < 10; i++) sb.Append("X = A\nA += X\n");
+        sb.Append("X = A\n");
+        for (int i = 0; i < 6; i++) sb.Append($"A = args[1]\nA += X\nif (A & {1 << i}) goto t{i} else goto l{i}\nt{i}:\nA = 0\nl{i}:\n");
+        sb.Append("A = sys_number\nif (A == 1) goto deny\nreturn ALLOW\ndeny:\nreturn ERRNO(1)\n");
+        var program = BpfProgram.Create(Assembler.Assemble(sb.ToString(), new SyscallSymbols()));
+        var paths = PathExplorer.Explore(program, 0, new AnalysisBudget(long.MaxValue));
+        long perAbi = paths.Sum(p => AnalysisBudget.UnitsFor(OpaqueCondition.SizeOf(p.Opaque)));
+        Assert.True(perAbi > 64 * 6 * 2000 / AnalysisBudget.OperationsPerUnit / 2, $"{perAbi} units of comparisons");
+        // Explaining narrows every path for each of the ABIs, then combines: at least that many times the comparisons.
+        var budget = new AnalysisBudget(long.MaxValue);
+        _ = FilterExplainer.Explain(new FilterStack([program]), budget);
+        Assert.True(budget.Used >= Architecture.All.Length * perAbi, $"explain spent {budget.Used:N0} units; the comparisons alone are {Architecture.All.Length * perAbi:N0}");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_listing_with_many_unclosed_block_comments_is_read_in_one_pass()
+    {
+        // The campaign's bpf-text hang: a megabyte with 1,114 '/*' and no '*/' took 5 s (the lazy regex rescanned the
+        // rest of the text from each: quadratic). Here 8 MB with 8,000 of them: minutes before, milliseconds now. An
+        // unclosed '/*' stays text, as before; closed comments still keep line numbers.
+        var junk = new StringBuilder();
+        for (int i = 0; i < 8000; i++) junk.Append("# note /* ").Append('x', 1000).Append('\n');
+        var e = await Assert.ThrowsAsync<BpfFormatException>(() => Task.Run(() => Assembler.Assemble(junk.ToString()), TestContext.Current.CancellationToken));
+        Assert.Contains("holds no instructions", e.Message, StringComparison.Ordinal);
+        var bad = Assert.Throws<BpfFormatException>(() => Assembler.Assemble("/* one\ntwo */ return ALLOW /* x */\n/*\n*/\nnonsense\n"));
+        Assert.StartsWith("line 5:", bad.Message, StringComparison.Ordinal);
+        Assert.Single(Assembler.Assemble("return /* inline */ ALLOW /* and */\n"));
+    }
 }

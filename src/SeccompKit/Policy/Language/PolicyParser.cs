@@ -32,6 +32,9 @@ internal sealed class PolicyParser
     private readonly Dictionary<Architecture, (uint Cutoff, SourceFile File, int Offset)> _enosys = [];
     private readonly Dictionary<string, (List<Item> Items, string At)> _sets = new(StringComparer.Ordinal);
     private readonly List<(SyscallRule Rule, SourceFile File, int Offset)> _rules = [];
+    // The rules of each syscall, for the duplicate check: comparing each new rule with every rule before it was quadratic
+    // in the rule count (issue 17).
+    private readonly Dictionary<string, List<SyscallRule>> _rulesBySyscall = new(StringComparer.Ordinal);
 
     private SourceFile _file = null!;
     private List<Token> _tokens = null!;
@@ -370,8 +373,10 @@ internal sealed class PolicyParser
         foreach (var conds in alternatives)
         {
             var rule = new SyscallRule(item.Syscall, action, conds);
-            bool dup = _rules.Any(r => r.Rule.Syscall == rule.Syscall && r.Rule.Action == action && r.Rule.HasSameConditions(rule));
-            if (!dup) _rules.Add((rule, item.File, item.Offset));
+            if (!_rulesBySyscall.TryGetValue(rule.Syscall, out var same)) _rulesBySyscall[rule.Syscall] = same = [];
+            if (same.Any(r => r.Action == action && r.HasSameConditions(rule))) continue;
+            same.Add(rule);
+            _rules.Add((rule, item.File, item.Offset));
         }
     }
 
