@@ -103,6 +103,29 @@ def overhead(runs, work):
     return out
 
 
+FIXED_STEPS = [("bare", "/bin/true"), ("start", "seccompkit --version"), ("compile", "seccompkit compile P -o FILE"),
+               ("run", "seccompkit run --profile P -- /bin/true"), ("learn-from", "seccompkit learn --from P -o FILE -- /bin/true")]
+
+
+def fixed_cost(runs):
+    """learn --from's fixed cost on /bin/true taken apart: medians of the commands that each add one step, same rounds."""
+    by = collections.defaultdict(list)
+    for r in runs:
+        if r["workload"] == "true":
+            by[r["variant"]].append(r)
+    if any(not by[v] for v, _ in FIXED_STEPS):
+        return None
+    out = {}
+    for v, _ in FIXED_STEPS:
+        rs = by[v]
+        if any(r.get("exit", 0) != 0 for r in rs):
+            raise SystemExit(f"learn bench: the fixed-cost step '{v}' failed")
+        out[v] = {"medianMs": round(statistics.median(r["wallMs"] for r in rs), 2),
+                  "p10Ms": round(percentile([r["wallMs"] for r in rs], 10), 2), "p90Ms": round(percentile([r["wallMs"] for r in rs], 90), 2),
+                  "cpuMs": round(statistics.median((r["userS"] + r["sysS"]) * 1e3 for r in rs), 2)}
+    return out
+
+
 def sessions(path, ov):
     """LearningSession runs, SYNC_WAKE_UP on/off: medians per workload and setting, per-notification breakdown."""
     rows = [json.loads(line) for line in open(path) if line.strip()]
@@ -209,6 +232,7 @@ def main():
     ses = sessions(os.path.join(w, "sessions.jsonl"), ov)
     prof = perf_profile(w)
     rt = rtt(os.path.join(w, "rtt.jsonl"))
+    fc = fixed_cost(runs)
 
     f = ov["find"]
     c_floor = rt["configs"]["c/on/continue"]["medianUs"]
@@ -255,6 +279,7 @@ def main():
         },
         "overhead": ov,
         "analysis": analysis,
+        "fixedCostSteps": fc,
         "sessions": ses,
         "perf": prof,
         "rtt": rt,
@@ -330,6 +355,23 @@ def main():
               f"nothing measurable is left beyond it on find ({a['learnFromCpuNsPerSyscallBeyondFixed']['find']:.0f} ns per syscall): the filter's own cost "
               f"(P's argument checks on the calls the kernel cannot answer from its action cache) is below this run's noise")
            + " (python's 2 thousand calls are within the noise). So the fixed cost decides this target."]
+    if fc:
+        step = lambda a_, b_: fc[b_]["medianMs"] - fc[a_]["medianMs"]
+        md += ["", "  The fixed cost taken apart (/bin/true; each command adds one step to the one above it; the same rounds, median wall "
+               "time, 10th–90th percentile, median CPU of the command and what it reaped):", "",
+               "  | command | wall ms | p10–p90 | CPU ms | step added | step ms |", "  |---|---|---|---|---|---|"]
+        what = {"bare": "—", "start": "seccompkit's NativeAOT start and exit", "compile": "reading P, compiling it, writing the filter atomically",
+                "run": "the stage two's start, its filter, exec of /bin/true (overlapping the parent's compile)",
+                "learn-from": "the listener, the supervisor thread, the replay of P's records and writing the profile atomically"}
+        prev = None
+        for v, cmd in FIXED_STEPS:
+            c = fc[v]
+            md.append(f"  | `{cmd}` | {c['medianMs']:.1f} | {c['p10Ms']:.1f}–{c['p90Ms']:.1f} | {c['cpuMs']:.1f} | {what[v]} | "
+                      f"{'—' if prev is None else f'{step(prev, v):+.1f}'} |")
+            prev = v
+        md += ["", f"  A process start alone costs {step('bare', 'start'):.1f} ms over the bare /bin/true, so `learn --from`, which starts seccompkit "
+               f"and its stage two, cannot come within the {a['learnFromAllowedMs']['python']:.1f} ms that 5% of python's bare run allows unless both "
+               "starts and the compile fit in it."]
     if "find" in ses and "on" in ses["find"]:
         s_on, s_off = ses["find"]["on"], ses["find"].get("off")
         md.append(f"- **Where a notification's time goes** (find, LearningSession, SYNC_WAKE_UP on): {s_on['notificationsPerSecond']:,} notifications/s; per "

@@ -78,6 +78,14 @@ for w, argv in argvs.items():
         {"workload": w, "variant": "learn", "argv": [sk, "learn", "-q", "--force", "-o", f"{work}/{w}-out-learn.json", "--"] + argv},
         {"workload": w, "variant": "learn-from", "argv": [sk, "learn", "-q", "--force", "--from", f"{work}/{w}-profile.json", "-o", f"{work}/{w}-out-from.json", "--"] + argv},
     ]
+# learn --from's fixed cost taken apart on /bin/true, in the same rounds: seccompkit's start alone; start, reading and
+# compiling P and writing the filter atomically; run under P (start, compile, the stage two's start, its filter and exec).
+p = f"{work}/true-profile.json"
+spec += [
+    {"workload": "true", "variant": "start", "argv": [sk, "--version"]},
+    {"workload": "true", "variant": "compile", "argv": [sk, "compile", p, "-q", "--force", "-o", f"{work}/true-compiled.bpf"]},
+    {"workload": "true", "variant": "run", "argv": [sk, "run", "-q", "--profile", p, "--", "/bin/true"]},
+]
 json.dump(spec, sys.stdout, indent=1)
 EOF
 mkdir -p "$work/stderr"

@@ -265,7 +265,7 @@ public static class FilterExplainer
                     {
                         if (c.Words[i].IsFull) continue;
                         var w = words[i].Intersect(c.Words[i]);
-                        if (!ReferenceEquals(w, words[i]) && w.IsEmpty) feasible = false;
+                        if (!ReferenceEquals(w, words[i]) && w.IsEmptyWithin(budget)) feasible = false;
                         words[i] = w;
                     }
                     if (!feasible) continue;

@@ -267,7 +267,7 @@ public static class PathExplorer
             // Narrowing copies the word's exclusions, which grow with the conditions on the path.
             budget.Spend(1 + words[w].Exclusions.Length);
             var narrowed = words[w].And(pred);
-            if (narrowed.IsEmpty) yield break;
+            if (narrowed.IsEmptyWithin(budget)) yield break;
             var copy = (WordSet[])words.Clone();
             copy[w] = narrowed;
             yield return (copy, opaque);

@@ -205,8 +205,12 @@ public sealed class WordSet : IEquatable<WordSet>
     /// <summary>True when no 32-bit value satisfies every constraint (decided exactly).</summary>
     public bool IsEmpty => !TryGetWitness(out _);
 
+    /// <summary>As <see cref="IsEmpty"/>, paying the search's work from <paramref name="budget"/>.</summary>
+    /// <exception cref="AnalysisLimitException">See <see cref="TryGetWitness(out uint, AnalysisBudget?)"/>.</exception>
+    public bool IsEmptyWithin(AnalysisBudget budget) => !TryGetWitness(out _, budget);
+
     /// <summary>
-    /// Most cubes <see cref="TryGetWitness"/> visits before it gives up with <see cref="AnalysisLimitException"/>. Masked
+    /// Most cubes <see cref="TryGetWitness(out uint)"/> visits before it gives up with <see cref="AnalysisLimitException"/>. Masked
     /// exclusions are clauses over bits, so deciding emptiness is satisfiability in general; the search is linear in
     /// the number of constraints for the sets real filters make, and this bounds it for the rest.
     /// </summary>
@@ -214,18 +218,29 @@ public sealed class WordSet : IEquatable<WordSet>
 
     /// <summary>The smallest value of the set, if any.</summary>
     /// <exception cref="AnalysisLimitException">Deciding it takes more than <see cref="MaxSearchSteps"/> steps.</exception>
-    public bool TryGetWitness(out uint value)
+    public bool TryGetWitness(out uint value) => TryGetWitness(out value, null);
+
+    /// <summary>
+    /// As <see cref="TryGetWitness(out uint)"/>; the cubes visited and the exclusions looked at in each are paid from
+    /// <paramref name="budget"/> (one unit per <see cref="AnalysisBudget.OperationsPerUnit"/>), so that an explanation
+    /// making many searches stays within its bound, not only each search within <see cref="MaxSearchSteps"/>.
+    /// </summary>
+    /// <exception cref="AnalysisLimitException">Deciding it takes more than <see cref="MaxSearchSteps"/> steps, or the budget is spent.</exception>
+    public bool TryGetWitness(out uint value, AnalysisBudget? budget)
     {
         value = 0;
         if (Low > High) return false;
         if (Exclusions.IsEmpty && FixedMask == 0) { value = Low; return true; }
         var alive = Exclusions.ToArray();
-        int budget = MaxSearchSteps;
-        return Search(31, 0, alive, alive.Length, ref budget, out value);
+        int steps = MaxSearchSteps;
+        long looked = 0;
+        bool found = Search(31, 0, alive, alive.Length, ref steps, ref looked, out value);
+        budget?.Spend(AnalysisBudget.UnitsFor(looked + MaxSearchSteps - steps));
+        return found;
     }
 
     /// <summary>The smallest value of the set that is at least <paramref name="from"/>, if any.</summary>
-    /// <exception cref="AnalysisLimitException">See <see cref="TryGetWitness"/>.</exception>
+    /// <exception cref="AnalysisLimitException">See <see cref="TryGetWitness(out uint)"/>.</exception>
     public bool TryGetWitnessFrom(uint from, out uint value)
     {
         if (from <= Low) return TryGetWitness(out value);
@@ -237,9 +252,10 @@ public sealed class WordSet : IEquatable<WordSet>
     // nothing alive looks at (the cube inside the range, no range exclusion left, no masked exclusion or fixed bit on
     // it) cannot change the answer, so only one of its values is searched: without that, an empty set such as
     // "(w & 3) != 0 and (w & 3) == 0" searched all 2^30 settings of the bits above (found by the fuzzer, issue 17).
-    private bool Search(int bit, uint prefix, WordExclusion[] alive, int count, ref int budget, out uint value)
+    private bool Search(int bit, uint prefix, WordExclusion[] alive, int count, ref int budget, ref long looked, out uint value)
     {
         value = 0;
+        looked += count;
         if (--budget < 0)
             throw new AnalysisLimitException($"deciding whether a word's constraints leave any value took more than {MaxSearchSteps} steps ({Exclusions.Length} masked or excluded values on one word); the filter is too intricate to explain exactly, so explain gives up rather than guess");
         uint lowMask = bit >= 31 ? uint.MaxValue : (1u << (bit + 1)) - 1;
@@ -278,10 +294,10 @@ public sealed class WordSet : IEquatable<WordSet>
         uint b = 1u << bit;
         bool zeroAllowed = (FixedMask & b) == 0 || (FixedValue & b) == 0;
         bool oneAllowed = (FixedMask & b) == 0 || (FixedValue & b) != 0;
-        if (zeroAllowed && Search(bit - 1, prefix, next, n, ref budget, out value)) return true;
+        if (zeroAllowed && Search(bit - 1, prefix, next, n, ref budget, ref looked, out value)) return true;
         // The same search with this bit set would fail alike: nothing alive depends on it.
         if (zeroAllowed && inRange && !rangeAlive && (masksLooking & b) == 0) return false;
-        if (oneAllowed && Search(bit - 1, prefix | b, next, n, ref budget, out value)) return true;
+        if (oneAllowed && Search(bit - 1, prefix | b, next, n, ref budget, ref looked, out value)) return true;
         return false;
     }
 

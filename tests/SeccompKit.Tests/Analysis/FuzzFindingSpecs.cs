@@ -197,4 +197,22 @@ public class FuzzFindingSpecs
         Assert.StartsWith("line 5:", bad.Message, StringComparison.Ordinal);
         Assert.Single(Assembler.Assemble("return /* inline */ ALLOW /* and */\n"));
     }
+
+    [Fact]
+    public void Deciding_whether_a_word_is_empty_pays_its_search_from_the_analysis_budget()
+    {
+        // Each search stops at WordSet.MaxSearchSteps, but an explanation makes one per branch and per region met: the
+        // searches' work is paid from the explanation's budget, so their number cannot multiply the bound.
+        var set = WordSet.Full;
+        for (uint v = 0; v < 100; v++) set = set.And(WordPredicate.MaskEquals(0xff, v).Not()); // w & 0xff not in 0..99
+        var budget = new AnalysisBudget();
+        Assert.False(set.IsEmptyWithin(budget));
+        Assert.True(set.TryGetWitness(out uint w, budget));
+        Assert.Equal(100u, w);
+        // Every exclusion is looked at in the first cube of each search at least: 2 x 100 / 16 units.
+        Assert.InRange(budget.Used, 2 * 100 / AnalysisBudget.OperationsPerUnit, AnalysisBudget.MaxWork);
+        var spent = budget.Used;
+        var tight = new AnalysisBudget(spent / 2 - 1); // one search costs half of what two did
+        Assert.Throws<AnalysisLimitException>(() => set.IsEmptyWithin(tight));
+    }
 }

@@ -83,7 +83,7 @@ public static class FilterDiff
                 {
                     var w = x.Words[i].Intersect(y.Words[i]);
                     if (i == 0 && (first != 0 || last != uint.MaxValue)) w = w.And(WordPredicate.Between(first, last));
-                    feasible = !w.IsEmpty;
+                    feasible = !w.IsEmptyWithin(budget);
                     words.Add(w);
                 }
                 if (!feasible) continue;
