@@ -204,13 +204,13 @@ public class FuzzFindingSpecs
         // Each search stops at WordSet.MaxSearchSteps, but an explanation makes one per branch and per region met: the
         // searches' work is paid from the explanation's budget, so their number cannot multiply the bound.
         var set = WordSet.Full;
-        for (uint v = 0; v < 100; v++) set = set.And(WordPredicate.MaskEquals(0xff, v).Not()); // w & 0xff not in 0..99
+        for (uint v = 0; v < 200; v++) set = set.And(WordPredicate.MaskEquals(0xff, v).Not()); // w & 0xff not in 0..199
         var budget = new AnalysisBudget();
         Assert.False(set.IsEmptyWithin(budget));
         Assert.True(set.TryGetWitness(out uint w, budget));
-        Assert.Equal(100u, w);
-        // Every exclusion is looked at in the first cube of each search at least: 2 x 100 / 16 units.
-        Assert.InRange(budget.Used, 2 * 100 / AnalysisBudget.OperationsPerUnit, AnalysisBudget.MaxWork);
+        Assert.Equal(200u, w);
+        // Every exclusion is looked at in each of the 32 cubes down to bit 0, in each search: at least 2 x 200 x 32 / 256.
+        Assert.InRange(budget.Used, 2 * 200 * 32 / 256, AnalysisBudget.MaxWork);
         var spent = budget.Used;
         var tight = new AnalysisBudget(spent / 2 - 1); // one search costs half of what two did
         Assert.Throws<AnalysisLimitException>(() => set.IsEmptyWithin(tight));
