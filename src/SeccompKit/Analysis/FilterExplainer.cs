@@ -75,7 +75,7 @@ public static class FilterExplainer
         uint arch = abi.AuditArch;
         var archSet = WordSet.Single(arch);
         // The paths each filter can take for this arch value.
-        budget.Spend(allPaths.Sum(ps => ps.Sum(Weight)));
+        foreach (var ps in allPaths) budget.Spend(Weight(ps));
         var paths = allPaths.Select(ps => ps.Select(p => Narrow(p, 1, archSet)).Where(p => p is not null).Select(p => p!).ToImmutableArray()).ToImmutableArray();
 
         var syscalls = ImmutableArray.CreateBuilder<SyscallExplanation>();
@@ -96,7 +96,7 @@ public static class FilterExplainer
                 var (selection, selected) = sweep.Select(nr);
                 if (bySelection.TryGetValue(selection, out var template))
                 {
-                    budget.Spend(template.Sum(Weight));
+                    budget.Spend(Weight(template));
                     regions = [.. template.Select(r => r with { Words = r.Words.SetItem(0, nrSet) })];
                 }
                 else
@@ -118,7 +118,7 @@ public static class FilterExplainer
         private readonly List<int> _selected = [];
         private ulong _from;
         // Per filter and path, the opaque conditions on nr and arch alone: decided for each number the sweep visits.
-        private readonly OpaqueCondition[][][] _onNrAndArch = [.. paths.Select(ps => ps.Select(p => p.Opaque.Where(o => o.ReadsOnlyNrAndArch).ToArray()).ToArray())];
+        private readonly OpaqueCondition[][][] _onNrAndArch = [.. paths.Select(ps => ps.Select(p => p.Opaque.IsEmpty ? [] : p.Opaque.Where(o => o.ReadsOnlyNrAndArch).ToArray()).ToArray())];
 
         /// <summary>Moves to [first, last] (after every range asked before) and returns, per filter, the paths meeting it.</summary>
         public IEnumerable<ProgramPath>[] Meeting(uint first, uint last)
@@ -194,8 +194,21 @@ public static class FilterExplainer
     }
 
     // The work of reading a path or region once: one unit, plus every operation of its opaque conditions and computed value.
-    private static long Weight(ProgramPath p) => 1 + AnalysisBudget.UnitsFor(OpaqueCondition.SizeOf(p.Opaque) + (p.ValueExpression?.Size ?? 0));
-    private static long Weight(ExplainedRegion r) => 1 + AnalysisBudget.UnitsFor(OpaqueCondition.SizeOf(r.Opaque));
+    private static long Weight(ProgramPath p) =>
+        p.Opaque.IsEmpty && p.ValueExpression is null ? 1 : 1 + AnalysisBudget.UnitsFor(OpaqueCondition.SizeOf(p.Opaque) + (p.ValueExpression?.Size ?? 0));
+    private static long Weight(ExplainedRegion r) => r.Opaque.IsEmpty ? 1 : 1 + AnalysisBudget.UnitsFor(OpaqueCondition.SizeOf(r.Opaque));
+    private static long Weight(ImmutableArray<ExplainedRegion> regions)
+    {
+        long n = 0;
+        foreach (var r in regions) n += Weight(r);
+        return n;
+    }
+    private static long Weight(ImmutableArray<ProgramPath> paths)
+    {
+        long n = 0;
+        foreach (var p in paths) n += Weight(p);
+        return n;
+    }
 
     private static bool InDomain(Architecture abi, uint nr) => NumberDomain(abi).Any(d => nr >= d.First && nr <= d.Last);
 
@@ -254,8 +267,10 @@ public static class FilterExplainer
             var next = new List<ExplainedRegion>();
             // Each region meets each candidate word by word: the product is what a stack of filters multiplies. A region
             // carries the opaque conditions of both, and everything that reads it later (keys, text) visits them.
-            long candidateOpaque = candidates.Sum(c => OpaqueCondition.SizeOf(c.Opaque));
-            budget.Spend((long)acc.Count * candidates.Count * SeccompData.Size / 4 + AnalysisBudget.UnitsFor(acc.Sum(r => OpaqueCondition.SizeOf(r.Opaque)) * candidates.Count + acc.Count * candidateOpaque));
+            long candidateOpaque = 0, accOpaque = 0;
+            foreach (var c in candidates) candidateOpaque += OpaqueCondition.SizeOf(c.Opaque);
+            foreach (var r in acc) accOpaque += OpaqueCondition.SizeOf(r.Opaque);
+            budget.Spend((long)acc.Count * candidates.Count * SeccompData.Size / 4 + AnalysisBudget.UnitsFor(accOpaque * candidates.Count + acc.Count * candidateOpaque));
             foreach (var region in acc)
                 foreach (var c in candidates)
                 {
@@ -333,7 +348,7 @@ public static class FilterExplainer
             if (!InDomain(abi, lo) || table.Contains(lo)) continue;
             var range = lo == hi ? WordSet.Single(lo) : WordSet.Full.And(WordPredicate.Between(lo, hi));
             var regions = Combine(sweep.Meeting(lo, hi), p => Narrow(p, 0, range), abi.AuditArch, range, budget);
-            budget.Spend(regions.Sum(Weight));
+            budget.Spend(Weight(regions));
             string key = OutcomeKey(regions, includeDecider: true) + "#" + string.Join(",", regions.Select(r => MaskPart(r.Words[0])));
             if (result.Count > 0 && keys[^1] == key && result[^1].Last + 1 == lo)
             {
