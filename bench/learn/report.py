@@ -357,12 +357,12 @@ def main():
            + " (python's 2 thousand calls are within the noise). So the fixed cost decides this target."]
     if fc:
         step = lambda a_, b_: fc[b_]["medianMs"] - fc[a_]["medianMs"]
-        md += ["", "  The fixed cost taken apart (/bin/true; each command adds one step to the one above it; the same rounds, median wall "
+        md += ["", "  The fixed cost taken apart (/bin/true; each command does more than the one above it, `run` writes no file; the same rounds, median wall "
                "time, 10th–90th percentile, median CPU of the command and what it reaped):", "",
                "  | command | wall ms | p10–p90 | CPU ms | step added | step ms |", "  |---|---|---|---|---|---|"]
-        what = {"bare": "—", "start": "seccompkit's NativeAOT start and exit", "compile": "reading P, compiling it, writing the filter atomically",
-                "run": "the stage two's start, its filter, exec of /bin/true (overlapping the parent's compile)",
-                "learn-from": "the listener, the supervisor thread, the replay of P's records and writing the profile atomically"}
+        what = {"bare": "—", "start": "seccompkit's NativeAOT start and exit", "compile": "reading P, compiling it, writing the filter atomically (fsync of the file and the directory)",
+                "run": "instead of the write: the stage two's start, its filter, exec of /bin/true (overlapping the parent's compile)",
+                "learn-from": "the listener, the supervisor thread, building the profile, the replay of P's records, writing it atomically"}
         prev = None
         for v, cmd in FIXED_STEPS:
             c = fc[v]
