@@ -277,7 +277,7 @@ public static class PathExplorer
         var cond = new OpaqueCondition(filter, pc, left, op, right, holds);
         // Deciding or keeping it visits the expressions once, and every later step that reads the path pays again.
         budget.Spend(AnalysisBudget.UnitsFor(cond.Size));
-        if (cond.Words.All(i => words[i].IsSingle))
+        if (WordsOf(cond.WordMask).All(i => words[i].IsSingle))
         {
             Span<uint> concrete = stackalloc uint[SeccompData.Size / 4];
             for (int i = 0; i < concrete.Length; i++) concrete[i] = words[i].Low;
